@@ -1,0 +1,217 @@
+"""The ``ocsol.toml`` configuration: parse, check every key, resolve paths.
+
+The file is TOML (stdlib :mod:`tomllib`). Paths are relative to the file. Every key is known
+in advance (:data:`SCHEMA`): an unknown key is an error with a suggestion, never ignored.
+Defaults live here and only here.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError, close_matches
+
+# Sentinel meaning "a sub-table whose keys are free (years → paths, level → column)".
+FREE_TABLE = "free-table"
+
+#: section -> key -> default. ``None`` means optional with no default; ``REQUIRED`` must be given.
+REQUIRED = object()
+
+SCHEMA: dict[str, dict[str, Any]] = {
+    "": {"crs": "EPSG:2154", "title": None},
+    "territories": {
+        "path": REQUIRED,
+        "layer": None,
+        "code": None,  # detected when absent (CODE_INSEE, insee_com, code, …)
+        "name": None,
+        "area": None,
+        "area_unit": "ha",
+        "levels": FREE_TABLE,
+        "membership": None,
+        "membership_code": None,
+        "names": FREE_TABLE,
+    },
+    "ocsge": {
+        "rule": "decret-2023",
+        "cs_field": None,
+        "us_field": None,
+        "layer": None,
+        "vintages": FREE_TABLE,
+        "diff": [],
+        "min_coverage": 0.99,
+        "repair": True,
+    },
+    "consumption": {"path": REQUIRED, "code": "idcom", "sheet": None},
+    "population": {"path": REQUIRED, "code": "insee_com", "sheet": None},
+    "households": {"path": REQUIRED, "code": "insee_com", "sheet": None},
+    "jobs": {"path": REQUIRED, "code": "insee_com", "sheet": None},
+    "zan": {
+        "reference": [2011, 2020],
+        "period": [2021, 2030],
+        "target_pct": 50.0,
+        "guarantee_ha": 1.0,
+        "targets": None,
+        "decades": [[2031, 2040, 50], [2041, 2050, 100]],
+    },
+    "efficiency": {
+        "periods": None,  # list of [start, end]; default: reference decade and current period
+        "sdg_variant": "ln",
+        "sdg_vintages": None,
+    },
+    "compare": {"neighbours": 8, "with": None},
+    "raster": {
+        "legend": REQUIRED,
+        "vintages": FREE_TABLE,
+        "block_size": 2048,
+        "allow_version_change": True,
+    },
+    "report": {
+        "title": None,
+        "author": None,
+        "levels": None,
+        "territories": None,
+    },
+}
+
+DIFF_KEYS = {"from": REQUIRED, "to": REQUIRED, "paths": REQUIRED, "rule": None, "layer": None}
+
+
+@dataclass(frozen=True)
+class Config:
+    """A checked configuration.
+
+    Attributes
+    ----------
+    sections
+        Section name -> dict of values, defaults filled in ("" is the top level).
+    base_dir
+        Folder that relative paths are resolved against.
+    source
+        The file it was read from, if any.
+    """
+
+    sections: dict[str, dict[str, Any]]
+    base_dir: Path
+    source: Path | None = None
+    present: frozenset[str] = field(default_factory=frozenset)
+
+    def has(self, section: str) -> bool:
+        """Whether the file has this section (``[section]``)."""
+        return section in self.present
+
+    def get(self, section: str, key: str, default: Any = None) -> Any:
+        value = self.sections.get(section, {}).get(key)
+        return default if value is None else value
+
+    def resolve(self, path: str | os.PathLike[str]) -> Path:
+        """A path from the file, made absolute against the file's folder."""
+        p = Path(os.path.expanduser(str(path)))
+        return p if p.is_absolute() else (self.base_dir / p)
+
+    @property
+    def crs(self) -> str:
+        return str(self.sections[""]["crs"])
+
+    @property
+    def label(self) -> str:
+        return str(self.source) if self.source else "configuration"
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Read and check a TOML configuration file.
+
+    Raises
+    ------
+    ConfigError
+        On a missing file, a TOML syntax error (with its line), an unknown key (with a
+        suggestion) or a value of the wrong kind.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"{p}: configuration file not found; pass --config with an existing ocsol.toml")
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: TOML syntax error: {exc}; fix the file at that line") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: not UTF-8 text ({exc.reason}); save the file as UTF-8") from None
+    return config_from_dict(data, base_dir=p.parent.resolve(), source=p)
+
+
+def config_from_dict(
+    data: dict[str, Any], *, base_dir: str | os.PathLike[str] = ".", source: Path | None = None
+) -> Config:
+    """Check a configuration given as a dict (as parsed from TOML)."""
+    label = str(source) if source else "configuration"
+    problems: list[str] = []
+    sections: dict[str, dict[str, Any]] = {}
+    present: set[str] = set()
+    top_keys = set(SCHEMA[""])
+    section_names = [s for s in SCHEMA if s]
+    top: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in SCHEMA and key:
+            if not isinstance(value, dict):
+                problems.append(f"[{key}] must be a table, found {type(value).__name__}")
+                continue
+            present.add(key)
+            sections[key] = _check_section(key, value, problems)
+        elif key in top_keys:
+            top[key] = value
+        else:
+            problems.append(
+                f"unknown key {key!r}" + close_matches(key, list(top_keys) + section_names)
+            )
+    sections[""] = {k: top.get(k, d) for k, d in SCHEMA[""].items()}
+    for name in section_names:
+        if name not in sections:
+            sections[name] = {
+                k: (None if d is REQUIRED else ({} if d == FREE_TABLE else d))
+                for k, d in SCHEMA[name].items()
+            }
+    if problems:
+        raise ConfigError(f"{label}: " + "; ".join(problems))
+    return Config(sections=sections, base_dir=Path(base_dir), source=source, present=frozenset(present))
+
+
+def _check_section(name: str, values: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+    schema = SCHEMA[name]
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in schema:
+            problems.append(f"unknown key {key!r} in [{name}]" + close_matches(key, schema))
+            continue
+        default = schema[key]
+        if default == FREE_TABLE and not isinstance(value, dict):
+            problems.append(f"[{name}].{key} must be a table, found {value!r}")
+        out[key] = value
+    for key, default in schema.items():
+        if key in out:
+            continue
+        if default is REQUIRED:
+            problems.append(f"[{name}] needs a {key!r} key")
+            out[key] = None
+        elif default == FREE_TABLE:
+            out[key] = {}
+        else:
+            out[key] = default
+    if name == "ocsge":
+        diffs = out.get("diff") or []
+        if not isinstance(diffs, list):
+            problems.append("[ocsge].diff must be an array of tables: [[ocsge.diff]]")
+            diffs = []
+        for i, entry in enumerate(diffs, start=1):
+            for key in entry:
+                if key not in DIFF_KEYS:
+                    problems.append(
+                        f"unknown key {key!r} in [[ocsge.diff]] #{i}" + close_matches(key, DIFF_KEYS)
+                    )
+            for key, default in DIFF_KEYS.items():
+                if default is REQUIRED and key not in entry:
+                    problems.append(f"[[ocsge.diff]] #{i} needs a {key!r} key")
+        out["diff"] = diffs
+    return out

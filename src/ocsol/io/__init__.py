@@ -1,0 +1,1 @@
+"""Readers and writers: read and validate files, hand over clean frames. No maths here."""

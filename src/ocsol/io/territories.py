@@ -1,0 +1,161 @@
+"""Read the territories: communes (polygons or a plain table) and their parent levels."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import SchemaError
+from ..territories import COMMUNE, Territories
+from .common import VECTOR_SUFFIXES, as_code, check_file, find_column, read_table
+from .vector import read_layer, working_crs
+
+log = logging.getLogger(__name__)
+
+CODE_CANDIDATES = ["CODE_INSEE", "insee_com", "code_insee", "INSEE_COM", "codgeo", "code_commune", "idcom", "code"]
+NAME_CANDIDATES = ["NOM", "nom", "name", "libelle", "NOM_COM", "nom_commune", "idcomtxt"]
+
+
+def read_territories(
+    path: str | os.PathLike[str],
+    *,
+    code: str | None = None,
+    name: str | None = None,
+    area: str | None = None,
+    area_unit: str = "ha",
+    levels: dict[str, str] | None = None,
+    level_names: dict[str, str] | None = None,
+    membership: str | os.PathLike[str] | None = None,
+    membership_code: str | None = None,
+    layer: str | None = None,
+    crs: str = "EPSG:2154",
+) -> Territories:
+    """Read communes and their parent levels.
+
+    Parameters
+    ----------
+    path
+        Commune polygons (GPKG, SHP, GeoJSON, GeoParquet) or a table without geometry
+        (CSV, XLSX) that then needs an ``area`` column.
+    code, name, area
+        Columns of the commune code, name and official area (detected when not given; the area
+        comes from the geometry in the working CRS when no area column is named).
+    area_unit
+        Unit of the area column: ``ha``, ``m2`` or ``km2``.
+    levels
+        Parent level -> column of the layer holding the parent code, e.g. ``{"epci": "SIREN_EPCI"}``.
+    level_names
+        Parent level -> column holding the parent's name, e.g. ``{"epci": "NOM_EPCI"}``.
+    membership
+        Optional table: commune code + one column per level (column name = level name).
+    crs
+        Working CRS (projected, metres).
+
+    Returns
+    -------
+    Territories
+    """
+    p = check_file(path, what="territories")
+    levels = dict(levels or {})
+    level_names = dict(level_names or {})
+    repaired = 0
+    if p.suffix.lower() in VECTOR_SUFFIXES and p.suffix.lower() != ".parquet" or p.suffix.lower() == ".geoparquet":
+        gdf, repaired = read_layer(p, what="territories", crs=working_crs(crs), layer=layer)
+        table = gdf
+    else:
+        table = read_table(p, what="territories")
+    cols = list(table.columns)
+    code_col = find_column(cols, CODE_CANDIDATES, given=code, source=str(p), what="commune code",
+                           config_key="territories.code")
+    name_col = find_column(cols, NAME_CANDIDATES, given=name, source=str(p), what="commune name",
+                           config_key="territories.name", required=False)
+    codes = as_code(table[code_col], width=5)
+    if codes.isna().any():
+        n = int(codes.isna().sum())
+        raise SchemaError(f"{p}: {n} row(s) with an empty commune code in column {code_col!r}; fill or remove them")
+    dup = codes[codes.duplicated()].unique().tolist()
+    if dup:
+        raise SchemaError(
+            f"{p}: duplicate commune codes in column {code_col!r}: {', '.join(map(str, dup[:10]))}"
+            f"{' …' if len(dup) > 10 else ''}; each commune must appear once (dissolve multi-part rows)"
+        )
+    if area:
+        area_col = find_column(cols, [], given=area, source=str(p), what="area", config_key="territories.area")
+        factor = {"ha": 10_000.0, "m2": 1.0, "km2": 1_000_000.0}.get(area_unit)
+        if factor is None:
+            raise SchemaError(f"territories.area_unit = {area_unit!r}; use 'ha', 'm2' or 'km2'")
+        area_m2 = pd.to_numeric(table[area_col].astype("string").str.replace(",", ".", regex=False),
+                                errors="coerce") * factor
+        bad = area_m2.isna() | (area_m2 <= 0)
+        if bad.any():
+            raise SchemaError(
+                f"{p}: column {area_col!r} has {int(bad.sum())} missing, non-numeric or non-positive "
+                f"area(s), e.g. commune {codes[bad].iloc[0]}; fix the values"
+            )
+    elif "geometry" in table.columns:
+        area_m2 = table.geometry.area
+    else:
+        raise SchemaError(
+            f"{p}: a territories table without geometry needs an area column; set territories.area in ocsol.toml"
+        )
+    communes = pd.DataFrame(
+        {"code": codes.to_numpy(), "name": (table[name_col].astype(str).to_numpy() if name_col else codes.to_numpy()),
+         "area_m2": pd.to_numeric(area_m2).to_numpy(dtype=float)}
+    )
+    if "geometry" in table.columns:
+        import geopandas as gpd
+
+        communes = gpd.GeoDataFrame(communes, geometry=table.geometry.to_numpy(), crs=table.crs)
+
+    memb = pd.DataFrame({"code": codes.to_numpy()})
+    names_parts = [pd.DataFrame({"level": COMMUNE, "code": communes["code"], "name": communes["name"]})]
+    for lvl, col in levels.items():
+        c = find_column(cols, [], given=col, source=str(p), what=f"{lvl} code", config_key=f"territories.levels.{lvl}")
+        memb[lvl] = as_code(table[c]).to_numpy()
+        ncol = level_names.get(lvl)
+        if ncol:
+            nc = find_column(cols, [], given=ncol, source=str(p), what=f"{lvl} name",
+                             config_key=f"territories.names.{lvl}")
+            nm = pd.DataFrame({"code": memb[lvl], "name": table[nc].astype(str).to_numpy()})
+        else:
+            nm = pd.DataFrame({"code": memb[lvl], "name": memb[lvl]})
+        nm = nm.dropna(subset=["code"]).drop_duplicates("code")
+        nm.insert(0, "level", lvl)
+        names_parts.append(nm)
+    level_order = list(levels)
+    if membership is not None:
+        mt = read_table(membership, what="membership")
+        mcode = find_column(list(mt.columns), CODE_CANDIDATES, given=membership_code, source=str(membership),
+                            what="commune code", config_key="territories.membership_code")
+        extra = [c for c in mt.columns if c != mcode and not c.endswith("_name")]
+        mt = mt.assign(**{mcode: as_code(mt[mcode], width=5)})
+        unknown = sorted(set(mt[mcode]) - set(codes))
+        if unknown:
+            log.warning("%s: %d commune code(s) not in the territories ignored: %s", membership, len(unknown),
+                        ", ".join(unknown[:5]))
+        for lvl in extra:
+            series = mt.set_index(mcode)[lvl]
+            memb[lvl] = as_code(memb["code"].map(series)).to_numpy()
+            name_col_m = f"{lvl}_name"
+            if name_col_m in mt.columns:
+                nm = pd.DataFrame({"code": as_code(mt[lvl]), "name": mt[name_col_m].astype(str)})
+            else:
+                nm = pd.DataFrame({"code": memb[lvl], "name": memb[lvl]})
+            nm = nm.dropna(subset=["code"]).drop_duplicates("code")
+            nm.insert(0, "level", lvl)
+            names_parts.append(nm)
+            if lvl not in level_order:
+                level_order.append(lvl)
+    names = pd.concat(names_parts, ignore_index=True)
+    names = names.drop_duplicates(["level", "code"]).reset_index(drop=True)
+    return Territories(
+        communes=communes.reset_index(drop=True),
+        membership=memb,
+        levels=tuple(level_order),
+        names=names,
+        repaired=repaired,
+        source=str(Path(path)),
+    )

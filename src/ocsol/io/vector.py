@@ -1,0 +1,138 @@
+"""Open vector layers (GPKG, SHP, GeoJSON, GeoParquet…) into the working CRS, repairing geometry."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from pyproj import CRS
+from pyproj.exceptions import CRSError as PyprojCRSError
+
+from ..errors import CRSError, InputFileError, SchemaError
+from .common import VECTOR_SUFFIXES, check_file
+
+log = logging.getLogger(__name__)
+
+POLYGONAL = {"Polygon", "MultiPolygon"}
+
+
+def working_crs(crs: str | int | CRS) -> CRS:
+    """The working CRS as a pyproj CRS (must be projected, in metres)."""
+    try:
+        c = CRS.from_user_input(crs)
+    except PyprojCRSError as exc:
+        raise CRSError(f"working CRS {crs!r} is not understood ({exc}); use e.g. crs = \"EPSG:2154\"") from None
+    if not c.is_projected:
+        raise CRSError(f"working CRS {crs!r} is not projected; areas need metres, use e.g. EPSG:2154")
+    return c
+
+
+def recognise_crs(crs: CRS | None) -> CRS | None:
+    """Recognise well-known CRSs given as bare WKT (IGNF Lambert-93 → EPSG:2154)."""
+    if crs is None:
+        return None
+    if crs.to_epsg() is not None:
+        return CRS.from_epsg(crs.to_epsg())
+    code = crs.to_epsg(min_confidence=25)
+    if code is not None and CRS.from_epsg(code).equals(crs, ignore_axis_order=True):
+        return CRS.from_epsg(code)
+    return crs
+
+
+def read_layer(
+    path: str | os.PathLike[str],
+    *,
+    what: str,
+    crs: CRS,
+    layer: str | None = None,
+    columns: list[str] | None = None,
+    polygons: bool = True,
+) -> tuple[gpd.GeoDataFrame, int]:
+    """Read a vector layer, check it, reproject it and repair invalid geometries.
+
+    Returns the layer and the number of repaired geometries. Raises InputFileError for a
+    missing, empty or unreadable file, CRSError without a CRS, SchemaError for non-polygons.
+    """
+    p = check_file(path, what=what)
+    if p.suffix.lower() not in VECTOR_SUFFIXES:
+        raise InputFileError(
+            f"{p}: unsupported {what} format {p.suffix!r}; use GeoPackage, Shapefile, GeoJSON or GeoParquet"
+        )
+    try:
+        if p.suffix.lower() in {".parquet", ".geoparquet"}:
+            gdf = gpd.read_parquet(p, columns=None if columns is None else [*columns, "geometry"])
+        else:
+            gdf = gpd.read_file(p, layer=layer, engine="pyogrio", columns=columns)
+    except (ValueError, KeyError) as exc:
+        raise SchemaError(f"{p}: {exc}") from None
+    except Exception as exc:  # pyogrio/GDAL raise many types for corrupt files
+        raise InputFileError(f"{p}: cannot read {what} ({type(exc).__name__}: {exc}); check the file is complete") from None
+    if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf:
+        raise SchemaError(f"{p}: no geometry in the {what}; give a spatial layer")
+    if len(gdf) == 0:
+        raise InputFileError(f"{p}: the {what} layer is empty (0 features); check the export or the layer name")
+    if gdf.crs is None:
+        raise CRSError(
+            f"{p}: {what} has no CRS (missing .prj or undefined); define it, e.g. "
+            "`ogr2ogr -a_srs EPSG:2154 out.gpkg in.shp`"
+        )
+    src = recognise_crs(CRS.from_user_input(gdf.crs))
+    if src.equals(crs, ignore_axis_order=True):
+        gdf = gdf.set_crs(crs, allow_override=True)
+    else:
+        gdf = gdf.to_crs(crs)
+    geom = gdf.geometry.values
+    missing = shapely.is_missing(np.asarray(geom)) | shapely.is_empty(np.asarray(geom))
+    if missing.any():
+        raise SchemaError(
+            f"{p}: {int(missing.sum())} feature(s) of the {what} have no geometry; remove or fix them"
+        )
+    if polygons:
+        types = set(gdf.geom_type.unique())
+        bad = types - POLYGONAL
+        if bad:
+            n = int((~gdf.geom_type.isin(list(POLYGONAL))).sum())
+            raise SchemaError(
+                f"{p}: the {what} must hold polygons; found {n} feature(s) of type {sorted(bad)}; "
+                "export the polygon layer"
+            )
+    gdf, repaired = repair(gdf)
+    if repaired:
+        log.info("%s: repaired %d invalid geometries with make_valid", p, repaired)
+    return gdf, repaired
+
+
+def repair(gdf: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
+    """Repair invalid geometries with ``make_valid`` keeping only their polygonal part; count them."""
+    arr = np.asarray(gdf.geometry.values)
+    invalid = ~shapely.is_valid(arr)
+    n = int(invalid.sum())
+    if not n:
+        return gdf, 0
+    fixed = shapely.make_valid(arr[invalid])
+    fixed = np.array([_polygonal(g) for g in fixed], dtype=object)
+    arr = arr.copy()
+    arr[invalid] = fixed
+    out = gdf.copy()
+    out.geometry = gpd.GeoSeries(arr, index=gdf.index, crs=gdf.crs)
+    return out, n
+
+
+def _polygonal(g: shapely.Geometry) -> shapely.Geometry:
+    if g.geom_type in POLYGONAL:
+        return g
+    parts = [p for p in shapely.get_parts(g) if p.geom_type in POLYGONAL]
+    if not parts:
+        return shapely.Polygon()
+    flat = []
+    for p in parts:
+        flat.extend(shapely.get_parts(p))
+    return shapely.MultiPolygon(flat) if len(flat) > 1 else flat[0]
+
+
+def describe(path: Path) -> str:
+    return str(path)
