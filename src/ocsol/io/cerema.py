@@ -1,0 +1,306 @@
+"""Read Cerema's communal NAF-consumption file and INSEE population / households / jobs tables.
+
+Readers only: they find the columns, convert the numbers and name every bad cell. No maths
+beyond unit-free reshaping (the identities are checked in :mod:`ocsol.consumption`).
+
+Year convention (DOMAIN §3.1): the column ``naf{YY}art{YY+1}`` is the flow from 1 January 20YY to
+1 January 20YY+1 and is labelled **year 20YY** (``naf11art12`` → 2011). The window is detected
+from the column names; no year is hard-coded.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+
+import pandas as pd
+
+from ..errors import SchemaError, format_problems
+from .common import as_code, find_column, read_table
+
+log = logging.getLogger(__name__)
+
+#: Annual total flow ``naf{a}art{a+1}`` (or a multi-year total when b > a + 1).
+NAF_RE = re.compile(r"^naf(\d{2})art(\d{2})$", re.IGNORECASE)
+#: Destination flow ``art{a}{hab|act|mix|rou|fer|inc}{b}``.
+DEST_RE = re.compile(r"^art(\d{2})(hab|act|mix|rou|fer|inc)(\d{2})$", re.IGNORECASE)
+
+#: Cerema destination suffix -> output column (m²).
+DESTINATIONS: dict[str, str] = {
+    "hab": "habitat_m2",
+    "act": "activite_m2",
+    "mix": "mixte_m2",
+    "rou": "route_m2",
+    "fer": "ferroviaire_m2",
+    "inc": "inconnu_m2",
+}
+#: Value columns of :func:`read_cerema`, in order.
+VALUE_COLUMNS: list[str] = ["total_m2", *DESTINATIONS.values()]
+#: Cerema's ``inc`` destination may carry −1/−2 m² rounding residues (DOMAIN §3.1).
+INC_RESIDUE_M2 = 2.0
+
+CODE_CANDIDATES = ["idcom", "insee_com", "code_insee", "codgeo", "code_commune", "code"]
+
+#: Wide column prefixes per quantity (``pmun2020``, ``pop2020``, ``pop20``, ``men2020`` …).
+WIDE_PREFIXES: dict[str, tuple[str, ...]] = {
+    "population": ("pmun", "pop", "population"),
+    "households": ("men", "menages", "households"),
+    "jobs": ("emp", "emplois", "jobs", "emploi"),
+}
+
+
+def _year(two_digits: str) -> int:
+    return 2000 + int(two_digits)
+
+
+def _numbers(series: pd.Series) -> pd.Series:
+    """Text cells to floats (decimal comma accepted); unreadable cells become NaN."""
+    s = series.astype("string").str.strip().str.replace("\u00a0", "", regex=False)
+    s = s.str.replace(" ", "", regex=False).str.replace(",", ".", regex=False)
+    return pd.to_numeric(s, errors="coerce").astype(float)
+
+
+def _bad_cells(raw: pd.Series, values: pd.Series, codes: pd.Series, column: str, *,
+               min_value: float = 0.0) -> list[str]:
+    """Messages for empty, non-numeric or too-negative cells of one column."""
+    problems = []
+    empty = raw.isna() | (raw.astype("string").str.strip() == "")
+    text = values.isna() & ~empty
+    neg = values < min_value
+    for mask, what in ((empty, "empty cell"), (text, "non-numeric value"), (neg, "negative value")):
+        if mask.any():
+            idx = mask[mask].index
+            shown = ", ".join(f"{codes[i]} ({raw[i]!r})" if what != "empty cell" else str(codes[i])
+                              for i in idx[:3])
+            more = f" and {len(idx) - 3} more" if len(idx) > 3 else ""
+            problems.append(f"column {column!r}: {what} for commune {shown}{more}")
+    return problems
+
+
+def read_cerema(
+    path: str | os.PathLike[str], *, code: str = "idcom", sheet: str | int | None = None
+) -> pd.DataFrame:
+    """Read a Cerema communal NAF-consumption file (any millésime) into a long table.
+
+    Parameters
+    ----------
+    path
+        CSV (comma, semicolon or tab) or XLSX file in Cerema's layout (``idcom``,
+        ``naf{YY}art{YY+1}``, ``art{YY}{hab,act,mix,rou,fer,inc}{YY+1}`` …), values in m².
+    code
+        Column holding the INSEE commune code.
+    sheet
+        Sheet name or index for XLSX files.
+
+    Returns
+    -------
+    DataFrame
+        ``code, year, total_m2, habitat_m2, activite_m2, mixte_m2, route_m2, ferroviaire_m2,
+        inconnu_m2``, one row per commune and annual flow; ``year`` = first year of the flow
+        (``naf11art12`` → 2011). ``df.attrs`` holds:
+
+        - ``"multi_year"``: list of ``{"code", "start", "end", "total_m2"}`` records for the
+          multi-year totals found (``naf11art21`` → start 2011, end 2020, the last flow year);
+        - ``"years"``: the annual flow years found, sorted;
+        - ``"source"``: the file path.
+
+    Raises
+    ------
+    SchemaError
+        When the code column or annual columns are missing, a year lacks destination columns,
+        years have a gap, codes are empty or duplicated, or a cell is empty, not a number or
+        negative (the ``inc`` destination tolerates Cerema's −2 m² rounding residue). Every
+        problem of the file is listed, each naming the column and the commune code.
+
+    Examples
+    --------
+    >>> conso = read_cerema("data/lyon/conso_communes_cerema_format.csv")
+    >>> conso.attrs["years"][0], conso.attrs["years"][-1], conso["code"].nunique()
+    (2009, 2023, 58)
+    """
+    df = read_table(path, what="Cerema consumption", sheet=sheet)
+    src = str(path)
+    code_col = find_column(list(df.columns), CODE_CANDIDATES, given=code, source=src,
+                           what="commune code", config_key="consumption.code")
+    codes = as_code(df[code_col], width=5)
+    problems: list[str] = []
+    empty_rows = codes.isna()
+    if empty_rows.any():
+        rows = [str(i + 2) for i in empty_rows[empty_rows].index[:5]]
+        problems.append(f"column {code_col!r}: empty commune code on line(s) {', '.join(rows)}")
+    dup = codes[codes.duplicated() & codes.notna()].unique().tolist()
+    if dup:
+        problems.append(f"column {code_col!r}: duplicate commune code(s) {', '.join(map(str, dup[:10]))}"
+                        " (each commune must appear once; merge fused communes first)")
+    codes = codes.fillna("<empty>")
+
+    annual: dict[int, str] = {}
+    multi: list[tuple[int, int, str]] = []
+    for col in df.columns:
+        m = NAF_RE.match(col)
+        if not m:
+            continue
+        a, b = int(m.group(1)), int(m.group(2))
+        if b == a + 1:
+            annual[_year(m.group(1))] = col
+        elif b > a + 1:
+            multi.append((_year(m.group(1)), _year(m.group(2)) - 1, col))
+    if not annual:
+        raise SchemaError(
+            f"{src}: no annual consumption column naf{{YY}}art{{YY+1}} (e.g. naf11art12); found "
+            f"{list(df.columns)[:12]}; is this Cerema's communal consumption file?"
+        )
+    years = sorted(annual)
+    gaps = [y for y in range(years[0], years[-1] + 1) if y not in annual]
+    if gaps:
+        problems.append("missing annual column(s) " + ", ".join(
+            f"naf{y % 100:02d}art{(y + 1) % 100:02d}" for y in gaps) + f" inside the window {years[0]}–{years[-1]}")
+    dest_cols: dict[tuple[int, str], str] = {}
+    for col in df.columns:
+        m = DEST_RE.match(col)
+        if m and int(m.group(3)) == int(m.group(1)) + 1:
+            dest_cols[(_year(m.group(1)), m.group(2).lower())] = col
+    missing = [f"art{y % 100:02d}{d}{(y + 1) % 100:02d}" for y in years for d in DESTINATIONS
+               if (y, d) not in dest_cols]
+    if missing:
+        problems.append(f"missing destination column(s) {format_problems(missing, limit=8)}")
+    if problems:
+        raise SchemaError(f"{src}: " + format_problems(problems))
+
+    parts = []
+    for y in years:
+        part = {"code": codes.to_numpy(), "year": y}
+        col = annual[y]
+        vals = _numbers(df[col])
+        problems += _bad_cells(df[col], vals, codes, col)
+        part["total_m2"] = vals.to_numpy()
+        for d, out in DESTINATIONS.items():
+            col = dest_cols[(y, d)]
+            vals = _numbers(df[col])
+            problems += _bad_cells(df[col], vals, codes, col,
+                                   min_value=-INC_RESIDUE_M2 if d == "inc" else 0.0)
+            part[out] = vals.to_numpy()
+        parts.append(pd.DataFrame(part))
+    multi_records = []
+    for start, end, col in sorted(multi):
+        vals = _numbers(df[col])
+        problems += _bad_cells(df[col], vals, codes, col)
+        multi_records += [{"code": c, "start": start, "end": end, "total_m2": float(v)}
+                          for c, v in zip(codes, vals, strict=True)]
+    if problems:
+        raise SchemaError(f"{src}: " + format_problems(problems) + "; fix these cells (values are m²)")
+    out = pd.concat(parts, ignore_index=True)
+    out["code"] = out["code"].astype(object)
+    out["year"] = out["year"].astype(int)
+    out = out.sort_values(["code", "year"], kind="mergesort").reset_index(drop=True)
+    out.attrs = {"multi_year": multi_records, "years": years, "source": src}
+    log.info("%s: %d communes, annual flows %d–%d, %d multi-year total(s)", src, len(df), years[0],
+             years[-1], len(multi))
+    return out
+
+
+def read_population(
+    path: str | os.PathLike[str],
+    *,
+    code: str = "insee_com",
+    sheet: str | int | None = None,
+    what: str = "population",
+) -> pd.DataFrame:
+    """Read population (or households, or jobs) by commune and year, wide or long.
+
+    Parameters
+    ----------
+    path
+        CSV or XLSX. Wide: one column per year (``pmun2021`` / ``pop2021`` / ``pop21`` for
+        population; ``men…`` for households; ``emp…`` for jobs). Long: ``code, year`` and a
+        value column named ``population`` / ``households`` / ``jobs`` (or ``value``).
+    code
+        Column holding the INSEE commune code.
+    sheet
+        Sheet name or index for XLSX files.
+    what
+        ``"population"``, ``"households"`` or ``"jobs"``; names the value column returned.
+
+    Returns
+    -------
+    DataFrame
+        ``code, year, <what>`` (float). Empty cells are left out (logged): a commune created
+        during the window has no value before its creation. By INSEE convention the
+        population municipale of year N is dated 1 January N.
+
+    Raises
+    ------
+    SchemaError
+        No code column, no year column, duplicate codes, or a non-numeric or negative value
+        (named by column and commune).
+
+    Examples
+    --------
+    >>> pop = read_population("data/lyon/population_communes_2009_2023.csv")
+    >>> list(pop.columns), int(pop["year"].min()), int(pop["year"].max())
+    (['code', 'year', 'population'], 2009, 2023)
+    """
+    if what not in WIDE_PREFIXES:
+        raise ValueError(f"what must be one of {', '.join(WIDE_PREFIXES)}, not {what!r}")
+    df = read_table(path, what=what, sheet=sheet)
+    src = str(path)
+    cols = list(df.columns)
+    code_col = find_column(cols, ["insee_com", "codgeo", "code_insee", "idcom", "code"], given=code,
+                           source=src, what="commune code", config_key=f"{what}.code")
+    codes = as_code(df[code_col], width=5)
+    problems: list[str] = []
+    if codes.isna().any():
+        rows = [str(i + 2) for i in codes[codes.isna()].index[:5]]
+        problems.append(f"column {code_col!r}: empty commune code on line(s) {', '.join(rows)}")
+    codes = codes.fillna("<empty>")
+    lower = {c.lower(): c for c in cols}
+    year_col = lower.get("year") or lower.get("annee") or lower.get("année")
+    value_col = lower.get(what) or lower.get("value") or lower.get("valeur")
+    if year_col and value_col:  # long layout
+        years = pd.to_numeric(df[year_col].astype("string").str.strip(), errors="coerce")
+        if years.isna().any():
+            i = years[years.isna()].index[0]
+            problems.append(f"column {year_col!r}: not a year ({df[year_col][i]!r}) for commune {codes[i]}")
+        vals = _numbers(df[value_col])
+        keep = df[value_col].notna()
+        problems += _bad_cells(df[value_col][keep], vals[keep], codes[keep], value_col)
+        out = pd.DataFrame({"code": codes, "year": years, what: vals})[keep]
+        n_cells = len(df)
+        dup = out[out.duplicated(["code", "year"])]
+        if len(dup):
+            problems.append(f"duplicate (code, year) rows, e.g. {dup['code'].iloc[0]} {dup['year'].iloc[0]}")
+    else:
+        prefixes = "|".join(sorted(WIDE_PREFIXES[what], key=len, reverse=True))
+        pattern = re.compile(rf"^(?:{prefixes})_?(\d{{4}}|\d{{2}})$", re.IGNORECASE)
+        year_cols = {}
+        for c in cols:
+            m = pattern.match(c)
+            if m and c != code_col:
+                y = int(m.group(1))
+                year_cols[y + 2000 if y < 100 else y] = c
+        if not year_cols:
+            raise SchemaError(
+                f"{src}: no {what} columns found (looked for wide {WIDE_PREFIXES[what][0]}YYYY columns "
+                f"or long 'code, year, {what}' columns); found {cols[:12]}"
+            )
+        dup = codes[codes.duplicated()].unique().tolist()
+        if dup:
+            problems.append(f"column {code_col!r}: duplicate commune code(s) {', '.join(dup[:10])}")
+        parts = []
+        for y, c in sorted(year_cols.items()):
+            vals = _numbers(df[c])
+            keep = df[c].notna()
+            problems += _bad_cells(df[c][keep], vals[keep], codes[keep], c)
+            parts.append(pd.DataFrame({"code": codes[keep], "year": y, what: vals[keep]}))
+        out = pd.concat(parts, ignore_index=True)
+        n_cells = len(df) * len(year_cols)
+    if problems:
+        raise SchemaError(f"{src}: " + format_problems(problems))
+    n_empty = n_cells - len(out)
+    if n_empty:
+        log.warning("%s: %d empty %s cell(s) left out", src, n_empty, what)
+    out["code"] = out["code"].astype(object)
+    out["year"] = out["year"].astype(int)
+    out[what] = out[what].astype(float)
+    return out.sort_values(["code", "year"], kind="mergesort").reset_index(drop=True)
