@@ -1,0 +1,130 @@
+"""Compare a territory with its neighbours of the same level (centroid distance) or a chosen list."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import SchemaError, TerritoryNotFoundError
+from .territories import COMMUNE, Territories
+
+#: Columns of :func:`neighbours`.
+NEIGHBOUR_COLUMNS = ["role", "level", "code", "name", "distance_km", "value"]
+
+
+def centroids(territories: Territories) -> pd.DataFrame:
+    """Centroid (x, y in the working CRS) of every territory of every level.
+
+    A parent's centroid is the area-weighted mean of its communes' centroids (= centroid of
+    their union when communes do not overlap).
+
+    Returns
+    -------
+    DataFrame
+        ``level, code, x, y``.
+
+    Raises
+    ------
+    SchemaError
+        When the territories have no geometry.
+    """
+    if not territories.has_geometry:
+        raise SchemaError(
+            f"{territories.source or 'territories'}: no geometry, so no centroid distance; give the "
+            "territories as polygons or list the territories to compare in [compare].with"
+        )
+    comm = territories.communes
+    c = comm.geometry.centroid
+    base = pd.DataFrame({"code": comm["code"].to_numpy(), "w": comm["area_m2"].to_numpy(dtype=float),
+                         "x": c.x.to_numpy(), "y": c.y.to_numpy()})
+    parts = [base.assign(level=COMMUNE)[["level", "code", "x", "y"]]]
+    for lvl in territories.levels:
+        m = base.merge(territories.membership[["code", lvl]].dropna(), on="code")
+        m = m.assign(wx=m["x"] * m["w"], wy=m["y"] * m["w"])
+        g = m.groupby(lvl)[["wx", "wy", "w"]].sum()
+        parts.append(pd.DataFrame({"level": lvl, "code": g.index.astype(str),
+                                   "x": (g["wx"] / g["w"]).to_numpy(), "y": (g["wy"] / g["w"]).to_numpy()}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def neighbours(
+    territories: Territories,
+    level: str,
+    code: str,
+    *,
+    table: pd.DataFrame,
+    value: str,
+    n: int = 8,
+    with_codes: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """A territory, its N nearest territories of the same level (or a given list), and the median.
+
+    Parameters
+    ----------
+    territories
+        Gives the geometry (centroids) and names.
+    level, code
+        The territory compared.
+    table
+        Has ``level, code`` and the ``value`` column, one row per territory (filter a year or a
+        period first).
+    value
+        Column compared (``used_pct``, ``m2_per_new_inhabitant`` …).
+    n
+        Number of nearest territories (by centroid distance) when ``with_codes`` is not given.
+    with_codes
+        Territories of the same level to compare with instead of the nearest ones.
+
+    Returns
+    -------
+    DataFrame
+        ``role, level, code, name, distance_km, value``: the territory (``role`` =
+        ``"territory"``), the neighbours nearest first (``"neighbour"``), then a ``"median"`` row
+        holding the neighbours' median value (``code`` empty).
+
+    Raises
+    ------
+    TerritoryNotFoundError
+        When the territory, or a code of ``with_codes``, is unknown at that level.
+    SchemaError
+        When the table lacks the value column or repeats a territory, or the territories have
+        no geometry and no list was given.
+    """
+    level, code = territories.find(code, level)
+    if value not in table.columns:
+        raise SchemaError(f"no column {value!r} to compare; the table has {list(table.columns)}")
+    sub = table[table["level"] == level]
+    if sub.duplicated(["level", "code"]).any():
+        raise SchemaError(f"the table has several rows per {level}; filter one year or period before "
+                          f"comparing {value!r}")
+    values = sub.set_index("code")[value]
+    pool = territories.names.loc[territories.names["level"] == level, "code"].astype(str).tolist()
+    dist: pd.Series
+    if territories.has_geometry:
+        cen = centroids(territories)
+        cen = cen[cen["level"] == level].set_index("code")
+        d = np.hypot(cen["x"] - cen.at[code, "x"], cen["y"] - cen.at[code, "y"]) / 1000.0
+        dist = d
+    else:
+        dist = pd.Series(np.nan, index=pool)
+    if with_codes:
+        chosen = [str(c).strip() for c in with_codes]
+        unknown = [c for c in chosen if c not in pool]
+        if unknown:
+            raise TerritoryNotFoundError(
+                f"[compare].with: {', '.join(unknown)} not found at level {level}; use codes of that level")
+        chosen = [c for c in chosen if c != code]
+    else:
+        if not territories.has_geometry:
+            centroids(territories)  # raises the explanatory error
+        chosen = dist.drop(index=code).sort_values(kind="mergesort").index[:n].tolist()
+    rows = [("territory", level, code, territories.name_of(level, code), 0.0, values.get(code, np.nan))]
+    for c in chosen:
+        rows.append(("neighbour", level, c, territories.name_of(level, c), float(dist.get(c, np.nan)),
+                     values.get(c, np.nan)))
+    neigh = pd.to_numeric(pd.Series([r[5] for r in rows[1:]], dtype=float), errors="coerce")
+    rows.append(("median", level, "", "median of the neighbours", np.nan,
+                 float(neigh.median()) if neigh.notna().any() else np.nan))
+    return pd.DataFrame(rows, columns=NEIGHBOUR_COLUMNS)
