@@ -1,0 +1,155 @@
+"""The ``ocsol`` command: a thin shell over :mod:`ocsol.pipeline` and :mod:`ocsol.report`.
+
+User errors (:class:`~ocsol.errors.OcsolError`) print one line on stderr and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import OcsolError
+
+log = logging.getLogger("ocsol")
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more messages (-vv for debug)")
+    p.add_argument("-q", "--quiet", action="store_true", help="only errors")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ocsol",
+        description="Land consumption (NAF) and artificialisation (ZAN) indicators and reports for French territories.",
+    )
+    parser.add_argument("--version", action="version", version=f"ocsol {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("indicators", help="compute every indicator table (CSV) and the change polygons (GPKG)")
+    p.add_argument("--config", "-c", help="ocsol.toml (default: the bundled sample)")
+    p.add_argument("--out", "-o", default="out", help="output folder (default: out)")
+    _add_common(p)
+
+    p = sub.add_parser("report", help="write the report of one territory")
+    p.add_argument("code", help="territory code (INSEE for a commune, SIREN for an EPCI, …)")
+    p.add_argument("--level", help="level of the code (inferred when the code names one territory only)")
+    p.add_argument("--config", "-c", help="ocsol.toml (default: the bundled sample)")
+    p.add_argument("--out", "-o", default="reports", help="output folder (default: reports)")
+    p.add_argument("--pdf", action="store_true", help="also print a PDF with headless Chromium")
+    _add_common(p)
+
+    p = sub.add_parser("batch", help="write the reports of many territories, an index and open-data tables")
+    p.add_argument("--config", "-c", help="ocsol.toml (default: the bundled sample)")
+    p.add_argument("--level", help="only territories of this level")
+    p.add_argument("--within", help="only territories within LEVEL:CODE (e.g. epci:200046977)")
+    p.add_argument("--jobs", "-j", type=int, default=2, help="worker processes (default: 2)")
+    p.add_argument("--force", action="store_true", help="rewrite reports that are up to date")
+    p.add_argument("--out", "-o", default="reports", help="output folder (default: reports)")
+    _add_common(p)
+
+    p = sub.add_parser("demo", help="the main job on the bundled sample: indicators and a batch of reports")
+    p.add_argument("--out", "-o", default="reports", help="output folder (default: reports)")
+    p.add_argument("--jobs", "-j", type=int, default=2, help="worker processes (default: 2)")
+    _add_common(p)
+
+    p = sub.add_parser("versions", help="versions of ocsol, GDAL/PROJ/GEOS and the Python libraries (for bug reports)")
+    _add_common(p)
+    return parser
+
+
+def _configure_logging(args: argparse.Namespace) -> None:
+    level = logging.ERROR if args.quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)]
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def _config_path(value: str | None) -> str:
+    if value:
+        return value
+    from .sample import sample_config
+
+    return str(sample_config("sample"))
+
+
+def cmd_indicators(args: argparse.Namespace) -> int:
+    from .pipeline import compute, write_results
+
+    results = compute(_config_path(args.config), progress=not args.quiet)
+    written = write_results(results, args.out)
+    if not args.quiet:
+        print(f"wrote {len(written)} files to {Path(args.out)}/: " + ", ".join(p.name for p in written))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report.commands import report_command
+
+    return report_command(args.code, level=args.level, config=_config_path(args.config), out=args.out, pdf=args.pdf)
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from .report.commands import batch_command
+
+    return batch_command(config=_config_path(args.config), level=args.level, within=args.within, jobs=args.jobs,
+                         force=args.force, out=args.out)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .report.commands import demo_command
+
+    return demo_command(out=args.out, jobs=args.jobs)
+
+
+def cmd_versions(args: argparse.Namespace) -> int:
+    import importlib.metadata as md
+
+    import pyproj
+    import shapely
+
+    lines = [f"ocsol {__version__}", f"python {sys.version.split()[0]}"]
+    for pkg in ("geopandas", "shapely", "pyogrio", "pyproj", "rasterio", "numpy", "pandas", "xarray",
+                "matplotlib", "papermill", "nbconvert"):
+        try:
+            lines.append(f"{pkg} {md.version(pkg)}")
+        except md.PackageNotFoundError:
+            lines.append(f"{pkg} (not installed)")
+    try:
+        import pyogrio
+
+        lines.append(f"GDAL {pyogrio.__gdal_version_string__}")
+    except Exception:  # pragma: no cover
+        pass
+    lines.append(f"GEOS {shapely.geos_version_string}")
+    lines.append(f"PROJ {pyproj.proj_version_str}")
+    print("\n".join(lines))
+    return 0
+
+
+COMMANDS = {
+    "indicators": cmd_indicators,
+    "report": cmd_report,
+    "batch": cmd_batch,
+    "demo": cmd_demo,
+    "versions": cmd_versions,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _configure_logging(args)
+    try:
+        return COMMANDS[args.command](args)
+    except OcsolError as exc:
+        print(f"ocsol: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ocsol: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,352 @@
+"""One way through: configuration → every indicator table → files.
+
+:func:`compute` reads the inputs named in a :class:`~ocsol.config.Config`, computes every table
+and returns a :class:`Results`; :func:`write_results` writes them atomically. The CLI, the
+notebooks and scripts all call these two functions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from . import change, indicators, nomenclature
+from .config import Config, load_config
+from .errors import ConfigError
+from .io.ocsge import read_ocsge, read_ocsge_diff
+from .io.territories import read_territories
+from .io.write import publish_files
+from .territories import Territories
+
+log = logging.getLogger(__name__)
+
+TABLE_ORDER = [
+    "territories", "stock_summary", "stock", "flows", "transitions", "land_account",
+    "consumption", "zan", "zan_path", "efficiency", "qa",
+]
+
+
+@dataclass
+class Results:
+    """Everything one run computed.
+
+    Attributes
+    ----------
+    tables
+        Table name → DataFrame (names and columns in ``docs/ARCHITECTURE.md``).
+    changes
+        Change polygons cut by commune (``code, vintage_from, vintage_to, cs_from, us_from,
+        cs_to, us_to, area_m2, artif_from, artif_to, geometry``).
+    territories
+        The territories the tables refer to.
+    provenance
+        One dict per input file: ``role, path, sha256, modified, size``.
+    qa
+        Notes on what was repaired, ignored or flagged (also in ``tables["qa"]``).
+    """
+
+    tables: dict[str, pd.DataFrame]
+    changes: gpd.GeoDataFrame | None
+    territories: Territories
+    provenance: list[dict] = field(default_factory=list)
+    config: Config | None = None
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+
+def file_provenance(role: str, path: str | os.PathLike[str]) -> list[dict]:
+    """sha256, size and modification date of an input file (and its shapefile siblings)."""
+    p = Path(path)
+    files = [p]
+    if p.suffix.lower() == ".shp":
+        files += [p.with_suffix(s) for s in (".dbf", ".shx", ".prj") if p.with_suffix(s).exists()]
+    out = []
+    for f in files:
+        h = hashlib.sha256()
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        st = f.stat()
+        out.append({
+            "role": role, "path": str(f), "sha256": h.hexdigest(), "size": st.st_size,
+            "modified": datetime.fromtimestamp(st.st_mtime, tz=UTC).strftime("%Y-%m-%d"),
+        })
+    return out
+
+
+def load_territories(config: Config) -> Territories:
+    """Read the territories named in the configuration."""
+    t = config.sections["territories"]
+    if not config.has("territories"):
+        raise ConfigError(f"{config.label}: a [territories] section is required")
+    return read_territories(
+        config.resolve(t["path"]),
+        code=t["code"], name=t["name"], area=t["area"], area_unit=t["area_unit"],
+        levels=t["levels"], level_names=t["names"],
+        membership=config.resolve(t["membership"]) if t["membership"] else None,
+        membership_code=t["membership_code"], layer=t["layer"], crs=config.crs,
+    )
+
+
+def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) -> Results:
+    """Compute every table the configuration has inputs for.
+
+    Parameters
+    ----------
+    config
+        A :class:`~ocsol.config.Config` or the path of an ``ocsol.toml``.
+    progress
+        Show progress (the CLI sets it).
+
+    Returns
+    -------
+    Results
+
+    Examples
+    --------
+    >>> from ocsol.sample import sample_config
+    >>> res = compute(sample_config("arcachon"))
+    >>> sorted(res.tables)[:3]
+    ['flows', 'land_account', 'qa']
+    """
+    if not isinstance(config, Config):
+        config = load_config(config)
+    territories = load_territories(config)
+    provenance = file_provenance("territories", config.resolve(config.sections["territories"]["path"]))
+    qa: list[dict] = []
+    if territories.repaired:
+        qa.append(_qa("territories", "repaired geometries", territories.repaired, territories.source))
+    tables: dict[str, pd.DataFrame] = {}
+    units = territories.units()
+    units["area_ha"] = units.pop("area_m2") / indicators.M2_PER_HA
+    tables["territories"] = units
+    changes = None
+    if config.has("ocsge"):
+        ocs_tables, changes, prov, notes = _compute_ocsge(config, territories)
+        tables.update(ocs_tables)
+        provenance += prov
+        qa += notes
+    if config.has("raster"):
+        from .crosstab import compute_raster_pieces
+
+        rp = compute_raster_pieces(config, territories)
+        full = sorted({(int(a), int(b)) for a, b in rp.transitions[["vintage_from", "vintage_to"]].itertuples(index=False)})
+        t = indicators.build_tables(rp.stock, rp.transitions, rp.classes, territories, full_pairs=full)
+        for name, df in t.as_dict().items():
+            tables[name] = df.assign(source=f"raster:{config.get('raster', 'legend')}")
+        for year, path in config.sections["raster"]["vintages"].items():
+            provenance += file_provenance(f"raster {year}", config.resolve(path))
+        if getattr(rp, "qa", None) is not None and len(rp.qa):
+            qa += [_qa("raster", str(r.get("note", r.get("item", ""))), r.get("count", ""), r.get("source", ""))
+                   for r in rp.qa.to_dict("records")]
+    if any(config.has(s) for s in ("consumption", "population")):
+        from .consumption_tables import compute_consumption_tables
+
+        extra = compute_consumption_tables(config, territories, stock_summary=tables.get("stock_summary"))
+        for name, df in extra.items():
+            if name.endswith("_qa"):
+                qa += [_qa(name, str(r.get("check", r.get("note", ""))), r.get("count", r.get("value", "")),
+                           str(r.get("detail", r.get("code", "")))) for r in df.to_dict("records")]
+            else:
+                tables[name] = df
+        for section in ("consumption", "population", "households", "jobs"):
+            if config.has(section):
+                provenance += file_provenance(section, config.resolve(config.sections[section]["path"]))
+        targets = config.get("zan", "targets")
+        if targets:
+            provenance += file_provenance("zan targets", config.resolve(targets))
+    tables["qa"] = pd.DataFrame(qa, columns=["topic", "item", "count", "detail"])
+    return Results(tables=tables, changes=changes, territories=territories, provenance=provenance, config=config)
+
+
+def _qa(topic: str, item: str, count: object, detail: str = "") -> dict:
+    return {"topic": topic, "item": item, "count": count, "detail": detail}
+
+
+def _compute_ocsge(config: Config, territories: Territories):
+    sec = config.sections["ocsge"]
+    if not territories.has_geometry:
+        raise ConfigError(
+            f"{territories.source}: OCS GE indicators need commune polygons; the territories table has no geometry"
+        )
+    zones = change.Zones.from_communes(territories.communes)
+    base_rule_name = sec["rule"]
+    base_rule = nomenclature.load_rule(_rule_ref(config, base_rule_name))
+    provenance = file_provenance("rule", nomenclature.rule_source(_rule_ref(config, base_rule_name)))
+    qa: list[dict] = []
+    stock_parts: list[pd.DataFrame] = []
+    trans_parts: list[pd.DataFrame] = []
+    change_parts: list[gpd.GeoDataFrame] = []
+    classes_parts: list[pd.DataFrame] = []
+    full_pairs: list[tuple[int, int]] = []
+
+    vintages = {}
+    for key, path in sorted(sec["vintages"].items(), key=lambda kv: int(kv[0])):
+        year = _year(key, config)
+        p = config.resolve(path)
+        layer, repaired = read_ocsge(p, crs=config.crs, cs_field=sec["cs_field"], us_field=sec["us_field"],
+                                     layer=sec["layer"])
+        provenance += file_provenance(f"ocsge {year}", p)
+        if repaired:
+            qa.append(_qa("ocsge", f"repaired geometries in vintage {year}", repaired, str(p)))
+        qa += _empty_codes(layer, ["cs", "us"], str(p))
+        classes_parts.append(_classify(layer, ["cs"], ["us"], base_rule, str(p)))
+        vintages[year] = layer
+    years = sorted(vintages)
+    if len(years) == 1:
+        stock_parts.append(change.stock_pieces(vintages[years[0]], zones, vintage=years[0]))
+    for y1, y2 in zip(years, years[1:], strict=False):
+        res = change.compare_vintages(vintages[y1], vintages[y2], zones, vintage_from=y1, vintage_to=y2)
+        if not stock_parts or y1 not in {int(s["vintage"].iloc[0]) for s in stock_parts if len(s)}:
+            stock_parts.append(res.stock_from)
+        stock_parts.append(res.stock_to)
+        trans_parts.append(res.transitions)
+        change_parts.append(res.changes)
+        full_pairs.append((y1, y2))
+        qa.append(_qa("ocsge", f"polygons identical in {y1} and {y2} (no overlay needed)", res.matched, ""))
+        qa.append(_qa("ocsge", f"polygons of {y1} overlaid with {y2}", res.overlaid, ""))
+
+    diff_rules: dict[tuple[int, int], pd.DataFrame] = {}
+    for i, entry in enumerate(sec["diff"], start=1):
+        y1, y2 = _year(entry["from"], config), _year(entry["to"], config)
+        if y1 == y2:
+            raise ConfigError(f"{config.label}: [[ocsge.diff]] #{i}: from and to are both {y1}; give two different years")
+        if y1 > y2:
+            raise ConfigError(f"{config.label}: [[ocsge.diff]] #{i}: from = {y1} is after to = {y2}; swap them")
+        paths = entry["paths"] if isinstance(entry["paths"], list) else [entry["paths"]]
+        resolved = [config.resolve(x) for x in paths]
+        diff, repaired = read_ocsge_diff(resolved, vintage_from=y1, vintage_to=y2, crs=config.crs,
+                                         layer=entry.get("layer"))
+        for p in resolved:
+            provenance += file_provenance(f"ocsge diff {y1}-{y2}", p)
+        if repaired:
+            qa.append(_qa("ocsge", f"repaired geometries in change layer {y1}-{y2}", repaired, ", ".join(map(str, resolved))))
+        qa += _empty_codes(diff, ["cs_from", "us_from", "cs_to", "us_to"], ", ".join(map(str, resolved)))
+        rule = base_rule
+        if entry.get("rule"):
+            rule = nomenclature.load_rule(_rule_ref(config, entry["rule"]))
+            provenance += file_provenance(f"rule {y1}-{y2}", nomenclature.rule_source(_rule_ref(config, entry["rule"])))
+        diff_rules[(y1, y2)] = rule
+        table, ch = change.diff_pieces(diff, zones, vintage_from=y1, vintage_to=y2)
+        cls = _classify(diff, ["cs_from", "cs_to"], ["us_from", "us_to"], rule, ", ".join(map(str, resolved)))
+        table = table.assign(_rule=f"{y1}-{y2}")
+        trans_parts.append(table)
+        change_parts.append(ch)
+        classes_parts.append(cls.assign(_pair=f"{y1}-{y2}"))
+        total = float(diff.geometry.area.sum())
+        inside = float(table["area_m2"].sum())
+        if total - inside > 1.0:
+            qa.append(_qa("ocsge", f"change-layer area outside the territories, {y1}-{y2} (ha)",
+                          round((total - inside) / 1e4, 4), ""))
+
+    stock_p = pd.concat(stock_parts, ignore_index=True) if stock_parts else pd.DataFrame(columns=change.STOCK_COLUMNS)
+    trans_p = pd.concat(trans_parts, ignore_index=True) if trans_parts else pd.DataFrame(columns=change.TRANSITION_COLUMNS)
+    classes = _merge_classes(classes_parts)
+    tables = _build_with_rules(stock_p, trans_p, classes, territories, full_pairs, diff_rules, base_rule)
+    if len(tables["stock_summary"]):
+        indicators.check_coverage(tables["stock_summary"], min_coverage=float(sec["min_coverage"]), source="OCS GE")
+    rule_table = base_rule.assign(rule=str(base_rule_name))
+    tables["rule"] = rule_table
+    changes = pd.concat(change_parts, ignore_index=True) if change_parts else None
+    if changes is not None and len(changes):
+        flags = classes[["cs", "us", "artif", "imper"]].drop_duplicates(["cs", "us"])
+        changes = changes.merge(flags.add_suffix("_from"), on=["cs_from", "us_from"], how="left")
+        changes = changes.merge(flags.add_suffix("_to"), on=["cs_to", "us_to"], how="left")
+        changes = gpd.GeoDataFrame(changes, geometry="geometry", crs=config.crs)
+        changes["area_m2"] = changes["area_m2"].round(4)
+    nomen = nomenclature.outside_nomenclature(classes)
+    for r in nomen.itertuples():
+        qa.append(_qa("ocsge", f"code outside the OCS GE nomenclature, classified by the rule table ({r.field})", r.code, ""))
+    return tables, changes, provenance, qa
+
+
+def _build_with_rules(stock_p, trans_p, classes, territories, full_pairs, diff_rules, base_rule):
+    """Build the tables; change-layer pairs with their own rule are flagged with that rule."""
+    base_classes = classes[classes["_pair"] == ""].drop(columns="_pair")
+    t = indicators.build_tables(
+        stock_p, trans_p[trans_p["_rule"].isna()].drop(columns="_rule") if "_rule" in trans_p else trans_p,
+        base_classes, territories, full_pairs=full_pairs,
+    )
+    if "_rule" not in trans_p or trans_p["_rule"].isna().all():
+        return t.as_dict()
+    out = t.as_dict()
+    for pair, part in trans_p[trans_p["_rule"].notna()].groupby("_rule"):
+        cls = classes[classes["_pair"] == pair].drop(columns="_pair")
+        tt = indicators.build_tables(stock_p.iloc[0:0], part.drop(columns="_rule"), cls, territories)
+        for name in ("flows", "transitions", "land_account"):
+            out[name] = pd.concat([out[name], getattr(tt, name)], ignore_index=True)
+    for name in ("flows", "transitions", "land_account"):
+        keys = [c for c in ("level", "code", "vintage_from", "vintage_to") if c in out[name]]
+        order = {lvl: i for i, lvl in enumerate(territories.all_levels)}
+        out[name] = (out[name].assign(_o=out[name]["level"].map(order))
+                     .sort_values(["_o", *keys[1:]], kind="mergesort").drop(columns="_o").reset_index(drop=True))
+    return out
+
+
+def _merge_classes(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    parts = [p if "_pair" in p else p.assign(_pair="") for p in parts]
+    if not parts:
+        return pd.DataFrame(columns=["cs", "us", "artif", "imper", "cs_label", "us_label", "_pair"])
+    return pd.concat(parts, ignore_index=True).drop_duplicates(["_pair", "cs", "us"]).reset_index(drop=True)
+
+
+def _classify(layer, cs_cols, us_cols, rule, source) -> pd.DataFrame:
+    area = layer.geometry.area
+    pairs = pd.concat(
+        [pd.DataFrame({"cs": layer[c], "us": layer[u], "a": area}) for c, u in zip(cs_cols, us_cols, strict=True)],
+        ignore_index=True,
+    )
+    return nomenclature.classify(pairs[["cs", "us"]], rule, source=source, area=pairs["a"])
+
+
+def _empty_codes(layer, cols, source) -> list[dict]:
+    out = []
+    for c in cols:
+        n = int((layer[c] == "").sum())
+        if n:
+            out.append(_qa("ocsge", f"polygons with an empty {c} code (classified by the rule table)", n, source))
+    return out
+
+
+def _rule_ref(config: Config, rule: str) -> str | Path:
+    return rule if rule in nomenclature.BUILTIN_RULES else config.resolve(rule)
+
+
+def _year(value: object, config: Config) -> int:
+    try:
+        year = int(str(value))
+    except ValueError:
+        raise ConfigError(f"{config.label}: vintage {value!r} is not a year; use e.g. 2019") from None
+    if not 1900 <= year <= 2100:
+        raise ConfigError(f"{config.label}: vintage {year} is not a plausible year")
+    return year
+
+
+def write_results(results: Results, out_dir: str | os.PathLike[str]) -> list[Path]:
+    """Write every table as CSV (UTF-8), the change polygons as a GeoPackage, and provenance.
+
+    All files are staged and moved into ``out_dir`` together: a failure leaves the previous
+    outputs untouched.
+    """
+    writers = {}
+    for name in [n for n in TABLE_ORDER if n in results.tables] + sorted(set(results.tables) - set(TABLE_ORDER)):
+        df = results.tables[name]
+        writers[f"{name}.csv"] = lambda p, df=df: df.to_csv(p, index=False, encoding="utf-8", lineterminator="\n",
+                                                           float_format="%.6f")
+    prov = pd.DataFrame(results.provenance, columns=["role", "path", "sha256", "size", "modified"])
+    writers["provenance.csv"] = lambda p: prov.to_csv(p, index=False, lineterminator="\n")
+    if results.changes is not None and len(results.changes):
+        ch = results.changes
+        writers["changes.gpkg"] = lambda p: ch.to_file(p, layer="changes", driver="GPKG", engine="pyogrio")
+    if results.territories.has_geometry:
+        geo = results.territories.communes
+        writers["communes.gpkg"] = lambda p: geo.to_file(p, layer="communes", driver="GPKG", engine="pyogrio")
+    return publish_files(writers, out_dir)
