@@ -66,8 +66,10 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "raster": {
         "legend": REQUIRED,
         "vintages": FREE_TABLE,
-        "block_size": 2048,
+        "block_size": 2048,  # window side in pixels (rounded to the raster's internal blocks)
         "allow_version_change": True,
+        "unknown": "error",  # values outside the legend: "error" (list them) or "nodata" (uncovered)
+        "threads": 0,  # worker threads for the crosstab; 0 = one per CPU
     },
     "report": {
         "title": None,
