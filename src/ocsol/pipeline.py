@@ -282,7 +282,8 @@ def _build_with_rules(stock_p, trans_p, classes, territories, full_pairs, diff_r
         cls = classes[classes["_pair"] == pair].drop(columns="_pair")
         tt = indicators.build_tables(stock_p.iloc[0:0], part.drop(columns="_rule"), cls, territories)
         for name in ("flows", "transitions", "land_account"):
-            out[name] = pd.concat([out[name], getattr(tt, name)], ignore_index=True)
+            parts = [df for df in (out[name], getattr(tt, name)) if len(df)]
+            out[name] = pd.concat(parts, ignore_index=True) if parts else out[name]
     for name in ("flows", "transitions", "land_account"):
         keys = [c for c in ("level", "code", "vintage_from", "vintage_to") if c in out[name]]
         order = {lvl: i for i, lvl in enumerate(territories.all_levels)}

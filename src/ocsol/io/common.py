@@ -115,8 +115,9 @@ def find_column(
 
 
 def _short(cols: list[str], n: int = 12) -> str:
-    shown = [c for c in cols if c != "geometry"][:n]
-    more = len(cols) - len(shown)
+    useful = [c for c in cols if c != "geometry"]
+    shown = useful[:n]
+    more = len(useful) - len(shown)
     return "[" + ", ".join(shown) + (f", … {more} more" if more > 0 else "") + "]"
 
 
