@@ -1,0 +1,169 @@
+"""ZAN trajectory: hand-computed reference, guarantee, target cascade, projection, exhaustion, path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ocsol.consumption import consumption_by_year
+from ocsol.errors import ConfigError, SchemaError
+from ocsol.io.cerema import read_cerema
+from ocsol.io.targets import read_targets
+from ocsol.io.territories import read_territories
+from ocsol.territories import Territories, aggregate
+from ocsol.zan import ZAN_COLUMNS, zan_path, zan_trajectory
+
+LYON = Path(__file__).resolve().parents[1] / "data" / "lyon"
+
+
+def territories() -> Territories:
+    """Communes A, B (EPCI E1) and C (EPCI E2); all three in SCoT S."""
+    comm = pd.DataFrame({"code": ["A", "B", "C"], "name": ["a", "b", "c"], "area_m2": [1e6] * 3})
+    memb = pd.DataFrame({"code": ["A", "B", "C"], "epci": ["E1", "E1", "E2"], "scot": ["S", "S", "S"]})
+    names = pd.DataFrame({"level": ["commune"] * 3 + ["epci", "epci", "scot"],
+                          "code": ["A", "B", "C", "E1", "E2", "S"], "name": ["a", "b", "c", "E1", "E2", "S"]})
+    return Territories(communes=comm, membership=memb, levels=("epci", "scot"), names=names)
+
+
+def consumption(per_year: dict[str, dict[int, float]], t: Territories) -> pd.DataFrame:
+    rows = [(c, y, v) for c, years in per_year.items() for y, v in years.items()]
+    base = pd.DataFrame(rows, columns=["code", "year", "total_ha"])
+    return aggregate(base, t, values=["total_ha"], by=["year"])
+
+
+def flat(value: float, years=range(2011, 2024)) -> dict[int, float]:
+    return {y: value for y in years}
+
+
+@pytest.fixture
+def case():
+    t = territories()
+    # A: 0.05 ha/yr → reference 0.5 ha (tiny); B: 4 ha/yr until 2020, 2 ha/yr after; C: 1 ha/yr
+    b = {**flat(4.0, range(2011, 2021)), **flat(2.0, range(2021, 2024))}
+    return t, consumption({"A": flat(0.05), "B": b, "C": flat(1.0)}, t)
+
+
+def row(z: pd.DataFrame, level: str, code: str) -> pd.Series:
+    return z.set_index(["level", "code"]).loc[(level, code)]
+
+
+def test_columns_reference_and_guarantee(case):
+    t, conso = case
+    before = conso.copy()
+    z = zan_trajectory(conso, t)
+    pd.testing.assert_frame_equal(conso, before)
+    assert list(z.columns) == ZAN_COLUMNS
+    a = row(z, "commune", "A")
+    assert a["reference_ha"] == pytest.approx(0.5)  # 10 flows 2011..2020, not 11
+    assert a["allowed_ha"] == 1.0 and bool(a["guarantee_applied"])  # 0.25 raised to the 1 ha guarantee
+    # EPCI E1 = A + B: reference 40.5, allowance 20.25, never the guarantee
+    e1 = row(z, "epci", "E1")
+    assert e1["reference_ha"] == pytest.approx(40.5)
+    assert e1["allowed_ha"] == pytest.approx(20.25) and not bool(e1["guarantee_applied"])
+
+
+def test_epci_with_tiny_reference_gets_no_guarantee():
+    comm = pd.DataFrame({"code": ["A"], "name": ["a"], "area_m2": [1e6]})
+    t = Territories(communes=comm, membership=pd.DataFrame({"code": ["A"], "epci": ["E"]}), levels=("epci",))
+    z = zan_trajectory(consumption({"A": flat(0.01)}, t), t)
+    assert row(z, "commune", "A")["allowed_ha"] == 1.0
+    assert row(z, "epci", "E")["allowed_ha"] == pytest.approx(0.05)
+    assert not bool(row(z, "epci", "E")["guarantee_applied"])
+
+
+def test_projection_is_pace_times_ten_and_status(case):
+    t, conso = case
+    b = row(zan_trajectory(conso, t), "commune", "B")
+    assert b["years_observed"] == 3 and b["consumed_since_ha"] == pytest.approx(6.0)
+    assert b["annual_pace_ha"] == pytest.approx(2.0)
+    assert b["projected_ha"] == pytest.approx(20.0)  # × 10 years of 2021–2030, not × 9
+    assert b["used_pct"] == pytest.approx(30.0) and b["projected_pct"] == pytest.approx(100.0)
+    assert b["status"] == "within" and pd.isna(b["exhaustion_year"])  # exactly on the allowance
+    c = row(zan_trajectory(conso, t), "commune", "C")
+    # C: allowance 5, consumed 3, pace 1 → cumulative passes 5 during 2026 (end 2025 = 5, 2026 = 6)
+    assert c["status"] == "will exceed" and c["exhaustion_year"] == 2026
+
+
+def test_exceeded_uses_the_observed_year():
+    t = territories()
+    conso = consumption({"C": {**flat(1.0, range(2011, 2021)), 2021: 3.0, 2022: 3.0, 2023: 0.0}}, t)
+    c = row(zan_trajectory(conso, t), "commune", "C")
+    assert c["status"] == "exceeded" and c["exhaustion_year"] == 2022  # 3 ≤ 5, 6 > 5
+    assert c["used_pct"] == pytest.approx(120.0)
+
+
+def test_target_cascade_own_inherited_default(case, tmp_path):
+    t, conso = case
+    p = tmp_path / "targets.csv"
+    pd.DataFrame({"level": ["scot", "commune"], "code": ["S", "C"], "target_pct": ["40", "60 %"],
+                  "source": ["SCoT", ""]}).to_csv(p, index=False)
+    targets = read_targets(p)
+    z = zan_trajectory(conso, t, targets=targets)
+    b = row(z, "commune", "B")
+    assert b["target_pct"] == 40.0 and b["target_source"] == "SCoT (inherited from scot S)"
+    assert b["allowed_ha"] == pytest.approx(24.0)
+    assert row(z, "commune", "C")["target_source"] == "own" and row(z, "commune", "C")["target_pct"] == 60.0
+    assert row(z, "epci", "E1")["target_source"].startswith("SCoT (inherited")  # all its communes in S
+    assert row(z, "scot", "S")["target_source"] == "SCoT"
+    z0 = zan_trajectory(conso, t)
+    assert set(z0["target_source"]) == {"national default"}
+    assert set(zan_trajectory(conso, t, target_pct=54.5)["target_source"]) == {"configured default"}
+
+
+def test_parent_with_mixed_parents_does_not_inherit(case):
+    t, conso = case
+    memb = t.membership.assign(scot=["S", "S", "T"])
+    t2 = Territories(communes=t.communes, membership=memb, levels=t.levels, names=t.names)
+    targets = pd.DataFrame({"level": ["scot"], "code": ["S"], "target_pct": [40.0], "source": ["SCoT"]})
+    c2 = consumption({"A": flat(0.05), "B": flat(4.0), "C": flat(1.0)}, t2)
+    z = zan_trajectory(c2, t2, targets=targets)
+    assert row(z, "epci", "E1")["target_pct"] == 40.0  # A, B both in S
+    assert row(z, "epci", "E2")["target_source"] == "national default"  # C is in T
+
+
+def test_errors(case, tmp_path):
+    t, conso = case
+    with pytest.raises(SchemaError, match="reference decade 2009–2018 also needs 2009, 2010"):
+        zan_trajectory(conso, t, reference=(2009, 2018))
+    with pytest.raises(ConfigError, match=r"decades #1 = \[2032, 2040\]"):
+        zan_trajectory(conso, t, decades=[[2032, 2040, 50]])
+    with pytest.raises(ConfigError, match="reduction 150 %"):
+        zan_trajectory(conso, t, decades=[[2031, 2040, 150]])
+    with pytest.raises(ConfigError, match=r"\[zan\].period = \[2030, 2021\]"):
+        zan_trajectory(conso, t, period=(2030, 2021))
+    p = tmp_path / "targets.csv"
+    pd.DataFrame({"level": ["scot", "scot"], "code": ["S", "S"], "target_pct": ["140", "x"]}).to_csv(p, index=False)
+    with pytest.raises(SchemaError, match=r"line 2 \(scot S\): target_pct '140'.*line 3.*duplicate target"):
+        read_targets(p)
+
+
+def test_zan_path_to_2050(case):
+    t, conso = case
+    z = zan_trajectory(conso, t)
+    path = zan_path(z)
+    c = path[(path["level"] == "commune") & (path["code"] == "C")].set_index("year")
+    assert c.index.min() == 2021 and c.index.max() == 2050
+    assert c.loc[2021, "annual_allowed_ha"] == pytest.approx(0.5)
+    assert c.loc[2030, "allowed_cumulative_ha"] == pytest.approx(5.0)
+    assert c.loc[2035, "envelope_ha"] == pytest.approx(2.5)  # halved again
+    assert c.loc[2050, "allowed_cumulative_ha"] == pytest.approx(7.5)  # net zero after 2041
+
+
+def test_lyon_metropole_figures():
+    t = read_territories(LYON / "communes_metropole_lyon.csv", area="surface_ha",
+                         levels={"epci": "epci_siren"})
+    z = zan_trajectory(consumption_by_year(read_cerema(LYON / "conso_communes_cerema_format.csv"), t), t)
+    m = row(z, "epci", "200046977")
+    assert m["reference_ha"] == pytest.approx(827.7454)
+    assert m["allowed_ha"] == pytest.approx(413.8727)
+    assert m["consumed_since_ha"] == pytest.approx(149.8944) and m["years_observed"] == 3
+    assert m["projected_ha"] == pytest.approx(499.648)
+    assert m["status"] == "will exceed" and m["exhaustion_year"] == 2029
+    communes = z[z["level"] == "commune"]
+    assert len(communes) == 58
+    assert communes["reference_ha"].sum() == pytest.approx(m["reference_ha"])
+    # the guarantee applies to communes only, where half the reference is below 1 ha
+    g = communes[communes["guarantee_applied"]]
+    assert (g["reference_ha"] < 2.0).all() and (g["allowed_ha"] == 1.0).all()
