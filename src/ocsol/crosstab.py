@@ -314,8 +314,8 @@ class _Counter:
             win_h = max(bh, round(self.block_size / bh) * bh)
         xmin, ymin, xmax, ymax = shapely.total_bounds(self.geoms)
         inv = ~t
-        c0, r0 = inv * (xmin, ymax)
-        c1, r1 = inv * (xmax, ymin)
+        c0, r0 = inv @ (xmin, ymax)
+        c1, r1 = inv @ (xmax, ymin)
         cmin, cmax = sorted((c0, c1))
         rmin, rmax = sorted((r0, r1))
         col_lo = max(0, int(math.floor(cmin)) // win_w * win_w)
@@ -334,8 +334,8 @@ class _Counter:
 
     def _centres_box(self, w: Window) -> shapely.Geometry:
         t = self.grid.transform
-        x0, y0 = t * (w.col_off + 0.5, w.row_off + 0.5)
-        x1, y1 = t * (w.col_off + w.width - 0.5, w.row_off + w.height - 0.5)
+        x0, y0 = t @ (w.col_off + 0.5, w.row_off + 0.5)
+        x1, y1 = t @ (w.col_off + w.width - 0.5, w.row_off + w.height - 0.5)
         return shapely.box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
 
     # ------------------------------------------------------------------ counting

@@ -162,7 +162,7 @@ def check_same_grid(rasters: Mapping[int, RasterInfo]) -> Grid:
         elif abs(other.transform.c - ref.transform.c) > tol_x or abs(other.transform.f - ref.transform.f) > tol_y:
             dx = (other.transform.c - ref.transform.c) / ref.transform.a
             dy = (other.transform.f - ref.transform.f) / ref.transform.e
-            problems.append(f"origin shifted by ({dx:.3f}, {dy:.3f}) pixels")
+            problems.append(f"origin shifted by ({dx + 0.0:.3f}, {dy + 0.0:.3f}) pixels")
         if other.shape != ref.shape:
             problems.append(f"shape {other.height}×{other.width} vs {ref.height}×{ref.width} (rows×cols)")
         if problems:
