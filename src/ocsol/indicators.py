@@ -87,8 +87,9 @@ def stock(stock_pieces: pd.DataFrame, classes: pd.DataFrame, territories: Territ
 def stock_summary(stock_pieces: pd.DataFrame, classes: pd.DataFrame, territories: Territories) -> pd.DataFrame:
     """Territory area, covered area, artificialised and impervious stocks per vintage, every level.
 
-    Every commune gets a row for every vintage, covered or not (``covered_ha`` = 0 shows it).
-    Percentages are of the territory area.
+    Every commune that some vintage touches gets a row for every vintage (``covered_ha`` shows
+    how much of it each vintage covers); communes outside every layer get no row. Percentages
+    are of the territory area.
     """
     p = flag(stock_pieces, classes)
     p["artif_m2"] = np.where(p["artif"], p["area_m2"], 0.0)
@@ -96,9 +97,9 @@ def stock_summary(stock_pieces: pd.DataFrame, classes: pd.DataFrame, territories
     per = p.groupby(["code", "vintage"], as_index=False)[["area_m2", "artif_m2", "imper_m2"]].sum()
     per = per.rename(columns={"area_m2": "covered_m2"})
     vintages = sorted(stock_pieces["vintage"].unique())
-    grid = pd.MultiIndex.from_product([territories.communes["code"], vintages], names=["code", "vintage"]).to_frame(
-        index=False
-    )
+    # communes that no vintage touches are outside the layers' extent: no rows (not "0 ha")
+    touched = territories.communes.loc[territories.communes["code"].isin(per["code"]), "code"]
+    grid = pd.MultiIndex.from_product([touched, vintages], names=["code", "vintage"]).to_frame(index=False)
     full = grid.merge(per, on=["code", "vintage"], how="left").fillna(
         {"covered_m2": 0.0, "artif_m2": 0.0, "imper_m2": 0.0}
     )
@@ -118,12 +119,19 @@ def transitions(transition_pieces: pd.DataFrame, territories: Territories) -> pd
     return _ha(agg, ["area_m2"])
 
 
-def flows(transition_pieces: pd.DataFrame, classes: pd.DataFrame, territories: Territories) -> pd.DataFrame:
+def flows(
+    transition_pieces: pd.DataFrame,
+    classes: pd.DataFrame,
+    territories: Territories,
+    *,
+    extent: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Artificialisation and imperméabilisation flows between vintages, every level.
 
     ``artif`` = area non-artificialised at the first vintage and artificialised at the second;
     ``desartif`` the reverse; ``net_artif = artif − desartif`` (the same for ``imper``).
-    Communes without any change get 0 for every pair of vintages.
+    Communes of a pair's extent without any change get 0: ``extent`` lists them
+    (``code, vintage_from, vintage_to``); by default every commune of every pair.
     """
     t = flag(flag(transition_pieces, classes, suffix="_from"), classes, suffix="_to")
     a = t["area_m2"].to_numpy()
@@ -133,8 +141,12 @@ def flows(transition_pieces: pd.DataFrame, classes: pd.DataFrame, territories: T
     t["desimper_m2"] = np.where(t["imper_from"] & ~t["imper_to"], a, 0.0)
     vals = ["artif_m2", "desartif_m2", "imper_m2", "desimper_m2"]
     per = t.groupby(["code", "vintage_from", "vintage_to"], as_index=False)[vals].sum()
-    pairs = transition_pieces[["vintage_from", "vintage_to"]].drop_duplicates()
-    grid = territories.communes[["code"]].merge(pairs, how="cross")
+    if extent is None:
+        pairs = transition_pieces[["vintage_from", "vintage_to"]].drop_duplicates()
+        grid = territories.communes[["code"]].merge(pairs, how="cross")
+    else:
+        grid = pd.concat([extent[["code", "vintage_from", "vintage_to"]], per[["code", "vintage_from", "vintage_to"]]])
+        grid = grid.drop_duplicates().reset_index(drop=True)
     full = grid.merge(per, on=["code", "vintage_from", "vintage_to"], how="left").fillna(dict.fromkeys(vals, 0.0))
     agg = aggregate(full, territories, by=["vintage_from", "vintage_to"], values=vals)
     agg["net_artif_m2"] = agg["artif_m2"] - agg["desartif_m2"]
@@ -232,7 +244,7 @@ def check_coverage(stock_summary_table: pd.DataFrame, *, min_coverage: float, so
     """Raise CoverageError when a vintage covers less than ``min_coverage`` of a commune."""
     c = stock_summary_table[stock_summary_table["level"] == "commune"]
     frac = c["covered_ha"] / c["area_ha"]
-    bad = c[frac < min_coverage]
+    bad = c[(frac < min_coverage)]
     if len(bad):
         worst = bad.assign(frac=frac[bad.index]).sort_values("frac")
         items = [f"{r.code} in {r.vintage}: {r.frac * 100:.1f} %" for r in worst.head(5).itertuples()]
@@ -250,6 +262,7 @@ def build_tables(
     territories: Territories,
     *,
     full_pairs: list[tuple[int, int]] | None = None,
+    extent: pd.DataFrame | None = None,
 ) -> Tables:
     """All artificialisation tables at every level, after checking the invariants.
 
@@ -264,6 +277,9 @@ def build_tables(
     full_pairs
         (from, to) vintage pairs computed from two full vintages (their matrix margins must
         equal the stocks); pairs from change layers are not checked that way.
+    extent
+        ``code, vintage_from, vintage_to``: the communes each pair of vintages covers, which
+        get a flow row even without change (default: every commune).
     """
     full_pairs = list(full_pairs or [])
     if len(stock_pieces) or len(transition_pieces):
@@ -271,7 +287,7 @@ def build_tables(
     st = stock(stock_pieces, classes, territories) if len(stock_pieces) else _empty(STOCK_COLS)
     ss = stock_summary(stock_pieces, classes, territories) if len(stock_pieces) else _empty(SUMMARY_COLS)
     tr = transitions(transition_pieces, territories) if len(transition_pieces) else _empty(TRANS_COLS)
-    fl = flows(transition_pieces, classes, territories) if len(transition_pieces) else _empty(FLOW_COLS)
+    fl = flows(transition_pieces, classes, territories, extent=extent) if len(transition_pieces) else _empty(FLOW_COLS)
     la = land_account(tr, stocks_known=set(full_pairs)) if len(tr) else _empty(ACCOUNT_COLS)
     if len(fl) and len(ss) and full_pairs:
         _check_net_flow(fl, ss, full_pairs)

@@ -187,6 +187,7 @@ def _compute_ocsge(config: Config, territories: Territories):
     change_parts: list[gpd.GeoDataFrame] = []
     classes_parts: list[pd.DataFrame] = []
     full_pairs: list[tuple[int, int]] = []
+    extents: list[pd.DataFrame] = []
 
     vintages = {}
     for key, path in sorted(sec["vintages"].items(), key=lambda kv: int(kv[0])):
@@ -211,10 +212,11 @@ def _compute_ocsge(config: Config, territories: Territories):
         trans_parts.append(res.transitions)
         change_parts.append(res.changes)
         full_pairs.append((y1, y2))
+        both = set(res.stock_from["code"]) & set(res.stock_to["code"])
+        extents.append(pd.DataFrame({"code": sorted(both), "vintage_from": y1, "vintage_to": y2}))
         qa.append(_qa("ocsge", f"polygons identical in {y1} and {y2} (no overlay needed)", res.matched, ""))
         qa.append(_qa("ocsge", f"polygons of {y1} overlaid with {y2}", res.overlaid, ""))
 
-    diff_rules: dict[tuple[int, int], pd.DataFrame] = {}
     for i, entry in enumerate(sec["diff"], start=1):
         y1, y2 = _year(entry["from"], config), _year(entry["to"], config)
         if y1 == y2:
@@ -234,8 +236,8 @@ def _compute_ocsge(config: Config, territories: Territories):
         if entry.get("rule"):
             rule = nomenclature.load_rule(_rule_ref(config, entry["rule"]))
             provenance += file_provenance(f"rule {y1}-{y2}", nomenclature.rule_source(_rule_ref(config, entry["rule"])))
-        diff_rules[(y1, y2)] = rule
         table, ch = change.diff_pieces(diff, zones, vintage_from=y1, vintage_to=y2)
+        extents.append(_diff_extent(diff, territories, y1, y2))
         cls = _classify(diff, ["cs_from", "cs_to"], ["us_from", "us_to"], rule, ", ".join(map(str, resolved)))
         table = table.assign(_rule=f"{y1}-{y2}")
         trans_parts.append(table)
@@ -250,7 +252,13 @@ def _compute_ocsge(config: Config, territories: Territories):
     stock_p = pd.concat(stock_parts, ignore_index=True) if stock_parts else pd.DataFrame(columns=change.STOCK_COLUMNS)
     trans_p = pd.concat(trans_parts, ignore_index=True) if trans_parts else pd.DataFrame(columns=change.TRANSITION_COLUMNS)
     classes = _merge_classes(classes_parts)
-    tables = _build_with_rules(stock_p, trans_p, classes, territories, full_pairs, diff_rules, base_rule)
+    extent = pd.concat(extents, ignore_index=True) if extents else None
+    tables = _build_with_rules(stock_p, trans_p, classes, territories, full_pairs, extent)
+    if len(stock_p):
+        outside = sorted(set(territories.communes["code"]) - set(stock_p["code"]))
+        if outside:
+            qa.append(_qa("ocsge", "communes outside every OCS GE vintage (no stock rows)", len(outside),
+                          ", ".join(outside[:10]) + (" …" if len(outside) > 10 else "")))
     if len(tables["stock_summary"]):
         indicators.check_coverage(tables["stock_summary"], min_coverage=float(sec["min_coverage"]), source="OCS GE")
     rule_table = base_rule.assign(rule=str(base_rule_name))
@@ -268,19 +276,19 @@ def _compute_ocsge(config: Config, territories: Territories):
     return tables, changes, provenance, qa
 
 
-def _build_with_rules(stock_p, trans_p, classes, territories, full_pairs, diff_rules, base_rule):
+def _build_with_rules(stock_p, trans_p, classes, territories, full_pairs, extent):
     """Build the tables; change-layer pairs with their own rule are flagged with that rule."""
     base_classes = classes[classes["_pair"] == ""].drop(columns="_pair")
     t = indicators.build_tables(
         stock_p, trans_p[trans_p["_rule"].isna()].drop(columns="_rule") if "_rule" in trans_p else trans_p,
-        base_classes, territories, full_pairs=full_pairs,
+        base_classes, territories, full_pairs=full_pairs, extent=extent,
     )
     if "_rule" not in trans_p or trans_p["_rule"].isna().all():
         return t.as_dict()
     out = t.as_dict()
     for pair, part in trans_p[trans_p["_rule"].notna()].groupby("_rule"):
         cls = classes[classes["_pair"] == pair].drop(columns="_pair")
-        tt = indicators.build_tables(stock_p.iloc[0:0], part.drop(columns="_rule"), cls, territories)
+        tt = indicators.build_tables(stock_p.iloc[0:0], part.drop(columns="_rule"), cls, territories, extent=extent)
         for name in ("flows", "transitions", "land_account"):
             parts = [df for df in (out[name], getattr(tt, name)) if len(df)]
             out[name] = pd.concat(parts, ignore_index=True) if parts else out[name]
@@ -290,6 +298,15 @@ def _build_with_rules(stock_p, trans_p, classes, territories, full_pairs, diff_r
         out[name] = (out[name].assign(_o=out[name]["level"].map(order))
                      .sort_values(["_o", *keys[1:]], kind="mergesort").drop(columns="_o").reset_index(drop=True))
     return out
+
+
+def _diff_extent(diff: gpd.GeoDataFrame, territories: Territories, y1: int, y2: int) -> pd.DataFrame:
+    """Communes inside the convex hull of a change layer: they get flows (0 when no change)."""
+    import shapely
+
+    hull = shapely.convex_hull(shapely.multipoints(shapely.get_coordinates(diff.geometry.values)))
+    inside = territories.communes.loc[territories.communes.intersects(hull), "code"]
+    return pd.DataFrame({"code": inside.to_numpy(), "vintage_from": y1, "vintage_to": y2})
 
 
 def _merge_classes(parts: list[pd.DataFrame]) -> pd.DataFrame:
