@@ -34,8 +34,10 @@ HA_COLUMNS: list[str] = [c.replace("_m2", "_ha") for c in VALUE_COLUMNS]
 #: Columns of ``consumption.csv``.
 CONSUMPTION_COLUMNS: list[str] = ["level", "code", "year", *HA_COLUMNS, "provisional"]
 #: Columns of ``consumption_qa.csv`` (differences in m²: rounding residues are below a hectare).
+#: ``count`` = items concerned (failing items for a summary row, 1 for an item); ``detail`` =
+#: one readable line (status, code, years, note) for the run's ``qa.csv``.
 QA_COLUMNS: list[str] = ["check", "code", "year_start", "year_end", "expected_m2", "found_m2",
-                         "difference_m2", "status", "note"]
+                         "difference_m2", "status", "note", "count", "detail"]
 
 
 def consumption_qa(
@@ -64,7 +66,8 @@ def consumption_qa(
     Returns
     -------
     DataFrame
-        ``check, code, year_start, year_end, expected_m2, found_m2, difference_m2, status, note``:
+        ``check, code, year_start, year_end, expected_m2, found_m2, difference_m2, status, note,
+        count, detail``:
         one summary row per check (``code`` empty), one row per failing item (``warning``), one
         ``info`` row naming the provisional year.
 
@@ -128,6 +131,7 @@ def consumption_qa(
                                  "(no consumption counted; check the COG year)"})
         outside = len(present - known)
         rows.append({"check": "communes", "code": "", "year_start": np.nan, "year_end": np.nan,
+                     "count": len(missing),
                      "expected_m2": np.nan, "found_m2": np.nan, "difference_m2": np.nan,
                      "status": "warning" if missing else "ok",
                      "note": f"{len(known & present)} of {len(known)} communes found; {len(missing)} "
@@ -147,15 +151,27 @@ def consumption_qa(
             + format_problems(gross, limit=5)
             + "; the columns may be mislabelled or mixed from two millésimes — re-download the file"
         )
-    qa = pd.DataFrame(rows, columns=QA_COLUMNS)
+    qa = pd.DataFrame(rows, columns=QA_COLUMNS[:-2])
     for col in ("year_start", "year_end"):
         qa[col] = qa[col].astype("Int64")
-    return qa
+    qa["count"] = [r.get("count", 1 if r["code"] else 0) for r in rows]
+    qa["detail"] = [
+        " ".join(str(x) for x in (r["status"] + ":", r["code"],
+                                  _years(r["year_start"], r["year_end"]), r["note"]) if x)
+        for r in rows
+    ]
+    return qa[QA_COLUMNS]
+
+
+def _years(a: object, b: object) -> str:
+    if pd.isna(a):
+        return ""
+    return f"{int(a)}" if a == b else f"{int(a)}–{int(b)}"
 
 
 def _summary(check: str, n: int, n_bad: int, tol: float, what: str) -> dict:
     return {"check": check, "code": "", "year_start": np.nan, "year_end": np.nan,
-            "expected_m2": np.nan, "found_m2": np.nan, "difference_m2": np.nan,
+            "expected_m2": np.nan, "found_m2": np.nan, "difference_m2": np.nan, "count": n_bad,
             "status": "warning" if n_bad else "ok",
             "note": f"{what}: {n} checked, {n_bad} off by more than {tol:g} m²"}
 

@@ -14,7 +14,7 @@ from .errors import ConfigError
 from .io.cerema import read_cerema, read_population
 from .io.targets import read_targets
 from .territories import Territories
-from .zan import zan_trajectory
+from .zan import zan_path, zan_trajectory
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +49,10 @@ def compute_consumption_tables(
     Returns
     -------
     dict
-        ``{"consumption", "consumption_qa", "zan", "efficiency"}`` — only the tables whose
-        inputs are configured: nothing without ``[consumption]``; ``efficiency`` only with
-        ``[population]``.
+        ``{"consumption", "consumption_qa", "zan", "zan_path", "efficiency"}`` — only the
+        tables whose inputs are configured: nothing without ``[consumption]``; ``efficiency``
+        only with ``[population]``. ``zan_path`` is the year-by-year allowed envelope to 2050
+        (:func:`ocsol.zan.zan_path`) for the trajectory chart.
 
     Raises
     ------
@@ -74,7 +75,8 @@ def compute_consumption_tables(
         target_pct=float(zan_cfg["target_pct"]), guarantee_ha=float(zan_cfg["guarantee_ha"] or 0.0),
         targets=targets, decades=zan_cfg["decades"] or [],
     )
-    out = {"consumption": consumption, "consumption_qa": qa, "zan": zan}
+    path = zan_path(zan, decades=zan_cfg["decades"] or [])
+    out = {"consumption": consumption, "consumption_qa": qa, "zan": zan, "zan_path": path}
     if config.has("population"):
         def read(name: str) -> pd.DataFrame | None:
             if not config.has(name):
