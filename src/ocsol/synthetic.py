@@ -219,7 +219,8 @@ def generate_ocsge(
         raise SchemaError("synthetic OCS GE: the communes hold no polygon")
     rng = np.random.default_rng(seed)
 
-    points, urban_pt = _draw_points(extent, n_polygons, urban_share, rng)
+    centres = shapely.get_coordinates(shapely.point_on_surface(geoms[~shapely.is_empty(geoms)]))
+    points, urban_pt = _draw_points(extent, centres, n_polygons, urban_share, rng)
     cells = shapely.get_parts(
         shapely.voronoi_polygons(shapely.multipoints(points), extend_to=extent, ordered=True)
     )
@@ -252,9 +253,14 @@ def _frame(ids: np.ndarray, cls: np.ndarray, cells: np.ndarray, year: int, crs: 
 
 
 def _draw_points(
-    extent: shapely.Geometry, n: int, urban_share: float, rng: np.random.Generator
+    extent: shapely.Geometry, centres: np.ndarray, n: int, urban_share: float,
+    rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Seed points inside the extent: a uniform rural background plus clusters around towns."""
+    """Seed points inside the extent: a uniform rural background plus clusters around towns.
+
+    Every commune gets a town (Gaussian cluster) at a point inside it; town sizes are very
+    unequal (log-normal weights), as in reality.
+    """
     shapely.prepare(extent)
     x0, y0, x1, y1 = extent.bounds
     n_urban = int(round(n * urban_share))
@@ -270,9 +276,6 @@ def _draw_points(
         rural = np.vstack([rural, inside(np.column_stack([rng.uniform(x0, x1, m), rng.uniform(y0, y1, m)]))])
     rural = rural[:n_rural]
 
-    # Towns: a few dozen centres of very unequal size (log-normal weights), Gaussian spread.
-    n_towns = max(1, int(extent.area / 25e6))  # about one town per 25 km²
-    centres = rural[rng.integers(0, max(len(rural), 1), n_towns)] if len(rural) else np.array([[x0, y0]])
     weight = rng.lognormal(0.0, 1.2, len(centres))
     weight /= weight.sum()
     radius = 350.0 * np.sqrt(weight * len(centres))  # bigger towns spread wider
