@@ -285,3 +285,13 @@ def test_config_without_raster_section(tmp_path: Path) -> None:
     cfg = config_from_dict({"territories": {"path": "x.gpkg"}}, base_dir=tmp_path)
     with pytest.raises(ConfigError, match=r"no raster vintages; add \[raster\]"):
         compute_raster_pieces(cfg, None)  # type: ignore[arg-type]
+
+
+def test_uniform_windows_over_several_zones(tmp_path: Path, legend: pd.DataFrame) -> None:
+    ones, twos = np.ones((4, 4)), np.full((4, 4), 2)
+    thin = gpd.GeoDataFrame({"code": ["T"]}, geometry=[shapely.box(X0, Y0 - 40, X0 + 14, Y0)], crs="EPSG:2154")
+    zones = pd.concat([zones_ab(), thin], ignore_index=True)
+    r = crosstab_rasters(zones, pair(tmp_path, a=ones, b=twos), legend, threads=1)
+    # T is listed last, so it wins column 0 over A
+    assert as_dict(r.transitions, ["code", "cs_from", "cs_to"]) == {
+        ("A", "1", "2"): 400.0, ("B", "1", "2"): 800.0, ("T", "1", "2"): 400.0}

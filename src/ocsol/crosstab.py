@@ -36,6 +36,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import threading
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -299,7 +300,8 @@ class _Counter:
         # Code space: raw bytes (V = 256) or legend index with nodata = K, unknown = K + 1.
         self.v = 256 if self.byte else self.k + 2
         self.values = values
-        self.order = np.argsort(values)
+        self._local = threading.local()
+        self.unknown_lut = {y: self._classify(np.arange(256), y) == self.k + 1 for y in self.years} if self.byte else {}
 
     # ------------------------------------------------------------------ windows
     def windows(self) -> list[tuple[Window, np.ndarray]]:
@@ -350,57 +352,124 @@ class _Counter:
             out[arr == info.nodata] = self.k
         return out
 
-    def count(self, reader: WindowReader, window: Window, cand: np.ndarray) -> np.ndarray | None:
-        """Non-empty bins of one window: rows ``(zone, pair, code_from, code_to, raw_from, raw_to, count, area)``."""
+    def _buffers(self, n: int) -> dict[str, Any]:
+        """Per-thread scratch arrays, reused from window to window (no page faults per window)."""
+        buf = getattr(self._local, "buf", None)
+        if buf is None or buf["key"].size < n:
+            buf = {"key": np.empty(n, np.intp), "pair": np.empty(n, np.uint16), "w": np.empty(n, np.float64),
+                   "w_at": None}
+            self._local.buf = buf
+        return buf
+
+    def _weights(self, buf: dict[str, Any], window: Window) -> np.ndarray:
         h, w = int(window.height), int(window.width)
+        at = (int(window.row_off), h, w)
+        out = buf["w"][: h * w]
+        if buf["w_at"] != at:  # windows of one row band share their weights
+            out.reshape(h, w)[:] = self.area[at[0]:at[0] + h, None]
+            buf["w_at"] = at
+        return out
+
+    def count(self, reader: WindowReader, window: Window, cand: np.ndarray) -> np.ndarray | None:
+        """Non-empty bins of one window.
+
+        Rows ``(zone, pair, code_from, code_to, raw_from, raw_to, pixels, area_m2)``; ``pixels`` is
+        NaN where only the area was needed (geographic CRS, known classes), and one row with zone
+        −3 carries the number of pixels inside zones.
+        """
+        h, w = int(window.height), int(window.width)
+        n = h * w
         single = len(cand) == 1 and bool(shapely.contains(self.geoms[cand[0]], self._centres_box(window)))
         if single:
             zl = None
             m = 1
+            inside = n
         else:
             t = rasterio.windows.transform(window, self.grid.transform)
             shapes = ((self.geoms[i], j + 1) for j, i in enumerate(cand))
             dtype = np.uint16 if len(cand) < 65535 else np.uint32
             zl = rasterize(shapes, out_shape=(h, w), transform=t, fill=0, all_touched=False, dtype=dtype)
-            if not zl.any():
+            inside = int(np.count_nonzero(zl))
+            if not inside:
                 return None
             m = len(cand) + 1
         arrs = reader.read(window)
         raws = dict(zip(self.years, arrs, strict=True))
         codes = {y: self._encode(a, self.infos[y]) for y, a in raws.items()}
-        weights = np.repeat(self.area[window.row_off:window.row_off + h], w) if self.geographic else None
+        buf = self._buffers(n)
+        weights = self._weights(buf, window) if self.geographic else None
         v2 = self.v * self.v
-        rows = []
+        rows = [np.array([[-3, -1, -1, -1, -1, -1, inside, 0.0]])]
         for p, (ya, yb) in enumerate(self.pairs):
-            a, b = codes[ya], codes[yb]
+            a, b = codes[ya].reshape(-1), codes[yb].reshape(-1)
+            if zl is None and a.min() == a.max() and b.min() == b.max():
+                # uniform window (sea, nodata, one crop…): one bin, no pass over the pixels
+                area = float(self.area[window.row_off:window.row_off + h].sum() * w) if self.geographic \
+                    else n * float(self.area)
+                rows.append(np.array([[cand[0], p, a[0], b[0], -1, -1, n, area]], dtype=np.float64))
+                if not self.byte:
+                    wts = None if weights is None else weights.reshape(h, w)
+                    rows.extend(self._unknown_raw(raws, codes, zl, wts, p, ya, yb, cand))
+                continue
+            if zl is not None and m <= 9 and a.min() == a.max() and b.min() == b.max():
+                # uniform pixels over a few zones: exact per-row zone counts, no key
+                z2 = zl.reshape(h, w)
+                for j, gid in enumerate(cand, start=1):
+                    per_row = np.count_nonzero(z2 == j, axis=1)
+                    cnt = int(per_row.sum())
+                    if cnt:
+                        area = float(per_row @ self.area[window.row_off:window.row_off + h]) \
+                            if self.geographic else cnt * float(self.area)
+                        rows.append(np.array([[gid, p, a[0], b[0], -1, -1, cnt, area]], dtype=np.float64))
+                if not self.byte:
+                    wts = None if weights is None else weights.reshape(h, w)
+                    rows.extend(self._unknown_raw(raws, codes, zl, wts, p, ya, yb, cand))
+                continue
+            key = buf["key"][:n]
             if self.byte:
-                key = np.left_shift(a, 8, dtype=np.intp if zl is not None else np.uint16)
-                key |= b
+                pair = buf["pair"][:n]
+                np.left_shift(a, 8, out=pair, dtype=np.uint16)
+                np.bitwise_or(pair, b, out=pair)
+                if zl is None:
+                    np.copyto(key, pair)
+                else:
+                    np.left_shift(zl.reshape(-1), 16, out=key, dtype=np.intp)
+                    np.bitwise_or(key, pair, out=key)
             else:
-                key = a * self.v + b
-            if zl is not None:
-                key += zl.astype(np.intp) * v2
-            flat = key.ravel()
-            counts = np.bincount(flat, minlength=m * v2)
-            nz = np.flatnonzero(counts)
-            areas = (np.bincount(flat, weights=weights, minlength=m * v2)[nz] if weights is not None
-                     else counts[nz] * float(self.area))
-            local, pair = np.divmod(nz, v2)
+                np.multiply(a, self.v, out=key)
+                np.add(key, b, out=key)
+                if zl is not None:
+                    key += zl.reshape(-1).astype(np.intp) * v2
+            if weights is None:
+                counts = np.bincount(key, minlength=m * v2)
+                nz = np.flatnonzero(counts)
+                areas = counts[nz] * float(self.area)
+                pixels = counts[nz].astype(np.float64)
+            else:
+                sums = np.bincount(key, weights=weights, minlength=m * v2)
+                nz = np.flatnonzero(sums)
+                areas = sums[nz]
+                pixels = np.full(len(nz), np.nan)
+                cf_, ct_ = np.divmod(nz % v2, self.v)
+                if self.byte and (self.unknown_lut[ya][cf_] | self.unknown_lut[yb][ct_]).any():
+                    pixels = np.bincount(key, minlength=m * v2)[nz].astype(np.float64)  # exact counts for QA
+            local, pair_code = np.divmod(nz, v2)
             if zl is None:
                 zone = np.full(len(nz), cand[0])
             else:
                 keep = local > 0
-                nz, local, pair, areas = nz[keep], local[keep], pair[keep], areas[keep]
+                local, pair_code, areas, pixels = local[keep], pair_code[keep], areas[keep], pixels[keep]
                 zone = cand[local - 1]
-            cf, ct = np.divmod(pair, self.v)
-            block = np.empty((len(nz), 8), dtype=np.float64)
+            cf, ct = np.divmod(pair_code, self.v)
+            block = np.empty((len(zone), 8), dtype=np.float64)
             block[:, 0], block[:, 1], block[:, 2], block[:, 3] = zone, p, cf, ct
             block[:, 4], block[:, 5] = -1, -1
-            block[:, 6], block[:, 7] = counts[nz], areas
+            block[:, 6], block[:, 7] = pixels, areas
             rows.append(block)
             if not self.byte:
-                rows.extend(self._unknown_raw(raws, codes, zl, weights, p, ya, yb, cand))
-        return np.concatenate(rows) if rows else None
+                wts = None if weights is None else weights.reshape(h, w)
+                rows.extend(self._unknown_raw(raws, codes, zl, wts, p, ya, yb, cand))
+        return np.concatenate(rows)
 
     def _unknown_raw(self, raws: dict[int, np.ndarray], codes: dict[int, np.ndarray], zl: np.ndarray | None,
                      weights: np.ndarray | None, p: int, ya: int, yb: int, cand: np.ndarray) -> list[np.ndarray]:
@@ -437,7 +506,8 @@ class _Counter:
     def assemble(self, parts: list[np.ndarray], *, unknown: str, legend_name: str, n_windows: int) -> RasterPieces:
         cols = ["zone", "pair", "cf", "ct", "raw_from", "raw_to", "pixels", "area_m2"]
         data = pd.DataFrame(np.concatenate(parts) if parts else np.empty((0, 8)), columns=cols)
-        raw = data[data["zone"] < 0]
+        inside = int(data.loc[data["zone"] == -3, "pixels"].sum())
+        raw = data[data["zone"] == -1]
         data = data[data["zone"] >= 0]
         data = data.groupby(["zone", "pair", "cf", "ct"], as_index=False)[["pixels", "area_m2"]].sum()
         zone = data["zone"].to_numpy(dtype=np.int64)
@@ -501,7 +571,7 @@ class _Counter:
         meta = {"legend": legend_name, "crs": self.grid.crs.to_string(), "vintages": self.years,
                 "area_method": "geodesic rows (ellipsoid)" if self.geographic else "projected pixel area",
                 "pixel_rule": "pixel centre", "windows": n_windows, "proxy": True,
-                "pixels_in_zones": int(data.loc[data["pair"] == 0, "pixels"].sum())}
+                "pixels_in_zones": inside}
         return RasterPieces(stock=stock, transitions=transitions, classes=classes[CLASS_COLUMNS],
                             covered=cover, unknown=unk, meta=meta)
 
