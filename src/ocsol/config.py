@@ -112,7 +112,7 @@ class Config:
     def resolve(self, path: str | os.PathLike[str]) -> Path:
         """A path from the file, made absolute against the file's folder."""
         p = Path(os.path.expanduser(str(path)))
-        return p if p.is_absolute() else (self.base_dir / p)
+        return Path(os.path.normpath(p if p.is_absolute() else (self.base_dir / p)))
 
     @property
     def crs(self) -> str:

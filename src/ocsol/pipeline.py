@@ -163,8 +163,22 @@ def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) 
         targets = config.get("zan", "targets")
         if targets:
             provenance += file_provenance("zan targets", config.resolve(targets))
-    tables["qa"] = pd.DataFrame(qa, columns=["topic", "item", "count", "detail"])
+    tables["qa"] = _collapse_qa(pd.DataFrame(qa, columns=["topic", "item", "count", "detail"]))
     return Results(tables=tables, changes=changes, territories=territories, provenance=provenance, config=config)
+
+
+def _collapse_qa(qa: pd.DataFrame, *, limit: int = 3) -> pd.DataFrame:
+    """One row per (topic, item) when an item repeats more than ``limit`` times (one per commune…)."""
+    rows = []
+    for (topic, item), grp in qa.groupby(["topic", "item"], sort=False):
+        if len(grp) <= limit:
+            rows.extend(grp.to_dict("records"))
+            continue
+        counts = pd.to_numeric(grp["count"], errors="coerce")
+        details = grp["detail"].astype(str).tolist()
+        rows.append({"topic": topic, "item": item, "count": int(counts.sum()) if counts.notna().all() else len(grp),
+                     "detail": " | ".join(details[:limit]) + f" | … and {len(grp) - limit} more"})
+    return pd.DataFrame(rows, columns=qa.columns)
 
 
 def _qa(topic: str, item: str, count: object, detail: str = "") -> dict:
@@ -272,7 +286,9 @@ def _compute_ocsge(config: Config, territories: Territories):
         changes["area_m2"] = changes["area_m2"].round(4)
     nomen = nomenclature.outside_nomenclature(classes)
     for r in nomen.itertuples():
-        qa.append(_qa("ocsge", f"code outside the OCS GE nomenclature, classified by the rule table ({r.field})", r.code, ""))
+        code = r.code if r.code else "(vide)"
+        qa.append(_qa("ocsge", f"code outside the OCS GE nomenclature, classified by the rule table ({r.field})",
+                      "", code))
     return tables, changes, provenance, qa
 
 
