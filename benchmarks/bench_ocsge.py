@@ -1,0 +1,291 @@
+"""Benchmark of the OCS GE overlay engine at département scale, on SYNTHETIC full vintages.
+
+Prints figures; not a test. Usage::
+
+    python benchmarks/bench_ocsge.py [--n 1000000] [--n-overlay 200000] [--runs 3] [--dep 41]
+                                     [--overlay-runs 1] [--no-gpkg]
+
+What it does:
+
+1. Generates (once, cached in ``benchmarks/out/``) two synthetic OCS GE vintages over the
+   communes of one Centre-Val de Loire département (Loir-et-Cher by default: 272 communes of
+   COG 2018) with :func:`ocsol.synthetic.generate_ocsge`: ``--n`` polygons per vintage, 20–60
+   vertices each, 3 % of the polygons changed (half reclassified, half split). A second pair of
+   ``--n-overlay`` polygons is made for the side-by-side comparison.
+2. Runs every measured case in its own subprocess, so that each peak memory
+   (``ru_maxrss``) is that case's own:
+
+   - ``ocsol``: stock of both vintages + transitions + flows + land account, per commune and
+     for every parent level (EPCI, département): ``Zones`` → ``change.compare_vintages`` →
+     ``indicators.build_tables``, on GeoDataFrames already in memory (median of ``--runs``);
+   - ``overlay``: the reference way, chained ``geopandas.overlay`` (vintage 1 ∩ vintage 2 ∩
+     communes) then a groupby per commune and (cs, us) couple, on the same in-memory input;
+   - ``pipeline`` (unless ``--no-gpkg``): ``ocsol.pipeline.compute`` end to end from
+     GeoPackages, reading included (reading time is also reported on its own).
+
+Memory: "peak" is the subprocess's maximum resident set, input layers included; "input" is the
+resident set right after loading the layers, before any computing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+ROOT = Path(__file__).resolve().parents[1]
+CVL = ROOT / "data" / "cvl"
+OUT = ROOT / "benchmarks" / "out"
+V1, V2 = 2019, 2022
+CHANGE_RATE = 0.03
+SEED = 41
+
+
+def rss_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # kB on Linux
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs (generated once, cached)
+
+
+def communes_of(dep: str) -> gpd.GeoDataFrame:
+    """Communes of a CVL département (COG 2018 geometries) with their COG 2026 EPCI, EPSG:2154."""
+    g = gpd.read_file(CVL / "communes-centre-val-de-loire.geojson")
+    g = g[g["code"].str.startswith(dep)].sort_values("code").reset_index(drop=True)
+    cog = pd.read_csv(CVL / "communes_cvl_cog2026_epci_population.csv", dtype=str)
+    epci = g["code"].map(cog.set_index("insee_com")["epci_siren"])  # 2018 codes gone in 2026: none
+    return gpd.GeoDataFrame(
+        {"CODE_INSEE": g["code"], "NOM": g["nom"], "SIREN_EPCI": epci, "DEP": dep},
+        geometry=g.geometry.values, crs=g.crs,
+    ).to_crs("EPSG:2154")
+
+
+def prepare(n: int, dep: str, gpkg: bool) -> tuple[Path, dict]:
+    """Generate (or reuse) the synthetic pair for ``n`` polygons; return its folder and facts."""
+    folder = OUT / f"d{dep}_n{n}_s{SEED}"
+    facts_path = folder / "facts.json"
+    if facts_path.exists() and (not gpkg or (folder / "ocsol.toml").exists()):
+        return folder, json.loads(facts_path.read_text())
+    folder.mkdir(parents=True, exist_ok=True)
+    communes = communes_of(dep)
+    communes.to_file(folder / "communes.gpkg", driver="GPKG", engine="pyogrio")
+    t = time.perf_counter()
+    layers = generate_ocsge_cached(communes, n)
+    gen_s = time.perf_counter() - t
+    gen_peak = rss_gb()
+    for year, layer in layers.items():
+        pd.to_pickle(layer, folder / f"ocsge_{year}.pkl")
+    a, b = layers[V1], layers[V2]
+    ka = (a["code_cs"] + "|" + a["code_us"]).set_axis(a["ID"])
+    kb = (b["code_cs"] + "|" + b["code_us"]).set_axis(b["ID"])
+    changed = ~ka.eq(kb.reindex(ka.index)).to_numpy()  # split (ID gone) or reclassified
+    facts = {
+        "n_communes": len(communes),
+        "polygons": {str(y): len(layer) for y, layer in layers.items()},
+        "vertices_mean": float(shapely.get_num_coordinates(a.geometry.values).mean()),
+        "vertices": int(shapely.get_num_coordinates(a.geometry.values).sum()),
+        "changed_share": float(changed.mean()),
+        "generate_s": gen_s,
+        "generate_peak_gb": gen_peak,
+        "area_km2": float(a.area.sum() / 1e6),
+    }
+    if gpkg:
+        t = time.perf_counter()
+        for year, layer in layers.items():
+            layer.to_file(folder / f"ocsge_{year}.gpkg", driver="GPKG", engine="pyogrio")
+        facts["gpkg_write_s"] = time.perf_counter() - t
+        facts["gpkg_mb"] = sum((folder / f"ocsge_{y}.gpkg").stat().st_size for y in layers) / 1e6
+        (folder / "ocsol.toml").write_text(
+            "# SYNTHETIC OCS GE (ocsol.synthetic), benchmark input\n"
+            "[territories]\npath = \"communes.gpkg\"\ncode = \"CODE_INSEE\"\nname = \"NOM\"\n"
+            "levels = { epci = \"SIREN_EPCI\", dep = \"DEP\" }\n\n"
+            f"[ocsge.vintages]\n{V1} = \"ocsge_{V1}.gpkg\"\n{V2} = \"ocsge_{V2}.gpkg\"\n",
+            encoding="utf-8",
+        )
+    facts_path.write_text(json.dumps(facts, indent=1))
+    return folder, facts
+
+
+def generate_ocsge_cached(communes: gpd.GeoDataFrame, n: int) -> dict[int, gpd.GeoDataFrame]:
+    from ocsol.synthetic import generate_ocsge
+
+    return generate_ocsge(communes, n_polygons=n, vintages=(V1, V2), change_rate=CHANGE_RATE, seed=SEED)
+
+
+def load(folder: Path) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame, float]:
+    """The two vintages (``cs, us, geometry``) and the communes, from the cache."""
+    t = time.perf_counter()
+    v = {}
+    for year in (V1, V2):
+        layer = pd.read_pickle(folder / f"ocsge_{year}.pkl")
+        v[year] = gpd.GeoDataFrame({"cs": layer["code_cs"].to_numpy(), "us": layer["code_us"].to_numpy()},
+                                   geometry=layer.geometry.values, crs=layer.crs)
+        del layer
+    communes = gpd.read_file(folder / "communes.gpkg")
+    return v[V1], v[V2], communes, time.perf_counter() - t
+
+
+# --------------------------------------------------------------------------------------------
+# Measured cases (each in its own subprocess)
+
+
+def case_ocsol(folder: Path, runs: int) -> dict:
+    from ocsol import change, indicators, nomenclature
+    from ocsol.io.territories import read_territories
+
+    v1, v2, _, load_s = load(folder)
+    territories = read_territories(folder / "communes.gpkg", code="CODE_INSEE", name="NOM",
+                                   levels={"epci": "SIREN_EPCI", "dep": "DEP"})
+    rule = nomenclature.load_rule("decret-2023")
+    input_gb = rss_gb()
+    times, detail = [], {}
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        zones = change.Zones.from_communes(territories.communes)
+        t1 = time.perf_counter()
+        res = change.compare_vintages(v1, v2, zones, vintage_from=V1, vintage_to=V2, keep_changes=False)
+        t2 = time.perf_counter()
+        pairs = pd.concat([v1[["cs", "us"]], v2[["cs", "us"]]]).drop_duplicates()
+        classes = nomenclature.classify(pairs, rule)
+        stock_p = pd.concat([res.stock_from, res.stock_to], ignore_index=True)
+        tables = indicators.build_tables(stock_p, res.transitions, classes, territories, full_pairs=[(V1, V2)])
+        t3 = time.perf_counter()
+        times.append(t3 - t0)
+        detail = {"zones_s": t1 - t0, "overlay_s": t2 - t1, "tables_s": t3 - t2,
+                  "matched": res.matched, "overlaid": res.overlaid,
+                  "rows": {k: len(df) for k, df in tables.as_dict().items()}}
+        del res, tables
+    return {"case": "ocsol", "times_s": times, "median_s": statistics.median(times), "load_s": load_s,
+            "input_gb": input_gb, "peak_gb": rss_gb(), **detail}
+
+
+def case_overlay(folder: Path, runs: int) -> dict:
+    v1, v2, communes, load_s = load(folder)
+    communes = communes[["CODE_INSEE", "geometry"]].rename(columns={"CODE_INSEE": "code"})
+    a = v1.rename(columns={"cs": "cs_from", "us": "us_from"})
+    b = v2.rename(columns={"cs": "cs_to", "us": "us_to"})
+    input_gb = rss_gb()
+    times, detail = [], {}
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        ab = gpd.overlay(a, b, how="intersection", keep_geom_type=True)
+        t1 = time.perf_counter()
+        abc = gpd.overlay(ab, communes, how="intersection", keep_geom_type=True)
+        t2 = time.perf_counter()
+        abc["area_m2"] = abc.area
+        trans = abc.groupby(["code", "cs_from", "us_from", "cs_to", "us_to"])["area_m2"].sum()
+        s1 = abc.groupby(["code", "cs_from", "us_from"])["area_m2"].sum()
+        s2 = abc.groupby(["code", "cs_to", "us_to"])["area_m2"].sum()
+        t3 = time.perf_counter()
+        times.append(t3 - t0)
+        detail = {"overlay_v1_v2_s": t1 - t0, "overlay_communes_s": t2 - t1, "groupby_s": t3 - t2,
+                  "pieces": len(abc), "rows": len(trans) + len(s1) + len(s2)}
+        del ab, abc
+    return {"case": "overlay", "times_s": times, "median_s": statistics.median(times), "load_s": load_s,
+            "input_gb": input_gb, "peak_gb": rss_gb(), **detail}
+
+
+def case_pipeline(folder: Path, runs: int) -> dict:
+    import logging
+
+    from ocsol.io.ocsge import read_ocsge
+    from ocsol.pipeline import compute
+
+    logging.disable(logging.CRITICAL)
+    t = time.perf_counter()
+    read_ocsge(folder / f"ocsge_{V1}.gpkg")
+    read_one_s = time.perf_counter() - t
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        res = compute(folder / "ocsol.toml")
+        times.append(time.perf_counter() - t0)
+        del res
+    return {"case": "pipeline", "times_s": times, "median_s": statistics.median(times),
+            "read_one_vintage_s": read_one_s, "peak_gb": rss_gb()}
+
+
+CASES = {"ocsol": case_ocsol, "overlay": case_overlay, "pipeline": case_pipeline}
+
+
+def run_case(name: str, folder: Path, runs: int) -> dict:
+    cmd = [sys.executable, __file__, "--case", name, "--folder", str(folder), "--runs", str(runs)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    if proc.returncode:
+        sys.stderr.write(proc.stderr)
+        raise SystemExit(f"case {name} failed")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=1_000_000, help="polygons per vintage, big case")
+    ap.add_argument("--n-overlay", type=int, default=200_000, help="polygons per vintage, side by side")
+    ap.add_argument("--runs", type=int, default=3, help="runs per ocsol case (median)")
+    ap.add_argument("--overlay-runs", type=int, default=1, help="runs of geopandas.overlay (slow)")
+    ap.add_argument("--dep", default="41", help="CVL département code")
+    ap.add_argument("--no-gpkg", action="store_true", help="skip the end-to-end run from GeoPackages")
+    ap.add_argument("--case", choices=sorted(CASES), help=argparse.SUPPRESS)
+    ap.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.case:  # child process: one measured case, JSON on the last stdout line
+        print(json.dumps(CASES[args.case](args.folder, args.runs)))
+        return
+
+    print(f"ocsol OCS GE benchmark — SYNTHETIC vintages over département {args.dep} "
+          f"({os.cpu_count()} CPUs, shapely {shapely.__version__}, GEOS {shapely.geos_version_string}, "
+          f"geopandas {gpd.__version__})", flush=True)
+    report: dict = {}
+    for label, n in (("big", args.n), ("side", args.n_overlay)):
+        folder, facts = prepare(n, args.dep, gpkg=not args.no_gpkg and label == "big")
+        report[label] = {"facts": facts}
+        print(f"\n== {n:,} polygons per vintage: {facts['polygons']} polygons, {facts['n_communes']} communes, "
+              f"{facts['area_km2']:.0f} km², {facts['vertices_mean']:.1f} vertices/polygon, "
+              f"{100 * facts['changed_share']:.1f} % of polygons changed", flush=True)
+        print(f"   generated in {facts['generate_s']:.1f} s (peak {facts['generate_peak_gb']:.2f} GB)", flush=True)
+        r = run_case("ocsol", folder, args.runs)
+        report[label]["ocsol"] = r
+        print(f"   ocsol   stock+flows+transitions+land account, per commune + EPCI + dep: "
+              f"median {r['median_s']:.2f} s of {[round(x, 2) for x in r['times_s']]} "
+              f"(zones {r['zones_s']:.2f}, overlay {r['overlay_s']:.2f}, tables {r['tables_s']:.2f}); "
+              f"peak {r['peak_gb']:.2f} GB (input alone {r['input_gb']:.2f} GB); "
+              f"{r['matched']:,} polygons paired as identical, {r['overlaid']:,} overlaid; "
+              f"load from cache {r['load_s']:.1f} s", flush=True)
+        if label == "big" and not args.no_gpkg:
+            p = run_case("pipeline", folder, 1)
+            report[label]["pipeline"] = p
+            print(f"   ocsol.pipeline.compute from GeoPackages ({facts['gpkg_mb']:.0f} MB): {p['median_s']:.1f} s "
+                  f"(reading one vintage alone: {p['read_one_vintage_s']:.1f} s); peak {p['peak_gb']:.2f} GB",
+                  flush=True)
+        if label == "side":
+            o = run_case("overlay", folder, args.overlay_runs)
+            report[label]["overlay"] = o
+            print(f"   geopandas.overlay chained (v1 ∩ v2 ∩ communes) + groupby: median {o['median_s']:.1f} s of "
+                  f"{[round(x, 1) for x in o['times_s']]} (v1∩v2 {o['overlay_v1_v2_s']:.1f}, ∩communes "
+                  f"{o['overlay_communes_s']:.1f}, groupby {o['groupby_s']:.1f}); peak {o['peak_gb']:.2f} GB",
+                  flush=True)
+            print(f"   ratio geopandas.overlay / ocsol: {o['median_s'] / r['median_s']:.1f}×", flush=True)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "bench_ocsge.json").write_text(json.dumps(report, indent=1, default=float))
+    big = report["big"]["ocsol"]
+    print(f"\ntargets: 1 M case ≤ 30 s → {big['median_s']:.1f} s; ≤ 4 GB → {big['peak_gb']:.2f} GB; "
+          f"≥ 10× geopandas.overlay at {args.n_overlay:,} → "
+          f"{report['side']['overlay']['median_s'] / report['side']['ocsol']['median_s']:.1f}×")
+
+
+if __name__ == "__main__":
+    main()
