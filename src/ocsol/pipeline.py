@@ -144,9 +144,19 @@ def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) 
             tables[name] = df.assign(source=f"raster:{config.get('raster', 'legend')}")
         for year, path in config.sections["raster"]["vintages"].items():
             provenance += file_provenance(f"raster {year}", config.resolve(path))
-        if getattr(rp, "qa", None) is not None and len(rp.qa):
-            qa += [_qa("raster", str(r.get("note", r.get("item", ""))), r.get("count", ""), r.get("source", ""))
-                   for r in rp.qa.to_dict("records")]
+        for r in rp.unknown.to_dict("records"):
+            qa.append(_qa("raster", f"unknown raster value {r['value']} in {r['vintage']} (counted as no data)",
+                          int(r["pixels"]), f"{r['path']}: {r['area_m2'] / 1e4:.4f} ha"))
+        cov = rp.covered
+        for col, label in (("nodata_m2", "no data"), ("unknown_m2", "unknown values"),
+                           ("other_vintage_m2", "valid in one vintage only")):
+            part = cov[cov[col] > 0] if col in cov else cov.iloc[0:0]
+            if len(part):
+                qa.append(_qa("raster", f"zone area left out of stocks: {label} (ha)",
+                              round(float(part[col].sum()) / 1e4, 4),
+                              ", ".join(sorted(set(part["code"].astype(str))))[:200]))
+        qa.append(_qa("raster", "raster figures are proxies (classified imagery), not the OCS GE legal measure",
+                      "", str(config.get("raster", "legend"))))
     if any(config.has(s) for s in ("consumption", "population")):
         from .consumption_tables import compute_consumption_tables
 
