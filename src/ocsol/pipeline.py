@@ -214,7 +214,7 @@ def _compute_ocsge(config: Config, territories: Territories):
     extents: list[pd.DataFrame] = []
 
     vintages = {}
-    for key, path in sorted(sec["vintages"].items(), key=lambda kv: int(kv[0])):
+    for key, path in sorted(sec["vintages"].items(), key=lambda kv: _year(kv[0], config)):
         year = _year(key, config)
         p = config.resolve(path)
         layer, repaired = read_ocsge(p, crs=config.crs, cs_field=sec["cs_field"], us_field=sec["us_field"],
