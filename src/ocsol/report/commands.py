@@ -1,0 +1,204 @@
+"""The report commands behind ``ocsol report``, ``ocsol batch`` and ``ocsol demo``.
+
+Plain functions returning an exit code, so the CLI stays a thin shell: ``0`` when every report
+was written, ``1`` when some reports failed (the others are written and the failures are listed
+in ``index.html``). User errors (unknown territory, bad configuration…) raise
+:class:`~ocsol.errors.OcsolError`, which the CLI prints on one line with exit code 2.
+
+The indicator tables are computed once per command into ``<out>/indicateurs/`` (published with
+the reports: the full tables behind them) and every report reads its slice from there.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+from ..errors import OcsolError
+from ..territories import COMMUNE
+
+log = logging.getLogger(__name__)
+
+INDICATORS_DIR = "indicateurs"
+#: Demo: reports of every unit of every parent level; communes of units with at most this many
+#: communes; for larger units, the first DEMO_MAX_COMMUNES communes by code.
+DEMO_MAX_COMMUNES = 5
+DEMO_SMALL_UNIT = 50
+
+
+def _config_path(config: str | os.PathLike[str] | None) -> Path:
+    if config:
+        return Path(config)
+    from ..sample import sample_config
+
+    return sample_config("sample")
+
+
+def _indicators(config: str | os.PathLike[str] | None, out: Path) -> Path:
+    from .loader import compute_indicators
+
+    cfg = _config_path(config)
+    log.info("computing the indicators of %s into %s", cfg, out / INDICATORS_DIR)
+    return compute_indicators(cfg, out / INDICATORS_DIR)
+
+
+def _say(text: str) -> None:
+    """One line for the user on stderr (the CLI's voice; the library itself only logs)."""
+    print(text, file=sys.stderr)
+
+
+def report_command(
+    code: str,
+    *,
+    level: str | None = None,
+    config: str | None = None,
+    out: str = "reports",
+    pdf: bool = False,
+) -> int:
+    """``ocsol report CODE``: the report of one territory, in ``<out>/<level>-<code>/``.
+
+    Returns
+    -------
+    int
+        0 on success, 1 when the report's notebook failed.
+
+    Raises
+    ------
+    OcsolError
+        Unknown territory or ambiguous code (pass ``level``), bad configuration.
+    """
+    from .export import (
+        HTML_NAME,
+        PDF_NAME,
+        ReportError,
+        chromium_missing_message,
+        find_chromium,
+        render_report,
+    )
+    from .loader import load_indicators
+
+    outp = Path(out)
+    ind_dir = _indicators(config, outp)
+    ind = load_indicators(ind_dir)
+    lvl, code = ind.territories.find(str(code), level)  # a user error before any kernel starts
+    try:
+        res = render_report(code, level=lvl, indicators=ind_dir, out=outp, pdf=pdf and find_chromium() is not None)
+    except ReportError as exc:
+        _say(f"ocsol: {exc}")
+        return 1
+    _say(f"report written: {res.folder / HTML_NAME} ({res.seconds:.1f} s)")
+    if pdf:
+        if res.pdf:
+            _say(f"PDF written: {res.folder / PDF_NAME}")
+        else:
+            _say(f"ocsol: {chromium_missing_message()}")
+    return 0
+
+
+def batch_command(
+    *,
+    config: str | None = None,
+    level: str | None = None,
+    within: str | None = None,
+    jobs: int = 2,
+    force: bool = False,
+    out: str = "reports",
+    pdf: bool = False,
+    progress: bool = True,
+    territories: list[str] | None = None,
+) -> int:
+    """``ocsol batch``: reports for many territories, ``index.html`` and open data.
+
+    Without ``level``, ``within`` or ``territories``, the configuration's ``[report]`` section
+    chooses (``levels``, ``territories``), else every territory of every level is reported.
+
+    Returns
+    -------
+    int
+        0 when every report was written (or was up to date), 1 when some failed.
+    """
+    from .batch import select_territories
+    from .loader import load_indicators
+
+    outp = Path(out)
+    ind_dir = _indicators(config, outp)
+    ind = load_indicators(ind_dir)
+    chosen = territories or None
+    if not (level or within or chosen):
+        chosen = ind.meta.get("report_territories") or None
+        levels = ind.meta.get("report_levels") or None
+        if levels and not chosen:
+            sel = []
+            for lvl in levels:
+                sel += select_territories(ind, level=lvl)
+            return _run_batch(ind, ind_dir, sel, outp, jobs=jobs, force=force, pdf=pdf, progress=progress)
+    sel = select_territories(ind, level=level, within=within, territories=chosen)
+    return _run_batch(ind, ind_dir, sel, outp, jobs=jobs, force=force, pdf=pdf, progress=progress)
+
+
+def _run_batch(ind, ind_dir: Path, sel: list[tuple[str, str]], out: Path, *, jobs: int, force: bool, pdf: bool,
+               progress: bool, title: str | None = None) -> int:
+    from .batch import batch_reports
+
+    if not sel:
+        raise OcsolError("no territory selected; check --level / --within (levels are "
+                         f"{', '.join(ind.territories.all_levels)})")
+    res = batch_reports(sel, indicators=ind_dir, out=out, jobs=jobs, force=force, pdf=pdf, progress=progress,
+                        title=title)
+    n_done, n_skip, n_fail = len(res.done), len(res.skipped), len(res.failed)
+    per = res.seconds / max(n_done, 1)
+    _say(f"{n_done} report(s) written, {n_skip} up to date, {n_fail} failed in {res.seconds:.1f} s "
+         f"({per:.2f} s/report, {res.jobs} job(s)); index: {res.index}")
+    for r in res.failed:
+        _say(f"  failed: {r.level} {r.code}: {r.error}")
+    return 1 if n_fail else 0
+
+
+def demo_selection(ind) -> list[tuple[str, str]]:
+    """Territories of the demo: every parent unit, and communes (all of small units, a few of big ones).
+
+    The configuration's ``[report] territories`` list, when given, wins.
+    """
+    from .batch import select_territories
+
+    if ind.meta.get("report_territories"):
+        return select_territories(ind, territories=list(ind.meta["report_territories"]))
+    terr = ind.territories
+    units = terr.names
+    parents = [(str(lvl), str(code)) for lvl, code in zip(units["level"], units["code"], strict=True)
+               if lvl != COMMUNE]
+    communes: list[str] = []
+    from .loader import has_membership
+
+    if has_membership(terr) and terr.levels:
+        first = terr.levels[0]
+        for code in sorted(terr.membership[first].dropna().unique()):
+            members = sorted(terr.members(first, code))
+            communes += members if len(members) <= DEMO_SMALL_UNIT else members[:DEMO_MAX_COMMUNES]
+        orphans = terr.membership.loc[terr.membership[first].isna(), "code"].tolist()
+        communes += sorted(orphans)
+    else:
+        communes = sorted(terr.communes["code"])
+    sel = select_territories(ind, territories=[f"{COMMUNE}:{c}" for c in dict.fromkeys(communes)])
+    order = {lvl: i for i, lvl in enumerate(terr.all_levels)}
+    return sorted(dict.fromkeys(parents), key=lambda t: (order.get(t[0], 99), t[1])) + sel
+
+
+def demo_command(*, out: str = "reports", jobs: int = 2, config: str | None = None, progress: bool = True) -> int:
+    """``ocsol demo``: the bundled sample's indicators and a batch of reports with ``index.html``.
+
+    Covers the Métropole de Lyon and a few of its communes, the Bassin d'Arcachon communes, the
+    synthetic Centre-Val de Loire EPCI and its communes (and whatever else the combined sample
+    configuration ``data/sample/ocsol.toml`` holds).
+    """
+    from .loader import load_indicators
+
+    outp = Path(out)
+    ind_dir = _indicators(config, outp)
+    ind = load_indicators(ind_dir)
+    sel = demo_selection(ind)
+    _say(f"ocsol demo: {len(sel)} territories from {_config_path(config)}")
+    return _run_batch(ind, ind_dir, sel, outp, jobs=jobs, force=False, pdf=False, progress=progress,
+                      title="ocsol — démonstration sur l'échantillon fourni")

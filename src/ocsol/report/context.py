@@ -1,0 +1,347 @@
+"""The context of one territory's report: every table sliced, French texts, section flags.
+
+:func:`build_context` is the single call a report notebook makes. Everything a reader sees is
+prepared here (and tested here), so the notebook only displays: ``ctx.md(section)`` (Markdown),
+``ctx.table(name)`` (an HTML table in French format), ``ctx.plot(name)`` (an
+:mod:`ocsol.plot` figure) and, last, ``ctx.save()`` (headline JSON, figure data CSV, XLSX).
+
+A section whose data is absent for the territory is flagged unavailable
+(``ctx.available[section]``) and its Markdown is one sentence saying so; its tables and plots
+display nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..territories import COMMUNE
+from . import format as fr
+from .loader import Indicators, indicators_from_config, load_indicators
+
+log = logging.getLogger(__name__)
+
+SECTIONS = ("identite", "consommation", "zan", "artificialisation", "demographie", "comparaison",
+            "methodologie")
+LEVEL_LABELS = {"commune": "Commune", "epci": "EPCI", "scot": "SCoT", "dep": "Département",
+                "departement": "Département", "region": "Région", "pays": "Pays", "zone": "Zone"}
+HEADLINE_FILE = "headline.json"
+#: Captions of the display tables.
+VIEW_TITLES = {
+    "communes": "Communes du territoire",
+    "consommation": "Consommation annuelle d'espaces NAF par destination",
+    "zan": "Trajectoire ZAN : chiffres clés",
+    "stocks": "Surfaces artificialisées et imperméabilisées par millésime",
+    "flux": "Flux d'artificialisation et d'imperméabilisation entre millésimes",
+    "compte": "Compte foncier par classe (entrées et sorties)",
+    "demographie": "Démographie et efficacité de la consommation d'espace",
+    "comparaison": "Comparaison avec les territoires voisins",
+    "provenance": "Fichiers sources (empreinte SHA-256)",
+    "regles": "Table de règles d'artificialisation et d'imperméabilisation",
+    "controles": "Contrôles et corrections appliqués aux données",
+}
+
+
+def level_label(level: str) -> str:
+    """French label of a territory level (``epci`` → ``EPCI``)."""
+    return LEVEL_LABELS.get(level, level.replace("_", " ").capitalize())
+
+
+@dataclass
+class ReportContext:
+    """Everything one territory's report shows, prepared and labelled in French.
+
+    Attributes
+    ----------
+    level, code, name
+        The territory.
+    area_ha, n_communes
+        Its area and number of communes.
+    tables
+        Raw rows of every indicator table for this territory (``level, code`` columns kept).
+    views
+        Display tables: French column headers (units in the headers), raw values.
+    kinds
+        For each view, column → kind (``ha``, ``pct``, ``int``, ``text``…) driving the French format.
+    figures
+        The data behind each figure (also written as CSV by :meth:`save`).
+    texts
+        Markdown of each section.
+    available, messages
+        Section → whether it has data; section → the one-sentence notice when it has not.
+    headline
+        Key figures (raw numbers) written to ``headline.json``.
+    """
+
+    level: str
+    code: str
+    name: str
+    area_ha: float
+    n_communes: int
+    parameters: dict[str, Any]
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    views: dict[str, pd.DataFrame] = field(default_factory=dict)
+    kinds: dict[str, dict[str, str]] = field(default_factory=dict)
+    figures: dict[str, pd.DataFrame] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)
+    available: dict[str, bool] = field(default_factory=dict)
+    messages: dict[str, str] = field(default_factory=dict)
+    headline: dict[str, Any] = field(default_factory=dict)
+    changes: Any = None
+    outline: Any = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    output: Path | None = None
+    version: str = ""
+    generated: str = ""
+
+    # -- display helpers (used by the notebook: each shows its item, or nothing) ----------------
+    def md(self, section: str) -> None:
+        """Show the Markdown text of a section (or its one-sentence "no data" notice)."""
+        from IPython.display import Markdown, display
+
+        text = self.section_markdown(section)
+        if text:
+            display(Markdown(text))
+
+    def section_markdown(self, section: str) -> str:
+        """Markdown of a section: its text, or the notice saying its data is absent."""
+        if section in self.messages and not self.available.get(section, True):
+            return f"*{self.messages[section]}*"
+        return self.texts.get(section, "")
+
+    def table(self, name: str) -> None:
+        """Show a display table as HTML in French format (nothing when absent)."""
+        from IPython.display import HTML, display
+
+        html = self.table_html(name)
+        if html:
+            display(HTML(html))
+
+    def table_html(self, name: str) -> str:
+        """HTML of a display table with its caption ('' when absent)."""
+        view = self.views.get(name)
+        if view is None or view.empty:
+            return ""
+        html = format_table(view, self.kinds.get(name, {})).to_html(
+            index=False, border=0, classes=["ocsol-table", f"ocsol-{name}"], escape=True, na_rep=fr.MISSING)
+        caption = VIEW_TITLES.get(name)
+        if caption:
+            html = html.replace(">\n", f">\n  <caption>{_escape(caption)}</caption>\n", 1)
+        return html
+
+    def plot(self, name: str, *, dpi: int = 96) -> None:
+        """Draw a figure with :mod:`ocsol.plot`, show it as an embedded PNG and close it.
+
+        Nothing is shown when the figure's data is absent.
+        """
+        from IPython.display import Image, display
+
+        png = self.figure_png(name, dpi=dpi)
+        if png is not None:
+            display(Image(data=png, format="png"))
+
+    def figure_png(self, name: str, *, dpi: int = 96) -> bytes | None:
+        """The PNG bytes of a figure (None when its data is absent)."""
+        import io
+
+        import matplotlib.pyplot as plt
+
+        ax = self.draw(name)
+        if ax is None:
+            return None
+        buf = io.BytesIO()
+        fig = ax.figure
+        try:
+            fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+        finally:
+            plt.close(fig)
+        return buf.getvalue()
+
+    def draw(self, name: str, ax=None):
+        """Draw a figure on ``ax`` (a new figure when None) and return the Axes, or None."""
+        from .. import plot
+
+        data = self.figures.get(name)
+        if data is None or data.empty:
+            return None
+        if name == "consommation":
+            return plot.consumption_by_destination(data, ax=ax)
+        if name == "trajectoire":
+            z = self.tables["zan"].iloc[0]
+            return plot.zan_trajectory(data, reference_ha=float(z["reference_ha"]),
+                                       reference_label=f"Référence {fr.period(z['reference_start'], z['reference_end'])}",
+                                       ax=ax)
+        if name == "stock_couverture":
+            return plot.stock_by_class(data, by="cs", ax=ax)
+        if name == "stock_usage":
+            return plot.stock_by_class(data, by="us", ax=ax)
+        if name == "transitions":
+            return plot.transition_matrix(data, ax=ax)
+        if name == "carte":
+            return plot.change_map(self.changes, outline=self.outline, ax=ax)
+        if name == "comparaison":
+            return plot.neighbours_comparison(data, value="value", label=str(data.attrs.get("label", "")), ax=ax)
+        raise KeyError(f"unknown figure {name!r}; figures are {', '.join(self.figures)}")
+
+    # -- outputs -----------------------------------------------------------------------------
+    def save(self, output: str | os.PathLike[str] | None = None) -> Path:
+        """Write ``headline.json``, every figure's data as CSV and the tables as ``tableaux.xlsx``.
+
+        Parameters
+        ----------
+        output
+            Folder (default: the context's ``output``, else the current folder).
+
+        Returns
+        -------
+        Path
+            The headline JSON file.
+        """
+        from ..io.write import write_csv, write_text, write_with
+
+        out = Path(output or self.output or ".")
+        (out / "donnees").mkdir(parents=True, exist_ok=True)
+        for name, df in self.figures.items():
+            if df is not None and not df.empty:
+                write_csv(pd.DataFrame(df), out / "donnees" / f"figure_{name}.csv")
+        sheets = {name: v for name, v in self.views.items() if v is not None and not v.empty}
+
+        def write_xlsx(path: Path) -> None:
+            with pd.ExcelWriter(path, engine="openpyxl") as xl:
+                for name, v in sheets.items():
+                    v.to_excel(xl, sheet_name=name[:31], index=False)
+
+        if sheets:
+            write_with(write_xlsx, out / "tableaux.xlsx")
+        target = out / HEADLINE_FILE
+        write_text(json.dumps(self.headline, ensure_ascii=False, indent=1, default=_json_default), target)
+        return target
+
+
+def _escape(text: str) -> str:
+    import html
+
+    return html.escape(text, quote=False)
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
+
+
+def format_table(view: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
+    """A copy of a view with every number written in French format."""
+    out = pd.DataFrame(index=view.index)
+    for col in view.columns:
+        kind = kinds.get(col, "text")
+        s = view[col]
+        if kind == "ha" or kind == "num1":
+            out[col] = [fr.number(v, decimals=1) for v in s]
+        elif kind == "ha2":
+            out[col] = [fr.number(v, decimals=2) for v in s]
+        elif kind == "signed":
+            out[col] = [fr.number(v, decimals=1, signed=True) for v in s]
+        elif kind == "pct":
+            out[col] = [fr.number(v, decimals=1) for v in s]
+        elif kind == "pct2":
+            out[col] = [fr.number(v, decimals=2) for v in s]
+        elif kind == "int":
+            out[col] = [fr.integer(v) for v in s]
+        elif kind == "year":
+            out[col] = [fr.year(v) for v in s]
+        elif kind == "rate":
+            out[col] = [fr.number(v, decimals=4) for v in s]
+        elif kind == "bool":
+            out[col] = ["oui" if (v is True or str(v).lower() == "true") else "non" for v in s]
+        else:
+            out[col] = ["" if (v is None or (isinstance(v, float) and math.isnan(v))) else str(v) for v in s]
+    return out
+
+
+def build_context(
+    territory: str,
+    level: str | None = None,
+    *,
+    config: str | None = None,
+    indicators: str | None = None,
+    output: str | None = None,
+) -> ReportContext:
+    """Prepare everything the report of one territory shows.
+
+    Parameters
+    ----------
+    territory
+        Code of the territory: INSEE code of a commune, SIREN of an EPCI, or the code of any
+        unit of a parent level of the configuration.
+    level
+        Level of the territory (``commune``, ``epci``…); inferred when the code names one
+        territory only.
+    config
+        An ``ocsol.toml``: the tables are computed from it (cached per process). Ignored when
+        ``indicators`` is given. When both are None, the bundled sample is used.
+    indicators
+        A folder written by ``ocsol indicators`` / :func:`ocsol.report.compute_indicators`:
+        the tables are read from it (the fast path of batches).
+    output
+        Folder where :meth:`ReportContext.save` writes the report's data files (default: the
+        current folder).
+
+    Returns
+    -------
+    ReportContext
+
+    Raises
+    ------
+    TerritoryNotFoundError
+        When the code names no territory, or several at different levels and no level is given.
+    """
+    from .. import __version__
+    from . import sections
+
+    ind = _indicators(config=config, indicators=indicators)
+    lvl, code = ind.territories.find(str(territory), level)
+    units = ind.table("territories")
+    row = units[(units["level"] == lvl) & (units["code"] == code)].iloc[0]
+    ctx = ReportContext(
+        level=lvl, code=code, name=str(row.get("name") or code), area_ha=float(row["area_ha"]),
+        n_communes=int(row.get("n_communes", 1) or 1),
+        parameters={"territory": territory, "level": level, "config": config, "indicators": indicators,
+                    "output": output},
+        meta=dict(ind.meta), output=Path(output) if output else None, version=__version__,
+        generated=date.today().isoformat(),
+    )
+    for name in ind.tables:
+        if name in ("territories", "rule", "qa"):
+            continue
+        ctx.tables[name] = ind.slice(name, lvl, code)
+    sections.build_all(ctx, ind)
+    return ctx
+
+
+def _indicators(*, config: str | None, indicators: str | None) -> Indicators:
+    if indicators:
+        return load_indicators(indicators)
+    if config is None:
+        from ..sample import sample_config
+
+        config = str(sample_config("sample"))
+        if not Path(config).is_file():  # the combined sample may not exist in older checkouts
+            config = str(sample_config("lyon"))
+    return indicators_from_config(config)
+
+
+def read_headline(folder: str | os.PathLike[str]) -> dict[str, Any]:
+    """The headline figures a report recorded (``headline.json`` in its folder)."""
+    return json.loads((Path(folder) / HEADLINE_FILE).read_text(encoding="utf-8"))
+
+
+__all__ = ["ReportContext", "build_context", "read_headline", "level_label", "SECTIONS", "COMMUNE"]

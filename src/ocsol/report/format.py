@@ -1,0 +1,133 @@
+"""French number formatting for reports: ``1 234,5 ha``, ``12,3 %``, ``−4,0 ha``.
+
+One convention everywhere (text, tables, chart axes):
+
+- thousands are grouped with a **narrow no-break space** (U+202F, the French typographic norm and
+  the CLDR ``fr`` locale), so a number never wraps across two lines;
+- the decimal mark is a comma;
+- a unit is separated by the same narrow no-break space (``ha``, ``m²``, ``%``);
+- negative numbers use the true minus sign (U+2212);
+- a missing value (``None``/``NaN``) is written ``n.d.`` (non disponible).
+
+Machine-readable outputs (CSV, XLSX, JSON) keep raw numbers; only what a reader sees is formatted.
+
+Examples
+--------
+>>> number(1234.56) == "1\\u202f234,6"
+True
+>>> hectares(1234.5).replace(NNBSP, " ")
+'1 234,5 ha'
+>>> percent(12.345).replace(NNBSP, " ")
+'12,3 %'
+>>> number(-4, decimals=0)
+'−4'
+>>> number(float("nan"))
+'n.d.'
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+from typing import Any
+
+NNBSP = "\u202f"  #: narrow no-break space, thousands separator and number–unit space
+MINUS = "\u2212"
+MISSING = "n.d."
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(math.isnan(float(value)))
+    except (TypeError, ValueError):
+        return True
+
+
+def number(value: Any, *, decimals: int = 1, signed: bool = False) -> str:
+    """A number in French format (``1 234,5``); ``n.d.`` when missing.
+
+    Parameters
+    ----------
+    value
+        Any real number (``None``, NaN and non-numbers give ``n.d.``).
+    decimals
+        Digits after the decimal comma.
+    signed
+        Write ``+`` before positive numbers (net flows).
+
+    Examples
+    --------
+    >>> number(1234567.891, decimals=2).replace(NNBSP, " ")
+    '1 234 567,89'
+    >>> number(0.5, signed=True)
+    '+0,5'
+    """
+    if _is_missing(value):
+        return MISSING
+    x = float(value)
+    if x == 0:
+        x = 0.0  # no "−0,0"
+    text = f"{abs(x):,.{decimals}f}"
+    if float(text.replace(",", "")) == 0:
+        x = 0.0
+    text = text.replace(",", NNBSP).replace(".", ",")
+    if x < 0:
+        return MINUS + text
+    if signed and x > 0:
+        return "+" + text
+    return text
+
+
+def with_unit(value: Any, unit: str, *, decimals: int = 1, signed: bool = False) -> str:
+    """A number followed by its unit, separated by a narrow no-break space."""
+    text = number(value, decimals=decimals, signed=signed)
+    return text if text == MISSING else f"{text}{NNBSP}{unit}"
+
+
+def hectares(value: Any, *, decimals: int = 1, signed: bool = False) -> str:
+    """Hectares: ``1 234,5 ha``."""
+    return with_unit(value, "ha", decimals=decimals, signed=signed)
+
+
+def percent(value: Any, *, decimals: int = 1, signed: bool = False) -> str:
+    """A percentage already multiplied by 100: ``12,3 %``."""
+    return with_unit(value, "%", decimals=decimals, signed=signed)
+
+
+def square_metres(value: Any, *, decimals: int = 0) -> str:
+    """Square metres: ``1 234 m²``."""
+    return with_unit(value, "m²", decimals=decimals)
+
+
+def integer(value: Any) -> str:
+    """A count: ``1 234``."""
+    return number(value, decimals=0)
+
+
+def year(value: Any) -> str:
+    """A year without grouping (``2021``), ``n.d.`` when missing."""
+    if _is_missing(value):
+        return MISSING
+    return str(int(float(value)))
+
+
+def period(start: Any, end: Any) -> str:
+    """A span of years with an en dash: ``2011–2020``."""
+    return f"{year(start)}–{year(end)}"
+
+
+def axis_formatter(*, decimals: int = 0, unit: str = ""):
+    """A matplotlib tick formatter writing French numbers (``1 234``)."""
+    from matplotlib.ticker import FuncFormatter
+
+    def fmt(x: float, _pos: Any) -> str:
+        return with_unit(x, unit, decimals=decimals) if unit else number(x, decimals=decimals)
+
+    return FuncFormatter(fmt)
+
+
+def is_number(value: Any) -> bool:
+    """Whether a value is a real, non-missing number (``bool`` excluded)."""
+    return isinstance(value, Real) and not isinstance(value, bool) and not _is_missing(value)

@@ -1,0 +1,346 @@
+"""What a batch publishes besides the reports: ``index.html`` and the open-data tables.
+
+- ``index.html``: one self-contained page (inline CSS and a few lines of inline JavaScript to sort
+  the table by any column; no external resource) listing every territory with its headline
+  figures, a link to its report, and the error of any report that failed.
+- ``opendata/indicateurs_territoires.csv``: one row per territory (UTF-8, comma, dot decimal),
+  described by ``opendata/indicateurs_territoires.schema.json``, a Table Schema in the style of
+  schema.data.gouv.fr; ``opendata/indicateurs_territoires.gpkg``: the same rows with the
+  territories' polygons (parents = union of their communes), when the communes have geometry.
+  Ready to publish on data.gouv.fr or a PRODIGE catalogue.
+
+The figures come from the indicator tables themselves (not from the reports), so a failed
+report does not leave a hole in the open data.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import os
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..territories import COMMUNE
+from . import format as fr
+from .loader import Indicators, has_membership
+
+log = logging.getLogger(__name__)
+
+OPENDATA = "opendata"
+BASENAME = "indicateurs_territoires"
+
+#: name, title (fr), description, Table Schema type, unit
+FIELDS: list[tuple[str, str, str, str, str]] = [
+    ("level", "Niveau", "Niveau du territoire : commune, epci, scot, dep…", "string", ""),
+    ("code", "Code", "Code du territoire (INSEE pour une commune, SIREN pour un EPCI)", "string", ""),
+    ("name", "Nom", "Nom du territoire", "string", ""),
+    ("area_ha", "Surface", "Surface du territoire", "number", "ha"),
+    ("n_communes", "Nombre de communes", "Nombre de communes du territoire", "integer", ""),
+    ("reference_start", "Début de la référence", "Première année (flux) de la période de référence", "year", ""),
+    ("reference_end", "Fin de la référence", "Dernière année (flux) de la période de référence", "year", ""),
+    ("reference_ha", "Consommation de référence", "Consommation d'espaces NAF sur la période de référence "
+     "(somme des flux annuels, fichiers fonciers du Cerema)", "number", "ha"),
+    ("target_pct", "Objectif de réduction", "Objectif de réduction de la consommation (%)", "number", "%"),
+    ("target_source", "Source de l'objectif", "D'où vient l'objectif (document, héritage, défaut national)",
+     "string", ""),
+    ("allowed_ha", "Enveloppe", "Consommation autorisée sur la période (garantie communale incluse)",
+     "number", "ha"),
+    ("period_start", "Début de période", "Première année de la période de l'objectif", "year", ""),
+    ("period_end", "Fin de période", "Dernière année de la période de l'objectif", "year", ""),
+    ("consumed_since_ha", "Consommé depuis le début de période", "Somme des flux observés depuis le début "
+     "de la période", "number", "ha"),
+    ("years_observed", "Années observées", "Nombre de flux annuels observés dans la période", "integer", ""),
+    ("annual_pace_ha", "Rythme annuel", "Consommation moyenne par an depuis le début de période",
+     "number", "ha/an"),
+    ("projected_ha", "Projection", "Consommation projetée sur la période au rythme observé", "number", "ha"),
+    ("used_pct", "Part de l'enveloppe consommée", "Consommé / enveloppe × 100", "number", "%"),
+    ("projected_pct", "Part de l'enveloppe projetée", "Projection / enveloppe × 100", "number", "%"),
+    ("exhaustion_year", "Année d'épuisement", "Année au cours de laquelle l'enveloppe est épuisée au rythme "
+     "observé (vide si pas avant la fin de période)", "year", ""),
+    ("status", "Situation", "within (dans l'enveloppe), will exceed (dépassement projeté), exceeded "
+     "(enveloppe dépassée)", "string", ""),
+    ("artif_vintage", "Millésime OCS GE", "Dernier millésime d'occupation du sol", "year", ""),
+    ("artif_ha", "Surface artificialisée", "Surface artificialisée au dernier millésime (décret 2023-1096)",
+     "number", "ha"),
+    ("artif_pct", "Part artificialisée", "Surface artificialisée / surface du territoire × 100", "number", "%"),
+    ("imper_ha", "Surface imperméabilisée", "Surface imperméabilisée au dernier millésime", "number", "ha"),
+    ("imper_pct", "Part imperméabilisée", "Surface imperméabilisée / surface du territoire × 100", "number", "%"),
+    ("flows_from", "Flux : millésime de départ", "Premier millésime du dernier flux mesuré", "year", ""),
+    ("flows_to", "Flux : millésime d'arrivée", "Second millésime du dernier flux mesuré", "year", ""),
+    ("net_artif_ha", "Solde d'artificialisation", "Artificialisation − désartificialisation entre les deux "
+     "millésimes", "number", "ha"),
+    ("net_imper_ha", "Solde d'imperméabilisation", "Imperméabilisation − désimperméabilisation entre les deux "
+     "millésimes", "number", "ha"),
+    ("m2_per_new_inhabitant", "m² par nouvel habitant", "Consommation d'espaces NAF par habitant "
+     "supplémentaire sur la première période d'efficacité (vide si la population n'a pas augmenté)",
+     "number", "m²"),
+    ("report", "Rapport", "Chemin relatif du rapport HTML du territoire", "string", ""),
+]
+
+
+def summary_table(ind: Indicators, territories: list[tuple[str, str]]) -> pd.DataFrame:
+    """One row per territory with its headline indicators (columns of :data:`FIELDS`)."""
+    keys = pd.DataFrame(territories, columns=["level", "code"])
+    units = ind.table("territories")
+    df = keys.merge(units[[c for c in ("level", "code", "name", "area_ha", "n_communes") if c in units]],
+                    on=["level", "code"], how="left")
+    zan = ind.table("zan")
+    if len(zan) and "reference_ha" in zan:
+        df = df.merge(zan.drop_duplicates(["level", "code"]), on=["level", "code"], how="left")
+    summ = ind.table("stock_summary")
+    if len(summ) and "vintage" in summ:
+        last = summ.sort_values("vintage").groupby(["level", "code"], as_index=False).tail(1)
+        last = last[["level", "code", "vintage", "artif_ha", "artif_pct", "imper_ha", "imper_pct"]]
+        df = df.merge(last.rename(columns={"vintage": "artif_vintage"}), on=["level", "code"], how="left")
+    flows = ind.table("flows")
+    if len(flows) and "vintage_to" in flows:
+        lf = flows.sort_values(["vintage_to", "vintage_from"]).groupby(["level", "code"], as_index=False).tail(1)
+        lf = lf[["level", "code", "vintage_from", "vintage_to", "net_artif_ha", "net_imper_ha"]]
+        df = df.merge(lf.rename(columns={"vintage_from": "flows_from", "vintage_to": "flows_to"}),
+                      on=["level", "code"], how="left")
+    eff = ind.table("efficiency")
+    if len(eff) and "m2_per_new_inhabitant" in eff:
+        ef = eff.sort_values("period_start").groupby(["level", "code"], as_index=False).head(1)
+        df = df.merge(ef[["level", "code", "m2_per_new_inhabitant"]], on=["level", "code"], how="left")
+    cols = [f[0] for f in FIELDS if f[0] != "report"]
+    for c in cols:
+        if c not in df:
+            df[c] = np.nan
+    out = df[cols].copy()
+    for c, t in ((f[0], f[3]) for f in FIELDS):
+        if c in out and t in ("integer", "year"):
+            out[c] = pd.to_numeric(out[c], errors="coerce").astype("Int64")
+    return out
+
+
+def table_schema(*, title: str | None = None) -> dict[str, Any]:
+    """The Table Schema (JSON) of the open-data CSV, in the style of schema.data.gouv.fr."""
+    from .. import __version__
+
+    today = date.today().isoformat()
+    fields = []
+    for name, ftitle, desc, ftype, unit in FIELDS:
+        f: dict[str, Any] = {"name": name, "title": ftitle, "description": desc + (f" (en {unit})" if unit else ""),
+                             "type": ftype}
+        if name in ("level", "code"):
+            f["constraints"] = {"required": True}
+        if name == "status":
+            f["constraints"] = {"enum": ["within", "will exceed", "exceeded"]}
+        if ftype == "number":
+            f["example"] = "12.5"
+        fields.append(f)
+    return {
+        "$schema": "https://frictionlessdata.io/schemas/table-schema.json",
+        "name": "ocsol-indicateurs-territoires",
+        "title": title or "Consommation d'espaces NAF, trajectoire ZAN et artificialisation par territoire",
+        "description": "Indicateurs du rapport local de suivi de l'artificialisation des sols (art. L. 2231-1 et "
+                       "R. 2231-1 du CGCT) par territoire, produits par ocsol. Un territoire par ligne ; les "
+                       "territoires supra-communaux sont la somme de leurs communes.",
+        "countryCode": "FR",
+        "version": __version__,
+        "created": today,
+        "lastModified": today,
+        "contributors": [{"title": "ocsol", "role": "author"}],
+        "licenses": [{"title": "Licence Ouverte / Open Licence version 2.0",
+                      "path": "https://www.etalab.gouv.fr/licence-ouverte-open-licence"}],
+        "fields": fields,
+        "primaryKey": ["level", "code"],
+        "missingValues": [""],
+    }
+
+
+def write_opendata(
+    ind: Indicators,
+    territories: list[tuple[str, str]],
+    out: str | os.PathLike[str],
+    *,
+    links: dict[tuple[str, str], str] | None = None,
+    title: str | None = None,
+) -> list[Path]:
+    """Write the CSV, its Table Schema and (with geometry) the GeoPackage into ``out/opendata``."""
+    from ..io.write import write_text, write_with
+
+    folder = Path(out) / OPENDATA
+    folder.mkdir(parents=True, exist_ok=True)
+    table = summary_table(ind, territories)
+    links = links or {}
+    table["report"] = [links.get((lvl, code), "") for lvl, code in zip(table["level"], table["code"], strict=True)]
+    written = []
+
+    def csv_writer(path: Path) -> None:
+        table.to_csv(path, index=False, encoding="utf-8", lineterminator="\n", float_format="%.6f")
+
+    written.append(write_with(csv_writer, folder / f"{BASENAME}.csv"))
+    written.append(write_text(json.dumps(table_schema(title=title), ensure_ascii=False, indent=1),
+                              folder / f"{BASENAME}.schema.json"))
+    geo = territory_geometries(ind, territories)
+    if geo is not None:
+        import geopandas as gpd
+
+        gdf = gpd.GeoDataFrame(table.merge(geo, on=["level", "code"], how="left"), geometry="geometry", crs=geo.crs)
+        for c, t in ((f[0], f[3]) for f in FIELDS):
+            if t in ("integer", "year") and c in gdf:
+                gdf[c] = gdf[c].astype("float64")  # GPKG: nullable integers as reals
+
+        written.append(write_with(lambda p: gdf.to_file(p, layer=BASENAME, driver="GPKG", engine="pyogrio"),
+                                  folder / f"{BASENAME}.gpkg"))
+    else:
+        log.info("no commune polygons in the indicators: no GeoPackage in %s", folder)
+    return written
+
+
+def territory_geometries(ind: Indicators, territories: list[tuple[str, str]]) -> Any:
+    """Polygons of the territories (parents: union of their communes), or None without geometry."""
+    terr = ind.territories
+    if not terr.has_geometry or terr.communes.geometry.isna().all():
+        return None
+    import geopandas as gpd
+
+    comm = terr.communes.set_index("code").geometry
+    rows = []
+    for lvl, code in territories:
+        if lvl == COMMUNE:
+            geom = comm.get(code)
+        elif has_membership(terr):
+            members = [c for c in terr.members(lvl, code) if c in comm.index]
+            geom = comm.loc[members].union_all() if members else None
+        else:
+            geom = None
+        rows.append({"level": lvl, "code": code, "geometry": geom})
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=terr.communes.crs)
+
+
+# -- index.html ----------------------------------------------------------------------------------
+INDEX_COLUMNS: list[tuple[str, str, str]] = [  # key, header, kind
+    ("name", "Territoire", "link"),
+    ("level", "Niveau", "text"),
+    ("code", "Code", "text"),
+    ("area_ha", "Surface (ha)", "ha"),
+    ("reference_ha", "Conso. 2011–2020 (ha)", "ha"),
+    ("allowed_ha", "Enveloppe 2021–2030 (ha)", "ha"),
+    ("consumed_since_ha", "Consommé depuis 2021 (ha)", "ha"),
+    ("used_pct", "Enveloppe consommée (%)", "pct"),
+    ("projected_pct", "Projection (% de l'enveloppe)", "pct"),
+    ("status", "Situation", "status"),
+    ("artif_pct", "Artificialisé (%)", "pct"),
+    ("net_artif_ha", "Solde artif. (ha)", "signed"),
+    ("m2_per_new_inhabitant", "m²/nouvel habitant", "int"),
+]
+
+_SORT_JS = """
+document.querySelectorAll('table.sortable th').forEach(function (th, col) {
+  th.addEventListener('click', function () {
+    var table = th.closest('table'), body = table.tBodies[0];
+    var asc = th.getAttribute('aria-sort') !== 'ascending';
+    table.querySelectorAll('th').forEach(function (h) { h.removeAttribute('aria-sort'); });
+    th.setAttribute('aria-sort', asc ? 'ascending' : 'descending');
+    var rows = Array.prototype.slice.call(body.rows);
+    rows.sort(function (a, b) {
+      var x = a.cells[col].getAttribute('data-v'), y = b.cells[col].getAttribute('data-v');
+      var nx = parseFloat(x), ny = parseFloat(y);
+      var r = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : (isNaN(nx) ? (isNaN(ny) ? x.localeCompare(y, 'fr') : 1) : -1);
+      return asc ? r : -r;
+    });
+    rows.forEach(function (r) { body.appendChild(r); });
+  });
+});
+"""
+
+_CSS = """
+body { font-family: "DejaVu Sans", Arial, sans-serif; color: #1d2733; margin: 0; }
+main { max-width: 90rem; margin: 0 auto; padding: 1.5rem 2rem; }
+h1 { color: #000091; font-size: 1.6rem; border-bottom: 3px solid #000091; }
+h2 { color: #000091; font-size: 1.2rem; margin-top: 2rem; }
+table { border-collapse: collapse; font-size: 0.82rem; }
+th { background: #eef0f6; cursor: pointer; text-align: left; padding: 0.35rem 0.5rem; border-bottom: 2px solid #c8cdd6;
+     position: sticky; top: 0; }
+th[aria-sort=ascending]::after { content: " ▲"; } th[aria-sort=descending]::after { content: " ▼"; }
+td { padding: 0.25rem 0.5rem; border-bottom: 1px solid #e1e4ea; text-align: right; white-space: nowrap; }
+td.t { text-align: left; } tr.failed td { background: #fff1f0; }
+.within { color: #18753c; } .will-exceed { color: #b34000; } .exceeded { color: #ce0500; font-weight: bold; }
+.note { color: #5b6675; font-size: 0.85rem; }
+"""
+
+
+def write_index(batch: Any, ind: Indicators, out: str | os.PathLike[str], *, title: str | None = None) -> Path:
+    """Write ``index.html``: a sortable table of the batch's territories with links and errors."""
+    from .. import __version__
+    from ..io.write import write_text
+    from .context import level_label
+
+    results = batch.results
+    table = summary_table(ind, [(r.level, r.code) for r in results]).set_index(["level", "code"])
+    rows_html = []
+    for r in results:
+        key = (r.level, r.code)
+        row = table.loc[key] if key in table.index else pd.Series(dtype=object)
+        cells = []
+        for col, _header, kind in INDEX_COLUMNS:
+            value = row.get(col) if col not in ("level", "code") else (r.level if col == "level" else r.code)
+            cells.append(_cell(value, kind, r, level_label))
+        cls = "" if r.ok else ' class="failed"'
+        state = "à jour" if r.skipped else ("écrit" if r.ok else "échec")
+        err = html.escape(r.error) if r.error else ""
+        cells.append(f'<td class="t" data-v="{state}">{state}{" : " + err if err else ""}</td>')
+        rows_html.append(f"<tr{cls}>" + "".join(cells) + "</tr>")
+    headers = "".join(f"<th>{html.escape(h)}</th>" for _, h, _ in INDEX_COLUMNS) + "<th>Rapport</th>"
+    failed = [r for r in results if not r.ok]
+    n_ok = len(results) - len(failed)
+    heading = title or ind.meta.get("title") or "Rapports de suivi de l'artificialisation des sols"
+    parts = [
+        "<!DOCTYPE html>", '<html lang="fr">', "<head>", '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{html.escape(str(heading))}</title>", f"<style>{_CSS}</style>", "</head>", "<body><main>",
+        f"<h1>{html.escape(str(heading))}</h1>",
+        f'<p>{fr.integer(len(results))} territoires : {fr.integer(n_ok)} rapports disponibles'
+        + (f", <strong>{fr.integer(len(failed))} en échec</strong>" if failed else "")
+        + f". Produit le {date.today().isoformat()} avec ocsol {html.escape(__version__)} "
+        f"({fr.number(batch.seconds, decimals=1)} s, {batch.jobs} processus). "
+        "Cliquer sur un en-tête de colonne pour trier.</p>",
+        '<p class="note">Données ouvertes : <a href="opendata/indicateurs_territoires.csv">CSV</a>, '
+        '<a href="opendata/indicateurs_territoires.schema.json">schéma (Table Schema)</a>'
+        + (', <a href="opendata/indicateurs_territoires.gpkg">GeoPackage</a>'
+           if (Path(out) / OPENDATA / f"{BASENAME}.gpkg").is_file() else "") + ".</p>",
+        '<table class="sortable"><thead><tr>' + headers + "</tr></thead><tbody>",
+        *rows_html, "</tbody></table>",
+    ]
+    if failed:
+        parts.append("<h2>Rapports en échec</h2><ul>")
+        for r in failed:
+            parts.append(f"<li><strong>{html.escape(level_label(r.level))} {html.escape(r.code)}</strong> : "
+                         f"{html.escape(r.error)} (notebook exécuté : "
+                         f'<a href="{html.escape(r.folder.name)}/rapport.ipynb">rapport.ipynb</a>)</li>')
+        parts.append("</ul>")
+    parts += [f"<script>{_SORT_JS}</script>", "</main></body></html>"]
+    target = Path(out) / "index.html"
+    write_text("\n".join(parts), target)
+    return target
+
+
+def _cell(value: Any, kind: str, r: Any, level_label: Any) -> str:
+    missing = value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA
+    if kind == "link":
+        name = html.escape(str(value if not missing else r.code))
+        if r.ok:
+            return f'<td class="t" data-v="{name}"><a href="{html.escape(r.folder.name)}/rapport.html">{name}</a></td>'
+        return f'<td class="t" data-v="{name}">{name}</td>'
+    if kind == "text":
+        text = level_label(str(value)) if value == r.level else str(value)
+        return f'<td class="t" data-v="{html.escape(str(value))}">{html.escape(text)}</td>'
+    if kind == "status":
+        from .sections import STATUS_FR
+
+        v = "" if missing else str(value)
+        return f'<td class="t {v.replace(" ", "-")}" data-v="{html.escape(v)}">{html.escape(STATUS_FR.get(v, v))}</td>'
+    if missing:
+        return f'<td data-v="">{fr.MISSING}</td>'
+    num = float(value)
+    text = {"ha": fr.number(num), "pct": fr.number(num), "signed": fr.number(num, signed=True),
+            "int": fr.integer(num)}.get(kind, fr.number(num))
+    return f'<td data-v="{num!r}">{text}</td>'
