@@ -71,6 +71,12 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "unknown": "error",  # values outside the legend: "error" (list them) or "nodata" (uncovered)
         "threads": 0,  # worker threads for the crosstab; 0 = one per CPU
     },
+    "cog": {  # commune-code reconciliation of commune-keyed sources (ocsol.cog)
+        "changes": None,  # INSEE commune changes CSV (MOD, DATE_EFF, TYPECOM_AV, COM_AV, TYPECOM_AP, COM_AP)
+        "deleguees": None,  # communes déléguées/associées CSV (insee_old -> insee_chef_lieu)
+        "weights": None,  # split shares CSV (old_code, new_code, weight); default: area shares
+        "since": None,  # only changes effective on or after this date (YYYY-MM-DD)
+    },
     "report": {
         "title": None,
         "author": None,

@@ -7,13 +7,15 @@ from typing import Any
 
 import pandas as pd
 
+from .cog import Reconciliation, build_reconciliation, links_from_changes, links_from_deleguees, parent_status
 from .config import Config
 from .consumption import consumption_by_year, consumption_qa
 from .demography import efficiency
 from .errors import ConfigError
-from .io.cerema import read_cerema, read_population
+from .io.cerema import VALUE_COLUMNS, read_cerema, read_population
+from .io.cog import read_changes, read_deleguees, read_weights
 from .io.targets import read_targets
-from .territories import Territories
+from .territories import COMMUNE, Territories
 from .zan import zan_path, zan_trajectory
 
 log = logging.getLogger(__name__)
@@ -64,6 +66,9 @@ def compute_consumption_tables(
     section = config.sections["consumption"]
     conso = read_cerema(config.resolve(section["path"]), code=section.get("code") or "idcom",
                         sheet=section.get("sheet"))
+    cog_out: dict[str, pd.DataFrame] = {}
+    if config.has("cog"):
+        conso, cog_out = _reconcile_consumption(config, territories, conso)
     qa = consumption_qa(conso, territories=territories)
     consumption = consumption_by_year(conso, territories)
     zan_cfg = config.sections["zan"]
@@ -82,8 +87,11 @@ def compute_consumption_tables(
             if not config.has(name):
                 return None
             s = config.sections[name]
-            return read_population(config.resolve(s["path"]), code=s.get("code") or "insee_com",
-                                   sheet=s.get("sheet"), what=name)
+            table = read_population(config.resolve(s["path"]), code=s.get("code") or "insee_com",
+                                    sheet=s.get("sheet"), what=name)
+            if config.has("cog"):
+                table = reconciliation(config, territories, table["code"]).apply(table, values=[name], by=["year"])
+            return table
 
         eff = config.sections["efficiency"]
         out["efficiency"] = efficiency(
@@ -92,5 +100,46 @@ def compute_consumption_tables(
             stock_summary=stock_summary, sdg_variant=eff.get("sdg_variant") or "ln",
             sdg_vintages=eff.get("sdg_vintages"), reference=reference, period=period,
         )
+    out.update(cog_out)
     log.info("consumption tables: %s", ", ".join(f"{k} ({len(v)} rows)" for k, v in out.items()))
     return out
+
+
+def reconciliation(config: Config, territories: Territories, source_codes: Any) -> Reconciliation:
+    """The ``[cog]`` reconciliation of a source's codes to the territories' codes."""
+    sec = config.sections["cog"]
+    links = []
+    if sec.get("changes"):
+        links.append(links_from_changes(read_changes(config.resolve(sec["changes"])), since=sec.get("since")))
+    if sec.get("deleguees"):
+        links.append(links_from_deleguees(read_deleguees(config.resolve(sec["deleguees"]))))
+    if not links:
+        raise ConfigError(f"{config.label}: [cog] needs changes = \"…csv\" (INSEE commune changes) "
+                          "and/or deleguees = \"…csv\" (communes déléguées)")
+    weights = read_weights(config.resolve(sec["weights"])) if sec.get("weights") else None
+    communes = territories.communes
+    return build_reconciliation(
+        source_codes, communes["code"], links=pd.concat(links, ignore_index=True),
+        areas=pd.Series(communes["area_m2"].to_numpy(), index=communes["code"].to_numpy()), weights=weights,
+    )
+
+
+def _reconcile_consumption(config: Config, territories: Territories,
+                           conso: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """Map the Cerema table to the territories' codes; return it with its status and QA tables."""
+    rec = reconciliation(config, territories, conso["code"])
+    attrs = dict(conso.attrs)
+    mapped = rec.apply(conso, values=VALUE_COLUMNS, by=["year"])
+    multi = pd.DataFrame(attrs.get("multi_year") or [], columns=["code", "start", "end", "total_m2"])
+    if len(multi):
+        attrs["multi_year"] = rec.apply(multi, values=["total_m2"], by=["start", "end"]).to_dict("records")
+    mapped.attrs = attrs
+    counts = rec.status["correction_status"].value_counts()
+    qa = [{"check": f"communes {s} by the commune-code reconciliation", "count": int(counts.get(s, 0)),
+           "detail": ", ".join(rec.status.loc[rec.status["correction_status"] == s, "code"].head(10))}
+          for s in ("merged", "split", "missing_from_source")]
+    qa.append({"check": "source codes reaching no commune of the territories (left out)",
+               "count": len(rec.unmapped), "detail": ", ".join(rec.unmapped[:10])})
+    status = pd.concat([rec.status.assign(level=COMMUNE)[["level", "code", "correction_status"]],
+                        parent_status(rec.status, territories.membership, territories.levels)], ignore_index=True)
+    return mapped, {"cog_qa": pd.DataFrame(qa), "correction_status": status}

@@ -161,6 +161,9 @@ def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) 
         from .consumption_tables import compute_consumption_tables
 
         extra = compute_consumption_tables(config, territories, stock_summary=tables.get("stock_summary"))
+        status = extra.pop("correction_status", None)
+        if status is not None:  # [cog]: how each territory's consumption was re-keyed to its codes
+            tables["territories"] = tables["territories"].merge(status, on=["level", "code"], how="left")
         for name, df in extra.items():
             if name.endswith("_qa"):
                 qa += [_qa(name, str(r.get("check", r.get("note", ""))), r.get("count", r.get("value", "")),

@@ -468,7 +468,7 @@ CASES: list[Case] = [
     Case("raster_grid_mismatch", "SchemaError", r"r2021\.tif \(2021\) is not on the grid of .*r2020\.tif", _raster_grid),
     # territory codes
     Case("territory_code_unknown", "TerritoryNotFoundError",
-         r"territory '00003' not found in .*communes\.gpkg \(did you mean '0000[12]' or '0000[12]'\?\)", base_ocsge, kind="find",
+         r"territory '00003' not found in .*\(did you mean '0000[12]' or '0000[12]'\?\)", base_ocsge, kind="find",
          argument="00003"),
     Case("territory_code_typo", "TerritoryNotFoundError", r"territory 'EE' not found.*did you mean 'E'", base_ocsge,
          kind="find", argument="EE"),
