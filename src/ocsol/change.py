@@ -236,7 +236,7 @@ def match_identical(g1: np.ndarray, g2: np.ndarray) -> np.ndarray:
     right = pd.Series(np.flatnonzero(u2), index=h2[u2].to_numpy())
     cand = pd.Series(h1.to_numpy()).map(right)
     cand[~u1] = np.nan
-    match = cand.fillna(-1).to_numpy(dtype=np.int64)
+    match = cand.fillna(-1).to_numpy(dtype=np.int64, copy=True)  # writable even when pandas returns a view
     has = np.flatnonzero(match >= 0)
     if len(has):
         ok = shapely.equals_exact(g1[has], g2[match[has]], tolerance=0.0)
