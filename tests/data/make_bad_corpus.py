@@ -291,6 +291,16 @@ def _population(rows: list[list[str]], header: list[str]) -> Callable[[Path], No
     return build
 
 
+def _cog_changes(changes: str, weights: str | None = None) -> Callable[[Path], None]:
+    def build(d: Path) -> None:
+        extra = '\n[cog]\nchanges = "changes.csv"\n' + ('weights = "weights.csv"\n' if weights else "")
+        base_cerema(d, extra=extra)
+        (d / "changes.csv").write_text(changes, encoding="utf-8")
+        if weights:
+            (d / "weights.csv").write_text(weights, encoding="utf-8")
+    return build
+
+
 def _targets(d: Path) -> None:
     base_cerema(d, extra='\n[zan]\ntargets = "targets.csv"\n')
     write_csv(d / "targets.csv", ["level", "code", "target_pct", "source"], [["epci", "E", "150", "SCoT"]])
@@ -460,6 +470,20 @@ CASES: list[Case] = [
     Case("population_no_year_columns", "SchemaError", r"pop\.csv: no population columns found",
          _population([["00001", "10"]], ["insee_com", "habitants"])),
     Case("targets_out_of_range", "SchemaError", r"targets\.csv: line 2 \(epci E\): target_pct '150'", _targets),
+    # commune-code reconciliation ([cog])
+    Case("cog_unknown_key", "ConfigError", r"unknown key 'delegues' in \[cog\] \(did you mean 'deleguees'\?\)",
+         _config('\n[cog]\ndelegues = "d.csv"\n', base_cerema)),
+    Case("cog_no_table", "ConfigError", r"\[cog\] needs changes = .* and/or deleguees",
+         _config('\n[cog]\nsince = "2019-01-01"\n', base_cerema)),
+    Case("cog_changes_missing_column", "SchemaError", r"changes\.csv: no COM_AP column.*cog\.changes", _cog_changes(
+        "MOD,DATE_EFF,TYPECOM_AV,COM_AV,TYPECOM_AP\n32,2024-01-01,COM,00002,COM\n")),
+    Case("cog_weights_not_summing_to_one", "SchemaError", r"weights of 00001 sum to 0\.9, not 1.*\[cog\]\.weights",
+         _cog_changes("MOD,DATE_EFF,TYPECOM_AV,COM_AV,TYPECOM_AP,COM_AP\n20,2024-01-01,COM,00001,COM,00001\n"
+                      "20,2024-01-01,COM,00001,COM,00002\n", weights="old_code,new_code,weight\n00001,00001,0.5\n"
+                      "00001,00002,0.4\n")),
+    Case("cog_weight_not_a_number", "SchemaError", r"weights\.csv: line 2: weight 'half' is not a number",
+         _cog_changes("MOD,DATE_EFF,TYPECOM_AV,COM_AV,TYPECOM_AP,COM_AP\n20,2024-01-01,COM,00001,COM,00002\n",
+                      weights="old_code,new_code,weight\n00001,00002,half\n")),
     # rasters
     Case("raster_unknown_values", "UnknownCodeError", r"r2021\.tif \(2021\): 2 value\(s\) not in legend .*7 \(1 px\), 9 \(1 px\)", _raster_unknown),
     Case("raster_not_a_raster", "InputFileError", r"r2021\.tif: cannot open the .* as a raster", _raster_not_tif),
