@@ -3,7 +3,7 @@
 Prints figures; not a test. Usage::
 
     python benchmarks/bench_ocsge.py [--n 1000000] [--n-overlay 200000] [--runs 3] [--dep 41]
-                                     [--overlay-runs 1] [--no-gpkg]
+                                     [--overlay-runs 3] [--no-gpkg]
 
 What it does:
 
@@ -13,7 +13,7 @@ What it does:
    vertices each, 3 % of the polygons changed (half reclassified, half split). A second pair of
    ``--n-overlay`` polygons is made for the side-by-side comparison.
 2. Runs every measured case in its own subprocess, so that each peak memory
-   (``ru_maxrss``) is that case's own:
+   (``VmHWM``, see :func:`rss_gb`) is that case's own:
 
    - ``ocsol``: stock of both vintages + transitions + flows + land account, per commune and
      for every parent level (EPCI, département): ``Zones`` → ``change.compare_vintages`` →
@@ -23,8 +23,8 @@ What it does:
    - ``pipeline`` (unless ``--no-gpkg``): ``ocsol.pipeline.compute`` end to end from
      GeoPackages, reading included (reading time is also reported on its own).
 
-Memory: "peak" is the subprocess's maximum resident set, input layers included; "input" is the
-resident set right after loading the layers, before any computing.
+Memory: "peak" is the subprocess's maximum resident set (``VmHWM``), input layers and their
+loading included; "input" is the resident set right after loading the layers, before computing.
 """
 
 from __future__ import annotations
@@ -51,8 +51,25 @@ CHANGE_RATE = 0.03
 SEED = 41
 
 
+def _status_gb(field: str) -> float:
+    """A memory figure of this process from /proc/self/status (Linux), in GB."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024**2
+    return float("nan")
+
+
 def rss_gb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # kB on Linux
+    """Peak resident set of this process image.
+
+    ``VmHWM`` rather than ``ru_maxrss``: on Linux ``ru_maxrss`` survives ``fork``/``exec``, so a
+    child would report its parent's peak; ``VmHWM`` starts afresh with the new image.
+    """
+    peak = _status_gb("VmHWM")
+    if peak != peak:  # not Linux
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    return peak
 
 
 # --------------------------------------------------------------------------------------------
@@ -72,11 +89,17 @@ def communes_of(dep: str) -> gpd.GeoDataFrame:
 
 
 def prepare(n: int, dep: str, gpkg: bool) -> tuple[Path, dict]:
-    """Generate (or reuse) the synthetic pair for ``n`` polygons; return its folder and facts."""
+    """Generate (or reuse) the synthetic pair for ``n`` polygons, in a subprocess."""
     folder = OUT / f"d{dep}_n{n}_s{SEED}"
     facts_path = folder / "facts.json"
-    if facts_path.exists() and (not gpkg or (folder / "ocsol.toml").exists()):
-        return folder, json.loads(facts_path.read_text())
+    if not (facts_path.exists() and (not gpkg or (folder / "ocsol.toml").exists())):
+        extra = [] if gpkg else ["--no-gpkg"]
+        run_case("generate", folder, 1, ["--n", str(n), "--dep", dep, *extra])
+    return folder, json.loads(facts_path.read_text())
+
+
+def case_generate(folder: Path, n: int, dep: str, gpkg: bool) -> dict:
+    facts_path = folder / "facts.json"
     folder.mkdir(parents=True, exist_ok=True)
     communes = communes_of(dep)
     communes.to_file(folder / "communes.gpkg", driver="GPKG", engine="pyogrio")
@@ -114,7 +137,7 @@ def prepare(n: int, dep: str, gpkg: bool) -> tuple[Path, dict]:
             encoding="utf-8",
         )
     facts_path.write_text(json.dumps(facts, indent=1))
-    return folder, facts
+    return facts
 
 
 def generate_ocsge_cached(communes: gpd.GeoDataFrame, n: int) -> dict[int, gpd.GeoDataFrame]:
@@ -148,7 +171,7 @@ def case_ocsol(folder: Path, runs: int) -> dict:
     territories = read_territories(folder / "communes.gpkg", code="CODE_INSEE", name="NOM",
                                    levels={"epci": "SIREN_EPCI", "dep": "DEP"})
     rule = nomenclature.load_rule("decret-2023")
-    input_gb = rss_gb()
+    input_gb = _status_gb("VmRSS")
     times, detail = [], {}
     for _ in range(runs):
         t0 = time.perf_counter()
@@ -175,7 +198,7 @@ def case_overlay(folder: Path, runs: int) -> dict:
     communes = communes[["CODE_INSEE", "geometry"]].rename(columns={"CODE_INSEE": "code"})
     a = v1.rename(columns={"cs": "cs_from", "us": "us_from"})
     b = v2.rename(columns={"cs": "cs_to", "us": "us_to"})
-    input_gb = rss_gb()
+    input_gb = _status_gb("VmRSS")
     times, detail = [], {}
     for _ in range(runs):
         t0 = time.perf_counter()
@@ -219,8 +242,8 @@ def case_pipeline(folder: Path, runs: int) -> dict:
 CASES = {"ocsol": case_ocsol, "overlay": case_overlay, "pipeline": case_pipeline}
 
 
-def run_case(name: str, folder: Path, runs: int) -> dict:
-    cmd = [sys.executable, __file__, "--case", name, "--folder", str(folder), "--runs", str(runs)]
+def run_case(name: str, folder: Path, runs: int, extra: list[str] | None = None) -> dict:
+    cmd = [sys.executable, __file__, "--case", name, "--folder", str(folder), "--runs", str(runs), *(extra or [])]
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
     if proc.returncode:
         sys.stderr.write(proc.stderr)
@@ -236,12 +259,15 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1_000_000, help="polygons per vintage, big case")
     ap.add_argument("--n-overlay", type=int, default=200_000, help="polygons per vintage, side by side")
     ap.add_argument("--runs", type=int, default=3, help="runs per ocsol case (median)")
-    ap.add_argument("--overlay-runs", type=int, default=1, help="runs of geopandas.overlay (slow)")
+    ap.add_argument("--overlay-runs", type=int, default=3, help="runs of geopandas.overlay (slow)")
     ap.add_argument("--dep", default="41", help="CVL département code")
     ap.add_argument("--no-gpkg", action="store_true", help="skip the end-to-end run from GeoPackages")
-    ap.add_argument("--case", choices=sorted(CASES), help=argparse.SUPPRESS)
+    ap.add_argument("--case", choices=sorted([*CASES, "generate"]), help=argparse.SUPPRESS)
     ap.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.case == "generate":
+        print(json.dumps(case_generate(args.folder, args.n, args.dep, not args.no_gpkg)))
+        return
     if args.case:  # child process: one measured case, JSON on the last stdout line
         print(json.dumps(CASES[args.case](args.folder, args.runs)))
         return
