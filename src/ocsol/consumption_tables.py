@@ -7,7 +7,13 @@ from typing import Any
 
 import pandas as pd
 
-from .cog import Reconciliation, build_reconciliation, links_from_changes, links_from_deleguees, parent_status
+from .cog import (
+    Reconciliation,
+    build_reconciliation,
+    links_from_changes,
+    links_from_deleguees,
+    parent_status,
+)
 from .config import Config
 from .consumption import consumption_by_year, consumption_qa
 from .demography import efficiency

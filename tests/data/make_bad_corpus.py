@@ -266,7 +266,7 @@ def _cerema_dest_gross(d: Path) -> None:
 def _cerema_gap_year(d: Path) -> None:
     base_cerema(d)
     edit_csv(d / "conso.csv", lambda h, r: ([c for c in h if not c.startswith(("naf12", "art12"))],
-                                            [[v for c, v in zip(h, row) if not c.startswith(("naf12", "art12"))]
+                                            [[v for c, v in zip(h, row, strict=True) if not c.startswith(("naf12", "art12"))]
                                              for row in r]))
 
 
