@@ -132,7 +132,7 @@ def zan_trajectory(
     ax.set_xlabel("Au 1er janvier de l'année")
     ax.yaxis.set_major_formatter(fr.axis_formatter(decimals=0))
     ax.set_ylim(bottom=0)
-    ax.legend(frameon=False, fontsize=8, loc="upper left")
+    ax.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncols=2)
     _style(ax)
     if title:
         ax.set_title(title, fontsize=11, loc="left")

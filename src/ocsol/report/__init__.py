@@ -8,13 +8,14 @@
 
 from __future__ import annotations
 
-from .context import ReportContext, build_context, read_headline
+from .context import ReportContext, build_context, read_headline, save_headline
 from .loader import Indicators, compute_indicators, load_indicators
 
 __all__ = [
     "ReportContext",
     "build_context",
     "read_headline",
+    "save_headline",
     "Indicators",
     "compute_indicators",
     "load_indicators",

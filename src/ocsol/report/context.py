@@ -34,6 +34,17 @@ SECTIONS = ("identite", "consommation", "zan", "artificialisation", "demographie
 LEVEL_LABELS = {"commune": "Commune", "epci": "EPCI", "scot": "SCoT", "dep": "Département",
                 "departement": "Département", "region": "Région", "pays": "Pays", "zone": "Zone"}
 HEADLINE_FILE = "headline.json"
+#: Alternative texts of the figures.
+FIGURE_ALT = {
+    "consommation": "Histogramme de la consommation annuelle d'espaces NAF par destination, en hectares",
+    "trajectoire": "Courbes de la consommation cumulée depuis le début de période, de sa projection et de "
+                   "l'enveloppe autorisée jusqu'en 2050, en hectares",
+    "stock_couverture": "Barres des surfaces par couverture du sol et par millésime, en hectares",
+    "stock_usage": "Barres des surfaces par usage du sol et par millésime, en hectares",
+    "transitions": "Matrice des surfaces ayant changé de couverture entre deux millésimes, en hectares",
+    "carte": "Carte des polygones d'artificialisation et de désartificialisation sur le territoire",
+    "comparaison": "Barres comparant le territoire à ses voisins de même niveau, avec la médiane",
+}
 #: Captions of the display tables.
 VIEW_TITLES = {
     "communes": "Communes du territoire",
@@ -126,27 +137,30 @@ class ReportContext:
             display(HTML(html))
 
     def table_html(self, name: str) -> str:
-        """HTML of a display table with its caption ('' when absent)."""
+        """HTML of a display table with its caption ('' when absent): text columns left-aligned,
+        numbers right-aligned, every number in French format."""
         view = self.views.get(name)
         if view is None or view.empty:
             return ""
-        html = format_table(view, self.kinds.get(name, {})).to_html(
-            index=False, border=0, classes=["ocsol-table", f"ocsol-{name}"], escape=True, na_rep=fr.MISSING)
-        caption = VIEW_TITLES.get(name)
-        if caption:
-            html = html.replace(">\n", f">\n  <caption>{_escape(caption)}</caption>\n", 1)
-        return html
+        return html_table(view, self.kinds.get(name, {}), caption=VIEW_TITLES.get(name), name=name)
 
     def plot(self, name: str, *, dpi: int = 96) -> None:
         """Draw a figure with :mod:`ocsol.plot`, show it as an embedded PNG and close it.
 
-        Nothing is shown when the figure's data is absent.
+        The image carries an alternative text (accessibility) and is a data URI, so the exported
+        page needs no file beside it. Nothing is shown when the figure's data is absent.
         """
-        from IPython.display import Image, display
+        import base64
+
+        from IPython.display import display
 
         png = self.figure_png(name, dpi=dpi)
-        if png is not None:
-            display(Image(data=png, format="png"))
+        if png is None:
+            return
+        alt = _escape(FIGURE_ALT.get(name, name)).replace('"', "&quot;")
+        b64 = base64.b64encode(png).decode("ascii")
+        display({"text/html": f'<img class="ocsol-figure" alt="{alt}" src="data:image/png;base64,{b64}">',
+                 "text/plain": f"[figure : {FIGURE_ALT.get(name, name)}]"}, raw=True)
 
     def figure_png(self, name: str, *, dpi: int = 96) -> bytes | None:
         """The PNG bytes of a figure (None when its data is absent)."""
@@ -236,6 +250,20 @@ def _json_default(value: Any) -> Any:
     if hasattr(value, "item"):
         return value.item()
     return str(value)
+
+
+def html_table(view: pd.DataFrame, kinds: dict[str, str], *, caption: str | None = None, name: str = "") -> str:
+    """A small, dependency-free HTML table of a view (faster and more controllable than Styler)."""
+    cells = format_table(view, kinds)
+    cls = ["t" if kinds.get(c, "text") in ("text", "bool") else "n" for c in view.columns]
+    head = "".join(f'<th class="{k}">{_escape(str(c))}</th>' for c, k in zip(view.columns, cls, strict=True))
+    rows = []
+    for values in cells.itertuples(index=False):
+        rows.append("<tr>" + "".join(f'<td class="{k}">{_escape(str(v))}</td>'
+                                     for v, k in zip(values, cls, strict=True)) + "</tr>")
+    cap = f"<caption>{_escape(caption)}</caption>" if caption else ""
+    return (f'<table class="ocsol-table ocsol-{name}">{cap}<thead><tr>{head}</tr></thead><tbody>'
+            + "".join(rows) + "</tbody></table>")
 
 
 def format_table(view: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
@@ -339,9 +367,20 @@ def _indicators(*, config: str | None, indicators: str | None) -> Indicators:
     return indicators_from_config(config)
 
 
+def save_headline(headline: dict[str, Any], path: str | os.PathLike[str] | None) -> Path | None:
+    """Write key figures as JSON (a notebook's last cell; tests read it). No-op when ``path`` is None."""
+    if path is None:
+        return None
+    from ..io.write import write_text
+
+    target = Path(path)
+    write_text(json.dumps(headline, ensure_ascii=False, indent=1, default=_json_default), target)
+    return target
+
+
 def read_headline(folder: str | os.PathLike[str]) -> dict[str, Any]:
     """The headline figures a report recorded (``headline.json`` in its folder)."""
     return json.loads((Path(folder) / HEADLINE_FILE).read_text(encoding="utf-8"))
 
 
-__all__ = ["ReportContext", "build_context", "read_headline", "level_label", "SECTIONS", "COMMUNE"]
+__all__ = ["ReportContext", "build_context", "read_headline", "save_headline", "level_label", "SECTIONS", "COMMUNE"]

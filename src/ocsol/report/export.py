@@ -134,7 +134,13 @@ class PersistentKernelEngine(NBClientEngine):
             log=logger, log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file,
         )
         client.kc = k.kc
-        return client.execute()
+        # papermill rewrites the whole output notebook after every cell (images included);
+        # save it once, when the notebook completes or fails, instead.
+        output_path, nb_man.output_path = nb_man.output_path, None
+        try:
+            return client.execute()
+        finally:
+            nb_man.output_path = output_path
 
 
 def _register_engine() -> None:
@@ -153,9 +159,12 @@ def html_exporter() -> Any:
     global _EXPORTER
     if _EXPORTER is None:
         from nbconvert import HTMLExporter
+        from traitlets.config import Config
 
+        # No code is shown, so the Pygments stylesheet (≈ 30 kB a page) is left out too.
+        config = Config({"CSSHTMLHeaderPreprocessor": {"enabled": False}})
         _EXPORTER = HTMLExporter(
-            template_name="lab", extra_template_paths=[str(template_dir())], template_file="ocsol_report.html.j2",
+            config=config, template_name="lab", language_code="fr", extra_template_paths=[str(template_dir())], template_file="ocsol_report.html.j2",
             exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, exclude_anchor_links=True,
         )
     return _EXPORTER
@@ -178,7 +187,7 @@ def notebook_to_html(nb: Any, *, title: str | None = None) -> str:
     if title:
         nb.metadata["title"] = title
     body, _ = html_exporter().from_notebook_node(
-        nb, resources={"language_code": "fr", "ocsol_version": __version__})
+        nb, resources={"ocsol_version": __version__})
     return body
 
 

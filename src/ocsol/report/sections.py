@@ -37,6 +37,41 @@ MISSING = {
 }
 
 
+#: English notes of the indicator tables → French (regular expressions, applied in order).
+NOTES_FR: list[tuple[str, str]] = [
+    (r"national default", "objectif national par défaut"),
+    (r"configured default", "valeur par défaut de la configuration"),
+    (r"\(inherited from (\S+) (\S+)\)", r"(hérité de \1 \2)"),
+    (r"period clipped to (\S+) \(data available\)", r"période ramenée à \1 (données disponibles)"),
+    (r"OCS GE vintages", "millésimes OCS GE"),
+    (r"population fell by (\d+): no m² per new inhabitant; LCRPGR not meaningful for PGR < 0 "
+     r"\(left empty, read LCR and PGR\)",
+     r"population en baisse de \1 habitants : pas de m² par nouvel habitant, LCRPGR non interprétable (PGR < 0)"),
+    (r"population unchanged: no m² per new inhabitant, LCRPGR undefined \(PGR = 0\)",
+     "population inchangée : pas de m² par nouvel habitant, LCRPGR non défini (PGR = 0)"),
+    (r"no OCS GE artificialised stock at (\d+) or (\d+): LCR not computed",
+     r"pas de stock artificialisé OCS GE en \1 ou \2 : LCR non calculé"),
+    (r"no OCS GE stock: LCR not computed", "pas de stock OCS GE : LCR non calculé"),
+    (r"consumption not available for every year (\S+)", r"consommation non disponible pour toutes les années \1"),
+    (r"no population at (\d+) or (\d+)", r"pas de population en \1 ou \2"),
+]
+
+
+def french_note(text: str) -> str:
+    """Translate the known English notes of the indicator tables (others are kept as they are).
+
+    >>> french_note("period clipped to 2021–2022 (data available)")
+    'période ramenée à 2021–2022 (données disponibles)'
+    """
+    import re
+
+    if text in ("", "nan", "None"):
+        return ""
+    for pattern, repl in NOTES_FR:
+        text = re.sub(pattern, repl, text)
+    return text
+
+
 def build_all(ctx: Any, ind: Indicators) -> None:
     """Fill every section of ``ctx`` from the indicators."""
     title(ctx, ind)
@@ -110,7 +145,8 @@ def identity(ctx: Any, ind: Indicators) -> None:
     if ctx.level != COMMUNE:
         lines.append(f"- Nombre de communes : **{fr.integer(ctx.n_communes)}**")
     for lvl, code in parents:
-        lines.append(f"- {level_label(lvl)} d'appartenance : {terr.name_of(lvl, code)} ({code})")
+        pname = terr.name_of(lvl, code)
+        lines.append(f"- {level_label(lvl)} d'appartenance : {pname}" + (f" ({code})" if pname != code else ""))
     ctx.texts["identite"] = "\n".join(lines)
     ctx.headline.update({"level": ctx.level, "code": ctx.code, "name": ctx.name, "area_ha": ctx.area_ha,
                          "n_communes": ctx.n_communes, "parents": [f"{lvl}:{c}" for lvl, c in parents]})
@@ -199,7 +235,8 @@ def zan(ctx: Any, ind: Indicators) -> None:
     guarantee = str(r.get("guarantee_applied", "")).lower() == "true"
     lines = [
         f"- Consommation de référence {ref} : **{fr.hectares(r['reference_ha'])}**",
-        f"- Objectif de réduction : **{fr.percent(r['target_pct'], decimals=0)}** ({r.get('target_source', '')})",
+        f"- Objectif de réduction : **{fr.percent(r['target_pct'], decimals=0)}** "
+        f"({french_note(str(r.get('target_source', '')))})",
         f"- Enveloppe {per} : **{fr.hectares(r['allowed_ha'])}**"
         + (" (garantie communale de 1 ha appliquée)" if guarantee else ""),
         f"- Consommé depuis {int(r['period_start'])} ({obs}, {n_obs} an{'s' if n_obs > 1 else ''}) : "
@@ -219,7 +256,7 @@ def zan(ctx: Any, ind: Indicators) -> None:
     facts = [
         (f"Consommation de référence {ref} (ha)", _num(r["reference_ha"]), "ha"),
         ("Objectif de réduction (%)", _num(r["target_pct"]), "pct"),
-        ("Source de l'objectif", r.get("target_source", ""), "text"),
+        ("Source de l'objectif", french_note(str(r.get("target_source", ""))), "text"),
         (f"Enveloppe {per} (ha)", _num(r["allowed_ha"]), "ha"),
         (f"Consommé depuis {int(r['period_start'])} (ha)", _num(r["consumed_since_ha"]), "ha"),
         ("Années observées", n_obs, "int"),
@@ -382,6 +419,8 @@ def demography(ctx: Any) -> None:
     _set(ctx, "demographie", True)
     e = eff.sort_values(["period_start", "period_end"]).copy()
     e["period"] = [fr.period(a, b) for a, b in zip(e["period_start"], e["period_end"], strict=True)]
+    if "note" in e:
+        e["note"] = [french_note(str(n)) for n in e["note"]]
     lines = []
     for r in e.itertuples(index=False):
         m2 = _f(r.m2_per_new_inhabitant)
