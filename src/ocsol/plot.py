@@ -33,10 +33,26 @@ def _axes(ax: Any, figsize: tuple[float, float] = FIGSIZE) -> Any:
         return ax
     import matplotlib.pyplot as plt
 
-    # No layout engine: a report saves with bbox_inches="tight" (and notebooks' inline backend
-    # does the same), which is enough for one Axes and a third cheaper than constrained layout.
     _fig, ax = plt.subplots(figsize=figsize)
+    ax._ocsol_owns_figure = True  # the margins are ours to set (see _margins)
     return ax
+
+
+def _margins(ax: Any, *, left: float, right: float, bottom: float, top: float) -> None:
+    """Fixed margins, in inches, on a figure this module created.
+
+    Cheaper than ``bbox_inches="tight"`` or a layout engine, which lay every text out once more
+    at each save (a third of a report's drawing time); margins are sized for the labels drawn.
+    """
+    if not getattr(ax, "_ocsol_owns_figure", False):
+        return
+    fig = ax.figure
+    w, h = fig.get_size_inches()
+    fig.subplots_adjust(left=min(left / w, 0.7), right=max(1 - right / w, 0.3),
+                        bottom=min(bottom / h, 0.7), top=max(1 - top / h, 0.3))
+
+
+CHAR_IN = 0.068  #: width of an average character at 8 pt (DejaVu Sans), in inches
 
 
 def _style(ax: Any) -> None:
@@ -88,6 +104,7 @@ def consumption_by_destination(
     _style(ax)
     if title:
         ax.set_title(title, fontsize=11, loc="left")
+    _margins(ax, left=0.8, right=1.25, bottom=0.95 if len(years) > 8 else 0.7, top=0.4)
     return ax
 
 
@@ -128,14 +145,20 @@ def zan_trajectory(
                 label="Projection au rythme actuel")
     if reference_ha is not None and np.isfinite(reference_ha):
         ax.axhline(reference_ha, color="#555555", linestyle=":", linewidth=1.2, label=reference_label)
-    ax.set_ylabel("Consommation cumulée depuis le début de période (ha)")
-    ax.set_xlabel("Au 1er janvier de l'année")
+    ax.set_ylabel("Consommation cumulée (ha)")
+    ax.set_xlabel(f"Au 1er janvier de l'année (cumul depuis le 1er janvier {start})")
     ax.yaxis.set_major_formatter(fr.axis_formatter(decimals=0))
     ax.set_ylim(bottom=0)
-    ax.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncols=2)
+    if getattr(ax, "_ocsol_owns_figure", False):
+        fig = ax.figure
+        ax.legend(frameon=False, fontsize=8, loc="lower center", ncols=2, bbox_to_anchor=(0.5, 0.01),
+                  bbox_transform=fig.transFigure)
+    else:
+        ax.legend(frameon=False, fontsize=8, loc="upper left")
     _style(ax)
     if title:
         ax.set_title(title, fontsize=11, loc="left")
+    _margins(ax, left=0.8, right=0.3, bottom=1.15, top=0.4)
     return ax
 
 
@@ -200,6 +223,7 @@ def stock_by_class(
         ax.legend(title="Millésime (plus foncé = plus récent)", frameon=False, fontsize=8, title_fontsize=8)
     default = "Surfaces par couverture du sol" if by == "cs" else "Surfaces par usage du sol"
     ax.set_title(title or default, fontsize=11, loc="left")
+    _margins(ax, left=0.25 + CHAR_IN * max(len(n) for n in names), right=0.3, bottom=0.6, top=0.4)
     return ax
 
 
@@ -219,6 +243,10 @@ def transition_matrix(
     f, t = f"{by}_from", f"{by}_to"
     m = transitions.groupby([f, t])["area_ha"].sum().unstack(fill_value=0.0)
     classes = sorted(set(m.index) | set(m.columns), key=str)
+    if not show_diagonal:  # only the classes that gained or lost area
+        moved = transitions[(transitions[f] != transitions[t]) & (transitions["area_ha"] > 0)]
+        if len(moved):
+            classes = sorted(set(moved[f]) | set(moved[t]), key=str)
     m = m.reindex(index=classes, columns=classes, fill_value=0.0)
     values = m.to_numpy(dtype=float).copy()
     if not show_diagonal:
@@ -244,6 +272,8 @@ def transition_matrix(
     if "vintage_from" in transitions and len(transitions):
         period = f" {int(transitions['vintage_from'].iloc[0])}–{int(transitions['vintage_to'].iloc[0])}"
     ax.set_title(title or f"Changements de couverture{period} (hors surfaces inchangées)", fontsize=11, loc="left")
+    longest = max((len(str(c)) for c in classes), default=4)
+    _margins(ax, left=0.55 + 0.06 * longest, right=1.1, bottom=0.5 + 0.05 * longest, top=0.4)
     return ax
 
 
@@ -278,6 +308,7 @@ def change_map(changes: Any, *, outline: Any = None, ax: Any = None, title: str 
     ax.set_axis_off()
     _scale_bar(ax)
     ax.set_title(title or "Localisation des changements d'occupation du sol", fontsize=11, loc="left")
+    _margins(ax, left=0.1, right=0.1, bottom=0.8, top=0.4)
     return ax
 
 
@@ -312,7 +343,7 @@ def neighbours_comparison(
     """
     roles_self = {"territoire", "territory"}
     roles_med = {"médiane", "median"}
-    body = table[~table["role"].isin(roles_med)].copy()
+    body = table[~table["role"].isin(roles_med) & table[value].notna()].copy()  # no bar for missing values
     med = table.loc[table["role"].isin(roles_med), value]
     body = body.sort_values(value, ascending=True, na_position="first")
     ax = _axes(ax, figsize=(8.0, 0.35 * max(len(body), 3) + 1.2))
@@ -330,6 +361,7 @@ def neighbours_comparison(
     ax.grid(axis="x", color="#dddddd", linewidth=0.6)
     ax.set_axisbelow(True)
     ax.set_title(title or "Comparaison avec les territoires voisins", fontsize=11, loc="left")
+    _margins(ax, left=0.25 + CHAR_IN * max((len(n) for n in names), default=4), right=0.3, bottom=0.6, top=0.4)
     return ax
 
 

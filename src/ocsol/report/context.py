@@ -174,7 +174,8 @@ class ReportContext:
         buf = io.BytesIO()
         fig = ax.figure
         try:
-            fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+            # figures made by ocsol.plot have fixed margins: no second layout pass (bbox_inches)
+            fig.savefig(buf, format="png", dpi=dpi)
         finally:
             plt.close(fig)
         return buf.getvalue()

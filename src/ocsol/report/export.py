@@ -88,12 +88,18 @@ class PersistentKernel:
         log.debug("kernel started (%d) in %s", self.started, self.cwd)
 
     def reset(self) -> None:
-        """Clear the user namespace (modules and their caches stay imported)."""
+        """Clear the user namespace (modules and their caches stay imported).
+
+        Not ``%reset``: it runs a full garbage collection over the cached tables (≈ 0.2 s).
+        """
         from jupyter_core.utils import run_sync
 
-        code = ("get_ipython().run_line_magic('reset', '-f')\n"
-                "import matplotlib.pyplot as _p; _p.close('all'); del _p")
-        reply = run_sync(self.kc.execute_interactive)(code, timeout=60, output_hook=lambda msg: None)
+        code = ("_ip = get_ipython()\n"
+                "for _k in [k for k in _ip.user_ns if not k.startswith('_') and k not in _ip.user_ns_hidden]:\n"
+                "    del _ip.user_ns[_k]\n"
+                "import matplotlib.pyplot as _p; _p.close('all')")
+        reply = run_sync(self.kc.execute_interactive)(code, silent=True, store_history=False, timeout=60,
+                                                      output_hook=lambda msg: None)
         if reply["content"].get("status") != "ok":
             raise ReportError(f"kernel reset failed: {reply['content'].get('evalue', '')}")
 
@@ -295,7 +301,10 @@ class ReportRunner:
         t0 = time.perf_counter()
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
-        params = {"territory": str(territory), "level": level, "config": config, "indicators": indicators,
+        # absolute paths: the kernel runs in its own folder
+        params = {"territory": str(territory), "level": level,
+                  "config": str(Path(config).resolve()) if config else None,
+                  "indicators": str(Path(indicators).resolve()) if indicators else None,
                   "output": str(out.resolve())}
         result = ReportResult(level=level or "", code=str(territory), folder=out, ok=False)
         (out / HEADLINE_FILE).unlink(missing_ok=True)
