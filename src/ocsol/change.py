@@ -10,7 +10,8 @@ tables of ``docs/ARCHITECTURE.md``. Three ideas keep it exact and fast:
    Only polygons crossing a commune boundary are cut.
 3. **Two vintages share most polygons**: a polygon whose geometry is identical in both vintages
    (same area, length, bounds and vertex count, then ``equals_exact``) is a transition on its
-   own; only the remaining polygons are overlaid (``intersection``) with each other.
+   own and reuses its twin's commune parts; only the remaining polygons are cut by the
+   communes and overlaid (``intersection``) with each other.
 """
 
 from __future__ import annotations
@@ -276,14 +277,26 @@ def compare_vintages(
     g1 = np.asarray(layer_from.geometry.values)
     g2 = np.asarray(layer_to.geometry.values)
     a1, a2 = shapely.area(g1), shapely.area(g2)
-    parts1 = split_by_commune(g1, zones, areas=a1)
-    parts2 = split_by_commune(g2, zones, areas=a2)
     cs1, us1 = layer_from["cs"].to_numpy(), layer_from["us"].to_numpy()
     cs2, us2 = layer_to["cs"].to_numpy(), layer_to["us"].to_numpy()
-    stock1 = _stock_table(parts1, cs1, us1, zones, vintage_from)
-    stock2 = _stock_table(parts2, cs2, us2, zones, vintage_to)
-
     match = match_identical(g1, g2)
+    parts1 = split_by_commune(g1, zones, areas=a1)
+    stock1 = _stock_table(parts1, cs1, us1, zones, vintage_from)
+    # the new vintage: an identical polygon has the same commune parts as its old twin,
+    # so only the polygons without a twin are cut by the communes
+    matched_to = np.zeros(len(g2), dtype=bool)
+    matched_to[match[match >= 0]] = True
+    u2 = np.flatnonzero(~matched_to)
+    parts2_new = split_by_commune(g2[u2], zones, areas=a2[u2])
+    twin = match[parts1.poly] >= 0
+    parts2 = Parts(
+        poly=np.concatenate([match[parts1.poly[twin]], u2[parts2_new.poly]]),
+        commune=np.concatenate([parts1.commune[twin], parts2_new.commune]),
+        area=np.concatenate([parts1.area[twin], parts2_new.area]),
+        cut=np.concatenate([parts1.cut[twin], parts2_new.cut]),
+        piece=np.concatenate([parts1.piece[twin], parts2_new.piece]),
+    )
+    stock2 = _stock_table(parts2, cs2, us2, zones, vintage_to)
     # 1. identical geometries: the parts of the old polygon carry the transition
     matched_part = match[parts1.poly] >= 0
     t_comm = [parts1.commune[matched_part]]
@@ -292,9 +305,6 @@ def compare_vintages(
     t_area = [parts1.area[matched_part]]
     # 2. the others: overlay old × new, then split by commune
     u1 = np.flatnonzero(match < 0)
-    matched_to = np.zeros(len(g2), dtype=bool)
-    matched_to[match[match >= 0]] = True
-    u2 = np.flatnonzero(~matched_to)
     inter_geoms = np.array([], dtype=object)
     inter_from = inter_to = np.array([], dtype=np.int64)
     if len(u1) and len(u2):
