@@ -51,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     ind_dir = write_synthetic_indicators(out.parent / "indicators", n_communes=args.communes, n_epci=args.epci)
     ind = load_indicators(ind_dir)
     territories = select_territories(ind)
-    summary: dict[str, object] = {"cpus": os.cpu_count(), "territories": len(territories), "jobs": args.jobs}
+    summary: dict[str, object] = {"cpus": os.cpu_count(), "territories": len(territories), "jobs": args.jobs,
+                                  "loadavg_before": [round(x, 2) for x in os.getloadavg()]}
 
     t0 = time.perf_counter()
     res = batch_reports(territories, indicators=ind_dir, out=out / "batch", jobs=args.jobs, progress=True)
@@ -86,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             summary[label] = {"reports": len(sample), "s_per_report_one_process": round(dt / len(sample), 3)}
             print(f"{label}: {dt / len(sample):.2f} s/report, one process, {len(sample)} reports")
 
+    summary["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]  # other processes on the machine
     (HERE / "out").mkdir(exist_ok=True)
     (HERE / "out" / "bench_reports.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
     print(json.dumps(summary))

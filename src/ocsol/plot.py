@@ -277,6 +277,47 @@ def transition_matrix(
     return ax
 
 
+def _polygon_paths(geoms: Any) -> list[Any]:
+    """Matplotlib paths of (multi)polygons, holes included."""
+    import shapely
+    from matplotlib.path import Path
+
+    paths = []
+    for geom in geoms:
+        if geom is None or geom.is_empty:
+            continue
+        parts = shapely.get_parts(geom) if geom.geom_type.startswith("Multi") or geom.geom_type == "GeometryCollection" \
+            else [geom]
+        for poly in parts:
+            if poly.geom_type != "Polygon":
+                continue
+            rings = [poly.exterior, *poly.interiors]
+            verts, codes = [], []
+            for ring in rings:
+                xy = np.asarray(ring.coords)
+                if len(xy) < 3:
+                    continue
+                verts.append(xy)
+                c = np.full(len(xy), Path.LINETO, dtype=Path.code_type)
+                c[0], c[-1] = Path.MOVETO, Path.CLOSEPOLY
+                codes.append(c)
+            if verts:
+                paths.append(Path(np.concatenate(verts), np.concatenate(codes)))
+    return paths
+
+
+def _add_polygons(ax: Any, geoms: Any, **style: Any) -> Any:
+    """Draw polygons as one PathCollection (geopandas' .plot redraws the whole figure per call)."""
+    from matplotlib.collections import PathCollection
+
+    paths = _polygon_paths(geoms)
+    if not paths:
+        return None
+    coll = PathCollection(paths, **style)
+    ax.add_collection(coll, autolim=True)
+    return coll
+
+
 def change_map(changes: Any, *, outline: Any = None, ax: Any = None, title: str | None = None) -> Any:
     """Map of change polygons over the territory's communes.
 
@@ -286,10 +327,13 @@ def change_map(changes: Any, *, outline: Any = None, ax: Any = None, title: str 
     from matplotlib.patches import Patch
 
     ax = _axes(ax, figsize=(7.0, 7.0))
+    bounds = []
     if outline is not None and len(outline):
-        outline.plot(ax=ax, facecolor="#f4f4f4", edgecolor="#666666", linewidth=0.5)
+        _add_polygons(ax, outline.geometry, facecolor="#f4f4f4", edgecolor="#666666", linewidth=0.5)
+        bounds.append(outline.total_bounds)
     handles = []
     if changes is not None and len(changes):
+        bounds.append(changes.total_bounds)
         kind = np.full(len(changes), "Autre changement", dtype=object)
         if {"artif_from", "artif_to"} <= set(changes.columns):
             a0 = changes["artif_from"].fillna(False).astype(bool).to_numpy()
@@ -300,8 +344,14 @@ def change_map(changes: Any, *, outline: Any = None, ax: Any = None, title: str 
         for k, colour in colours.items():
             sel = changes[kind == k]
             if len(sel):
-                sel.plot(ax=ax, color=colour, linewidth=0)
+                _add_polygons(ax, sel.geometry, facecolor=colour, edgecolor=colour, linewidth=0.3)
                 handles.append(Patch(color=colour, label=f"{k} ({fr.hectares(sel.geometry.area.sum() / 1e4)})"))
+    if bounds:
+        b = np.array(bounds, dtype=float)
+        x0, y0, x1, y1 = np.nanmin(b[:, 0]), np.nanmin(b[:, 1]), np.nanmax(b[:, 2]), np.nanmax(b[:, 3])
+        pad = 0.03 * max(x1 - x0, y1 - y0, 1.0)
+        ax.set_xlim(x0 - pad, x1 + pad)
+        ax.set_ylim(y0 - pad, y1 + pad)
     if handles:
         ax.legend(handles=handles, frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.02))
     ax.set_aspect("equal")
