@@ -65,6 +65,7 @@ class PersistentKernel:
 
     def __init__(self, kernel_name: str = "python3", cwd: str | None = None, startup_timeout: int = 60):
         self.kernel_name = kernel_name
+        self._own_cwd = cwd is None
         self.cwd = cwd or tempfile.mkdtemp(prefix="ocsol-kernel-")
         self.startup_timeout = startup_timeout
         self.km: Any = None
@@ -79,7 +80,10 @@ class PersistentKernel:
         self.shutdown()
         from jupyter_client.manager import AsyncKernelManager
 
-        self.km = AsyncKernelManager(kernel_name=self.kernel_name)
+        # IPC sockets in a private folder: no TCP port opened on the machine, no warning about
+        # unencrypted TCP from every kernel.
+        self.km = AsyncKernelManager(kernel_name=self.kernel_name, transport="ipc",
+                                     ip=os.path.join(self.cwd, "kernel"))
         run_sync(self.km.start_kernel)(cwd=self.cwd)
         self.kc = self.km.client()
         self.kc.start_channels()
@@ -117,6 +121,12 @@ class PersistentKernel:
             except Exception:  # pragma: no cover - best effort at exit
                 pass
         self.km = self.kc = None
+
+    def close(self) -> None:
+        """Shut the kernel down and remove its private folder."""
+        self.shutdown()
+        if self._own_cwd:
+            shutil.rmtree(self.cwd, ignore_errors=True)
 
 
 class PersistentKernelEngine(NBClientEngine):
@@ -339,7 +349,7 @@ class ReportRunner:
 
     def close(self) -> None:
         if PersistentKernelEngine.kernel is not None:
-            PersistentKernelEngine.kernel.shutdown()
+            PersistentKernelEngine.kernel.close()
             PersistentKernelEngine.kernel = None
 
 
