@@ -171,8 +171,11 @@ def _worker_init(persistent: bool) -> None:
     import logging as _logging
     from multiprocessing.util import Finalize
 
-    from .export import ReportRunner
+    from .export import PersistentKernelEngine, ReportRunner
 
+    # A forked worker inherits the parent's kernel handle (when the parent ran reports itself):
+    # forget it without shutting it down — it belongs to the parent — and start our own.
+    PersistentKernelEngine.kernel = None
     _logging.getLogger("papermill").setLevel(_logging.WARNING)
     _logging.getLogger("traitlets").setLevel(_logging.ERROR)
     _RUNNER = ReportRunner(persistent=persistent)
