@@ -276,20 +276,22 @@ def write_index(batch: Any, ind: Indicators, out: str | os.PathLike[str], *, tit
 
     results = batch.results
     table = summary_table(ind, [(r.level, r.code) for r in results]).set_index(["level", "code"])
+    columns = _index_columns(table)
     rows_html = []
     for r in results:
         key = (r.level, r.code)
         row = table.loc[key] if key in table.index else pd.Series(dtype=object)
         cells = []
-        for col, _header, kind in INDEX_COLUMNS:
+        for col, _header, kind in columns:
             value = row.get(col) if col not in ("level", "code") else (r.level if col == "level" else r.code)
             cells.append(_cell(value, kind, r, level_label))
         cls = "" if r.ok else ' class="failed"'
         state = "à jour" if r.skipped else ("écrit" if r.ok else "échec")
         err = html.escape(r.error) if r.error else ""
-        cells.append(f'<td class="t" data-v="{state}">{state}{" : " + err if err else ""}</td>')
+        short = (err[:80] + "…") if len(err) > 80 else err
+        cells.append(f'<td class="t" data-v="{state}" title="{err}">{state}{" : " + short if short else ""}</td>')
         rows_html.append(f"<tr{cls}>" + "".join(cells) + "</tr>")
-    headers = "".join(f"<th>{html.escape(h)}</th>" for _, h, _ in INDEX_COLUMNS) + "<th>Rapport</th>"
+    headers = "".join(f"<th>{html.escape(h)}</th>" for _, h, _ in columns) + "<th>Rapport</th>"
     failed = [r for r in results if not r.ok]
     n_ok = len(results) - len(failed)
     heading = title or ind.meta.get("title") or "Rapports de suivi de l'artificialisation des sols"
@@ -321,6 +323,23 @@ def write_index(batch: Any, ind: Indicators, out: str | os.PathLike[str], *, tit
     target = Path(out) / "index.html"
     write_text("\n".join(parts), target)
     return target
+
+
+def _index_columns(table: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """Index columns, with the reference and period years of the tables in the headers."""
+    def years(a: str, b: str) -> str | None:
+        if a in table and b in table and table[a].notna().any():
+            pairs = table[[a, b]].dropna().astype(int).drop_duplicates()
+            if len(pairs) == 1:
+                return fr.period(pairs.iloc[0, 0], pairs.iloc[0, 1])
+        return None
+
+    ref, per = years("reference_start", "reference_end"), years("period_start", "period_end")
+    start = per.split("–")[0] if per else None
+    names = {"reference_ha": f"Conso. {ref} (ha)" if ref else "Conso. de référence (ha)",
+             "allowed_ha": f"Enveloppe {per} (ha)" if per else "Enveloppe (ha)",
+             "consumed_since_ha": f"Consommé depuis {start} (ha)" if start else "Consommé depuis le début de période (ha)"}
+    return [(key, names.get(key, header), kind) for key, header, kind in INDEX_COLUMNS]
 
 
 def _cell(value: Any, kind: str, r: Any, level_label: Any) -> str:
