@@ -384,7 +384,7 @@ def render_report(
     config: str | os.PathLike[str] | None = None,
     out: str | os.PathLike[str] = "reports",
     pdf: bool = False,
-    persistent: bool = False,
+    persistent: bool = True,
 ) -> ReportResult:
     """Produce the report of one territory in ``out/<level>-<code>/``.
 
@@ -399,7 +399,8 @@ def render_report(
     pdf
         Also print the HTML to PDF with headless Chromium (a warning when it is missing).
     persistent
-        Run on a kernel kept alive in this process (for many calls in a row).
+        Run through ocsol's papermill engine (a private kernel on IPC sockets, shut down after the
+        report); False uses papermill's default engine.
 
     Raises
     ------
@@ -412,8 +413,11 @@ def render_report(
     lvl, code = ind.territories.find(str(territory), level)
     folder = Path(out) / report_folder_name(lvl, code)
     runner = ReportRunner(persistent=persistent)
-    res = runner.run(code, level=lvl, indicators=str(indicators) if indicators else None,
-                     config=str(config) if config and not indicators else None, folder=folder, pdf=pdf)
+    try:
+        res = runner.run(code, level=lvl, indicators=str(indicators) if indicators else None,
+                         config=str(config) if config and not indicators else None, folder=folder, pdf=pdf)
+    finally:
+        runner.close()
     if not res.ok:
         raise ReportError(f"report of {lvl} {code} failed: {res.error}; see {folder / NOTEBOOK_NAME}")
     return res
