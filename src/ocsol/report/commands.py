@@ -148,9 +148,9 @@ def _run_batch(ind, ind_dir: Path, sel: list[tuple[str, str]], out: Path, *, job
     res = batch_reports(sel, indicators=ind_dir, out=out, jobs=jobs, force=force, pdf=pdf, progress=progress,
                         title=title)
     n_done, n_skip, n_fail = len(res.done), len(res.skipped), len(res.failed)
-    per = res.seconds / max(n_done, 1)
-    _say(f"{n_done} report(s) written, {n_skip} up to date, {n_fail} failed in {res.seconds:.1f} s "
-         f"({per:.2f} s/report, {res.jobs} job(s)); index: {res.index}")
+    rate = f" ({res.seconds / n_done:.2f} s/report, {res.jobs} job(s))" if n_done else ""
+    _say(f"{n_done} report(s) written, {n_skip} up to date, {n_fail} failed in {res.seconds:.1f} s{rate}; "
+         f"index: {res.index}")
     for r in res.failed:
         _say(f"  failed: {r.level} {r.code}: {r.error}")
     return 1 if n_fail else 0
