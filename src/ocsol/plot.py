@@ -190,7 +190,8 @@ def stock_by_class(
     Parameters
     ----------
     stock
-        ``vintage``, the ``by`` column, ``area_ha`` and optionally ``<by>_label``.
+        ``vintage``, the ``by`` column, ``area_ha`` and optionally ``<by>_label`` and ``colour``
+        (else OCS GE colours from the nomenclature tables, else a palette).
     """
     g = stock.groupby(["vintage", by], as_index=False)["area_ha"].sum()
     labels = {}
@@ -199,8 +200,11 @@ def stock_by_class(
         labels = dict(zip(stock[by], stock[lab], strict=False))
     classes = sorted(g[by].unique().tolist(), key=str)
     vintages = sorted(g["vintage"].unique().tolist())
-    ax = _axes(ax, figsize=(8.0, 0.45 * max(len(classes), 3) + 1.2))
+    ax = _axes(ax, figsize=(8.0, 0.45 * max(len(classes), 3) + 1.6))
     colours = class_colours(classes, by)
+    if "colour" in stock.columns:  # explicit colours (raster legends) win
+        given = stock.dropna(subset=["colour"]).drop_duplicates(by).set_index(by)["colour"]
+        colours.update({c: given[c] for c in classes if c in given.index})
     h = 0.8 / max(len(vintages), 1)
     ypos = np.arange(len(classes))
     piv = g.pivot(index=by, columns="vintage", values="area_ha").reindex(classes).fillna(0)
@@ -220,10 +224,16 @@ def stock_by_class(
     ax.grid(axis="x", color="#dddddd", linewidth=0.6)
     ax.set_axisbelow(True)
     if len(vintages) > 1:
-        ax.legend(title="Millésime (plus foncé = plus récent)", frameon=False, fontsize=8, title_fontsize=8)
+        if getattr(ax, "_ocsol_owns_figure", False):  # in the bottom margin, clear of the bars
+            ax.legend(title="Millésime (plus foncé = plus récent)", frameon=False, fontsize=8, title_fontsize=8,
+                      loc="lower right", bbox_to_anchor=(0.99, 0.0), bbox_transform=ax.figure.transFigure,
+                      ncols=len(vintages))
+        else:
+            ax.legend(title="Millésime (plus foncé = plus récent)", frameon=False, fontsize=8, title_fontsize=8)
     default = "Surfaces par couverture du sol" if by == "cs" else "Surfaces par usage du sol"
     ax.set_title(title or default, fontsize=11, loc="left")
-    _margins(ax, left=0.25 + CHAR_IN * max(len(n) for n in names), right=0.3, bottom=0.6, top=0.4)
+    _margins(ax, left=0.25 + CHAR_IN * max(len(n) for n in names), right=0.3,
+             bottom=1.05 if len(vintages) > 1 else 0.6, top=0.4)
     return ax
 
 

@@ -202,6 +202,7 @@ def batch_reports(
     persistent: bool = True,
     publish: bool = True,
     title: str | None = None,
+    links: list[tuple[str, str]] | None = None,
 ) -> BatchResult:
     """Write the reports of many territories, then the index and the open-data tables.
 
@@ -225,6 +226,8 @@ def batch_reports(
         Keep one kernel per worker (fast); False starts a kernel per report.
     publish
         Write ``index.html`` and ``opendata/``.
+    title, links
+        Heading of the index, and ``(text, href)`` links it shows (other batches).
 
     Returns
     -------
@@ -274,7 +277,7 @@ def batch_reports(
                                         links={(r.level, r.code): f"{r.folder.name}/{HTML_NAME}"
                                                for r in results if r.ok})
         batch.seconds = time.perf_counter() - t0
-        batch.index = write_index(batch, ind, out, title=title)
+        batch.index = write_index(batch, ind, out, title=title, links=links)
     batch.seconds = time.perf_counter() - t0
     return batch
 

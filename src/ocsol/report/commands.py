@@ -139,14 +139,14 @@ def batch_command(
 
 
 def _run_batch(ind, ind_dir: Path, sel: list[tuple[str, str]], out: Path, *, jobs: int, force: bool, pdf: bool,
-               progress: bool, title: str | None = None) -> int:
+               progress: bool, title: str | None = None, links: list[tuple[str, str]] | None = None) -> int:
     from .batch import batch_reports
 
     if not sel:
         raise OcsolError("no territory selected; check --level / --within (levels are "
                          f"{', '.join(ind.territories.all_levels)})")
     res = batch_reports(sel, indicators=ind_dir, out=out, jobs=jobs, force=force, pdf=pdf, progress=progress,
-                        title=title)
+                        title=title, links=links)
     n_done, n_skip, n_fail = len(res.done), len(res.skipped), len(res.failed)
     rate = f" ({res.seconds / n_done:.2f} s/report, {res.jobs} job(s))" if n_done else ""
     _say(f"{n_done} report(s) written, {n_skip} up to date, {n_fail} failed in {res.seconds:.1f} s{rate}; "
@@ -191,14 +191,38 @@ def demo_command(*, out: str = "reports", jobs: int = 2, config: str | None = No
 
     Covers the Métropole de Lyon and a few of its communes, the Bassin d'Arcachon communes, the
     synthetic Centre-Val de Loire EPCI and its communes (and whatever else the combined sample
-    configuration ``data/sample/ocsol.toml`` holds).
+    configuration ``data/sample/ocsol.toml`` holds), plus the São Tomé WorldCover zones in
+    ``<out>/saotome/`` (linked from the main index) when that sample is present.
     """
     from .loader import load_indicators
 
     outp = Path(out)
+    links: list[tuple[str, str]] = []
+    code = 0
+    raster = _raster_sample() if config is None else None
+    if raster is not None:  # the raster demo (WorldCover, São Tomé) in its own sub-folder and index
+        sub = outp / "saotome"
+        rind_dir = _indicators(raster, sub)
+        rind = load_indicators(rind_dir)
+        rsel = demo_selection(rind)
+        _say(f"ocsol demo: {len(rsel)} zones from {raster}")
+        code = max(code, _run_batch(rind, rind_dir, rsel, sub, jobs=jobs, force=False, pdf=False, progress=progress,
+                                    title=rind.meta.get("title")))
+        links.append((str(rind.meta.get("title") or "São Tomé (raster)"), "saotome/index.html"))
     ind_dir = _indicators(config, outp)
     ind = load_indicators(ind_dir)
     sel = demo_selection(ind)
     _say(f"ocsol demo: {len(sel)} territories from {_config_path(config)}")
-    return _run_batch(ind, ind_dir, sel, outp, jobs=jobs, force=False, pdf=False, progress=progress,
-                      title="ocsol — démonstration sur l'échantillon fourni")
+    return max(code, _run_batch(ind, ind_dir, sel, outp, jobs=jobs, force=False, pdf=False, progress=progress,
+                                title="ocsol — démonstration sur l'échantillon fourni", links=links))
+
+
+def _raster_sample() -> Path | None:
+    """The São Tomé WorldCover sample's configuration, when the checkout has it."""
+    try:
+        from ..sample import sample_config
+
+        path = sample_config("saotome")
+    except OcsolError:
+        return None
+    return path if path.is_file() else None

@@ -271,7 +271,8 @@ td.t { text-align: left; } tr.failed td { background: #fff1f0; }
 """
 
 
-def write_index(batch: Any, ind: Indicators, out: str | os.PathLike[str], *, title: str | None = None) -> Path:
+def write_index(batch: Any, ind: Indicators, out: str | os.PathLike[str], *, title: str | None = None,
+                links: list[tuple[str, str]] | None = None) -> Path:
     """Write ``index.html``: a sortable table of the batch's territories with links and errors."""
     from .. import __version__
     from ..io.write import write_text
@@ -312,6 +313,9 @@ def write_index(batch: Any, ind: Indicators, out: str | os.PathLike[str], *, tit
         '<a href="opendata/indicateurs_territoires.schema.json">schéma (Table Schema)</a>'
         + (', <a href="opendata/indicateurs_territoires.gpkg">GeoPackage</a>'
            if (Path(out) / OPENDATA / f"{BASENAME}.gpkg").is_file() else "") + ".</p>",
+        *([('<p class="note">Voir aussi : ' + ", ".join(
+            f'<a href="{html.escape(href)}">{html.escape(text)}</a>' for text, href in links) + ".</p>")]
+          if links else []),
         '<table class="sortable"><thead><tr>' + headers + "</tr></thead><tbody>",
         *rows_html, "</tbody></table>",
     ]

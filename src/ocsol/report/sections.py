@@ -420,7 +420,17 @@ def _stock_figure(stock: pd.DataFrame, by: str) -> pd.DataFrame:
     lab = f"{by}_label"
     keys = ["vintage", by] + ([lab] if lab in stock.columns else [])
     g = stock.groupby(keys, as_index=False, dropna=False)["area_ha"].sum()
-    return g.sort_values(["vintage", by]).reset_index(drop=True)
+    g = g.sort_values(["vintage", by]).reset_index(drop=True)
+    source = str(stock["source"].iloc[0]) if "source" in stock.columns and len(stock) else ""
+    if by == "cs" and source.startswith("raster:"):  # raster classes: the legend's colours
+        try:
+            from ..legends import load_legend
+
+            legend = load_legend(source.split(":", 1)[1])
+            g["colour"] = g[by].map(dict(zip(legend["value"].astype(str), legend["colour"], strict=False)))
+        except Exception as exc:  # a legend given as a path may not be readable here: default palette
+            log.debug("no legend colours for %s: %s", source, exc)
+    return g
 
 
 # -- 5. démographie et efficacité (SDG 11.3.1) ---------------------------------------------------
