@@ -270,14 +270,18 @@ def batch_reports(
     order = {t: i for i, t in enumerate(territories)}
     results.sort(key=lambda r: order.get((r.level, r.code), len(order)))
     batch = BatchResult(results=results, jobs=jobs)
+    listed = results + _earlier_reports(out, key, {(r.level, r.code) for r in results})
     if publish:
         from .publish import write_index, write_opendata
 
-        batch.opendata = write_opendata(ind, [(r.level, r.code) for r in results], out,
+        # the index and the open data cover every up-to-date report in the folder, not only this
+        # batch's: batches run EPCI by EPCI into one folder add up.
+        shown = BatchResult(results=listed, jobs=jobs)
+        batch.opendata = write_opendata(ind, [(r.level, r.code) for r in listed], out,
                                         links={(r.level, r.code): f"{r.folder.name}/{HTML_NAME}"
-                                               for r in results if r.ok})
-        batch.seconds = time.perf_counter() - t0
-        batch.index = write_index(batch, ind, out, title=title, links=links)
+                                               for r in listed if r.ok})
+        shown.seconds = time.perf_counter() - t0
+        batch.index = write_index(shown, ind, out, title=title, links=links)
     batch.seconds = time.perf_counter() - t0
     return batch
 
@@ -336,6 +340,20 @@ def _finish(res: ReportResult, lvl: str, folder: Path, key: str) -> ReportResult
         (folder / STAMP).unlink(missing_ok=True)
         log.warning("%s %s: %s", lvl, res.code, res.error)
     return res
+
+
+def _earlier_reports(out: Path, key: str, seen: set[tuple[str, str]]) -> list[ReportResult]:
+    """Reports already in ``out`` from earlier batches on the same inputs (same stamp key)."""
+    found = []
+    for stamp in sorted(out.glob(f"*/{STAMP}")):
+        data = _read_json(stamp)
+        headline = _read_json(stamp.parent / "headline.json")
+        level, code = str(headline.get("level", "")), str(headline.get("code", ""))
+        if data.get("key") != key or not level or (level, code) in seen:
+            continue
+        found.append(ReportResult(level=level, code=code, folder=stamp.parent, ok=True, skipped=True,
+                                  headline=headline))
+    return found
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -332,6 +332,17 @@ def build_context(
     ------
     TerritoryNotFoundError
         When the code names no territory, or several at different levels and no level is given.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from ocsol.report.synthetic import write_synthetic_indicators
+    >>> folder = write_synthetic_indicators(tempfile.mkdtemp(), n_communes=3, n_epci=1, geometry=False)
+    >>> ctx = build_context("999000001", indicators=str(folder))
+    >>> ctx.level, ctx.n_communes, ctx.available["zan"]
+    ('epci', 3, True)
+    >>> ctx.section_markdown("zan").splitlines()[0].startswith("- Consommation de référence 2011–2020")
+    True
     """
     from .. import __version__
     from . import sections
