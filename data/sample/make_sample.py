@@ -62,6 +62,25 @@ def blois() -> gpd.GeoDataFrame:
     )
 
 
+# INSEE legal-population vintages of the CVL table and the year each is taken to describe.
+# The source does not state the years: they are inferred (data/README.md), hence a separate file.
+CVL_POP_YEARS = {"pop_v1.1.1": 2019, "pop_v2.3.1": 2020, "pop_v4.1.0": 2022, "pop_v5.3.0": 2023}
+
+
+def population(codes: set[str]) -> pd.DataFrame:
+    """Long population table (insee_com, year, population): Lyon (INSEE PMUN) + Blois (CVL)."""
+    lyon = pd.read_csv(DATA / "lyon" / "population_communes_2009_2023.csv", dtype={"insee_com": str})
+    lyon = lyon.melt(id_vars="insee_com", var_name="year", value_name="population")
+    lyon["year"] = lyon["year"].str.removeprefix("pmun").astype(int)
+    cvl = pd.read_csv(DATA / "cvl" / "communes_cvl_cog2026_epci_population.csv", dtype={"insee_com": str})
+    cvl = cvl[cvl["insee_com"].isin(codes)][["insee_com", *CVL_POP_YEARS]]
+    cvl = cvl.melt(id_vars="insee_com", var_name="year", value_name="population")
+    cvl["year"] = cvl["year"].map(CVL_POP_YEARS)
+    out = pd.concat([lyon, cvl], ignore_index=True)
+    out["population"] = out["population"].round().astype(int)
+    return out.sort_values(["insee_com", "year"]).reset_index(drop=True)
+
+
 def main() -> None:
     parts = [lyon(), arcachon(), blois()]
     out = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=2154)[COLUMNS]
@@ -69,6 +88,9 @@ def main() -> None:
     out = out.sort_values("CODE_INSEE").reset_index(drop=True)
     out.to_file(HERE / "communes.gpkg", layer="communes", driver="GPKG")
     print(f"wrote {HERE / 'communes.gpkg'}: {len(out)} communes")
+    pop = population(set(blois()["CODE_INSEE"]))
+    pop.to_csv(HERE / "population.csv", index=False, lineterminator="\n")
+    print(f"wrote {HERE / 'population.csv'}: {len(pop)} rows")
 
 
 if __name__ == "__main__":

@@ -172,7 +172,14 @@ def efficiency(
             vint = sorted(int(v) for v in sdg_vintages)
         wanted += [(v1, v2 - 1, "OCS GE vintages") for v1, v2 in zip(vint, vint[1:], strict=False)]
 
-    units = consumption[["level", "code"]].drop_duplicates().reset_index(drop=True)
+    # every territory with consumption, population or an OCS GE stock gets rows
+    sources = [consumption[["level", "code"]], pop[["level", "code"]]]
+    if stock is not None:
+        sources.append(stock[["level", "code"]])
+    units = pd.concat(sources, ignore_index=True).astype({"code": str}).drop_duplicates()
+    order = {lvl: i for i, lvl in enumerate(territories.all_levels)}
+    units = (units.assign(_o=units["level"].map(order)).sort_values(["_o", "code"], kind="mergesort")
+             .drop(columns="_o").reset_index(drop=True))
     extra = {}
     for name, tab in (("households", households), ("jobs", jobs)):
         if tab is not None and len(tab):

@@ -145,7 +145,9 @@ def flows(
         pairs = transition_pieces[["vintage_from", "vintage_to"]].drop_duplicates()
         grid = territories.communes[["code"]].merge(pairs, how="cross")
     else:
-        grid = pd.concat([extent[["code", "vintage_from", "vintage_to"]], per[["code", "vintage_from", "vintage_to"]]])
+        pairs = transition_pieces[["vintage_from", "vintage_to"]].drop_duplicates()
+        ext = extent.merge(pairs, on=["vintage_from", "vintage_to"], how="inner")  # only this table's pairs
+        grid = pd.concat([ext[["code", "vintage_from", "vintage_to"]], per[["code", "vintage_from", "vintage_to"]]])
         grid = grid.drop_duplicates().reset_index(drop=True)
     full = grid.merge(per, on=["code", "vintage_from", "vintage_to"], how="left").fillna(dict.fromkeys(vals, 0.0))
     agg = aggregate(full, territories, by=["vintage_from", "vintage_to"], values=vals)
