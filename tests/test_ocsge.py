@@ -11,8 +11,15 @@ import shapely
 from ocsol import change, nomenclature
 from ocsol.cli import main
 from ocsol.config import load_config
-from ocsol.errors import ConfigError, CoverageError, CRSError, InputFileError, SchemaError, UnknownCodeError
-from ocsol.pipeline import compute, write_results
+from ocsol.errors import (
+    ConfigError,
+    CoverageError,
+    CRSError,
+    InputFileError,
+    SchemaError,
+    UnknownCodeError,
+)
+from ocsol.pipeline import compute
 
 from .conftest import DATA
 

@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from .change import compare_vintages, diff_pieces, stock_pieces, transition_pieces
+from .compare import neighbours
 from .config import Config, load_config
+from .consumption import consumption_by_year
+from .demography import efficiency
 from .errors import (
     ConfigError,
     CoverageError,
@@ -19,10 +23,6 @@ from .errors import (
     TerritoryNotFoundError,
     UnknownCodeError,
 )
-from .change import compare_vintages, diff_pieces, stock_pieces, transition_pieces
-from .compare import neighbours
-from .consumption import consumption_by_year
-from .demography import efficiency
 from .indicators import build_tables
 from .io.cerema import read_cerema, read_population
 from .io.ocsge import read_ocsge, read_ocsge_diff
