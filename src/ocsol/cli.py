@@ -48,10 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--within", help="only territories within LEVEL:CODE (e.g. epci:200046977)")
     p.add_argument("--jobs", "-j", type=int, default=2, help="worker processes (default: 2)")
     p.add_argument("--force", action="store_true", help="rewrite reports that are up to date")
+    p.add_argument("--pdf", action="store_true", help="also print each report to PDF with headless Chromium")
+    p.add_argument("--territories", nargs="+", metavar="CODE", help="only these territories (CODE or LEVEL:CODE)")
     p.add_argument("--out", "-o", default="reports", help="output folder (default: reports)")
     _add_common(p)
 
     p = sub.add_parser("demo", help="the main job on the bundled sample: indicators and a batch of reports")
+    p.add_argument("--config", "-c", help="another configuration to demonstrate (default: the bundled sample)")
     p.add_argument("--out", "-o", default="reports", help="output folder (default: reports)")
     p.add_argument("--jobs", "-j", type=int, default=2, help="worker processes (default: 2)")
     _add_common(p)
@@ -94,13 +97,14 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from .report.commands import batch_command
 
     return batch_command(config=_config_path(args.config), level=args.level, within=args.within, jobs=args.jobs,
-                         force=args.force, out=args.out)
+                         force=args.force, out=args.out, pdf=args.pdf, progress=not args.quiet,
+                         territories=args.territories)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from .report.commands import demo_command
 
-    return demo_command(out=args.out, jobs=args.jobs)
+    return demo_command(out=args.out, jobs=args.jobs, config=args.config, progress=not args.quiet)
 
 
 def cmd_versions(args: argparse.Namespace) -> int:

@@ -137,7 +137,7 @@ def consumption_qa(
                      "note": f"{len(known & present)} of {len(known)} communes found; {len(missing)} "
                              f"missing; {outside} commune(s) of the file outside the territories ignored"})
         if missing:
-            log.warning("%d commune(s) of the territories absent from the consumption file: %s",
+            log.info("%d commune(s) of the territories absent from the consumption file: %s",
                         len(missing), ", ".join(missing[:5]))
     if len(conso):
         last = int(conso["year"].max())

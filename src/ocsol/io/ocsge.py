@@ -118,5 +118,5 @@ def _codes(values: pd.Series, path: object, field: str) -> pd.Series:
     s = values.astype("string").str.strip().fillna("")
     n_empty = int((s == "").sum())
     if n_empty:
-        log.warning("%s: %d polygon(s) with an empty %r code", path, n_empty, field)
+        log.info("%s: %d polygon(s) with an empty %r code", path, n_empty, field)
     return s.astype(object)

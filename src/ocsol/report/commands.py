@@ -16,6 +16,7 @@ import os
 import sys
 from pathlib import Path
 
+from ..config import load_config
 from ..errors import OcsolError
 from ..territories import COMMUNE
 
@@ -69,6 +70,7 @@ def report_command(
     OcsolError
         Unknown territory or ambiguous code (pass ``level``), bad configuration.
     """
+    from ..pipeline import load_territories
     from .export import (
         HTML_NAME,
         PDF_NAME,
@@ -80,9 +82,11 @@ def report_command(
     from .loader import load_indicators
 
     outp = Path(out)
+    # an unknown or ambiguous code is a user error before anything is computed or written
+    load_territories(load_config(_config_path(config))).find(str(code), level)
     ind_dir = _indicators(config, outp)
     ind = load_indicators(ind_dir)
-    lvl, code = ind.territories.find(str(code), level)  # a user error before any kernel starts
+    lvl, code = ind.territories.find(str(code), level)
     try:
         res = render_report(code, level=lvl, indicators=ind_dir, out=outp, pdf=pdf and find_chromium() is not None)
     except ReportError as exc:
