@@ -290,3 +290,21 @@ def test_report_renders_in_headless_chromium_to_pdf_and_png(lyon_report, tmp_pat
                 for h in re.findall(r"<h2[^>]*>(.*?)</h2>", dom, flags=re.S)]
     assert headings == HEADINGS
     assert "Métropole de Lyon" in re.sub(r"<[^>]+>", "", re.findall(r"<h1[^>]*>(.*?)</h1>", dom, flags=re.S)[0])
+
+
+def test_interrupted_batch_restarts_without_redoing_finished_reports(synthetic, tmp_path):
+    """A batch killed mid-way leaves reports without their stamp; a rerun redoes only those."""
+    from ocsol.report.batch import STAMP
+
+    ind = load_indicators(synthetic)
+    chosen = select_territories(ind, within="epci:999000001")
+    first = batch_reports(chosen, indicators=synthetic, out=tmp_path, jobs=1, progress=False)
+    assert len(first.done) == 5
+    (first.done[1].folder / STAMP).unlink()  # killed after the HTML, before the stamp
+    (first.done[2].folder / HTML_NAME).unlink()  # killed before the HTML
+    kept = first.done[3].folder / HTML_NAME
+    before = kept.stat().st_mtime_ns
+    again = batch_reports(chosen, indicators=synthetic, out=tmp_path, jobs=1, progress=False)
+    assert sorted((r.level, r.code) for r in again.done) == sorted(
+        (r.level, r.code) for r in (first.done[1], first.done[2]))
+    assert len(again.skipped) == 3 and kept.stat().st_mtime_ns == before
