@@ -19,6 +19,13 @@ log = logging.getLogger(__name__)
 
 POLYGONAL = {"Polygon", "MultiPolygon"}
 
+try:  # reading through Arrow is 2-3x faster for large layers
+    import pyarrow  # noqa: F401
+
+    _HAS_ARROW = True
+except ImportError:  # pragma: no cover
+    _HAS_ARROW = False
+
 
 def working_crs(crs: str | int | CRS) -> CRS:
     """The working CRS as a pyproj CRS (must be projected, in metres)."""
@@ -66,7 +73,7 @@ def read_layer(
         if p.suffix.lower() in {".parquet", ".geoparquet"}:
             gdf = gpd.read_parquet(p, columns=None if columns is None else [*columns, "geometry"])
         else:
-            gdf = gpd.read_file(p, layer=layer, engine="pyogrio", columns=columns)
+            gdf = gpd.read_file(p, layer=layer, engine="pyogrio", columns=columns, use_arrow=_HAS_ARROW)
     except (ValueError, KeyError) as exc:
         raise SchemaError(f"{p}: {exc}") from None
     except Exception as exc:  # pyogrio/GDAL raise many types for corrupt files
