@@ -453,6 +453,10 @@ def demography(ctx: Any) -> None:
                 f"{fr.integer(p0)} → {fr.integer(p1)} habitants ({fr.number(growth, decimals=0, signed=True)})")
         if not np.isnan(m2):
             text += f", soit **{fr.square_metres(m2)} par nouvel habitant**"
+        elif np.isnan(_f(r.consumption_ha)):
+            text += " ; consommation d'ENAF non disponible sur la période : pas de m² par nouvel habitant"
+        elif np.isnan(growth):
+            text += " ; population non disponible aux deux dates : pas de m² par nouvel habitant"
         else:
             text += " ; la consommation par nouvel habitant n'est pas définie (population stable ou en baisse)"
         lines.append(text)
