@@ -140,8 +140,16 @@ def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) 
         rp = compute_raster_pieces(config, territories)
         full = sorted({(int(a), int(b)) for a, b in rp.transitions[["vintage_from", "vintage_to"]].itertuples(index=False)})
         t = indicators.build_tables(rp.stock, rp.transitions, rp.classes, territories, full_pairs=full)
+        no_imper = not rp.classes["imper"].astype(bool).any()
         for name, df in t.as_dict().items():
-            tables[name] = df.assign(source=f"raster:{config.get('raster', 'legend')}")
+            df = df.assign(source=f"raster:{config.get('raster', 'legend')}")
+            if no_imper:  # the legend says nothing of imperviousness: unknown, not 0 ha
+                cols = [c for c in ("imper_ha", "imper_pct", "desimper_ha", "net_imper_ha") if c in df]
+                df[cols] = float("nan")
+            tables[name] = df
+        if no_imper:
+            qa.append(_qa("raster", "imperméabilisation not measured: the legend has no impervious class", "",
+                          str(config.get("raster", "legend"))))
         for year, path in config.sections["raster"]["vintages"].items():
             provenance += file_provenance(f"raster {year}", config.resolve(path))
         for r in rp.unknown.to_dict("records"):
