@@ -141,3 +141,16 @@ def test_lyon_2018_sources_reconciled_in_the_pipeline(tmp_path):
     qa = res["qa"]
     merged = qa[qa["item"].str.contains("communes merged by the commune-code reconciliation")]
     assert merged["count"].tolist() == [1] and merged["detail"].tolist() == ["69149"]
+
+
+def test_report_of_a_merged_commune_states_its_correction_status(tmp_path):
+    from ocsol.report import build_context
+
+    config = _lyon_2018(tmp_path)
+    config.write_text(config.read_text(encoding="utf-8") + '\n[cog]\nchanges = "changes.csv"\n', encoding="utf-8")
+    ctx = build_context("69149", "commune", config=str(config), output=str(tmp_path / "out"))
+    text = ctx.texts["identite"]
+    assert "fusion de communes" in text and "69149, 69152" in text
+    assert ctx.headline["correction_status"] == "merged"
+    other = build_context("69123", "commune", config=str(config), output=str(tmp_path / "out"))
+    assert "données inchangées" in other.texts["identite"]

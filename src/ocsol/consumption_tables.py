@@ -146,6 +146,6 @@ def _reconcile_consumption(config: Config, territories: Territories,
           for s in ("merged", "split", "missing_from_source")]
     qa.append({"check": "source codes reaching no commune of the territories (left out)",
                "count": len(rec.unmapped), "detail": ", ".join(rec.unmapped[:10])})
-    status = pd.concat([rec.status.assign(level=COMMUNE)[["level", "code", "correction_status"]],
+    status = pd.concat([rec.status.assign(level=COMMUNE)[["level", "code", "correction_status", "source_codes"]],
                         parent_status(rec.status, territories.membership, territories.levels)], ignore_index=True)
     return mapped, {"cog_qa": pd.DataFrame(qa), "correction_status": status}

@@ -122,6 +122,37 @@ def title(ctx: Any, ind: Indicators) -> None:
 
 
 # -- 1. identité ------------------------------------------------------------------------------
+STATUS_FR = {
+    "unchanged": "données inchangées (mêmes codes INSEE que le découpage des territoires)",
+    "merged": "données corrigées : fusion de communes, les données des anciennes communes sont additionnées",
+    "split": "données corrigées : scission de commune, les données sont réparties au prorata de la surface "
+             "(ou des poids fournis)",
+    "missing_from_source": "données absentes de la source pour cette commune (comptées nulles)",
+}
+
+
+def _status_value(ind: Indicators, level: str, code: str) -> str | None:
+    units = ind.units(level)
+    if "correction_status" not in units:
+        return None
+    hit = units.loc[units["code"] == code, "correction_status"]
+    return None if hit.empty or pd.isna(hit.iloc[0]) else str(hit.iloc[0])
+
+
+def _correction_status(ind: Indicators, level: str, code: str) -> str:
+    """The commune-code correction status of a territory, in French ('' without [cog])."""
+    value = _status_value(ind, level, code)
+    if value is None:
+        return ""
+    text = STATUS_FR.get(value, value)
+    units = ind.units(level)
+    if "source_codes" in units:
+        src = units.loc[units["code"] == code, "source_codes"]
+        if len(src) and isinstance(src.iloc[0], str) and "+" in src.iloc[0]:
+            text += f" (codes source : {src.iloc[0].replace('+', ', ')})"
+    return text
+
+
 def identity(ctx: Any, ind: Indicators) -> None:
     from .context import level_label
 
@@ -147,7 +178,11 @@ def identity(ctx: Any, ind: Indicators) -> None:
     for lvl, code in parents:
         pname = terr.name_of(lvl, code)
         lines.append(f"- {level_label(lvl)} d'appartenance : {pname}" + (f" ({code})" if pname != code else ""))
+    status = _correction_status(ind, ctx.level, ctx.code)
+    if status:
+        lines.append(f"- Codes communes des sources : {status}")
     ctx.texts["identite"] = "\n".join(lines)
+    ctx.headline.update({"correction_status": _status_value(ind, ctx.level, ctx.code)})
     ctx.headline.update({"level": ctx.level, "code": ctx.code, "name": ctx.name, "area_ha": ctx.area_ha,
                          "n_communes": ctx.n_communes, "parents": [f"{lvl}:{c}" for lvl, c in parents]})
     if ctx.level != COMMUNE and has_membership(terr):
