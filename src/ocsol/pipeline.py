@@ -8,11 +8,13 @@ notebooks and scripts all call these two functions.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -385,6 +387,26 @@ def _year(value: object, config: Config) -> int:
     return year
 
 
+def manifest_from_config(cfg: Config | None) -> dict[str, Any]:
+    """The settings reports need that are not in the tables (JSON-able), written as ``manifest.json``."""
+    if cfg is None:
+        return {}
+    sec = cfg.sections
+    return {
+        "title": sec[""].get("title"),
+        "config": str(cfg.source) if cfg.source else None,
+        "rule": sec["ocsge"].get("rule") if cfg.has("ocsge") else None,
+        "raster_legend": sec["raster"].get("legend") if cfg.has("raster") else None,
+        "decades": sec["zan"].get("decades"),
+        "neighbours": sec["compare"].get("neighbours"),
+        "compare_with": sec["compare"].get("with"),
+        "report_title": sec["report"].get("title"),
+        "author": sec["report"].get("author"),
+        "report_levels": sec["report"].get("levels"),
+        "report_territories": sec["report"].get("territories"),
+    }
+
+
 def write_results(results: Results, out_dir: str | os.PathLike[str]) -> list[Path]:
     """Write every table as CSV (UTF-8), the change polygons as a GeoPackage, and provenance.
 
@@ -396,6 +418,10 @@ def write_results(results: Results, out_dir: str | os.PathLike[str]) -> list[Pat
         df = results.tables[name]
         writers[f"{name}.csv"] = lambda p, df=df: df.to_csv(p, index=False, encoding="utf-8", lineterminator="\n",
                                                            float_format="%.6f")
+    memb = results.territories.membership
+    writers["membership.csv"] = lambda p: memb.to_csv(p, index=False, lineterminator="\n")
+    manifest = json.dumps(manifest_from_config(results.config), indent=1, ensure_ascii=False, sort_keys=True)
+    writers["manifest.json"] = lambda p: p.write_text(manifest, encoding="utf-8")
     prov = pd.DataFrame(results.provenance, columns=["role", "path", "sha256", "size", "modified"])
     writers["provenance.csv"] = lambda p: prov.to_csv(p, index=False, lineterminator="\n")
     if results.changes is not None and len(results.changes):

@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import InputFileError
+from ..pipeline import manifest_from_config
 from ..territories import COMMUNE, Territories
 
 log = logging.getLogger(__name__)
@@ -240,26 +241,6 @@ def write_extras(results: Any, out: Path) -> None:
 
 def _stale(a: Path, b: Path) -> bool:
     return a.stat().st_mtime_ns < b.stat().st_mtime_ns
-
-
-def manifest_from_config(cfg: Any) -> dict[str, Any]:
-    """The report settings taken from a configuration (JSON-able)."""
-    if cfg is None:
-        return {}
-    sec = cfg.sections
-    return {
-        "title": sec[""].get("title"),
-        "config": str(cfg.source) if cfg.source else None,
-        "rule": sec["ocsge"].get("rule") if cfg.has("ocsge") else None,
-        "raster_legend": sec["raster"].get("legend") if cfg.has("raster") else None,
-        "decades": sec["zan"].get("decades"),
-        "neighbours": sec["compare"].get("neighbours"),
-        "compare_with": sec["compare"].get("with"),
-        "report_title": sec["report"].get("title"),
-        "author": sec["report"].get("author"),
-        "report_levels": sec["report"].get("levels"),
-        "report_territories": sec["report"].get("territories"),
-    }
 
 
 def indicators_from_config(config: str | os.PathLike[str]) -> Indicators:
