@@ -288,3 +288,23 @@ def test_failed_run_keeps_previous_outputs(paper, tmp_path):
     assert main(["indicators", "-c", str(paper / "ocsol.toml"), "-o", str(out), "-q"]) == 2
     assert (out / "flows.csv").read_bytes() == before
     assert not list(out.glob(".ocsol-stage-*"))
+
+
+def test_overlap_error_names_the_files(paper):
+    v = gpd.read_file(paper / "ocsge_2019.gpkg")
+    v = pd.concat([v, v.iloc[[0]]], ignore_index=True)
+    gpd.GeoDataFrame(v, crs=2154).to_file(paper / "ocsge_2019.gpkg")
+    with pytest.raises(CoverageError, match=r"OCS GE vintages: 2019 = .*ocsge_2019.gpkg"):
+        compute(paper / "ocsol.toml")
+
+
+def test_cli_write_failure_is_one_line(paper, tmp_path, capsys, monkeypatch):
+    import ocsol.pipeline
+
+    def full(*a, **k):
+        raise OSError(28, "No space left on device", str(tmp_path / "out" / "flows.csv"))
+
+    monkeypatch.setattr(ocsol.pipeline, "publish_files", full)
+    assert main(["indicators", "-c", str(paper / "ocsol.toml"), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "No space left on device" in err and "Traceback" not in err

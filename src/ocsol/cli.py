@@ -150,6 +150,11 @@ def main(argv: list[str] | None = None) -> int:
     except OcsolError as exc:
         print(f"ocsol: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # disk full, permission denied… while reading or writing
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"ocsol: error: {where}{exc.strerror or exc}; check free space and permissions "
+              "(previous outputs were left as they were)", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("ocsol: interrupted", file=sys.stderr)
         return 130

@@ -21,7 +21,7 @@ import pandas as pd
 
 from . import change, indicators, nomenclature
 from .config import Config, load_config
-from .errors import ConfigError
+from .errors import ConfigError, CoverageError, InvariantError
 from .io.ocsge import read_ocsge, read_ocsge_diff
 from .io.territories import read_territories
 from .io.write import publish_files
@@ -290,7 +290,11 @@ def _compute_ocsge(config: Config, territories: Territories):
     trans_p = pd.concat(trans_parts, ignore_index=True) if trans_parts else pd.DataFrame(columns=change.TRANSITION_COLUMNS)
     classes = _merge_classes(classes_parts)
     extent = pd.concat(extents, ignore_index=True) if extents else None
-    tables = _build_with_rules(stock_p, trans_p, classes, territories, full_pairs, extent)
+    try:
+        tables = _build_with_rules(stock_p, trans_p, classes, territories, full_pairs, extent)
+    except (CoverageError, InvariantError) as exc:  # name the files behind the vintages
+        files = "; ".join(f"{y} = {config.resolve(p)}" for y, p in sorted(sec["vintages"].items()))
+        raise type(exc)(f"{exc} [OCS GE vintages: {files}]") from None
     if len(stock_p):
         outside = sorted(set(territories.communes["code"]) - set(stock_p["code"]))
         if outside:
