@@ -167,3 +167,33 @@ def test_lyon_metropole_figures():
     # the guarantee applies to communes only, where half the reference is below 1 ha
     g = communes[communes["guarantee_applied"]]
     assert (g["reference_ha"] < 2.0).all() and (g["allowed_ha"] == 1.0).all()
+
+
+def test_guarantee_for_communes_nouvelles_and_rnu(tmp_path):
+    """+0.5 ha per commune déléguée, capped at 2 ha in total; communes not eligible get none."""
+    from ocsol.pipeline import compute
+
+    lyon = Path(__file__).resolve().parents[1] / "data" / "lyon"
+    for f in lyon.iterdir():
+        (tmp_path / f.name).symlink_to(f)
+    (tmp_path / "ocsol.toml").unlink()
+    (tmp_path / "deleguees.csv").write_text(
+        "insee_old,nom,type,insee_chef_lieu\n69149,Oullins,commune-deleguee,69149\n"
+        "69152,Pierre-Bénite,commune-deleguee,69149\n", encoding="utf-8")
+    (tmp_path / "plu.csv").write_text("insee_com\n69149\n69142\n", encoding="utf-8")
+    cfg = (lyon / "ocsol.toml").read_text(encoding="utf-8")
+    cfg = cfg.replace("[zan]", "[zan]\nguarantee_deleguees = \"deleguees.csv\"\nguarantee_eligible = \"plu.csv\"") \
+        if "[zan]" in cfg else cfg + '\n[zan]\nguarantee_deleguees = "deleguees.csv"\nguarantee_eligible = "plu.csv"\n'
+    (tmp_path / "ocsol.toml").write_text(cfg, encoding="utf-8")
+    zan = compute(tmp_path / "ocsol.toml")["zan"].set_index(["level", "code"])
+    base = compute(lyon / "ocsol.toml")["zan"].set_index(["level", "code"])
+    # a commune whose halved reference is below 1 ha in the base run now gets none unless eligible
+    small = base[(base["guarantee_applied"]) & (base.index.get_level_values(0) == "commune")]
+    assert {"69142", "69068"} <= set(small.index.get_level_values(1))
+    for (lvl, code), row in small.iterrows():
+        got = zan.loc[(lvl, code)]
+        if code == "69142":  # eligible: keeps its 1 ha
+            assert got["guarantee_applied"] and got["allowed_ha"] == pytest.approx(1.0)
+        elif code != "69149":
+            assert not got["guarantee_applied"] and got["allowed_ha"] == pytest.approx(row["reference_ha"] / 2)
+    assert zan.loc[("epci", "200046977"), "allowed_ha"] == pytest.approx(413.8727)

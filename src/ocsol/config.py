@@ -54,6 +54,10 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "period": [2021, 2030],
         "target_pct": 50.0,
         "guarantee_ha": 1.0,
+        "guarantee_deleguees": None,  # communes déléguées table: +0.5 ha each for communes nouvelles
+        "guarantee_per_deleguee_ha": 0.5,
+        "guarantee_cap_ha": 2.0,
+        "guarantee_eligible": None,  # table of communes with a PLU/carte communale (others: no guarantee)
         "targets": None,
         "decades": [[2031, 2040, 50], [2041, 2050, 100]],
     },

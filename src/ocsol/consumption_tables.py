@@ -22,7 +22,7 @@ from .io.cerema import VALUE_COLUMNS, read_cerema, read_population
 from .io.cog import read_changes, read_deleguees, read_weights
 from .io.targets import read_targets
 from .territories import COMMUNE, Territories
-from .zan import zan_path, zan_trajectory
+from .zan import commune_guarantees, zan_path, zan_trajectory
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,28 @@ def _pair(value: Any, key: str) -> tuple[int, int]:
     except (TypeError, ValueError):
         raise ConfigError(f"{key} must be two years [first, last], found {value!r}") from None
     return a, b
+
+
+def _guarantees(config: Config, territories: Territories) -> dict[str, float] | None:
+    """Per-commune garantie communale when the config names déléguées or eligible communes."""
+    z = config.sections["zan"]
+    if not (z.get("guarantee_deleguees") or z.get("guarantee_eligible")):
+        return None
+    from .io.cog import read_deleguees
+    from .io.common import as_code, find_column, read_table
+
+    deleguees = read_deleguees(config.resolve(z["guarantee_deleguees"])) if z.get("guarantee_deleguees") else None
+    eligible = None
+    if z.get("guarantee_eligible"):
+        path = config.resolve(z["guarantee_eligible"])
+        t = read_table(path, what="eligible communes")
+        col = find_column(list(t.columns), ["insee_com", "code_insee", "code", "idcom", "CODE_INSEE"], given=None,
+                          source=str(path), what="commune code", config_key="zan.guarantee_eligible")
+        eligible = as_code(t[col], width=5).dropna().tolist()
+    return commune_guarantees(
+        territories.communes["code"].tolist(), base_ha=float(z["guarantee_ha"] or 0.0), deleguees=deleguees,
+        per_deleguee_ha=float(z["guarantee_per_deleguee_ha"]), cap_ha=float(z["guarantee_cap_ha"]), eligible=eligible,
+    )
 
 
 def compute_consumption_tables(
@@ -81,10 +103,11 @@ def compute_consumption_tables(
     reference = _pair(zan_cfg["reference"], "[zan].reference")
     period = _pair(zan_cfg["period"], "[zan].period")
     targets = read_targets(config.resolve(zan_cfg["targets"])) if zan_cfg.get("targets") else None
+    guarantees = _guarantees(config, territories)
     zan = zan_trajectory(
         consumption, territories, reference=reference, period=period,
         target_pct=float(zan_cfg["target_pct"]), guarantee_ha=float(zan_cfg["guarantee_ha"] or 0.0),
-        targets=targets, decades=zan_cfg["decades"] or [],
+        guarantees=guarantees, targets=targets, decades=zan_cfg["decades"] or [],
     )
     path = zan_path(zan, decades=zan_cfg["decades"] or [])
     out = {"consumption": consumption, "consumption_qa": qa, "zan": zan, "zan_path": path}

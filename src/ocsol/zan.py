@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -99,6 +99,7 @@ def zan_trajectory(
     period: tuple[int, int] = (2021, 2030),
     target_pct: float = NATIONAL_TARGET_PCT,
     guarantee_ha: float = 1.0,
+    guarantees: Mapping[str, float] | None = None,
     targets: pd.DataFrame | None = None,
     decades: Sequence[Sequence[float]] = DEFAULT_DECADES,
 ) -> pd.DataFrame:
@@ -119,6 +120,9 @@ def zan_trajectory(
     guarantee_ha
         Garantie communale: minimum allowance of a commune (0 disables it). Never applied to
         parent levels.
+    guarantees
+        Optional commune code -> guarantee (ha) overriding ``guarantee_ha`` for that commune
+        (communes nouvelles, communes without a PLU: see :func:`commune_guarantees`).
     targets
         Optional ``level, code, target_pct, source`` table (:func:`ocsol.io.targets.read_targets`).
     decades
@@ -184,8 +188,9 @@ def zan_trajectory(
         pct, source = _target_for(level, code, territories, own, float(target_pct), default_source)
         allowed = reference_ha * (1.0 - pct / 100.0)
         applied = False
-        if level == COMMUNE and guarantee_ha and allowed < guarantee_ha:
-            allowed, applied = float(guarantee_ha), True
+        floor = guarantee_ha if guarantees is None else guarantees.get(code, guarantee_ha)
+        if level == COMMUNE and floor and allowed < floor:
+            allowed, applied = float(floor), True
         grp = per_groups.get((level, code))
         n_obs = 0 if grp is None else int(grp["year"].nunique())
         consumed = 0.0 if grp is None else float(grp["total_ha"].sum())
@@ -336,3 +341,44 @@ def zan_path(
                 cumulative += annual
                 rows.append((r.level, r.code, y, a, b, pct, env, annual, cumulative))
     return pd.DataFrame(rows, columns=PATH_COLUMNS)
+
+
+def commune_guarantees(
+    communes: Sequence[str],
+    *,
+    base_ha: float = 1.0,
+    deleguees: pd.DataFrame | None = None,
+    per_deleguee_ha: float = 0.5,
+    cap_ha: float = 2.0,
+    eligible: Sequence[str] | None = None,
+) -> dict[str, float]:
+    """The garantie communale of each commune (loi n° 2023-630, DOMAIN.md §1.3).
+
+    - every commune gets ``base_ha`` (1 ha for 2021–2031);
+    - a commune nouvelle gets ``per_deleguee_ha`` (0.5 ha) more per commune déléguée, the total
+      capped at ``cap_ha`` (2 ha). Whether the 2 ha cap the total or the bonus is not settled
+      (DOMAIN.md §7.2): ocsol caps the total; set ``cap_ha`` to change it. Only rows of type
+      *déléguée* count when the table has a type column (communes associées do not);
+    - when ``eligible`` is given (communes covered by a PLU, a document en tenant lieu or a carte
+      communale), the others get 0: communes under the RNU do not benefit.
+
+    >>> d = pd.DataFrame({"old_code": ["1", "2", "3", "4"], "new_code": ["1", "1", "1", "9"],
+    ...                   "type": ["commune-deleguee"] * 3 + ["commune-associee"]})
+    >>> commune_guarantees(["1", "5", "9"], deleguees=d, eligible=["1", "9"])
+    {'1': 2.0, '5': 0.0, '9': 1.0}
+    """
+    n_del: dict[str, int] = {}
+    if deleguees is not None and len(deleguees):
+        d = deleguees
+        if "type" in d:
+            d = d[d["type"].str.lower().str.contains("deleg|délég|comd", regex=True)]
+        n_del = d.groupby("new_code")["old_code"].nunique().to_dict()
+    allowed = None if eligible is None else set(map(str, eligible))
+    out = {}
+    for code in map(str, communes):
+        if allowed is not None and code not in allowed:
+            out[code] = 0.0
+            continue
+        bonus = per_deleguee_ha * n_del.get(code, 0)
+        out[code] = float(min(cap_ha, base_ha + bonus)) if bonus else float(base_ha)
+    return out

@@ -65,6 +65,9 @@ def read_deleguees(path: str | os.PathLike[str]) -> pd.DataFrame:
                           what="chef-lieu code", config_key="cog.deleguees")
     out = pd.DataFrame({"old_code": as_code(df[old], width=5), "new_code": as_code(df[new], width=5)})
     bad = out.isna().any(axis=1)
+    type_col = next((c for c in cols if c.lower() in ("type", "typecom")), None)
+    if type_col is not None:  # commune-deleguee / commune-associee (COMD / COMA)
+        out["type"] = df[type_col].astype(str).str.strip().to_numpy()
     if bad.any():
         lines = ", ".join(str(i + 2) for i in bad[bad].index[:5])
         raise SchemaError(f"{src}: empty code in column {old!r} or {new!r} on line(s) {lines}; fill or remove them")
