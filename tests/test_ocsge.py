@@ -308,3 +308,19 @@ def test_cli_write_failure_is_one_line(paper, tmp_path, capsys, monkeypatch):
     assert main(["indicators", "-c", str(paper / "ocsol.toml"), "-o", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "No space left on device" in err and "Traceback" not in err
+
+
+def test_three_vintages_chain_pairs(paper):
+    """A third vintage (2025, equal to 2022 except one reclassification) adds a second pair."""
+    v3 = gpd.read_file(paper / "ocsge_2022.gpkg")
+    v3.loc[0, ["code_cs", "code_us"]] = ["CS1.1.1.1", "US2"]  # the farmland strip is built on
+    v3.to_file(paper / "ocsge_2025.gpkg")
+    cfg = (paper / "ocsol.toml").read_text().replace('2022 = "ocsge_2022.gpkg"', '2022 = "ocsge_2022.gpkg"\n2025 = "ocsge_2025.gpkg"')
+    (paper / "ocsol.toml").write_text(cfg)
+    res = compute(paper / "ocsol.toml")
+    assert sorted(res["stock_summary"]["vintage"].unique().tolist()) == [2019, 2022, 2025]
+    fl = res["flows"]
+    e = fl[(fl["level"] == "epci") & (fl["vintage_from"] == 2022)].iloc[0]
+    assert e["vintage_to"] == 2025
+    assert (e["artif_ha"], e["imper_ha"]) == pytest.approx((0.75, 0.75))  # x 0–150 × y 0–50
+    assert len(fl[fl["level"] == "epci"]) == 2
