@@ -225,6 +225,7 @@ def _compute_ocsge(config: Config, territories: Territories):
     classes_parts: list[pd.DataFrame] = []
     full_pairs: list[tuple[int, int]] = []
     extents: list[pd.DataFrame] = []
+    rule_tables = [base_rule.assign(rule=str(base_rule_name), applies_to="default")]
 
     vintages = {}
     for key, path in sorted(sec["vintages"].items(), key=lambda kv: _year(kv[0], config)):
@@ -247,7 +248,7 @@ def _compute_ocsge(config: Config, territories: Territories):
             stock_parts.append(res.stock_from)
         stock_parts.append(res.stock_to)
         trans_parts.append(res.transitions)
-        change_parts.append(res.changes)
+        change_parts.append(res.changes.assign(_pair=""))
         full_pairs.append((y1, y2))
         both = set(res.stock_from["code"]) & set(res.stock_to["code"])
         extents.append(pd.DataFrame({"code": sorted(both), "vintage_from": y1, "vintage_to": y2}))
@@ -278,7 +279,9 @@ def _compute_ocsge(config: Config, territories: Territories):
         cls = _classify(diff, ["cs_from", "cs_to"], ["us_from", "us_to"], rule, ", ".join(map(str, resolved)))
         table = table.assign(_rule=f"{y1}-{y2}")
         trans_parts.append(table)
-        change_parts.append(ch)
+        change_parts.append(ch.assign(_pair=f"{y1}-{y2}"))
+        if entry.get("rule"):
+            rule_tables.append(rule.assign(rule=str(entry["rule"]), applies_to=f"change layer {y1}-{y2}"))
         classes_parts.append(cls.assign(_pair=f"{y1}-{y2}"))
         total = float(diff.geometry.area.sum())
         inside = float(table["area_m2"].sum())
@@ -302,14 +305,16 @@ def _compute_ocsge(config: Config, territories: Territories):
                           ", ".join(outside[:10]) + (" …" if len(outside) > 10 else "")))
     if len(tables["stock_summary"]):
         indicators.check_coverage(tables["stock_summary"], min_coverage=float(sec["min_coverage"]), source="OCS GE")
-    rule_table = base_rule.assign(rule=str(base_rule_name))
-    tables["rule"] = rule_table
+    tables["rule"] = pd.concat(rule_tables, ignore_index=True)
     changes = pd.concat(change_parts, ignore_index=True) if change_parts else None
     if changes is not None and len(changes):
-        flags = classes[["cs", "us", "artif", "imper"]].drop_duplicates(["cs", "us"])
-        changes = changes.merge(flags.add_suffix("_from"), on=["cs_from", "us_from"], how="left")
-        changes = changes.merge(flags.add_suffix("_to"), on=["cs_to", "us_to"], how="left")
-        changes = gpd.GeoDataFrame(changes, geometry="geometry", crs=config.crs)
+        # flags from the rule of each pair (a change layer may have its own rule)
+        flags = classes[["_pair", "cs", "us", "artif", "imper"]]
+        changes = changes.merge(flags.rename(columns={"cs": "cs_from", "us": "us_from", "artif": "artif_from",
+                                                      "imper": "imper_from"}), on=["_pair", "cs_from", "us_from"], how="left")
+        changes = changes.merge(flags.rename(columns={"cs": "cs_to", "us": "us_to", "artif": "artif_to",
+                                                      "imper": "imper_to"}), on=["_pair", "cs_to", "us_to"], how="left")
+        changes = gpd.GeoDataFrame(changes.drop(columns="_pair"), geometry="geometry", crs=config.crs)
         changes["area_m2"] = changes["area_m2"].round(4)
     nomen = nomenclature.outside_nomenclature(classes)
     for r in nomen.itertuples():
