@@ -17,7 +17,7 @@ tables of ``docs/ARCHITECTURE.md``. Three ideas keep it exact and fast:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -38,7 +38,6 @@ class Zones:
     codes: np.ndarray  # commune codes (str), one per commune
     pieces: np.ndarray  # geometries
     owner: np.ndarray  # commune index of each piece
-    contains_cache: dict = field(default_factory=dict)
 
     @classmethod
     def from_communes(cls, communes: gpd.GeoDataFrame, *, max_vertices: int = 256) -> Zones:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -139,7 +138,3 @@ def _polygonal(g: shapely.Geometry) -> shapely.Geometry:
     for p in parts:
         flat.extend(shapely.get_parts(p))
     return shapely.MultiPolygon(flat) if len(flat) > 1 else flat[0]
-
-
-def describe(path: Path) -> str:
-    return str(path)
