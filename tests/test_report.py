@@ -308,3 +308,10 @@ def test_interrupted_batch_restarts_without_redoing_finished_reports(synthetic, 
     assert sorted((r.level, r.code) for r in again.done) == sorted(
         (r.level, r.code) for r in (first.done[1], first.done[2]))
     assert len(again.skipped) == 3 and kept.stat().st_mtime_ns == before
+
+
+def test_zan_verdict_is_in_french(lyon_report):
+    """The Métropole de Lyon will exceed its allowance: the report says so in French."""
+    html_text = (lyon_report.folder / HTML_NAME).read_text(encoding="utf-8")
+    assert "dépassement projeté" in html_text
+    assert "will exceed" not in html_text

@@ -106,7 +106,7 @@ def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) 
     config
         A :class:`~ocsol.config.Config` or the path of an ``ocsol.toml``.
     progress
-        Show progress (the CLI sets it).
+        Show a progress bar on long steps (raster windows); the CLI sets it.
 
     Returns
     -------
@@ -139,7 +139,7 @@ def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) 
     if config.has("raster"):
         from .crosstab import compute_raster_pieces
 
-        rp = compute_raster_pieces(config, territories)
+        rp = compute_raster_pieces(config, territories, progress=progress)
         full = sorted({(int(a), int(b)) for a, b in rp.transitions[["vintage_from", "vintage_to"]].itertuples(index=False)})
         t = indicators.build_tables(rp.stock, rp.transitions, rp.classes, territories, full_pairs=full)
         no_imper = not rp.classes["imper"].astype(bool).any()

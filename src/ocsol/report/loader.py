@@ -204,9 +204,8 @@ def compute_indicators(
 ) -> Path:
     """Compute every indicator table once and write the folder the reports read.
 
-    Calls :func:`ocsol.pipeline.compute` and :func:`ocsol.pipeline.write_results`, then adds
-    ``membership.csv`` and ``manifest.json`` (the settings reports need) when the pipeline did
-    not write them.
+    Calls :func:`ocsol.pipeline.compute` and :func:`ocsol.pipeline.write_results` (which also
+    writes ``membership.csv`` and ``manifest.json``, the settings reports need).
 
     Returns
     -------
@@ -220,27 +219,7 @@ def compute_indicators(
     results = pipeline.compute(cfg, progress=progress)
     out = Path(out_dir)
     pipeline.write_results(results, out)
-    write_extras(results, out)
     return out
-
-
-def write_extras(results: Any, out: Path) -> None:
-    """Write ``membership.csv`` and ``manifest.json`` next to the tables (no-op when present)."""
-    from ..io.write import write_csv, write_text
-
-    terr: Territories = results.territories
-    if not (out / "membership.csv").is_file() or _stale(out / "membership.csv", out / "territories.csv"):
-        write_csv(terr.membership, out / "membership.csv")
-    cfg = getattr(results, "config", None)
-    meta = manifest_from_config(cfg)
-    text = json.dumps(meta, indent=1, ensure_ascii=False, sort_keys=True)
-    target = out / "manifest.json"
-    if not target.is_file() or target.read_text(encoding="utf-8") != text:
-        write_text(text, target)
-
-
-def _stale(a: Path, b: Path) -> bool:
-    return a.stat().st_mtime_ns < b.stat().st_mtime_ns
 
 
 def indicators_from_config(config: str | os.PathLike[str]) -> Indicators:

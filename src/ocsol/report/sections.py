@@ -122,7 +122,7 @@ def title(ctx: Any, ind: Indicators) -> None:
 
 
 # -- 1. identité ------------------------------------------------------------------------------
-STATUS_FR = {
+CORRECTION_STATUS_FR = {
     "unchanged": "données inchangées (mêmes codes INSEE que le découpage des territoires)",
     "merged": "données corrigées : fusion de communes, les données des anciennes communes sont additionnées",
     "split": "données corrigées : scission de commune, les données sont réparties au prorata de la surface "
@@ -144,7 +144,7 @@ def _correction_status(ind: Indicators, level: str, code: str) -> str:
     value = _status_value(ind, level, code)
     if value is None:
         return ""
-    text = STATUS_FR.get(value, value)
+    text = CORRECTION_STATUS_FR.get(value, value)
     units = ind.units(level)
     if "source_codes" in units:
         src = units.loc[units["code"] == code, "source_codes"]
