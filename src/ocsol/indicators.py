@@ -129,11 +129,15 @@ def flows(
     """Artificialisation and imperméabilisation flows between vintages, every level.
 
     ``artif`` = area non-artificialised at the first vintage and artificialised at the second;
+    pieces that already carry ``artif_from, imper_from, artif_to, imper_to`` (each pair flagged
+    with its own rule) keep those flags;
     ``desartif`` the reverse; ``net_artif = artif − desartif`` (the same for ``imper``).
     Communes of a pair's extent without any change get 0: ``extent`` lists them
     (``code, vintage_from, vintage_to``); by default every commune of every pair.
     """
-    t = flag(flag(transition_pieces, classes, suffix="_from"), classes, suffix="_to")
+    t = transition_pieces
+    if not set(FLAG_COLUMNS) <= set(t.columns):  # pieces may come flagged by their own rule
+        t = flag(flag(t, classes, suffix="_from"), classes, suffix="_to")
     a = t["area_m2"].to_numpy()
     t["artif_m2"] = np.where(~t["artif_from"] & t["artif_to"], a, 0.0)
     t["desartif_m2"] = np.where(t["artif_from"] & ~t["artif_to"], a, 0.0)
@@ -313,6 +317,7 @@ def _check_net_flow(fl: pd.DataFrame, ss: pd.DataFrame, full_pairs: list[tuple[i
                 )
 
 
+FLAG_COLUMNS = ["artif_from", "imper_from", "artif_to", "imper_to"]
 STOCK_COLS = ["level", "code", "vintage", "cs", "us", "artif", "imper", "area_ha", "cs_label", "us_label"]
 SUMMARY_COLS = ["level", "code", "vintage", "area_ha", "covered_ha", "artif_ha", "artif_pct", "imper_ha", "imper_pct"]
 TRANS_COLS = ["level", "code", "vintage_from", "vintage_to", "cs_from", "us_from", "cs_to", "us_to", "area_ha"]

@@ -225,6 +225,7 @@ def _compute_ocsge(config: Config, territories: Territories):
     classes_parts: list[pd.DataFrame] = []
     full_pairs: list[tuple[int, int]] = []
     extents: list[pd.DataFrame] = []
+    diff_pairs: set[tuple[int, int]] = set()
     rule_tables = [base_rule.assign(rule=str(base_rule_name), applies_to="default")]
 
     vintages = {}
@@ -261,6 +262,13 @@ def _compute_ocsge(config: Config, territories: Territories):
             raise ConfigError(f"{config.label}: [[ocsge.diff]] #{i}: from and to are both {y1}; give two different years")
         if y1 > y2:
             raise ConfigError(f"{config.label}: [[ocsge.diff]] #{i}: from = {y1} is after to = {y2}; swap them")
+        if (y1, y2) in full_pairs or (y1, y2) in diff_pairs:
+            raise ConfigError(
+                f"{config.label}: [[ocsge.diff]] #{i}: the pair {y1}→{y2} is already given "
+                f"({'by the vintages' if (y1, y2) in full_pairs else 'by another change entry'}); "
+                "list all files of one pair in the same entry's paths, or use a separate configuration"
+            )
+        diff_pairs.add((y1, y2))
         paths = entry["paths"] if isinstance(entry["paths"], list) else [entry["paths"]]
         resolved = [config.resolve(x) for x in paths]
         diff, repaired = read_ocsge_diff(resolved, vintage_from=y1, vintage_to=y2, crs=config.crs,
@@ -277,8 +285,7 @@ def _compute_ocsge(config: Config, territories: Territories):
         table, ch = change.diff_pieces(diff, zones, vintage_from=y1, vintage_to=y2)
         extents.append(_diff_extent(diff, territories, y1, y2))
         cls = _classify(diff, ["cs_from", "cs_to"], ["us_from", "us_to"], rule, ", ".join(map(str, resolved)))
-        table = table.assign(_rule=f"{y1}-{y2}")
-        trans_parts.append(table)
+        trans_parts.append(_flag_pair(table, cls))  # each change layer is flagged by its own rule
         change_parts.append(ch.assign(_pair=f"{y1}-{y2}"))
         if entry.get("rule"):
             rule_tables.append(rule.assign(rule=str(entry["rule"]), applies_to=f"change layer {y1}-{y2}"))
@@ -289,12 +296,16 @@ def _compute_ocsge(config: Config, territories: Territories):
             qa.append(_qa("ocsge", f"change-layer area outside the territories, {y1}-{y2} (ha)",
                           round((total - inside) / 1e4, 4), ""))
 
+    classes = _merge_classes(classes_parts)
+    base_classes = classes[classes["_pair"] == ""].drop(columns="_pair")
+    trans_parts = [p if set(indicators.FLAG_COLUMNS) <= set(p.columns) else _flag_pair(p, base_classes)
+                   for p in trans_parts]
     stock_p = pd.concat(stock_parts, ignore_index=True) if stock_parts else pd.DataFrame(columns=change.STOCK_COLUMNS)
     trans_p = pd.concat(trans_parts, ignore_index=True) if trans_parts else pd.DataFrame(columns=change.TRANSITION_COLUMNS)
-    classes = _merge_classes(classes_parts)
     extent = pd.concat(extents, ignore_index=True) if extents else None
     try:
-        tables = _build_with_rules(stock_p, trans_p, classes, territories, full_pairs, extent)
+        tables = indicators.build_tables(stock_p, trans_p, base_classes, territories, full_pairs=full_pairs,
+                                         extent=extent).as_dict()
     except (CoverageError, InvariantError) as exc:  # name the files behind the vintages
         files = "; ".join(f"{y} = {config.resolve(p)}" for y, p in sorted(sec["vintages"].items()))
         raise type(exc)(f"{exc} [OCS GE vintages: {files}]") from None
@@ -324,28 +335,10 @@ def _compute_ocsge(config: Config, territories: Territories):
     return tables, changes, provenance, qa
 
 
-def _build_with_rules(stock_p, trans_p, classes, territories, full_pairs, extent):
-    """Build the tables; change-layer pairs with their own rule are flagged with that rule."""
-    base_classes = classes[classes["_pair"] == ""].drop(columns="_pair")
-    t = indicators.build_tables(
-        stock_p, trans_p[trans_p["_rule"].isna()].drop(columns="_rule") if "_rule" in trans_p else trans_p,
-        base_classes, territories, full_pairs=full_pairs, extent=extent,
-    )
-    if "_rule" not in trans_p or trans_p["_rule"].isna().all():
-        return t.as_dict()
-    out = t.as_dict()
-    for pair, part in trans_p[trans_p["_rule"].notna()].groupby("_rule"):
-        cls = classes[classes["_pair"] == pair].drop(columns="_pair")
-        tt = indicators.build_tables(stock_p.iloc[0:0], part.drop(columns="_rule"), cls, territories, extent=extent)
-        for name in ("flows", "transitions", "land_account"):
-            parts = [df for df in (out[name], getattr(tt, name)) if len(df)]
-            out[name] = pd.concat(parts, ignore_index=True) if parts else out[name]
-    for name in ("flows", "transitions", "land_account"):
-        keys = [c for c in ("level", "code", "vintage_from", "vintage_to") if c in out[name]]
-        order = {lvl: i for i, lvl in enumerate(territories.all_levels)}
-        out[name] = (out[name].assign(_o=out[name]["level"].map(order))
-                     .sort_values(["_o", *keys[1:]], kind="mergesort").drop(columns="_o").reset_index(drop=True))
-    return out
+def _flag_pair(pieces: pd.DataFrame, classes: pd.DataFrame) -> pd.DataFrame:
+    """Transition pieces with the artif/imper flags of the rule of their pair of vintages."""
+    cl = classes.drop(columns=[c for c in ("_pair",) if c in classes])
+    return indicators.flag(indicators.flag(pieces, cl, suffix="_from"), cl, suffix="_to")
 
 
 def _diff_extent(diff: gpd.GeoDataFrame, territories: Territories, y1: int, y2: int) -> pd.DataFrame:

@@ -100,9 +100,7 @@ def summary_table(ind: Indicators, territories: list[tuple[str, str]]) -> pd.Dat
         df = df.merge(last.rename(columns={"vintage": "artif_vintage"}), on=["level", "code"], how="left")
     flows = ind.table("flows")
     if len(flows) and "vintage_to" in flows:
-        values = [c for c in ("artif_ha", "desartif_ha", "imper_ha", "desimper_ha") if c in flows]
-        nonzero = flows[values].fillna(0).abs().sum(axis=1) > 0  # a repeated pair keeps its non-zero row
-        lf = (flows.assign(_nz=nonzero).sort_values(["vintage_to", "vintage_from", "_nz"], kind="mergesort")
+        lf = (flows.sort_values(["vintage_to", "vintage_from"], kind="mergesort")
               .groupby(["level", "code"], as_index=False).tail(1))
         lf = lf[["level", "code", "vintage_from", "vintage_to", "net_artif_ha", "net_imper_ha"]]
         df = df.merge(lf.rename(columns={"vintage_from": "flows_from", "vintage_to": "flows_to"}),

@@ -388,7 +388,7 @@ def artificialisation(ctx: Any, ind: Indicators) -> None:
     else:
         lines.append("Le stock artificialisé n'est pas mesuré (seule une couche de changements est disponible).")
     if has_flows:
-        f = _one_row_per_pair(flows)
+        f = flows.sort_values(["vintage_from", "vintage_to"], kind="mergesort").copy()
         f["period"] = [f"{int(a)}–{int(b)}" for a, b in zip(f["vintage_from"], f["vintage_to"], strict=True)]
         lf = f.iloc[-1]
         lines.append(
@@ -436,19 +436,6 @@ def artificialisation(ctx: Any, ind: Indicators) -> None:
         data = pd.DataFrame(ch[cols])
         data["area_ha"] = ch.geometry.area.to_numpy() / 10_000
         ctx.figures["carte"] = data.reset_index(drop=True)
-
-
-def _one_row_per_pair(flows: pd.DataFrame) -> pd.DataFrame:
-    """One flow row per pair of vintages: a repeated pair keeps its non-zero row (and is logged)."""
-    keys = ["vintage_from", "vintage_to"]
-    f = flows.sort_values(keys, kind="mergesort").copy()
-    if f.duplicated(keys).any():
-        values = [c for c in ("artif_ha", "desartif_ha", "imper_ha", "desimper_ha") if c in f]
-        f["_zero"] = f[values].fillna(0).abs().sum(axis=1) == 0
-        log.warning("flows: %s %s has several rows for the same vintages; keeping the non-zero one",
-                    f["level"].iloc[0], f["code"].iloc[0])
-        f = f.sort_values([*keys, "_zero"], kind="mergesort").drop_duplicates(keys).drop(columns="_zero")
-    return f
 
 
 def _stock_figure(stock: pd.DataFrame, by: str) -> pd.DataFrame:
