@@ -25,11 +25,11 @@ import pandas as pd
 
 from .errors import InvariantError, format_problems
 from .io.cerema import DESTINATIONS, VALUE_COLUMNS
-from .territories import COMMUNE, Territories, aggregate
+from .territories import Territories, aggregate
+from .units import M2_PER_HA
 
 log = logging.getLogger(__name__)
 
-M2_PER_HA = 10_000.0
 HA_COLUMNS: list[str] = [c.replace("_m2", "_ha") for c in VALUE_COLUMNS]
 #: Columns of ``consumption.csv``.
 CONSUMPTION_COLUMNS: list[str] = ["level", "code", "year", *HA_COLUMNS, "provisional"]
@@ -292,7 +292,3 @@ def with_area_pct(
             out[col[: -len("_ha")] + "_pct"] = out[col].to_numpy(dtype=float) / area_ha * 100.0
     return out
 
-
-def commune_level(table: pd.DataFrame) -> pd.DataFrame:
-    """Rows of the commune level only."""
-    return table[table["level"] == COMMUNE]

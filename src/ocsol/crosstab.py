@@ -105,11 +105,6 @@ class RasterPieces:
     unknown: pd.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def qa(self) -> pd.DataFrame:
-        """Alias of :attr:`unknown` (the quality table of unknown raster values)."""
-        return self.unknown
-
 
 def compute_raster_pieces(config: Config, territories: Territories, *, progress: bool = False) -> RasterPieces:
     """Crosstab the ``[raster]`` vintages of a configuration over its territories.

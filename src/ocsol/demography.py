@@ -32,10 +32,10 @@ import pandas as pd
 
 from .errors import ConfigError
 from .territories import Territories, aggregate
+from .units import M2_PER_HA
 
 log = logging.getLogger(__name__)
 
-M2_PER_HA = 10_000.0
 #: Columns of ``efficiency.csv`` (``households_jobs_per_ha`` is appended when households or jobs
 #: are given).
 EFFICIENCY_COLUMNS: list[str] = [

@@ -21,10 +21,10 @@ import pandas as pd
 
 from .errors import CoverageError, InvariantError
 from .territories import Territories, aggregate
+from .units import M2_PER_HA
 
 log = logging.getLogger(__name__)
 
-M2_PER_HA = 10_000.0
 #: Absolute tolerance of the invariants, m² (plus a relative part, see :func:`check_invariants`).
 TOLERANCE_M2 = 0.5
 RELATIVE_TOLERANCE = 1e-6

@@ -26,6 +26,7 @@ from .io.ocsge import read_ocsge, read_ocsge_diff
 from .io.territories import read_territories
 from .io.write import publish_files
 from .territories import Territories
+from .units import M2_PER_HA
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) 
         qa.append(_qa("territories", "repaired geometries", territories.repaired, territories.source))
     tables: dict[str, pd.DataFrame] = {}
     units = territories.units()
-    units["area_ha"] = units.pop("area_m2") / indicators.M2_PER_HA
+    units["area_ha"] = units.pop("area_m2") / M2_PER_HA
     tables["territories"] = units
     changes = None
     if config.has("ocsge"):

@@ -28,7 +28,6 @@ True
 from __future__ import annotations
 
 import math
-from numbers import Real
 from typing import Any
 
 NNBSP = "\u202f"  #: narrow no-break space, thousands separator and number–unit space
@@ -128,6 +127,3 @@ def axis_formatter(*, decimals: int = 0, unit: str = ""):
     return FuncFormatter(fmt)
 
 
-def is_number(value: Any) -> bool:
-    """Whether a value is a real, non-missing number (``bool`` excluded)."""
-    return isinstance(value, Real) and not isinstance(value, bool) and not _is_missing(value)
