@@ -40,17 +40,10 @@ def _guarantees(config: Config, territories: Territories) -> dict[str, float] | 
     z = config.sections["zan"]
     if not (z.get("guarantee_deleguees") or z.get("guarantee_eligible")):
         return None
-    from .io.cog import read_deleguees
-    from .io.common import as_code, find_column, read_table
+    from .io.cog import read_eligible
 
     deleguees = read_deleguees(config.resolve(z["guarantee_deleguees"])) if z.get("guarantee_deleguees") else None
-    eligible = None
-    if z.get("guarantee_eligible"):
-        path = config.resolve(z["guarantee_eligible"])
-        t = read_table(path, what="eligible communes")
-        col = find_column(list(t.columns), ["insee_com", "code_insee", "code", "idcom", "CODE_INSEE"], given=None,
-                          source=str(path), what="commune code", config_key="zan.guarantee_eligible")
-        eligible = as_code(t[col], width=5).dropna().tolist()
+    eligible = read_eligible(config.resolve(z["guarantee_eligible"])) if z.get("guarantee_eligible") else None
     return commune_guarantees(
         territories.communes["code"].tolist(), base_ha=float(z["guarantee_ha"] or 0.0), deleguees=deleguees,
         per_deleguee_ha=float(z["guarantee_per_deleguee_ha"]), cap_ha=float(z["guarantee_cap_ha"]), eligible=eligible,
@@ -95,8 +88,9 @@ def compute_consumption_tables(
     conso = read_cerema(config.resolve(section["path"]), code=section.get("code") or "idcom",
                         sheet=section.get("sheet"))
     cog_out: dict[str, pd.DataFrame] = {}
-    if config.has("cog"):
-        conso, cog_out = _reconcile_consumption(config, territories, conso)
+    cog_inputs = read_cog_inputs(config) if config.has("cog") else None  # read once, for every source
+    if cog_inputs is not None:
+        conso, cog_out = _reconcile_consumption(cog_inputs, territories, conso)
     qa = consumption_qa(conso, territories=territories)
     consumption = consumption_by_year(conso, territories)
     zan_cfg = config.sections["zan"]
@@ -118,8 +112,9 @@ def compute_consumption_tables(
             s = config.sections[name]
             table = read_population(config.resolve(s["path"]), code=s.get("code") or "insee_com",
                                     sheet=s.get("sheet"), what=name)
-            if config.has("cog"):
-                table = reconciliation(config, territories, table["code"]).apply(table, values=[name], by=["year"])
+            if cog_inputs is not None:
+                table = reconciliation(cog_inputs, territories, table["code"]).apply(table, values=[name],
+                                                                                    by=["year"])
             return table
 
         eff = config.sections["efficiency"]
@@ -134,8 +129,8 @@ def compute_consumption_tables(
     return out
 
 
-def reconciliation(config: Config, territories: Territories, source_codes: Any) -> Reconciliation:
-    """The ``[cog]`` reconciliation of a source's codes to the territories' codes."""
+def read_cog_inputs(config: Config) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The ``[cog]`` code links (old → new) and optional split weights, read once per run."""
     sec = config.sections["cog"]
     links = []
     if sec.get("changes"):
@@ -146,17 +141,24 @@ def reconciliation(config: Config, territories: Territories, source_codes: Any) 
         raise ConfigError(f"{config.label}: [cog] needs changes = \"…csv\" (INSEE commune changes) "
                           "and/or deleguees = \"…csv\" (communes déléguées)")
     weights = read_weights(config.resolve(sec["weights"])) if sec.get("weights") else None
+    return pd.concat(links, ignore_index=True), weights
+
+
+def reconciliation(cog_inputs: tuple[pd.DataFrame, pd.DataFrame | None], territories: Territories,
+                   source_codes: Any) -> Reconciliation:
+    """The ``[cog]`` reconciliation of a source's codes to the territories' codes."""
+    links, weights = cog_inputs
     communes = territories.communes
     return build_reconciliation(
-        source_codes, communes["code"], links=pd.concat(links, ignore_index=True),
+        source_codes, communes["code"], links=links,
         areas=pd.Series(communes["area_m2"].to_numpy(), index=communes["code"].to_numpy()), weights=weights,
     )
 
 
-def _reconcile_consumption(config: Config, territories: Territories,
+def _reconcile_consumption(cog_inputs: tuple[pd.DataFrame, pd.DataFrame | None], territories: Territories,
                            conso: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """Map the Cerema table to the territories' codes; return it with its status and QA tables."""
-    rec = reconciliation(config, territories, conso["code"])
+    rec = reconciliation(cog_inputs, territories, conso["code"])
     attrs = dict(conso.attrs)
     mapped = rec.apply(conso, values=VALUE_COLUMNS, by=["year"])
     multi = pd.DataFrame(attrs.get("multi_year") or [], columns=["code", "start", "end", "total_m2"])

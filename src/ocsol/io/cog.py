@@ -92,3 +92,11 @@ def read_weights(path: str | os.PathLike[str]) -> pd.DataFrame:
     if problems:
         raise SchemaError(f"{src}: " + format_problems(problems) + "; fix the weights")
     return pd.DataFrame({"old_code": as_code(df[old], width=5), "new_code": as_code(df[new], width=5), "weight": w})
+
+
+def read_eligible(path: str | os.PathLike[str]) -> list[str]:
+    """Commune codes eligible to the garantie communale (covered by a PLU or a carte communale)."""
+    df = read_table(path, what="eligible communes")
+    col = find_column(list(df.columns), ["insee_com", "code_insee", "code", "idcom"], given=None, source=str(path),
+                      what="commune code", config_key="zan.guarantee_eligible")
+    return as_code(df[col], width=5).dropna().tolist()
