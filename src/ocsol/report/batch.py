@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import OcsolError, TerritoryNotFoundError
+from ..io.write import write_text
 from ..territories import COMMUNE
 from .export import (
     HTML_NAME,
@@ -335,7 +336,7 @@ def _finish(res: ReportResult, lvl: str, folder: Path, key: str) -> ReportResult
     res.level = res.level or lvl
     folder.mkdir(parents=True, exist_ok=True)
     if res.ok:
-        (folder / STAMP).write_text(json.dumps({"key": key, "pdf": res.pdf}), encoding="utf-8")
+        write_text(json.dumps({"key": key, "pdf": res.pdf}), folder / STAMP)  # atomic: no half stamp
     else:
         (folder / STAMP).unlink(missing_ok=True)
         log.warning("%s %s: %s", lvl, res.code, res.error)

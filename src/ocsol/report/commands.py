@@ -79,14 +79,11 @@ def report_command(
         find_chromium,
         render_report,
     )
-    from .loader import load_indicators
 
     outp = Path(out)
     # an unknown or ambiguous code is a user error before anything is computed or written
-    load_territories(load_config(_config_path(config))).find(str(code), level)
+    lvl, code = load_territories(load_config(_config_path(config))).find(str(code), level)
     ind_dir = _indicators(config, outp)
-    ind = load_indicators(ind_dir)
-    lvl, code = ind.territories.find(str(code), level)
     try:
         res = render_report(code, level=lvl, indicators=ind_dir, out=outp, pdf=pdf and find_chromium() is not None)
     except ReportError as exc:
