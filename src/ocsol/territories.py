@@ -9,6 +9,7 @@ never re-intersected.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import pandas as pd
 
@@ -110,16 +111,42 @@ class Territories:
         hit = self.names[(self.names["level"] == level) & (self.names["code"] == code)]
         return str(hit["name"].iloc[0]) if len(hit) else code
 
-    def parents(self, code: str) -> list[tuple[str, str]]:
-        """``(level, code)`` of the units a commune belongs to, in level order."""
-        row = self.membership[self.membership["code"] == code]
-        if row.empty:
+    def parents(self, code: str, level: str = COMMUNE) -> list[tuple[str, str]]:
+        """``(level, code)`` of the units that contain a territory, in level order.
+
+        For a commune: the unit of each level it belongs to. For a unit of a parent level: the
+        unit of each other level that holds *all* its communes (a SCoT inside one département).
+
+        >>> comm = pd.DataFrame({"code": ["1", "2"], "area_m2": [1.0, 1.0]})
+        >>> memb = pd.DataFrame({"code": ["1", "2"], "epci": ["A", "A"], "dep": ["D", "D"]})
+        >>> t = Territories(communes=comm, membership=memb, levels=("epci", "dep"))
+        >>> t.parents("1"), t.parents("A", "epci")
+        ([('epci', 'A'), ('dep', 'D')], [('dep', 'D')])
+        """
+        if level == COMMUNE:
+            return self._commune_parents.get(code, [])
+        members = self.members(level, code)
+        if not members:
             return []
+        memb = self.membership[self.membership["code"].isin(members)]
         out = []
         for lvl in self.levels:
-            value = row[lvl].iloc[0]
-            if isinstance(value, str) and value:
-                out.append((lvl, value))
+            if lvl == level:
+                continue
+            values = memb[lvl].dropna().unique()
+            if len(values) == 1 and memb[lvl].notna().all() and str(values[0]):
+                out.append((lvl, str(values[0])))
+        return out
+
+    @cached_property
+    def _commune_parents(self) -> dict[str, list[tuple[str, str]]]:
+        """Commune code -> its parents, built once (parents() is called per territory)."""
+        out: dict[str, list[tuple[str, str]]] = {}
+        m = self.membership
+        for lvl in self.levels:
+            for code, value in zip(m["code"], m[lvl], strict=True):
+                if isinstance(value, str) and value:
+                    out.setdefault(code, []).append((lvl, value))
         return out
 
 

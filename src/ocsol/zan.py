@@ -276,20 +276,12 @@ def _target_for(
 
 
 def _parents_of(level: str, code: str, territories: Territories) -> list[tuple[str, str]]:
-    """Parents in level order; for a parent unit, the units of later levels all its communes share."""
-    if level == COMMUNE:
-        return territories.parents(code)
-    levels = list(territories.levels)
-    if level not in levels:
-        return []
-    members = territories.members(level, code)
-    memb = territories.membership[territories.membership["code"].isin(members)]
-    out = []
-    for lvl in levels[levels.index(level) + 1:]:
-        values = memb[lvl].dropna().unique().tolist()
-        if len(values) == 1 and memb[lvl].notna().all() and str(values[0]):
-            out.append((lvl, str(values[0])))
-    return out
+    """Parents in level order; for a parent unit, only containing units of later levels."""
+    parents = territories.parents(code, level)
+    if level == COMMUNE or level not in territories.levels:
+        return parents
+    later = territories.levels[territories.levels.index(level) + 1:]
+    return [(lvl, c) for lvl, c in parents if lvl in later]
 
 
 def zan_path(

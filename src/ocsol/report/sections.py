@@ -160,19 +160,7 @@ def identity(ctx: Any, ind: Indicators) -> None:
     ctx.available["identite"] = True
     lines = [f"**{ctx.name}** — {level_label(ctx.level)}, code {ctx.code}.", "",
              f"- Surface : **{fr.hectares(ctx.area_ha)}**"]
-    parents: list[tuple[str, str]] = []
-    if ctx.level == COMMUNE:
-        parents = terr.parents(ctx.code)
-    elif has_membership(terr):
-        members = terr.members(ctx.level, ctx.code)
-        if members:
-            memb = terr.membership[terr.membership["code"].isin(members)]
-            for lvl in terr.levels:
-                if lvl == ctx.level:
-                    continue
-                vals = memb[lvl].dropna().unique()
-                if len(vals) == 1 and memb[lvl].notna().all():
-                    parents.append((lvl, str(vals[0])))
+    parents = terr.parents(ctx.code, ctx.level) if ctx.level == COMMUNE or has_membership(terr) else []
     if ctx.level != COMMUNE:
         lines.append(f"- Nombre de communes : **{fr.integer(ctx.n_communes)}**")
     for lvl, code in parents:
