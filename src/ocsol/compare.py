@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import SchemaError, TerritoryNotFoundError
-from .territories import COMMUNE, Territories
+from .territories import Territories, aggregate
 
 #: Columns of :func:`neighbours`.
 NEIGHBOUR_COLUMNS = ["role", "level", "code", "name", "distance_km", "value"]
@@ -39,14 +39,10 @@ def centroids(territories: Territories) -> pd.DataFrame:
     c = comm.geometry.centroid
     base = pd.DataFrame({"code": comm["code"].to_numpy(), "w": comm["area_m2"].to_numpy(dtype=float),
                          "x": c.x.to_numpy(), "y": c.y.to_numpy()})
-    parts = [base.assign(level=COMMUNE)[["level", "code", "x", "y"]]]
-    for lvl in territories.levels:
-        m = base.merge(territories.membership[["code", lvl]].dropna(), on="code")
-        m = m.assign(wx=m["x"] * m["w"], wy=m["y"] * m["w"])
-        g = m.groupby(lvl)[["wx", "wy", "w"]].sum()
-        parts.append(pd.DataFrame({"level": lvl, "code": g.index.astype(str),
-                                   "x": (g["wx"] / g["w"]).to_numpy(), "y": (g["wy"] / g["w"]).to_numpy()}))
-    return pd.concat(parts, ignore_index=True)
+    g = aggregate(base.assign(wx=base["x"] * base["w"], wy=base["y"] * base["w"]), territories,
+                  values=["wx", "wy", "w"])
+    return pd.DataFrame({"level": g["level"], "code": g["code"].astype(str), "x": g["wx"] / g["w"],
+                         "y": g["wy"] / g["w"]})
 
 
 def neighbours(

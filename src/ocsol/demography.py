@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError
-from .territories import Territories, aggregate
+from .territories import Territories, aggregate, sort_by_level
 from .units import M2_PER_HA
 
 log = logging.getLogger(__name__)
@@ -177,9 +177,7 @@ def efficiency(
     if stock is not None:
         sources.append(stock[["level", "code"]])
     units = pd.concat(sources, ignore_index=True).astype({"code": str}).drop_duplicates()
-    order = {lvl: i for i, lvl in enumerate(territories.all_levels)}
-    units = (units.assign(_o=units["level"].map(order)).sort_values(["_o", "code"], kind="mergesort")
-             .drop(columns="_o").reset_index(drop=True))
+    units = sort_by_level(units, territories.all_levels, ["code"])
     extra = {}
     for name, tab in (("households", households), ("jobs", jobs)):
         if tab is not None and len(tab):

@@ -214,8 +214,17 @@ def aggregate(
             )
         part.insert(0, "level", lvl)
         parts.append(part)
-    out = pd.concat(parts, ignore_index=True)
+    return sort_by_level(pd.concat(parts, ignore_index=True), levels, ["code", *by])
+
+
+def sort_by_level(table: pd.DataFrame, levels: tuple[str, ...], keys: list[str]) -> pd.DataFrame:
+    """Rows in level order (communes first, then each parent level), then by ``keys``; stable.
+
+    >>> sort_by_level(pd.DataFrame({"level": ["epci", "commune"], "code": ["A", "1"]}), ("commune", "epci"), ["code"])
+         level code
+    0  commune    1
+    1     epci    A
+    """
     order = {lvl: i for i, lvl in enumerate(levels)}
-    out["_o"] = out["level"].map(order)
-    out = out.sort_values(["_o", "code", *by], kind="mergesort").drop(columns="_o")
-    return out.reset_index(drop=True)
+    out = table.assign(_o=table["level"].map(order)).sort_values(["_o", *keys], kind="mergesort")
+    return out.drop(columns="_o").reset_index(drop=True)
