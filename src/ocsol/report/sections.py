@@ -14,14 +14,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import plot
 from ..territories import COMMUNE
 from . import format as fr
 from .loader import Indicators, has_membership
 
 log = logging.getLogger(__name__)
 
-DESTINATIONS = {"habitat_ha": "Habitat", "activite_ha": "Activité", "mixte_ha": "Mixte", "route_ha": "Route",
-                "ferroviaire_ha": "Ferroviaire", "inconnu_ha": "Inconnu"}
+DESTINATIONS = {col: label for col, (label, _colour) in plot.DESTINATIONS.items()}  # one list, in plot
 STATUS_FR = {"within": "dans l'enveloppe", "will exceed": "dépassement projeté",
              "exceeded": "enveloppe dépassée"}
 MISSING = {

@@ -18,7 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-DESTINATIONS = ["habitat_ha", "activite_ha", "mixte_ha", "route_ha", "ferroviaire_ha", "inconnu_ha"]
+from .. import plot
+
+DESTINATIONS = list(plot.DESTINATIONS)
 CLASSES = [  # cs, us, artif, imper
     ("CS1.1.1.1", "US5", True, True),
     ("CS1.1.1.2", "US4.1.1", True, True),
