@@ -324,3 +324,14 @@ def test_three_vintages_chain_pairs(paper):
     assert e["vintage_to"] == 2025
     assert (e["artif_ha"], e["imper_ha"]) == pytest.approx((0.75, 0.75))  # x 0–150 × y 0–50
     assert len(fl[fl["level"] == "epci"]) == 2
+
+
+def test_change_layer_repeating_a_vintage_pair_is_a_config_error(paper):
+    """Same years given twice would count the change twice: refuse it, say how to fix it."""
+    v = gpd.read_file(paper / "ocsge_2019.gpkg").rename(columns={"code_cs": "cs_2019", "code_us": "us_2019"})
+    v["cs_2022"], v["us_2022"] = v["cs_2019"], v["us_2019"]
+    v.to_file(paper / "diff.gpkg")
+    text = (paper / "ocsol.toml").read_text() + '\n[[ocsge.diff]]\nfrom = 2019\nto = 2022\npaths = ["diff.gpkg"]\n'
+    (paper / "ocsol.toml").write_text(text)
+    with pytest.raises(ConfigError, match=r"pair 2019→2022 is already given \(by the vintages\)"):
+        compute(paper / "ocsol.toml")
