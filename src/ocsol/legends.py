@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import SchemaError, close_matches, format_problems
-from .io.common import check_file, read_table
+from .io.common import check_file, parse_numbers, read_table
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ def _validate(df: pd.DataFrame, *, source: str) -> pd.DataFrame:
         )
     problems: list[str] = []
     raw = df[cols["value"]].astype("string").str.strip()
-    values = pd.to_numeric(raw, errors="coerce")
+    values = parse_numbers(df[cols["value"]], column=cols["value"], source=source)
     bad = values.isna() | (values % 1 != 0)
     if bad.any():
         problems.append(

@@ -187,6 +187,7 @@ def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) 
         targets = config.get("zan", "targets")
         if targets:
             provenance += file_provenance("zan targets", config.resolve(targets))
+    qa += _encoding_notes(provenance)
     tables["qa"] = _collapse_qa(pd.DataFrame(qa, columns=["topic", "item", "count", "detail"]))
     return Results(tables=tables, changes=changes, territories=territories, provenance=provenance, config=config)
 
@@ -203,6 +204,19 @@ def _collapse_qa(qa: pd.DataFrame, *, limit: int = 3) -> pd.DataFrame:
         rows.append({"topic": topic, "item": item, "count": int(counts.sum()) if counts.notna().all() else len(grp),
                      "detail": " | ".join(details[:limit]) + f" | … and {len(grp) - limit} more"})
     return pd.DataFrame(rows, columns=qa.columns)
+
+
+def _encoding_notes(provenance: list[dict]) -> list[dict]:
+    """A qa row for every text input that was not UTF-8 (how it was decoded, on the whole file)."""
+    from .io.common import text_encoding
+
+    notes = []
+    for path in dict.fromkeys(r["path"] for r in provenance):
+        if Path(path).suffix.lower() in {".csv", ".txt", ".tsv"}:
+            enc = text_encoding(path)
+            if enc not in ("utf-8", "utf-8-sig"):
+                notes.append(_qa("encoding", f"not UTF-8: decoded as {enc} (whole file checked)", "", path))
+    return notes
 
 
 def _qa(topic: str, item: str, count: object, detail: str = "") -> dict:

@@ -17,7 +17,7 @@ import re
 import pandas as pd
 
 from ..errors import SchemaError, format_problems
-from .common import as_code, find_column, read_table
+from .common import as_code, find_column, parse_number_columns, read_table
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +52,6 @@ WIDE_PREFIXES: dict[str, tuple[str, ...]] = {
 
 def _year(two_digits: str) -> int:
     return 2000 + int(two_digits)
-
-
-def _numbers(series: pd.Series) -> pd.Series:
-    """Text cells to floats (decimal comma accepted); unreadable cells become NaN."""
-    s = series.astype("string").str.strip().str.replace("\u00a0", "", regex=False)
-    s = s.str.replace(" ", "", regex=False).str.replace(",", ".", regex=False)
-    return pd.to_numeric(s, errors="coerce").astype(float)
 
 
 def _bad_cells(raw: pd.Series, values: pd.Series, codes: pd.Series, column: str, *,
@@ -123,7 +116,7 @@ def read_cerema(
     src = str(path)
     code_col = find_column(list(df.columns), CODE_CANDIDATES, given=code, source=src,
                            what="commune code", config_key="consumption.code")
-    codes = as_code(df[code_col], width=5)
+    codes = as_code(df[code_col], width=5, column=code_col, source=src)
     problems: list[str] = []
     empty_rows = codes.isna()
     if empty_rows.any():
@@ -168,23 +161,25 @@ def read_cerema(
     if problems:
         raise SchemaError(f"{src}: " + format_problems(problems))
 
+    value_cols = [annual[y] for y in years] + [dest_cols[(y, d)] for y in years for d in DESTINATIONS]
+    numbers = parse_number_columns(df, value_cols + [c for _, _, c in multi], source=src)
     parts = []
     for y in years:
         part = {"code": codes.to_numpy(), "year": y}
         col = annual[y]
-        vals = _numbers(df[col])
+        vals = numbers[col]
         problems += _bad_cells(df[col], vals, codes, col)
         part["total_m2"] = vals.to_numpy()
         for d, out in DESTINATIONS.items():
             col = dest_cols[(y, d)]
-            vals = _numbers(df[col])
+            vals = numbers[col]
             problems += _bad_cells(df[col], vals, codes, col,
                                    min_value=-INC_RESIDUE_M2 if d == "inc" else 0.0)
             part[out] = vals.to_numpy()
         parts.append(pd.DataFrame(part))
     multi_records = []
     for start, end, col in sorted(multi):
-        vals = _numbers(df[col])
+        vals = numbers[col]
         problems += _bad_cells(df[col], vals, codes, col)
         multi_records += [{"code": c, "start": start, "end": end, "total_m2": float(v)}
                           for c, v in zip(codes, vals, strict=True)]
@@ -248,7 +243,7 @@ def read_population(
     cols = list(df.columns)
     code_col = find_column(cols, ["insee_com", "codgeo", "code_insee", "idcom", "code"], given=code,
                            source=src, what="commune code", config_key=f"{what}.code")
-    codes = as_code(df[code_col], width=5)
+    codes = as_code(df[code_col], width=5, column=code_col, source=src)
     problems: list[str] = []
     if codes.isna().any():
         rows = [str(i + 2) for i in codes[codes.isna()].index[:5]]
@@ -258,11 +253,14 @@ def read_population(
     year_col = lower.get("year") or lower.get("annee") or lower.get("année")
     value_col = lower.get(what) or lower.get("value") or lower.get("valeur")
     if year_col and value_col:  # long layout
-        years = pd.to_numeric(df[year_col].astype("string").str.strip(), errors="coerce")
-        if years.isna().any():
-            i = years[years.isna()].index[0]
+        numbers = parse_number_columns(df, [year_col, value_col], source=src)
+        years = numbers[year_col]
+        not_year = years.isna() | (years % 1 != 0)
+        if not_year.any():
+            i = years[not_year].index[0]
             problems.append(f"column {year_col!r}: not a year ({df[year_col][i]!r}) for commune {codes[i]}")
-        vals = _numbers(df[value_col])
+            years = years.where(~not_year, 0)
+        vals = numbers[value_col]
         keep = df[value_col].notna()
         problems += _bad_cells(df[value_col][keep], vals[keep], codes[keep], value_col)
         out = pd.DataFrame({"code": codes, "year": years, what: vals})[keep]
@@ -288,8 +286,9 @@ def read_population(
         if dup:
             problems.append(f"column {code_col!r}: duplicate commune code(s) {', '.join(dup[:10])}")
         parts = []
+        numbers = parse_number_columns(df, list(year_cols.values()), source=src)
         for y, c in sorted(year_cols.items()):
-            vals = _numbers(df[c])
+            vals = numbers[c]
             keep = df[c].notna()
             problems += _bad_cells(df[c][keep], vals[keep], codes[keep], c)
             parts.append(pd.DataFrame({"code": codes[keep], "year": y, what: vals[keep]}))

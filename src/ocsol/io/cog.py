@@ -12,7 +12,7 @@ import os
 import pandas as pd
 
 from ..errors import SchemaError, format_problems
-from .common import as_code, find_column, read_table
+from .common import as_code, find_column, parse_numbers, read_table
 
 
 def read_changes(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -41,8 +41,8 @@ def read_changes(path: str | os.PathLike[str]) -> pd.DataFrame:
                         required=False)
         out[key] = df[c].astype("string").str.strip().str.upper().astype(object) if c else "COM"
     res = pd.DataFrame(out)
-    res["com_av"] = as_code(res["com_av"], width=5)
-    res["com_ap"] = as_code(res["com_ap"], width=5)
+    res["com_av"] = as_code(res["com_av"], width=5, column="COM_AV", source=src)
+    res["com_ap"] = as_code(res["com_ap"], width=5, column="COM_AP", source=src)
     res["mod"] = res["mod"].astype("string").str.strip().astype(object)
     res["date_eff"] = res["date_eff"].astype("string").str.strip().astype(object)
     bad = res["com_av"].isna() | res["com_ap"].isna()
@@ -63,7 +63,8 @@ def read_deleguees(path: str | os.PathLike[str]) -> pd.DataFrame:
     if new is None:
         new = find_column(cols, ["comparent", "chef_lieu", "new_code"], given=None, source=src,
                           what="chef-lieu code", config_key="cog.deleguees")
-    out = pd.DataFrame({"old_code": as_code(df[old], width=5), "new_code": as_code(df[new], width=5)})
+    out = pd.DataFrame({"old_code": as_code(df[old], width=5, column=old, source=src),
+                        "new_code": as_code(df[new], width=5, column=new, source=src)})
     bad = out.isna().any(axis=1)
     type_col = next((c for c in cols if c.lower() in ("type", "typecom")), None)
     if type_col is not None:  # commune-deleguee / commune-associee (COMD / COMA)
@@ -83,15 +84,13 @@ def read_weights(path: str | os.PathLike[str]) -> pd.DataFrame:
     new = find_column(cols, ["new_code"], given=None, source=src, what="new_code", config_key="cog.weights")
     wcol = find_column(cols, ["weight", "share", "pct"], given=None, source=src, what="weight",
                        config_key="cog.weights")
-    raw = df[wcol].astype("string").str.strip().str.replace(",", ".", regex=False)
-    pct = raw.str.endswith("%").fillna(False).astype(bool)
-    w = pd.to_numeric(raw.str.rstrip("%"), errors="coerce").astype(float)
-    w = w.where(~pct, w / 100.0)
+    w = parse_numbers(df[wcol], column=wcol, source=src, percent="fraction")
     problems = [f"line {i + 2}: weight {df[wcol][i]!r} is not a number between 0 and 1"
                 for i in w.index if pd.isna(w[i]) or not 0.0 <= w[i] <= 1.0]
     if problems:
         raise SchemaError(f"{src}: " + format_problems(problems) + "; fix the weights")
-    return pd.DataFrame({"old_code": as_code(df[old], width=5), "new_code": as_code(df[new], width=5), "weight": w})
+    return pd.DataFrame({"old_code": as_code(df[old], width=5, column=old, source=src),
+                         "new_code": as_code(df[new], width=5, column=new, source=src), "weight": w})
 
 
 def read_eligible(path: str | os.PathLike[str]) -> list[str]:
@@ -99,4 +98,4 @@ def read_eligible(path: str | os.PathLike[str]) -> list[str]:
     df = read_table(path, what="eligible communes")
     col = find_column(list(df.columns), ["insee_com", "code_insee", "code", "idcom"], given=None, source=str(path),
                       what="commune code", config_key="zan.guarantee_eligible")
-    return as_code(df[col], width=5).dropna().tolist()
+    return as_code(df[col], width=5, column=col, source=str(path)).dropna().tolist()

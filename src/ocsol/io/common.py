@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import io
 import logging
+import re
 import os
 from pathlib import Path
 
@@ -58,19 +61,59 @@ def read_table(
     return df
 
 
+#: Encodings tried, in order, on the whole file (never on its first bytes only).
+ENCODINGS = ("utf-8", "cp1252", "latin-1")
+
+
+def decode_text(raw: bytes) -> tuple[str, str]:
+    """Decode a whole text file: ``(text, encoding)``.
+
+    A byte-order mark decides (UTF-8 or UTF-16); otherwise the **whole** content is decoded as
+    strict UTF-8, then as Windows-1252 (what French spreadsheets export), then as Latin-1
+    (which never fails). A file whose first accent lies far from its start keeps its accents.
+
+    >>> decode_text("é".encode("cp1252"))
+    ('é', 'cp1252')
+    >>> decode_text(b"a" * 70000 + "é".encode("utf-8"))[1]
+    'utf-8'
+    """
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return raw[3:].decode("utf-8", errors="strict"), "utf-8-sig"
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16"), "utf-16"
+    for enc in ENCODINGS:
+        try:
+            return raw.decode(enc), enc
+        except UnicodeDecodeError:
+            continue
+    raise AssertionError("latin-1 decodes any bytes")  # pragma: no cover
+
+
+@functools.lru_cache(maxsize=256)
+def _encoding_of(path: str, mtime_ns: int, size: int) -> str:
+    return decode_text(Path(path).read_bytes())[1]
+
+
+def text_encoding(path: str | os.PathLike[str]) -> str:
+    """The encoding :func:`read_table` uses for a CSV file (see :func:`decode_text`)."""
+    st = Path(path).stat()
+    return _encoding_of(str(path), st.st_mtime_ns, st.st_size)
+
+
 def _read_csv_text(p: Path) -> pd.DataFrame:
-    raw = p.read_bytes()
     try:
-        text_head = raw[:65536].decode("utf-8-sig")
-        encoding = "utf-8-sig"
-    except UnicodeDecodeError:
-        text_head = raw[:65536].decode("latin-1")
-        encoding = "latin-1"
-    first = text_head.splitlines()[0] if text_head.splitlines() else ""
+        text, encoding = decode_text(p.read_bytes())
+    except UnicodeDecodeError as exc:
+        raise InputFileError(f"{p}: not valid text ({exc.reason}); save the file as UTF-8") from None
+    if "\x00" in text:
+        raise InputFileError(f"{p}: holds NUL characters (UTF-16 without byte-order mark?); save it as UTF-8")
+    if encoding not in ("utf-8", "utf-8-sig"):
+        log.info("%s: not UTF-8, read as %s", p, encoding)
+    lines = text.splitlines()
+    first = lines[0] if lines else ""
     sep = max([",", ";", "\t"], key=first.count)
     try:
-        return pd.read_csv(p, sep=sep, dtype=str, encoding=encoding, keep_default_na=False,
-                           na_values=[""])
+        return pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""])
     except pd.errors.ParserError as exc:
         raise InputFileError(f"{p}: malformed CSV ({exc}); check for truncated lines or stray separators") from None
     except pd.errors.EmptyDataError:
@@ -121,14 +164,182 @@ def _short(cols: list[str], n: int = 12) -> str:
     return "[" + ", ".join(shown) + (f", … {more} more" if more > 0 else "") + "]"
 
 
-def as_code(values: pd.Series, *, width: int | None = None) -> pd.Series:
-    """Codes as clean strings: '41018.0' -> '41018', ints -> str, optional left zero-padding.
+# --- numbers and codes: the one parser every table reader uses ---------------------------------
+#
+# Spreadsheets write numbers the way their locale does: ``1 234,5`` (French, thousands separated
+# by a space, a no-break space U+00A0 or a narrow no-break space U+202F), ``1,234.5`` (English),
+# ``1234,5``, ``1.234,5``. A cell is read as meant when its form says it; ``12,000`` or ``12.000``
+# (one separator followed by exactly three digits) could be a thousands separator or a decimal
+# mark: such cells are decided by the other cells of the column, then by the other number columns
+# of the same file, and an undecidable column is an error naming it (never a guess).
 
-    >>> as_code(pd.Series([1001, "2A004", " 41018 ", 69123.0]), width=5).tolist()
+#: Characters used as thousands separators between digit groups.
+SPACES = " \u00a0\u202f\u2009\u2007"
+_SPACE_RE = re.compile(f"[{SPACES}]")
+_INT = re.compile(r"[+-]?\d+")
+_ONE_SEP = re.compile(r"[+-]?(\d+)([.,])(\d+)")
+_GROUPED = re.compile(r"[+-]?\d{1,3}(?:([.,])\d{3})+(?:([.,])\d+)?")
+_GROUPED_SPACE = re.compile(rf"[+-]?\d{{1,3}}(?:[{SPACES}]\d{{3}})+(?:[.,]\d+)?")
+_SCI = re.compile(r"[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+")
+_SCI_CODE = re.compile(r"\d+(?:[.,]\d+)?[eE][+-]?\d+")
+
+#: What a cell says about the decimal mark of its column.
+COMMA, DOT, AMBIGUOUS = ",", ".", "?"
+
+
+def _cell(text: str) -> tuple[str | None, str | None, str | None]:
+    """``(value_for_comma_decimal, value_for_dot_decimal, evidence)`` of one stripped cell.
+
+    The values are Python float literals, ``None`` when the cell is not a number under that
+    reading; ``evidence`` is COMMA / DOT when the cell shows the decimal mark, AMBIGUOUS when it
+    could be either, None when it says nothing (an integer).
+    """
+    if _INT.fullmatch(text):
+        return text, text, None
+    if _SCI.fullmatch(text):
+        v = text.replace(",", ".")
+        return v, v, None
+    if _GROUPED_SPACE.fullmatch(text):  # spaces group the thousands: the separator left is decimal
+        v = _SPACE_RE.sub("", text).replace(",", ".")
+        mark = COMMA if "," in text else DOT if "." in text else None
+        return v, v, mark
+    m = _ONE_SEP.fullmatch(text)
+    if m:
+        whole, sep, frac = m.groups()
+        dec = text.replace(",", ".")
+        thousands = text.replace(sep, "")
+        if len(frac) == 3 and 1 <= len(whole) <= 3 and not whole.startswith("0"):
+            return (dec if sep == "," else thousands), (dec if sep == "." else thousands), AMBIGUOUS
+        return (dec, None, COMMA) if sep == "," else (None, dec, DOT)
+    m = _GROUPED.fullmatch(text)
+    if m:
+        group, decimal = m.groups()
+        if decimal is not None and decimal == group:
+            return None, None, None
+        digits = text.replace(group, "")
+        if group == ",":  # 1,234,567 or 1,234.5: English
+            return None, digits, DOT
+        return digits.replace(",", "."), None, COMMA  # 1.234.567 or 1.234,5: continental
+    return None, None, None
+
+
+def parse_number_columns(
+    frame: pd.DataFrame, columns: list[str], *, source: str, percent: str | None = None
+) -> pd.DataFrame:
+    """Read text columns of one table as numbers, deciding ambiguous cells per column.
+
+    Parameters
+    ----------
+    frame
+        The table as read by :func:`read_table` (text cells).
+    columns
+        The columns holding numbers.
+    source
+        File name, for messages.
+    percent
+        ``None``: a trailing ``%`` is not a number; ``"strip"``: ``50 %`` reads 50;
+        ``"fraction"``: ``50 %`` reads 0.5.
+
+    Returns
+    -------
+    DataFrame
+        The columns as floats; empty and unreadable cells are NaN (the caller names them, with
+        the row's code, as it knows which cells must be filled).
+
+    Raises
+    ------
+    SchemaError
+        A column holds cells that are ambiguous (``12,000``: twelve thousand or twelve?) and
+        neither it nor the other number columns of the file show which decimal mark is used.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"a": ["1 234,5", "12,000", "7"], "b": ["1,234.5", "12,000", "1\u202f000"]})
+    >>> parse_number_columns(df, ["a", "b"], source="t.csv").to_dict("list")
+    {'a': [1234.5, 12.0, 7.0], 'b': [1234.5, 12000.0, 1000.0]}
+    """
+    parsed: dict[str, list[tuple[str | None, str | None, str | None]]] = {}
+    pct: dict[str, list[bool]] = {}
+    evidence: dict[str, set[str]] = {}
+    for col in columns:
+        cells = []
+        flags = []
+        for raw in frame[col].tolist():
+            text = "" if raw is None or (isinstance(raw, float) and raw != raw) else str(raw)
+            text = text.strip().strip(SPACES).strip('"').strip(SPACES)
+            is_pct = percent is not None and text.endswith("%")
+            if is_pct:
+                text = text[:-1].rstrip(SPACES)
+            cells.append(_cell(text) if text else (None, None, None))
+            flags.append(is_pct)
+        parsed[col], pct[col] = cells, flags
+        evidence[col] = {e for _, _, e in cells if e in (COMMA, DOT)}
+    file_marks = set().union(*evidence.values()) if evidence else set()
+    out = {}
+    for col in columns:
+        cells = parsed[col]
+        mark = None
+        if any(e == AMBIGUOUS for _, _, e in cells):
+            marks = evidence[col] or file_marks
+            if len(marks) != 1:
+                sample = next(str(frame[col].iloc[i]) for i, c in enumerate(cells) if c[2] == AMBIGUOUS)
+                why = ("other cells use both ',' and '.' as decimal mark" if len(marks) > 1 else
+                       "no cell of the file shows which is the decimal mark")
+                raise SchemaError(
+                    f"{source}: column {col!r}: cell {sample!r} could be a thousands separator or a "
+                    f"decimal mark and {why}; write the numbers without thousands separators "
+                    "(12000 or 12,5) or with an unambiguous cell such as 1 234,5"
+                )
+            mark = next(iter(marks))
+        values = []
+        for (as_comma, as_dot, e), is_pct in zip(cells, pct[col], strict=True):
+            text = (as_comma if mark == COMMA else as_dot) if e == AMBIGUOUS else (as_comma or as_dot)
+            v = float(text) if text is not None else float("nan")
+            values.append(v / 100.0 if is_pct and percent == "fraction" else v)
+        out[col] = pd.Series(values, index=frame.index, dtype=float)
+    return pd.DataFrame(out, index=frame.index)
+
+
+def parse_numbers(values: pd.Series, *, column: str, source: str, percent: str | None = None) -> pd.Series:
+    """One column as numbers (see :func:`parse_number_columns`).
+
+    >>> parse_numbers(pd.Series(["1 234,5", "12 000", "0,5"]), column="x", source="t.csv").tolist()
+    [1234.5, 12000.0, 0.5]
+    """
+    frame = pd.DataFrame({column: values})
+    return parse_number_columns(frame, [column], source=source, percent=percent)[column]
+
+
+def as_code(
+    values: pd.Series, *, width: int | None = None, column: str = "code", source: str = "table"
+) -> pd.Series:
+    """Codes as clean strings, normalised once for every reader.
+
+    Surrounding spaces are stripped, ``41018.0`` becomes ``41018`` (a float round trip), letters
+    of Corsican codes are upper-cased (``2a004`` → ``2A004``, ``2b`` → ``2B``; other codes, such as
+    the names of custom units, are kept as written) and all-digit codes are left-padded with zeros to
+    ``width``. Empty cells become None.
+
+    Raises
+    ------
+    SchemaError
+        A cell in scientific notation (``2.00047E+08``: a spreadsheet turned the code into a
+        number and its last digits are lost).
+
+    >>> as_code(pd.Series([1001, "2a004", " 41018 ", 69123.0]), width=5).tolist()
     ['01001', '2A004', '41018', '69123']
     """
-    s = values.astype("string").str.strip()
+    s = values.astype("string").str.strip().str.strip(SPACES)
+    s = s.where(s != "", pd.NA)
+    sci = s.str.fullmatch(_SCI_CODE.pattern).fillna(False).astype(bool)
+    if sci.any():
+        bad = s[sci]
+        raise SchemaError(
+            f"{source}: column {column!r}: code {bad.iloc[0]!r} (line {int(bad.index[0]) + 2}) is in scientific "
+            f"notation: its digits are lost ({int(sci.sum())} cell(s)); re-export the column as text"
+        )
     s = s.str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
+    s = s.str.replace(r"^(0?2)([ab])(\d*)$", lambda m: m.group(1) + m.group(2).upper() + m.group(3), regex=True)
     if width:
         digits = s.str.fullmatch(r"\d+").fillna(False).astype(bool)
         s = s.where(~digits, s.str.zfill(width))

@@ -8,7 +8,7 @@ import pandas as pd
 
 from ..errors import SchemaError, format_problems
 from ..territories import COMMUNE
-from .common import as_code, find_column, read_table
+from .common import as_code, find_column, parse_numbers, read_table
 
 TARGET_COLUMNS = ["level", "code", "target_pct", "source"]
 
@@ -48,11 +48,9 @@ def read_targets(path: str | os.PathLike[str], *, sheet: str | int | None = None
     source_col = find_column(cols, ["source"], given=None, source=src, what="source",
                              config_key="zan.targets", required=False)
     level = df[level_col].astype("string").str.strip().str.lower()
-    code = as_code(df[code_col])
-    code = code.where(level != COMMUNE, as_code(df[code_col], width=5))
-    raw = df[pct_col].astype("string").str.strip().str.replace(",", ".", regex=False)
-    raw = raw.str.rstrip("%").str.strip()
-    pct = pd.to_numeric(raw, errors="coerce").astype(float)
+    code = as_code(df[code_col], column=code_col, source=src)
+    code = code.where(level != COMMUNE, as_code(df[code_col], width=5, column=code_col, source=src))
+    pct = parse_numbers(df[pct_col], column=pct_col, source=src, percent="strip")
     problems = []
     for i in df.index:
         where = f"line {i + 2}"

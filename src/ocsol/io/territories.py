@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..errors import SchemaError
 from ..territories import COMMUNE, Territories
-from .common import VECTOR_SUFFIXES, as_code, check_file, find_column, read_table
+from .common import VECTOR_SUFFIXES, as_code, check_file, find_column, parse_numbers, read_table
 from .vector import read_layer, working_crs
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ def read_territories(
                            config_key="territories.code")
     name_col = find_column(cols, NAME_CANDIDATES, given=name, source=str(p), what="commune name",
                            config_key="territories.name", required=False)
-    codes = as_code(table[code_col], width=5)
+    codes = as_code(table[code_col], width=5, column=code_col, source=str(p))
     if codes.isna().any():
         n = int(codes.isna().sum())
         raise SchemaError(f"{p}: {n} row(s) with an empty commune code in column {code_col!r}; fill or remove them")
@@ -87,8 +87,7 @@ def read_territories(
         factor = {"ha": 10_000.0, "m2": 1.0, "km2": 1_000_000.0}.get(area_unit)
         if factor is None:
             raise SchemaError(f"territories.area_unit = {area_unit!r}; use 'ha', 'm2' or 'km2'")
-        area_m2 = pd.to_numeric(table[area_col].astype("string").str.replace(",", ".", regex=False),
-                                errors="coerce") * factor
+        area_m2 = parse_numbers(table[area_col], column=area_col, source=str(p)) * factor
         bad = area_m2.isna() | (area_m2 <= 0)
         if bad.any():
             raise SchemaError(
@@ -114,7 +113,7 @@ def read_territories(
     names_parts = [pd.DataFrame({"level": COMMUNE, "code": communes["code"], "name": communes["name"]})]
     for lvl, col in levels.items():
         c = find_column(cols, [], given=col, source=str(p), what=f"{lvl} code", config_key=f"territories.levels.{lvl}")
-        memb[lvl] = as_code(table[c]).to_numpy()
+        memb[lvl] = as_code(table[c], column=c, source=str(p)).to_numpy()
         ncol = level_names.get(lvl)
         if ncol:
             nc = find_column(cols, [], given=ncol, source=str(p), what=f"{lvl} name",
@@ -131,7 +130,7 @@ def read_territories(
         mcode = find_column(list(mt.columns), CODE_CANDIDATES, given=membership_code, source=str(membership),
                             what="commune code", config_key="territories.membership_code")
         extra = [c for c in mt.columns if c != mcode and not c.endswith("_name")]
-        mt = mt.assign(**{mcode: as_code(mt[mcode], width=5)})
+        mt = mt.assign(**{mcode: as_code(mt[mcode], width=5, column=mcode, source=str(membership))})
         unknown = sorted(set(mt[mcode]) - set(codes))
         if unknown:
             log.warning("%s: %d commune code(s) not in the territories ignored: %s", membership, len(unknown),
@@ -141,7 +140,8 @@ def read_territories(
             memb[lvl] = as_code(memb["code"].map(series)).to_numpy()
             name_col_m = f"{lvl}_name"
             if name_col_m in mt.columns:
-                nm = pd.DataFrame({"code": as_code(mt[lvl]), "name": mt[name_col_m].astype(str)})
+                nm = pd.DataFrame({"code": as_code(mt[lvl], column=lvl, source=str(membership)),
+                                   "name": mt[name_col_m].astype(str)})
             else:
                 nm = pd.DataFrame({"code": memb[lvl], "name": memb[lvl]})
             nm = nm.dropna(subset=["code"]).drop_duplicates("code")
