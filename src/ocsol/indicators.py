@@ -139,10 +139,11 @@ def flows(
     if not set(FLAG_COLUMNS) <= set(t.columns):  # pieces may come flagged by their own rule
         t = flag(flag(t, classes, suffix="_from"), classes, suffix="_to")
     a = t["area_m2"].to_numpy()
-    t["artif_m2"] = np.where(~t["artif_from"] & t["artif_to"], a, 0.0)
-    t["desartif_m2"] = np.where(t["artif_from"] & ~t["artif_to"], a, 0.0)
-    t["imper_m2"] = np.where(~t["imper_from"] & t["imper_to"], a, 0.0)
-    t["desimper_m2"] = np.where(t["imper_from"] & ~t["imper_to"], a, 0.0)
+    af, at = t["artif_from"].to_numpy(dtype=bool), t["artif_to"].to_numpy(dtype=bool)
+    imf, imt = t["imper_from"].to_numpy(dtype=bool), t["imper_to"].to_numpy(dtype=bool)
+    t = t[["code", "vintage_from", "vintage_to"]].assign(  # a new frame: the caller's is never changed
+        artif_m2=np.where(~af & at, a, 0.0), desartif_m2=np.where(af & ~at, a, 0.0),
+        imper_m2=np.where(~imf & imt, a, 0.0), desimper_m2=np.where(imf & ~imt, a, 0.0))
     vals = ["artif_m2", "desartif_m2", "imper_m2", "desimper_m2"]
     per = t.groupby(["code", "vintage_from", "vintage_to"], as_index=False)[vals].sum()
     if extent is None:
