@@ -92,6 +92,202 @@ SCHEMA: dict[str, dict[str, Any]] = {
 DIFF_KEYS = {"from": REQUIRED, "to": REQUIRED, "paths": REQUIRED, "rule": None, "layer": None}
 
 
+# --- value types ------------------------------------------------------------------------------
+# Every value of the file is checked against one schema. The type of a key is inferred from its
+# default in SCHEMA (text, number, integer, true/false, list); TYPES gives it explicitly where the
+# default does not say enough (None defaults, years, enumerations, ranges, tables). A key added
+# to SCHEMA with a typed default is therefore checked without touching TYPES.
+
+
+@dataclass(frozen=True)
+class Spec:
+    """The type of one configuration value.
+
+    ``kind`` is one of ``text``, ``number``, ``integer``, ``year``, ``bool``, ``date``, ``enum``,
+    ``list`` (``item`` = type of each element, ``length`` = exact length), ``tuple`` (``items`` =
+    type of each position), ``table`` (``item`` = type of each value, ``keys`` = ``"year"`` when
+    the keys are years), ``either`` (``items`` = the alternatives) or ``any``.
+    """
+
+    kind: str
+    choices: tuple[str, ...] = ()
+    low: float | None = None
+    high: float | None = None
+    item: Spec | None = None
+    items: tuple[Spec, ...] = ()
+    length: int | None = None
+    keys: str = ""
+    what: str = ""
+
+
+TEXT = Spec("text")
+PATH = Spec("text", what="a file path")
+COLUMN = Spec("text", what="a column name")
+YEAR = Spec("year")
+SHARE = Spec("number", low=0.0, high=1.0, what="a share between 0 and 1")
+PCT = Spec("number", low=0.0, high=100.0, what="a percentage between 0 and 100 (a number, no % sign)")
+HECTARES = Spec("number", low=0.0, what="hectares (a number ≥ 0)")
+YEAR_PAIR = Spec("tuple", items=(YEAR, YEAR), what="[first year, last year]")
+CODES = Spec("list", item=Spec("text", what="a territory code written as text (\"01001\")"))
+VINTAGES = Spec("table", keys="year", item=PATH, what="year = \"file\"")
+
+#: Explicit types, section -> key -> Spec, where the default does not say enough.
+TYPES: dict[str, dict[str, Spec]] = {
+    "": {"crs": TEXT, "title": TEXT},
+    "territories": {
+        "path": PATH, "layer": TEXT, "code": COLUMN, "name": COLUMN, "area": COLUMN,
+        "area_unit": Spec("enum", choices=("ha", "m2", "km2")), "levels": Spec("table", item=COLUMN),
+        "membership": PATH, "membership_code": COLUMN, "names": Spec("table", item=COLUMN),
+    },
+    "ocsge": {"rule": TEXT, "cs_field": COLUMN, "us_field": COLUMN, "layer": TEXT, "vintages": VINTAGES,
+              "diff": Spec("list", item=Spec("table")), "min_coverage": SHARE},
+    **{s: {"path": PATH, "code": COLUMN, "sheet": Spec("either", items=(TEXT, Spec("integer", low=0)))}
+       for s in ("consumption", "population", "households", "jobs")},
+    "zan": {
+        "reference": YEAR_PAIR, "period": YEAR_PAIR, "target_pct": PCT, "guarantee_ha": HECTARES,
+        "guarantee_deleguees": PATH, "guarantee_per_deleguee_ha": HECTARES, "guarantee_cap_ha": HECTARES,
+        "guarantee_eligible": PATH, "targets": PATH,
+        "decades": Spec("list", item=Spec("tuple", items=(YEAR, YEAR, PCT), what="[first year, last year, "
+                                                                                  "reduction %]")),
+    },
+    "efficiency": {"periods": Spec("list", item=YEAR_PAIR), "sdg_variant": Spec("enum", choices=("ln", "linear")),
+                   "sdg_vintages": Spec("list", item=YEAR)},
+    "compare": {"neighbours": Spec("integer", low=0), "with": CODES},
+    "raster": {"legend": TEXT, "vintages": VINTAGES, "block_size": Spec("integer", low=1),
+               "unknown": Spec("enum", choices=("error", "nodata")), "threads": Spec("integer", low=0)},
+    "cog": {"changes": PATH, "deleguees": PATH, "weights": PATH, "since": Spec("date")},
+    "report": {"title": TEXT, "author": TEXT, "levels": Spec("list", item=TEXT), "territories": CODES},
+}
+DIFF_TYPES = {"from": YEAR, "to": YEAR, "paths": Spec("either", items=(PATH, Spec("list", item=PATH))),
+              "rule": TEXT, "layer": TEXT}
+
+
+def spec_of(section: str, key: str) -> Spec:
+    """The type of ``[section].key``: explicit in :data:`TYPES`, else inferred from its default."""
+    explicit = TYPES.get(section, {}).get(key)
+    if explicit is not None:
+        return explicit
+    return _infer(SCHEMA.get(section, {}).get(key))
+
+
+def _infer(default: Any) -> Spec:
+    if default is REQUIRED or default is None:
+        return Spec("any")
+    if isinstance(default, str):
+        return Spec("table") if default == FREE_TABLE else TEXT
+    if isinstance(default, bool):
+        return Spec("bool")
+    if isinstance(default, int):
+        return Spec("integer")
+    if isinstance(default, float):
+        return Spec("number")
+    if isinstance(default, list):
+        return Spec("list", item=_infer(default[0]) if default else Spec("any"))
+    if isinstance(default, dict):
+        return Spec("table")
+    return Spec("any")
+
+
+def _shown(value: Any) -> str:
+    kind = {bool: "true/false", int: "integer", float: "number", str: "text", list: "list", dict: "table"}
+    text = repr(value) if not isinstance(value, dict | list) else str(value)
+    return f"{kind.get(type(value), type(value).__name__)} {text[:40]}"
+
+
+def check_value(value: Any, spec: Spec, where: str) -> list[str]:
+    """Problems of one value against its type, each naming the key path (empty when fine).
+
+    >>> print(*check_value("50%", spec_of("zan", "target_pct"), "[zan] target_pct"))
+    [zan] target_pct: expected a percentage between 0 and 100 (a number, no % sign), found text '50%'
+    >>> print(*check_value({"epci": 5}, spec_of("territories", "levels"), "[territories] levels"))
+    [territories] levels.epci: expected a column name (text), found integer 5
+    """
+    k = spec.kind
+    want = spec.what
+    if k == "any":
+        return []
+    if k == "either":
+        if any(not check_value(value, alt, where) for alt in spec.items):
+            return []
+        return [f"{where}: expected {want or ' or '.join(_describe(a) for a in spec.items)}, found {_shown(value)}"]
+    ok = True
+    problems: list[str] = []
+    if k in ("text", "enum", "date"):
+        ok = isinstance(value, str)
+        if ok and k == "enum" and value not in spec.choices:
+            return [f"{where} = {value!r}: use one of {', '.join(repr(c) for c in spec.choices)}"]
+        if ok and k == "date" and not _is_date(value):
+            return [f"{where} = {value!r}: expected a date YYYY-MM-DD"]
+    elif k == "bool":
+        ok = isinstance(value, bool)
+    elif k in ("number", "integer", "year"):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if ok and k in ("integer", "year") and not float(value).is_integer():
+            ok = False
+        if ok and k == "year" and not 1900 <= value <= 2100:
+            return [f"{where} = {value}: not a plausible year (1900–2100)"]
+        if ok and ((spec.low is not None and value < spec.low) or (spec.high is not None and value > spec.high)):
+            return [f"{where} = {value}: expected {want or _describe(spec)}"]
+    elif k in ("list", "tuple"):
+        ok = isinstance(value, list)
+        n = len(spec.items) if k == "tuple" else spec.length
+        if ok and n is not None and len(value) != n:
+            return [f"{where}: expected {want or _describe(spec)}, found a list of {len(value)}"]
+        if ok:
+            for i, v in enumerate(value):
+                sub = spec.items[i] if k == "tuple" else spec.item
+                if sub is not None:
+                    problems += check_value(v, sub, f"{where}[{i}]")
+    elif k == "table":
+        ok = isinstance(value, dict)
+        if ok:
+            years: dict[int, str] = {}
+            for key, v in value.items():
+                if spec.keys == "year":
+                    year = _as_year(key)
+                    if year is None:
+                        problems.append(f"{where}: vintage {key!r} is not a year; use e.g. 2019")
+                    elif year in years:
+                        problems.append(f"{where}: keys {years[year]!r} and {key!r} name the same vintage {year}; "
+                                        "keep one")
+                    else:
+                        years[year] = str(key)
+                if spec.item is not None:
+                    problems += check_value(v, spec.item, f"{where}.{key}")
+    if not ok:
+        expected = (want + (" (text)" if k == "text" else "")) if want else _describe(spec)
+        return [f"{where}: expected {expected}, found {_shown(value)}"]
+    return problems
+
+
+def _describe(spec: Spec) -> str:
+    names = {"text": "text", "number": "a number", "integer": "an integer", "year": "a year", "bool": "true or false",
+             "date": "a date YYYY-MM-DD", "list": "a list", "tuple": "a list", "table": "a table",
+             "enum": "one of " + ", ".join(spec.choices), "any": "a value"}
+    out = spec.what or names.get(spec.kind, spec.kind)
+    if spec.kind in ("number", "integer") and not spec.what and (spec.low is not None or spec.high is not None):
+        out += f" in [{spec.low if spec.low is not None else '…'}, {spec.high if spec.high is not None else '…'}]"
+    return out
+
+
+def _as_year(key: object) -> int | None:
+    try:
+        year = int(str(key).strip())
+    except ValueError:
+        return None
+    return year if 1900 <= year <= 2100 else None
+
+
+def _is_date(text: str) -> bool:
+    from datetime import date
+
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return len(text) == 10
+
+
 @dataclass(frozen=True)
 class Config:
     """A checked configuration.
@@ -173,6 +369,7 @@ def config_from_dict(
             present.add(key)
             sections[key] = _check_section(key, value, problems)
         elif key in top_keys:
+            problems += check_value(value, spec_of("", key), key) if value is not None else []
             top[key] = value
         else:
             problems.append(
@@ -197,9 +394,7 @@ def _check_section(name: str, values: dict[str, Any], problems: list[str]) -> di
         if key not in schema:
             problems.append(f"unknown key {key!r} in [{name}]" + close_matches(key, schema))
             continue
-        default = schema[key]
-        if default == FREE_TABLE and not isinstance(value, dict):
-            problems.append(f"[{name}].{key} must be a table, found {value!r}")
+        problems += check_value(value, spec_of(name, key), f"[{name}] {key}")
         out[key] = value
     for key, default in schema.items():
         if key in out:
@@ -217,11 +412,15 @@ def _check_section(name: str, values: dict[str, Any], problems: list[str]) -> di
             problems.append("[ocsge].diff must be an array of tables: [[ocsge.diff]]")
             diffs = []
         for i, entry in enumerate(diffs, start=1):
+            if not isinstance(entry, dict):
+                continue  # reported by the type check of [ocsge] diff
             for key in entry:
                 if key not in DIFF_KEYS:
                     problems.append(
                         f"unknown key {key!r} in [[ocsge.diff]] #{i}" + close_matches(key, DIFF_KEYS)
                     )
+                else:
+                    problems += check_value(entry[key], DIFF_TYPES[key], f"[[ocsge.diff]] #{i} {key}")
             for key, default in DIFF_KEYS.items():
                 if default is REQUIRED and key not in entry:
                     problems.append(f"[[ocsge.diff]] #{i} needs a {key!r} key")
