@@ -197,11 +197,14 @@ def check_invariants(
     territories: Territories,
     *,
     full_pairs: list[tuple[int, int]],
+    pieces_from: str = "vector",
 ) -> pd.DataFrame:
     """Check the accounting identities; raise with the numbers when one fails.
 
     1. Within a vintage, the covered area of a commune does not exceed its area (else polygons
-       overlap: double counting).
+       overlap: double counting). Not checked for raster pieces (``pieces_from="raster"``): a
+       zone's pixels (pixel-centre rule) may exceed its polygon by up to half a pixel along its
+       boundary, and each pixel is counted in one zone only by construction.
     2. For two full vintages, the transition matrix margins equal the two stocks, per commune
        and (CS, US) couple — hence the net flows equal the stock differences.
 
@@ -212,6 +215,8 @@ def check_invariants(
     covered = stock_pieces.groupby(["code", "vintage"])["area_m2"].sum()
     limit = area.reindex(covered.index.get_level_values(0)).to_numpy()
     excess = covered.to_numpy() - limit * (1 + RELATIVE_TOLERANCE) - TOLERANCE_M2
+    if pieces_from == "raster":
+        excess = np.zeros(0)
     if (excess > 0).any():
         k = int(np.argmax(excess))
         code, vintage = covered.index[k]
@@ -220,7 +225,8 @@ def check_invariants(
             f"{limit[k] / M2_PER_HA:.4f} ha ({int((excess > 0).sum())} commune(s) affected): the layer has overlapping "
             "polygons (double counting); fix the layer's topology (e.g. QGIS 'Check validity' / 'Remove overlaps')"
         )
-    checks.append({"check": "covered <= commune area", "vintage_from": None, "vintage_to": None,
+    checks.append({"check": "covered <= commune area" if pieces_from != "raster" else "one zone per pixel (by construction)",
+                   "vintage_from": None, "vintage_to": None,
                    "max_gap_m2": float(max(excess.max(initial=-np.inf), 0.0))})
     for vf, vt in full_pairs:
         t = transition_pieces[(transition_pieces["vintage_from"] == vf) & (transition_pieces["vintage_to"] == vt)]
@@ -236,11 +242,14 @@ def check_invariants(
                 worst = gap[bad].sort_values(ascending=False)
                 (code, cs, us) = worst.index[0]
                 row = both.loc[(code, cs, us)]
+                why = ("the two vintages do not cover the same extent (gaps or overlaps in one of them); check both "
+                       "layers cover the territories") if pieces_from != "raster" else (
+                       "the raster counts are inconsistent (a bug in ocsol's raster engine: please report it "
+                       "with the rasters' gdalinfo)")
                 raise InvariantError(
                     f"vintages {vf}→{vt}: the transition matrix {side}-margin differs from the {v} stock in "
                     f"{int(bad.sum())} cell(s); worst: commune {code}, ({cs}, {us}): matrix "
-                    f"{row['matrix'] / M2_PER_HA:.4f} ha vs stock {row['stock'] / M2_PER_HA:.4f} ha. The two vintages do "
-                    "not cover the same extent (gaps or overlaps in one of them); check both layers cover the territories"
+                    f"{row['matrix'] / M2_PER_HA:.4f} ha vs stock {row['stock'] / M2_PER_HA:.4f} ha: {why}"
                 )
             checks.append({"check": f"matrix {side}-margin = stock {v}", "vintage_from": vf, "vintage_to": vt,
                            "max_gap_m2": float(gap.max()) if len(gap) else 0.0})
@@ -270,6 +279,7 @@ def build_tables(
     *,
     full_pairs: list[tuple[int, int]] | None = None,
     extent: pd.DataFrame | None = None,
+    pieces_from: str = "vector",
 ) -> Tables:
     """All artificialisation tables at every level, after checking the invariants.
 
@@ -287,10 +297,13 @@ def build_tables(
     extent
         ``code, vintage_from, vintage_to``: the communes each pair of vintages covers, which
         get a flow row even without change (default: every commune).
+    pieces_from
+        ``"vector"`` (OCS GE polygons) or ``"raster"`` (pixel counts): chooses which invariants
+        apply and how their messages explain a failure (:func:`check_invariants`).
     """
     full_pairs = list(full_pairs or [])
     if len(stock_pieces) or len(transition_pieces):
-        check_invariants(stock_pieces, transition_pieces, territories, full_pairs=full_pairs)
+        check_invariants(stock_pieces, transition_pieces, territories, full_pairs=full_pairs, pieces_from=pieces_from)
     st = stock(stock_pieces, classes, territories) if len(stock_pieces) else _empty(STOCK_COLS)
     ss = stock_summary(stock_pieces, classes, territories) if len(stock_pieces) else _empty(SUMMARY_COLS)
     tr = transitions(transition_pieces, territories) if len(transition_pieces) else _empty(TRANS_COLS)

@@ -142,7 +142,8 @@ def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) 
 
         rp = compute_raster_pieces(config, territories, progress=progress)
         full = sorted({(int(a), int(b)) for a, b in rp.transitions[["vintage_from", "vintage_to"]].itertuples(index=False)})
-        t = indicators.build_tables(rp.stock, rp.transitions, rp.classes, territories, full_pairs=full)
+        t = indicators.build_tables(rp.stock, rp.transitions, rp.classes, territories, full_pairs=full,
+                                    pieces_from="raster")
         no_imper = not rp.classes["imper"].astype(bool).any()
         for name, df in t.as_dict().items():
             df = df.assign(source=f"raster:{config.get('raster', 'legend')}")

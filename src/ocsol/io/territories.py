@@ -6,12 +6,13 @@ import logging
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from ..errors import SchemaError
+from ..errors import CoverageError, SchemaError
 from ..territories import COMMUNE, Territories
 from .common import VECTOR_SUFFIXES, as_code, check_file, find_column, parse_numbers, read_table
-from .vector import read_layer, working_crs
+from .vector import check_area_of_use, read_layer, working_crs
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ def read_territories(
     repaired = 0
     if p.suffix.lower() in VECTOR_SUFFIXES and p.suffix.lower() != ".parquet" or p.suffix.lower() == ".geoparquet":
         gdf, repaired = read_layer(p, what="territories", crs=working_crs(crs), layer=layer)
+        check_area_of_use(gdf, working_crs(crs), source=str(p))
         table = gdf
     else:
         table = read_table(p, what="territories")
@@ -108,6 +110,7 @@ def read_territories(
         import geopandas as gpd
 
         communes = gpd.GeoDataFrame(communes, geometry=table.geometry.to_numpy(), crs=table.crs)
+        check_partition(communes, source=str(p))
 
     memb = pd.DataFrame({"code": codes.to_numpy()})
     names_parts = [pd.DataFrame({"level": COMMUNE, "code": communes["code"], "name": communes["name"]})]
@@ -158,4 +161,55 @@ def read_territories(
         names=names,
         repaired=repaired,
         source=str(Path(path)),
+    )
+
+
+#: Overlap between two territories tolerated as digitising noise: both bounds must be exceeded.
+OVERLAP_M2 = 1.0
+OVERLAP_SHARE = 1e-6
+
+
+def check_partition(communes: pd.DataFrame, *, source: str = "territories") -> None:
+    """Raise when two territory polygons overlap (they would be counted twice).
+
+    Two polygons overlap when their interiors meet over more than :data:`OVERLAP_M2` m² *and*
+    more than :data:`OVERLAP_SHARE` of the smaller one (shared borders and digitising slivers
+    pass). Candidate pairs come from an STR-tree query, and only pairs whose interiors meet
+    (intersecting, not merely touching) are intersected, so a region of tens of thousands of
+    communes is checked in seconds.
+
+    Raises
+    ------
+    CoverageError
+        Naming both codes and the overlap area (ha), or saying that two codes carry the same
+        geometry.
+    """
+    import shapely
+
+    geoms = np.asarray(communes.geometry.values)
+    codes = communes["code"].astype(str).to_numpy()
+    i, j = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    keep = i < j
+    i, j = i[keep], j[keep]
+    inner = ~shapely.touches(geoms[i], geoms[j])
+    i, j = i[inner], j[inner]
+    if not len(i):
+        return
+    overlap = shapely.area(shapely.intersection(geoms[i], geoms[j]))
+    smaller = np.minimum(shapely.area(geoms[i]), shapely.area(geoms[j]))
+    bad = (overlap > OVERLAP_M2) & (overlap > OVERLAP_SHARE * smaller)
+    if not bad.any():
+        return
+    order = np.argsort(-overlap[bad], kind="stable")
+    bi, bj, bo = i[bad][order], j[bad][order], overlap[bad][order]
+    same = shapely.equals(geoms[bi], geoms[bj])
+    items = []
+    for a, b, area, eq in zip(bi[:5], bj[:5], bo[:5], same[:5], strict=True):
+        items.append(f"{codes[a]} and {codes[b]} " + ("have the same geometry" if eq else
+                                                      f"overlap by {area / 1e4:.4f} ha"))
+    more = f" (and {len(bi) - 5} more pair(s))" if len(bi) > 5 else ""
+    raise CoverageError(
+        f"{source}: the territories must not overlap (each area would be counted twice): "
+        + "; ".join(items) + more + "; fix the polygons (QGIS 'Check validity' / 'Remove overlaps') "
+        "or remove the duplicated rows"
     )

@@ -138,3 +138,63 @@ def _polygonal(g: shapely.Geometry) -> shapely.Geometry:
     for p in parts:
         flat.extend(shapely.get_parts(p))
     return shapely.MultiPolygon(flat) if len(flat) > 1 else flat[0]
+
+
+#: Margin (degrees) around a CRS's area of use within which territories are still accepted.
+AREA_OF_USE_MARGIN_DEG = 0.1
+
+
+def lonlat_bounds(gdf: gpd.GeoDataFrame) -> tuple[float, float, float, float]:
+    """``(west, south, east, north)`` of a layer in degrees (WGS 84)."""
+    return tuple(float(v) for v in gdf.to_crs(4326).total_bounds)  # type: ignore[return-value]
+
+
+def fitting_crs(bounds: tuple[float, float, float, float]) -> str:
+    """A projected CRS fitting these lon/lat bounds: the UTM zone of their centre.
+
+    The French official datum of the place (RGAF09, RGFG95, RGR92, RGM04…) is preferred when
+    PROJ knows a UTM zone of it covering the bounds, else WGS 84.
+
+    >>> fitting_crs((-61.8, 15.8, -61.0, 16.5))  # Guadeloupe
+    'EPSG:5490 (RGAF09 / UTM zone 20N)'
+    """
+    from pyproj.aoi import AreaOfInterest
+    from pyproj.database import query_utm_crs_info
+
+    west, south, east, north = bounds
+    lon, lat = (west + east) / 2, (south + north) / 2
+    aoi = AreaOfInterest(west, south, east, north)
+    found = [c for c in query_utm_crs_info(area_of_interest=aoi, contains=True)
+             if c.auth_name == "EPSG" and not c.deprecated]
+    zone = int((lon + 180) // 6) + 1
+    suffix = f"zone {zone}{'N' if lat >= 0 else 'S'}"
+    french = sorted(c for c in found if c.name.startswith("RG") and c.name.endswith(suffix))
+    if french:
+        c = max(french, key=lambda c: c.code)
+        return f"EPSG:{c.code} ({c.name})"
+    code = (32600 if lat >= 0 else 32700) + zone
+    return f"EPSG:{code} (WGS 84 / UTM {suffix})"
+
+
+def check_area_of_use(gdf: gpd.GeoDataFrame, crs: CRS, *, source: str, what: str = "territories") -> None:
+    """Raise CRSError when a layer lies outside the area of use of the working CRS.
+
+    Areas computed in a projection far from its area of use are wrong (EPSG:2154, Lambert-93,
+    distorts areas by tens of percent in the tropics); the message names a fitting CRS.
+    """
+    aou = crs.area_of_use
+    if aou is None or not len(gdf):
+        return
+    west, south, east, north = lonlat_bounds(gdf)
+    m = AREA_OF_USE_MARGIN_DEG
+    inside = (west >= aou.west - m and east <= aou.east + m and south >= aou.south - m and north <= aou.north + m)
+    if aou.west > aou.east:  # area of use across the antimeridian: only check latitudes
+        inside = south >= aou.south - m and north <= aou.north + m
+    if not inside:
+        name = f"EPSG:{crs.to_epsg()}" if crs.to_epsg() else crs.name
+        raise CRSError(
+            f"{source}: the {what} (lon {west:.2f}…{east:.2f}, lat {south:.2f}…{north:.2f}) lie outside the area "
+            f"of use of the working CRS {name} ({aou.name.split(" (")[0].rstrip(".")}); its areas would be wrong there: set "
+            f"crs = \"{fitting_crs((west, south, east, north)).split(' ')[0]}\" in ocsol.toml "
+            f"({fitting_crs((west, south, east, north)).split(' ', 1)[1].strip('()')})"
+        )
