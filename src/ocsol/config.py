@@ -74,6 +74,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "allow_version_change": True,
         "unknown": "error",  # values outside the legend: "error" (list them) or "nodata" (uncovered)
         "threads": 0,  # worker threads for the crosstab; 0 = one per CPU
+        # raster coverage (issue 9, item 10): zones covered below this share get empty figures
+        "min_coverage": 0.99,
     },
     "cog": {  # commune-code reconciliation of commune-keyed sources (ocsol.cog)
         "changes": None,  # INSEE commune changes CSV (MOD, DATE_EFF, TYPECOM_AV, COM_AV, TYPECOM_AP, COM_AP)
@@ -154,7 +156,8 @@ TYPES: dict[str, dict[str, Spec]] = {
                    "sdg_vintages": Spec("list", item=YEAR)},
     "compare": {"neighbours": Spec("integer", low=0), "with": CODES},
     "raster": {"legend": TEXT, "vintages": VINTAGES, "block_size": Spec("integer", low=1),
-               "unknown": Spec("enum", choices=("error", "nodata")), "threads": Spec("integer", low=0)},
+               "unknown": Spec("enum", choices=("error", "nodata")), "threads": Spec("integer", low=0),
+               "min_coverage": SHARE},
     "cog": {"changes": PATH, "deleguees": PATH, "weights": PATH, "since": Spec("date")},
     "report": {"title": TEXT, "author": TEXT, "levels": Spec("list", item=TEXT), "territories": CODES},
 }

@@ -144,8 +144,16 @@ def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) 
         full = sorted({(int(a), int(b)) for a, b in rp.transitions[["vintage_from", "vintage_to"]].itertuples(index=False)})
         t = indicators.build_tables(rp.stock, rp.transitions, rp.classes, territories, full_pairs=full,
                                     pieces_from="raster")
+        from . import raster_coverage
+
+        vint = {int(y): config.resolve(p) for y, p in config.sections["raster"]["vintages"].items()}
+        shares = raster_coverage.coverage_shares(
+            rp.covered, territories, raster_coverage.outside_extent_m2(territories, vint[min(vint)]), sorted(vint))
+        covered_tables, cov_qa = raster_coverage.apply_min_coverage(
+            t.as_dict(), shares, territories, min_coverage=float(config.get("raster", "min_coverage")))
+        qa += cov_qa
         no_imper = not rp.classes["imper"].astype(bool).any()
-        for name, df in t.as_dict().items():
+        for name, df in covered_tables.items():
             df = df.assign(source=f"raster:{config.get('raster', 'legend')}")
             if no_imper:  # the legend says nothing of imperviousness: unknown, not 0 ha
                 cols = [c for c in ("imper_ha", "imper_pct", "desimper_ha", "net_imper_ha") if c in df]

@@ -192,9 +192,10 @@ def check_area_of_use(gdf: gpd.GeoDataFrame, crs: CRS, *, source: str, what: str
         inside = south >= aou.south - m and north <= aou.north + m
     if not inside:
         name = f"EPSG:{crs.to_epsg()}" if crs.to_epsg() else crs.name
+        area = aou.name.split(" (")[0].rstrip(".")
+        code, label = fitting_crs((west, south, east, north)).split(" ", 1)
         raise CRSError(
             f"{source}: the {what} (lon {west:.2f}…{east:.2f}, lat {south:.2f}…{north:.2f}) lie outside the area "
-            f"of use of the working CRS {name} ({aou.name.split(" (")[0].rstrip(".")}); its areas would be wrong there: set "
-            f"crs = \"{fitting_crs((west, south, east, north)).split(' ')[0]}\" in ocsol.toml "
-            f"({fitting_crs((west, south, east, north)).split(' ', 1)[1].strip('()')})"
+            f"of use of the working CRS {name} ({area}); its areas would be wrong there: set "
+            f"crs = \"{code}\" in ocsol.toml {label}"
         )
