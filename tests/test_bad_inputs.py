@@ -47,17 +47,23 @@ def _argv(case, d: Path, out: Path) -> list[str]:
 def test_corpus_is_large_and_listed(bad):
     with open(bad / "cases.csv", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    assert len(rows) >= 30
+    assert len(rows) >= 90
     assert [r["case"] for r in rows] == list(CASES)
     for r in rows:
+        if r["kind"] == "value":
+            assert CASES[r["case"]].check is not None
+            continue
         assert issubclass(getattr(errors, r["exception"]), errors.OcsolError)
         re.compile(r["message"])
     readers = {r["case"].split("_")[0] for r in rows}
     assert {"config", "territories", "ocsge", "cerema", "population", "targets", "raster", "territory"} <= readers
 
 
+ERROR_CASES = [n for n, c in CASES.items() if c.kind not in ("find", "value")]
+
+
 @pytest.mark.filterwarnings("ignore")
-@pytest.mark.parametrize("name", [n for n, c in CASES.items() if c.kind != "find"])
+@pytest.mark.parametrize("name", ERROR_CASES)
 def test_bad_input_cli(bad, tmp_path, capsys, name):
     case = CASES[name]
     d = bad / name
@@ -75,7 +81,7 @@ def test_bad_input_cli(bad, tmp_path, capsys, name):
 
 
 @pytest.mark.filterwarnings("ignore")
-@pytest.mark.parametrize("name", [n for n, c in CASES.items() if c.kind != "find"])
+@pytest.mark.parametrize("name", ERROR_CASES)
 def test_bad_input_raises_the_documented_class(bad, name):
     """The library raises the class cases.csv names (the CLI only sees OcsolError)."""
     from ocsol.pipeline import compute
@@ -84,6 +90,17 @@ def test_bad_input_raises_the_documented_class(bad, name):
     config = bad / name / ("missing.toml" if case.kind == "noconfig" else "ocsol.toml")
     with pytest.raises(getattr(errors, case.exception), match=case.message):
         compute(config)
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize("name", [n for n, c in CASES.items() if c.kind == "value"])
+def test_tricky_input_gives_the_right_number(bad, tmp_path, capsys, name):
+    """Valid but tricky inputs (number formats, codes, encodings, partial rasters): exit 0, right figure."""
+    case = CASES[name]
+    out = tmp_path / "out"
+    code = main(_argv(case, bad / name, out))
+    assert code == 0, capsys.readouterr().err
+    case.check(out)
 
 
 @pytest.mark.parametrize("name", [n for n, c in CASES.items() if c.kind == "find"])

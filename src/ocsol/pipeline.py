@@ -127,6 +127,7 @@ def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) 
     qa: list[dict] = []
     if territories.repaired:
         qa.append(_qa("territories", "repaired geometries", territories.repaired, territories.source))
+    qa += [_qa("territories", note, "", territories.source) for note in territories.notes]
     tables: dict[str, pd.DataFrame] = {}
     units = territories.units()
     units["area_ha"] = units.pop("area_m2") / M2_PER_HA

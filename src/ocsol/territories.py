@@ -39,6 +39,8 @@ class Territories:
         Number of invalid commune geometries repaired with ``make_valid``.
     source
         Where the communes came from (for messages and provenance).
+    notes
+        Remarks for ``qa.csv`` found while reading them.
     """
 
     communes: pd.DataFrame
@@ -47,6 +49,7 @@ class Territories:
     names: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["level", "code", "name"]))
     repaired: int = 0
     source: str = ""
+    notes: tuple[str, ...] = ()  # remarks for qa.csv (e.g. a CRS used outside its area of use)
 
     @property
     def has_geometry(self) -> bool:

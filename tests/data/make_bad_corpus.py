@@ -6,7 +6,9 @@ committed: every broken file is derived from a small valid one by code, never ed
 
 ``cases.csv`` lists ``case, kind, exception, message`` where ``kind`` says how the case is run
 (``indicators``: ``ocsol indicators -c CASE/ocsol.toml``; ``find``: look a territory code up with
-``Territories.find``; ``noconfig``: ``-c`` names a file that does not exist), ``exception`` is the
+``Territories.find``; ``noconfig``: ``-c`` names a file that does not exist; ``value``: a tricky but
+valid input that must run and give the right number, which the case's ``check`` asserts on the
+output folder, computed independently of ocsol), ``exception`` is the
 :mod:`ocsol.errors` class the library must raise and ``message`` a regex its message must match.
 An optional ``argument`` column carries the territory code of ``find`` cases.
 """
@@ -185,6 +187,7 @@ class Case:
     build: Callable[[Path], None]
     kind: str = "indicators"
     argument: str = ""
+    check: Callable[[Path], None] | None = None  # kind "value": asserts the right number in --out
 
 
 def _drop(d: Path, name: str) -> None:
@@ -377,6 +380,104 @@ def _config_replace(old: str, new: str, base: Callable[[Path], None] = base_ocsg
 
 POP_HEADER = ["insee_com", "pmun2011", "pmun2015"]
 
+
+# --- issue 9: numbers, codes, partition, config types, CRS, raster coverage, encodings ----------
+
+def _cerema_cells(cells: dict[tuple[str, int], str], extra: str = "") -> Callable[[Path], None]:
+    def build(d: Path) -> None:
+        base_cerema(d, extra=extra)
+
+        def edit(h, r):
+            for (col, row), value in cells.items():
+                set_cell(h, r, col, row, value)
+            return h, r
+        edit_csv(d / "conso.csv", edit)
+    return build
+
+
+def _read(out: Path, table: str) -> "pd.DataFrame":  # noqa: F821
+    import pandas as pd
+
+    return pd.read_csv(out / f"{table}.csv", dtype={"code": str}, keep_default_na=True)
+
+
+def _value(table: str, where: dict, column: str, expected: float | str, *, rel: float = 1e-9):
+    def check(out: Path) -> None:
+        df = _read(out, table)
+        for k, v in where.items():
+            df = df[df[k].astype(type(v)) == v] if not isinstance(v, str) else df[df[k].astype(str) == v]
+        assert len(df) == 1, (table, where, len(df))
+        got = df[column].iloc[0]
+        if isinstance(expected, str):
+            assert str(got) == expected, (got, expected)
+        elif expected != expected:  # NaN: an empty figure
+            assert got != got, got
+        else:
+            assert abs(float(got) - expected) <= rel * max(1.0, abs(expected)), (got, expected)
+    return check
+
+
+def _all(*checks):
+    def check(out: Path) -> None:
+        for c in checks:
+            c(out)
+    return check
+
+
+def _territories_codes(codes: list[str], conso_codes: list[str] | None = None) -> Callable[[Path], None]:
+    def build(d: Path) -> None:
+        base_cerema(d)
+        write_csv(d / "communes.csv", ["insee_com", "nom", "surface_ha", "epci"],
+                  [[codes[0], "A", "100", "E"], [codes[1], "B", "100", "E"]])
+        if conso_codes:
+            edit_csv(d / "conso.csv", lambda h, r: (h, [[conso_codes[i], *row[1:]] for i, row in enumerate(r)]))
+    return build
+
+
+def _tropics(d: Path) -> None:
+    base_ocsge(d)
+    g = gpd.GeoDataFrame({"CODE_INSEE": ["97101", "97102"], "NOM": ["A", "B"], "EPCI": ["E", "E"]},
+                         geometry=[shapely.box(-61.60, 16.20, -61.55, 16.25), shapely.box(-61.55, 16.20, -61.50, 16.25)],
+                         crs="EPSG:4326")
+    (d / "communes.gpkg").unlink()
+    g.to_file(d / "communes.gpkg")
+
+
+def _long_names(d: Path, encoding: str, straddle: bool) -> None:
+    """Territory names whose first accent lies past the first 64 KiB of the file."""
+    base_cerema(d)
+    header = ["insee_com", "nom", "surface_ha", "epci", "commentaire"]
+    head = ",".join(header) + "\n" + "00001,A,100,E,"
+    # the é of "Bézier" sits 8 bytes after the padding: across byte 65 536, or past it
+    pad = (65535 if straddle else 65536) - len(head.encode(encoding)) - len("\n00002,B")
+    text = head + "x" * pad + "\n00002,Bézier,100,E,\n"
+    (d / "communes.csv").write_bytes(text.encode(encoding))
+
+
+def _raster_partial(d: Path) -> None:
+    base_raster(d)
+    zones = gpd.GeoDataFrame({"code": ["Z1", "Z2"]}, geometry=[shapely.box(X0, Y0 - 40, X0 + 20, Y0),
+                                                              shapely.box(X0 + 20, Y0 - 40, X0 + 60, Y0)], crs=CRS)
+    (d / "zones.gpkg").unlink()
+    zones.to_file(d / "zones.gpkg")
+
+
+def _raster_small_zone(d: Path) -> None:
+    base_raster(d)
+    zones = gpd.GeoDataFrame({"code": ["Z1", "Z2"]}, geometry=[shapely.box(X0 + 4, Y0 - 16, X0 + 16, Y0 - 4),
+                                                              shapely.box(X0 + 20, Y0 - 40, X0 + 40, Y0)], crs=CRS)
+    (d / "zones.gpkg").unlink()
+    zones.to_file(d / "zones.gpkg")
+    replace_toml(d, 'legend = "legend.csv"\n', 'legend = "legend.csv"\nmin_coverage = 0.0\n')
+
+
+def _encoding_noted(encoding: str):
+    def check(out: Path) -> None:
+        qa = _read(out, "qa")
+        hit = qa[qa["topic"] == "encoding"]
+        assert len(hit) == 1 and f"decoded as {encoding}" in hit["item"].iloc[0], qa
+    return check
+
 CASES: list[Case] = [
     # configuration
     Case("config_syntax_error", "ConfigError", r"ocsol\.toml: TOML syntax error.*line \d+",
@@ -496,6 +597,107 @@ CASES: list[Case] = [
          argument="00003"),
     Case("territory_code_typo", "TerritoryNotFoundError", r"territory 'EE' not found.*did you mean 'E'", base_ocsge,
          kind="find", argument="EE"),
+    # --- issue 9 -----------------------------------------------------------------------------
+    # item 6: one number parser, codes normalised once
+    Case("cerema_french_thousands", "", "", _cerema_cells({("naf11art12", 0): "1 234,5", ("art11hab12", 0): "834,5"}),
+         kind="value", check=_value("consumption", {"level": "commune", "code": "00001", "year": 2011}, "total_ha",
+                                    1234.5 / 10_000)),
+    Case("cerema_no_break_spaces", "", "", _cerema_cells({("naf11art12", 1): "12\u202f000",
+                                                         ("art11hab12", 1): "11\u00a0600"}),
+         kind="value", check=_value("consumption", {"level": "commune", "code": "00002", "year": 2011}, "habitat_ha",
+                                    11600 / 10_000)),
+    Case("cerema_english_grouping", "", "", _cerema_cells({("naf11art12", 0): "1,234.5", ("art11hab12", 0): "834.5"}),
+         kind="value", check=_value("consumption", {"level": "epci", "code": "E", "year": 2011}, "total_ha",
+                                    (1234.5 + 1000) / 10_000)),
+    Case("cerema_ambiguous_decided_by_column", "", "",
+         _cerema_cells({("naf11art12", 0): "12,000", ("art11hab12", 0): "11,7", ("art11act12", 0): "0,3",
+                        ("art11rou12", 0): "0", ("naf11art12", 1): "1000,5", ("art11hab12", 1): "600,5"}),
+         kind="value", check=_all(
+             _value("consumption", {"level": "commune", "code": "00001", "year": 2011}, "total_ha", 12.0 / 10_000),
+             _value("consumption", {"level": "commune", "code": "00002", "year": 2011}, "total_ha", 1000.5 / 10_000))),
+    Case("cerema_ambiguous_column", "SchemaError",
+         r"conso\.csv: column 'naf11art12': cell '12,000' could be a thousands separator or a decimal mark",
+         _cerema_cells({("naf11art12", 0): "12,000"})),
+    Case("cerema_mixed_decimal_marks", "SchemaError",
+         r"conso\.csv: column 'naf13art14': cell '12,000' .*other cells use both ',' and '\.'",
+         _cerema_cells({("naf13art14", 0): "12,000", ("naf14art15", 1): "999,5", ("naf15art16", 1): "999.5"})),
+    Case("cerema_code_scientific", "SchemaError",
+         r"conso\.csv: column 'idcom': code '1E\+00' \(line 2\) is in scientific notation",
+         _cerema_cells({("idcom", 0): "1E+00"})),
+    Case("territories_code_scientific", "SchemaError",
+         r"communes\.csv: column 'epci': code '2\.00047E\+08' .*scientific notation.*re-export the column as text",
+         _territories_csv([["00001", "A", "100", "2.00047E+08"], ["00002", "B", "100", "E"]],
+                          ["insee_com", "nom", "surface_ha", "epci"])),
+    Case("population_code_scientific", "SchemaError", r"pop\.csv: column 'insee_com': code '6\.9123E\+04'",
+         _population([["6.9123E+04", "10", "12"], ["00002", "20", "21"]], POP_HEADER)),
+    Case("territories_codes_unpadded", "", "", _territories_codes(["1", "2"]), kind="value",
+         check=_value("consumption", {"level": "commune", "code": "00002", "year": 2012}, "total_ha", 0.1)),
+    Case("territories_codes_corsica_lower_case", "", "", _territories_codes(["2a004", "2b002"], ["2A004", " 2B002 "]),
+         kind="value", check=_value("consumption", {"level": "commune", "code": "2B002", "year": 2020}, "route_ha",
+                                    0.01)),
+    Case("territories_area_french_decimal", "", "",
+         _territories_csv([["00001", "A", "1 000,5", "E"], ["00002", "B", "99,5", "E"]],
+                          ["insee_com", "nom", "surface_ha", "epci"]),
+         kind="value", check=_value("territories", {"level": "epci", "code": "E"}, "area_ha", 1100.0)),
+    Case("targets_percent_sign", "", "",
+         lambda d: (base_cerema(d, extra='\n[zan]\ntargets = "targets.csv"\n'),
+                    write_csv(d / "targets.csv", ["level", "code", "target_pct", "source"], [["epci", "E", "30 %", "SCoT"]])),
+         kind="value", check=_value("zan", {"level": "epci", "code": "E"}, "target_pct", 30.0)),
+    Case("population_ambiguous_thousands", "SchemaError", r"pop\.csv: column 'pmun2015': cell '12,000' could be",
+         _population([["00001", "10", "12,000"], ["00002", "20", "21"]], POP_HEADER)),
+    # item 7: territories are a partition
+    Case("territories_overlapping", "CoverageError",
+         r"communes\.gpkg: the territories must not overlap.*00001 and 00002 overlap by 0\.5000 ha",
+         _territories_layer(lambda g: g.set_geometry([shapely.box(0, 0, 100, 100), shapely.box(50, 0, 200, 100)]))),
+    Case("territories_same_geometry_two_codes", "CoverageError",
+         r"communes\.gpkg: the territories must not overlap.*00001 and 00002 have the same geometry",
+         _territories_layer(lambda g: g.set_geometry([shapely.box(0, 0, 100, 100)] * 2))),
+    Case("territories_sliver_tolerated", "", "",
+         _territories_layer(lambda g: g.set_geometry([shapely.box(0, 0, 100.004, 100), shapely.box(100, 0, 200, 100)])),
+         kind="value", check=_value("stock_summary", {"level": "commune", "code": "00001", "vintage": 2019}, "area_ha",
+                                    100.004 * 100 / 10_000, rel=1e-7)),
+    # item 9: config types and duplicate vintages
+    Case("config_level_not_text", "ConfigError",
+         r"\[territories\] levels\.epci: expected a column name \(text\), found integer 5",
+         _config_replace('levels = { epci = "EPCI" }', "levels = { epci = 5 }")),
+    Case("config_min_coverage_text", "ConfigError", r"\[ocsge\] min_coverage: expected a share between 0 and 1, found text 'high'",
+         _config_replace("[ocsge.vintages]", '[ocsge]\nmin_coverage = "high"\n\n[ocsge.vintages]')),
+    Case("config_target_pct_percent_sign", "ConfigError",
+         r"\[zan\] target_pct: expected a percentage between 0 and 100 .*found text '50%'",
+         _config('\n[zan]\ntarget_pct = "50%"\n', base_cerema)),
+    Case("config_duplicate_vintage", "ConfigError",
+         r"\[ocsge\] vintages: keys '2019' and '02019' name the same vintage 2019",
+         _config_replace('2022 = "ocsge_2022.gpkg"', '"02019" = "ocsge_2022.gpkg"')),
+    Case("config_area_unit_unknown", "ConfigError", r"\[territories\] area_unit = 'acres': use one of 'ha', 'm2', 'km2'",
+         _config_replace('area = "surface_ha"', 'area = "surface_ha"\narea_unit = "acres"', base_cerema)),
+    Case("config_decade_year_text", "ConfigError", r"\[zan\] decades\[1\]\[1\]: expected a year, found text '2050'",
+         _config('\n[zan]\ndecades = [[2031, 2040, 50], [2041, "2050", 100]]\n', base_cerema)),
+    Case("config_report_code_number", "ConfigError",
+         r"\[report\] territories\[0\]: expected a territory code written as text",
+         _config("\n[report]\nterritories = [1001]\n")),
+    Case("config_since_not_a_date", "ConfigError", r"\[cog\] since = '2019': expected a date YYYY-MM-DD",
+         _config('\n[cog]\nchanges = "changes.csv"\nsince = "2019"\n', base_cerema)),
+    Case("config_block_size_zero", "ConfigError", r"\[raster\] block_size = 0: expected an integer in \[1",
+         _config_replace('legend = "legend.csv"\n', 'legend = "legend.csv"\nblock_size = 0\n', base_raster)),
+    Case("config_neighbours_fraction", "ConfigError", r"\[compare\] neighbours: expected an integer",
+         _config("\n[compare]\nneighbours = 2.5\n")),
+    # item 10 (raster part): partly covered zones are empty with a reason
+    Case("raster_zone_half_outside", "", "", _raster_partial, kind="value", check=_all(
+        _value("stock_summary", {"level": "commune", "code": "Z2", "vintage": 2020}, "covered_pct", 50.0),
+        _value("stock_summary", {"level": "commune", "code": "Z2", "vintage": 2020}, "artif_ha", float("nan")),
+        _value("stock_summary", {"level": "commune", "code": "Z1", "vintage": 2020}, "artif_ha", 0.08))),
+    # item 11: CRS area of use, raster messages
+    Case("territories_outside_working_crs", "CRSError",
+         r"communes\.gpkg: the territories .*lie outside the area of use of the working CRS EPSG:2154.*"
+         r"crs = \"EPSG:5490\" in ocsol\.toml", _tropics),
+    Case("raster_zone_smaller_than_its_pixels", "", "", _raster_small_zone, kind="value",
+         check=_value("stock_summary", {"level": "commune", "code": "Z1", "vintage": 2021}, "covered_ha", 0.04)),
+    # item 12: encoding decided on the whole file
+    Case("territories_cp1252_accent_after_64k", "", "", lambda d: _long_names(d, "cp1252", False), kind="value",
+         check=_all(_value("territories", {"level": "commune", "code": "00002"}, "name", "Bézier"),
+                    _encoding_noted("cp1252"))),
+    Case("territories_utf8_accent_across_64k", "", "", lambda d: _long_names(d, "utf-8", True), kind="value",
+         check=_value("territories", {"level": "commune", "code": "00002"}, "name", "Bézier")),
 ]
 
 

@@ -60,12 +60,13 @@ def read_territories(
     Territories
     """
     p = check_file(path, what="territories")
+    crs_note = ""
     levels = dict(levels or {})
     level_names = dict(level_names or {})
     repaired = 0
     if p.suffix.lower() in VECTOR_SUFFIXES and p.suffix.lower() != ".parquet" or p.suffix.lower() == ".geoparquet":
         gdf, repaired = read_layer(p, what="territories", crs=working_crs(crs), layer=layer)
-        check_area_of_use(gdf, working_crs(crs), source=str(p))
+        crs_note = check_area_of_use(gdf, working_crs(crs), source=str(p))
         table = gdf
     else:
         table = read_table(p, what="territories")
@@ -161,6 +162,7 @@ def read_territories(
         names=names,
         repaired=repaired,
         source=str(Path(path)),
+        notes=(crs_note,) if crs_note else (),
     )
 
 

@@ -89,8 +89,10 @@ def read_layer(
     src = recognise_crs(CRS.from_user_input(gdf.crs))
     if src.equals(crs, ignore_axis_order=True):
         gdf = gdf.set_crs(crs, allow_override=True)
+        gdf.attrs["reprojected"] = False
     else:
         gdf = gdf.to_crs(crs)
+        gdf.attrs["reprojected"] = True
     geom = gdf.geometry.values
     missing = shapely.is_missing(np.asarray(geom)) | shapely.is_empty(np.asarray(geom))
     if missing.any():
@@ -176,26 +178,32 @@ def fitting_crs(bounds: tuple[float, float, float, float]) -> str:
     return f"EPSG:{code} (WGS 84 / UTM {suffix})"
 
 
-def check_area_of_use(gdf: gpd.GeoDataFrame, crs: CRS, *, source: str, what: str = "territories") -> None:
-    """Raise CRSError when a layer lies outside the area of use of the working CRS.
+def check_area_of_use(gdf: gpd.GeoDataFrame, crs: CRS, *, source: str, what: str = "territories") -> str:
+    """Stop when a layer reprojected into the working CRS lies outside that CRS's area of use.
 
     Areas computed in a projection far from its area of use are wrong (EPSG:2154, Lambert-93,
-    distorts areas by tens of percent in the tropics); the message names a fitting CRS.
+    doubles areas near the equator); the message names a fitting CRS (the UTM zone). A layer
+    already *stored* in the working CRS is measured in that plane as given (its producer chose
+    the CRS): no error, but the returned note (else ``""``) goes to qa.csv.
     """
     aou = crs.area_of_use
     if aou is None or not len(gdf):
-        return
+        return ""
     west, south, east, north = lonlat_bounds(gdf)
     m = AREA_OF_USE_MARGIN_DEG
     inside = (west >= aou.west - m and east <= aou.east + m and south >= aou.south - m and north <= aou.north + m)
     if aou.west > aou.east:  # area of use across the antimeridian: only check latitudes
         inside = south >= aou.south - m and north <= aou.north + m
-    if not inside:
-        name = f"EPSG:{crs.to_epsg()}" if crs.to_epsg() else crs.name
-        area = aou.name.split(" (")[0].rstrip(".")
-        code, label = fitting_crs((west, south, east, north)).split(" ", 1)
-        raise CRSError(
-            f"{source}: the {what} (lon {west:.2f}…{east:.2f}, lat {south:.2f}…{north:.2f}) lie outside the area "
-            f"of use of the working CRS {name} ({area}); its areas would be wrong there: set "
-            f"crs = \"{code}\" in ocsol.toml {label}"
-        )
+    if inside:
+        return ""
+    name = f"EPSG:{crs.to_epsg()}" if crs.to_epsg() else crs.name
+    area = aou.name.split(" (")[0].rstrip(".")
+    code, label = fitting_crs((west, south, east, north)).split(" ", 1)
+    if not gdf.attrs.get("reprojected", True):
+        return (f"{what} stored in {name} lie outside its area of use ({area}): areas are measured in "
+                f"that plane as given; {code} {label} would fit")
+    raise CRSError(
+        f"{source}: the {what} (lon {west:.2f}…{east:.2f}, lat {south:.2f}…{north:.2f}) lie outside the area "
+        f"of use of the working CRS {name} ({area}); its areas would be wrong there: set "
+        f"crs = \"{code}\" in ocsol.toml {label}"
+    )
