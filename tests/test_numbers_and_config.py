@@ -1,0 +1,131 @@
+"""The one number parser, code normalisation, whole-file encodings, typed configuration (issue 9)."""
+
+from __future__ import annotations
+
+import time
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ocsol.config import SCHEMA, TYPES, check_value, config_from_dict, spec_of
+from ocsol.errors import ConfigError, CoverageError, SchemaError
+from ocsol.io.common import as_code, decode_text, parse_number_columns, parse_numbers, read_table
+from ocsol.io.territories import check_partition
+
+
+def _fmt(value: float, *, thousands: str, decimal: str) -> str:
+    """A number written the way a spreadsheet of some locale writes it (independent of ocsol)."""
+    whole, frac = f"{value:.2f}".split(".")
+    groups = []
+    while len(whole) > 3:
+        groups.insert(0, whole[-3:])
+        whole = whole[:-3]
+    groups.insert(0, whole)
+    return thousands.join(groups) + decimal + frac
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(st.integers(0, 10**9), st.sampled_from([(" ", ","), ("\u00a0", ","), ("\u202f", ","), (",", "."),
+                                                ("", ","), ("", "."), (".", ",")]))
+def test_locale_formats_read_as_meant(cents: int, style: tuple[str, str]) -> None:
+    value = cents / 100
+    text = _fmt(value, thousands=style[0], decimal=style[1])
+    got = parse_numbers(pd.Series([text]), column="x", source="t.csv").iloc[0]
+    assert got == pytest.approx(value, abs=1e-9), text
+
+
+@pytest.mark.parametrize("cells, expected", [
+    (["12,000", "0,5"], [12.0, 0.5]),  # the column's decimal comma decides
+    (["12,000", "2.5"], [12000.0, 2.5]),  # the column's decimal dot decides
+    (["12.000", "1,5"], [12000.0, 1.5]),
+    (['"12,000"', "1,234,567"], [12000.0, 1234567.0]),
+    (["1 234,5", "12,000"], [1234.5, 12.0]),
+    (["50 %", "7"], [float("nan"), 7.0]),  # no percent sign unless asked
+    (["", "n/a"], [float("nan"), float("nan")]),
+])
+def test_ambiguous_cells_decided_per_column(cells, expected) -> None:
+    got = parse_numbers(pd.Series(cells), column="x", source="t.csv").tolist()
+    assert got == pytest.approx(expected, nan_ok=True)
+
+
+def test_ambiguous_column_decided_by_the_file_or_refused() -> None:
+    df = pd.DataFrame({"a": ["12,000", "5"], "b": ["0,25", "3"]})
+    assert parse_number_columns(df, ["a", "b"], source="t.csv")["a"].tolist() == [12.0, 5.0]
+    with pytest.raises(SchemaError, match=r"t\.csv: column 'a': cell '12,000' .*no cell of the file shows"):
+        parse_number_columns(df[["a"]], ["a"], source="t.csv")
+
+
+def test_percent_options() -> None:
+    s = pd.Series(["42,24 %", "0.5"])
+    assert parse_numbers(s, column="w", source="t", percent="fraction").tolist() == pytest.approx([0.4224, 0.5])
+    assert parse_numbers(s, column="w", source="t", percent="strip").tolist() == pytest.approx([42.24, 0.5])
+
+
+def test_codes_normalised_once() -> None:
+    got = as_code(pd.Series([" 1001", "2a004", "2b", "69123.0", "  ", None, "scot_Bassin"]), width=5)
+    assert got.tolist() == ["01001", "2A004", "2B", "69123", None, None, "scot_Bassin"]
+    with pytest.raises(SchemaError, match=r"x\.csv: column 'siren': code '2\.00047E\+08' \(line 3\) .*scientific"):
+        as_code(pd.Series(["200046977", "2.00047E+08"]), column="siren", source="x.csv")
+
+
+def test_whole_file_encoding(tmp_path) -> None:
+    text = "code,nom\n" + "".join(f"{i:05d},x\n" for i in range(12000)) + "99999,Châteauroux\n"
+    assert len(text) > 65536
+    (tmp_path / "u.csv").write_text(text, encoding="utf-8")
+    (tmp_path / "w.csv").write_text(text, encoding="cp1252")
+    for name in ("u.csv", "w.csv"):
+        df = read_table(tmp_path / name)
+        assert df["nom"].iloc[-1] == "Châteauroux"
+    assert decode_text((tmp_path / "w.csv").read_bytes())[1] == "cp1252"
+    assert decode_text("\ufeffa".encode("utf-8"))[1] == "utf-8-sig"
+    assert decode_text(b"\x81\x8d")[1] == "latin-1"  # bytes cp1252 leaves undefined
+
+
+def test_partition_check_is_fast_for_a_region() -> None:
+    """10 000 square communes (a region's worth of neighbours) are checked in well under a few seconds."""
+    n = 100
+    geoms = [shapely.box(i * 10, j * 10, i * 10 + 10, j * 10 + 10) for i in range(n) for j in range(n)]
+    communes = gpd.GeoDataFrame({"code": [f"{k:05d}" for k in range(n * n)]}, geometry=geoms, crs="EPSG:2154")
+    t = time.perf_counter()
+    check_partition(communes)
+    assert time.perf_counter() - t < 20  # generous: a guard against a quadratic check, not a benchmark
+    communes.loc[57, "geometry"] = shapely.box(0, 570, 10, 580.04)  # 0.4 m² into 00058: tolerated
+    check_partition(communes)
+    communes.loc[57, "geometry"] = shapely.box(0, 570, 10, 582)  # 20 m² into 00058
+    with pytest.raises(CoverageError, match=r"00057 and 00058 overlap by 0\.0020 ha"):
+        check_partition(communes)
+
+
+def test_every_schema_key_has_a_type() -> None:
+    """Keys added to SCHEMA get a type: explicit in TYPES or inferred from a typed default."""
+    untyped = [f"[{sec}] {key}" for sec, keys in SCHEMA.items() for key, default in keys.items()
+               if spec_of(sec, key).kind == "any"]
+    assert untyped == []
+    assert set(TYPES) <= set(SCHEMA)
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"zan": {"guarantee_ha": -1}}, r"\[zan\] guarantee_ha = -1: expected hectares"),
+    ({"zan": {"reference": [2011]}}, r"\[zan\] reference: expected \[first year, last year\], found a list of 1"),
+    ({"ocsge": {"repair": "yes"}}, r"\[ocsge\] repair: expected true or false, found text 'yes'"),
+    ({"efficiency": {"sdg_variant": "log"}}, r"\[efficiency\] sdg_variant = 'log': use one of 'ln', 'linear'"),
+    ({"raster": {"legend": "x", "vintages": {"2020": 5}}}, r"\[raster\] vintages\.2020: expected a file path"),
+    ({"title": ["a"]}, r"title: expected text, found list"),
+    ({"ocsge": {"diff": [{"from": 2019, "to": 2022, "paths": ["a.gpkg", 3]}]}},
+     r"\[\[ocsge\.diff\]\] #1 paths: expected a file path or a list"),
+])
+def test_config_types_one_line(data, message) -> None:
+    with pytest.raises(ConfigError, match=message) as err:
+        config_from_dict({"territories": {"path": "x.gpkg"}, **data})
+    assert "\n" not in str(err.value)
+
+
+def test_new_keys_are_checked_by_their_default(monkeypatch) -> None:
+    monkeypatch.setitem(SCHEMA, "compare", {**SCHEMA["compare"], "radius_km": 10.0})
+    with pytest.raises(ConfigError, match=r"\[compare\] radius_km: expected a number, found text '10 km'"):
+        config_from_dict({"territories": {"path": "x"}, "compare": {"radius_km": "10 km"}})
+    assert check_value(12, spec_of("compare", "radius_km"), "k") == []
