@@ -17,12 +17,22 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ocsol import change, cog, consumption, demography, indicators, nomenclature, territories, zan
+from ocsol import (
+    change,
+    cog,
+    compare,
+    consumption,
+    demography,
+    indicators,
+    nomenclature,
+    territories,
+    zan,
+)
 from ocsol.io.cerema import VALUE_COLUMNS
 
 from .test_properties import RULE, _classes, worlds
 
-SETTINGS = settings(max_examples=8, deadline=None, derandomize=True,
+SETTINGS = settings(max_examples=6, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
@@ -101,6 +111,11 @@ def test_artificialisation_functions_leave_inputs_unchanged(world, data):
     unchanged(terr.units)
     ext = pd.DataFrame({"code": terr.communes["code"], "vintage_from": 2019, "vintage_to": 2022})
     unchanged(indicators.flows, pre, classes, terr, extent=ext)
+    diff = v1.rename(columns={"cs": "cs_from", "us": "us_from"}).assign(cs_to=v2["cs"].iloc[0], us_to=v2["us"].iloc[0])
+    unchanged(change.diff_pieces, diff, terr.communes, vintage_from=2019, vintage_to=2022)
+    unchanged(compare.centroids, terr)
+    table = tables.stock_summary[tables.stock_summary["vintage"] == 2019]
+    unchanged(compare.neighbours, terr, "commune", terr.communes["code"].iloc[0], table=table, value="artif_ha", n=2)
 
 
 @SETTINGS
@@ -123,6 +138,11 @@ def test_consumption_functions_leave_inputs_unchanged(world, data):
     rec = unchanged(cog.build_reconciliation, codes, codes,
                     areas=terr.communes.set_index("code")["area_m2"])
     assert rec is not None
+    changes = pd.DataFrame({"mod": "32", "date_eff": "2024-01-01", "typecom_av": "COM", "com_av": codes,
+                            "typecom_ap": "COM", "com_ap": codes[0]})
+    unchanged(cog.links_from_changes, changes, since="2019-01-01")
+    status = pd.DataFrame({"code": codes, "correction_status": "merged"})
+    unchanged(cog.parent_status, status, terr.membership, terr.levels)
 
 
 def test_flows_used_to_add_columns_to_the_callers_frame():

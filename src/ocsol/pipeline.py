@@ -197,7 +197,7 @@ def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) 
         targets = config.get("zan", "targets")
         if targets:
             provenance += file_provenance("zan targets", config.resolve(targets))
-    qa += _encoding_notes(provenance)
+    qa += _encoding_notes(provenance, config)
     tables["qa"] = _collapse_qa(pd.DataFrame(qa, columns=["topic", "item", "count", "detail"]))
     return Results(tables=tables, changes=changes, territories=territories, provenance=provenance, config=config)
 
@@ -216,13 +216,19 @@ def _collapse_qa(qa: pd.DataFrame, *, limit: int = 3) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=qa.columns)
 
 
-def _encoding_notes(provenance: list[dict]) -> list[dict]:
+def _encoding_notes(provenance: list[dict], config: Config) -> list[dict]:
     """A qa row for every text input that was not UTF-8 (how it was decoded, on the whole file)."""
+    from .config import PATH, spec_of
     from .io.common import text_encoding
 
+    paths = [r["path"] for r in provenance]
+    for section in config.present:  # inputs without a provenance row (membership, COG tables…)
+        for key, value in config.sections[section].items():
+            if isinstance(value, str) and spec_of(section, key) is PATH:
+                paths.append(str(config.resolve(value)))
     notes = []
-    for path in dict.fromkeys(r["path"] for r in provenance):
-        if Path(path).suffix.lower() in {".csv", ".txt", ".tsv"}:
+    for path in dict.fromkeys(paths):
+        if Path(path).suffix.lower() in {".csv", ".txt", ".tsv"} and Path(path).is_file():
             enc = text_encoding(path)
             if enc not in ("utf-8", "utf-8-sig"):
                 notes.append(_qa("encoding", f"not UTF-8: decoded as {enc} (whole file checked)", "", path))

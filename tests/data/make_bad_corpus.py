@@ -395,7 +395,7 @@ def _cerema_cells(cells: dict[tuple[str, int], str], extra: str = "") -> Callabl
     return build
 
 
-def _read(out: Path, table: str) -> "pd.DataFrame":  # noqa: F821
+def _read(out: Path, table: str) -> pd.DataFrame:  # noqa: F821
     import pandas as pd
 
     return pd.read_csv(out / f"{table}.csv", dtype={"code": str}, keep_default_na=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 import io
 import logging
-import re
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
