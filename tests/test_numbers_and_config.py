@@ -133,3 +133,13 @@ def test_new_keys_are_checked_by_their_default(monkeypatch) -> None:
     with pytest.raises(ConfigError, match=r"\[compare\] radius_km: expected a number, found text '10 km'"):
         config_from_dict({"territories": {"path": "x"}, "compare": {"radius_km": "10 km"}})
     assert check_value(12, spec_of("compare", "radius_km"), "k") == []
+
+
+def test_xlsx_numeric_cells_are_never_ambiguous(tmp_path) -> None:
+    """A numeric spreadsheet cell 12.125 has no thousands separator: it must not need column evidence."""
+    pd.DataFrame({"code": ["01001", "2A004"], "v": [12.125, 3.0], "n": [1001, 2]}).to_excel(
+        tmp_path / "t.xlsx", index=False)
+    df = read_table(tmp_path / "t.xlsx")
+    assert parse_numbers(df["v"], column="v", source="t.xlsx").tolist() == [12.125, 3.0]
+    assert as_code(df["code"], width=5).tolist() == ["01001", "2A004"]
+    assert df["n"].tolist() == ["1001", "2"]

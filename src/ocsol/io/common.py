@@ -45,7 +45,7 @@ def read_table(
     suffix = p.suffix.lower()
     try:
         if suffix in {".xlsx", ".xls", ".xlsm"}:
-            df = pd.read_excel(p, sheet_name=sheet or 0, dtype=str)
+            df = pd.read_excel(p, sheet_name=sheet or 0, dtype=object).map(_excel_cell)
         elif suffix == ".parquet":
             df = pd.read_parquet(p).astype(str)
         else:
@@ -98,6 +98,26 @@ def text_encoding(path: str | os.PathLike[str]) -> str:
     """The encoding :func:`read_table` uses for a CSV file (see :func:`decode_text`)."""
     st = Path(path).stat()
     return _encoding_of(str(path), st.st_mtime_ns, st.st_size)
+
+
+def _excel_cell(value: object) -> object:
+    """A spreadsheet cell as text; numeric cells written so the number parser cannot misread them.
+
+    A numeric cell has no thousands separator: ``12.125`` is written ``12.1250`` so that it
+    never looks like the ambiguous ``12,000`` / ``12.000`` form; whole numbers lose their ``.0``.
+
+    >>> [_excel_cell(v) for v in (12.125, 1001.0, 0.5, "2A004", None)]
+    ['12.1250', '1001', '0.5', '2A004', None]
+    """
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if float(value).is_integer():
+        return str(int(value))
+    text = repr(float(value))
+    frac = text.partition(".")[2]
+    return text + "0" if len(frac) == 3 and "e" not in text else text
 
 
 def _read_csv_text(p: Path) -> pd.DataFrame:
