@@ -147,8 +147,15 @@ AREA_OF_USE_MARGIN_DEG = 0.1
 
 
 def lonlat_bounds(gdf: gpd.GeoDataFrame) -> tuple[float, float, float, float]:
-    """``(west, south, east, north)`` of a layer in degrees (WGS 84)."""
-    return tuple(float(v) for v in gdf.to_crs(4326).total_bounds)  # type: ignore[return-value]
+    """``(west, south, east, north)`` of a layer in degrees (WGS 84), from its densified convex hull.
+
+    Transforming the hull rather than every geometry keeps this fast for tens of thousands of
+    communes; its bounding box would not do (its corners lie far outside a country's outline).
+    """
+    hull = shapely.convex_hull(shapely.multipoints(shapely.get_coordinates(np.asarray(gdf.geometry.values))))
+    x0, y0, x1, y1 = hull.bounds
+    hull = shapely.segmentize(hull, max(x1 - x0, y1 - y0, 1e-9) / 256)
+    return tuple(float(v) for v in gpd.GeoSeries([hull], crs=gdf.crs).to_crs(4326).total_bounds)  # type: ignore[return-value]
 
 
 def fitting_crs(bounds: tuple[float, float, float, float]) -> str:
