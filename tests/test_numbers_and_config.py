@@ -143,3 +143,32 @@ def test_xlsx_numeric_cells_are_never_ambiguous(tmp_path) -> None:
     assert parse_numbers(df["v"], column="v", source="t.xlsx").tolist() == [12.125, 3.0]
     assert as_code(df["code"], width=5).tolist() == ["01001", "2A004"]
     assert df["n"].tolist() == ["1001", "2"]
+
+
+@pytest.mark.parametrize("boxes, fits", [
+    # the four corners of mainland France and Corsica: inside EPSG:2154's area of use
+    ([(-5.14, 48.3, -5.0, 48.4), (2.5, 51.0, 2.6, 51.09), (9.4, 41.33, 9.56, 41.4), (7.5, 43.7, 7.53, 43.8)], ""),
+    ([(-61.6, 16.2, -61.5, 16.3)], "EPSG:5490"),  # Guadeloupe: RGAF09 / UTM 20N
+    ([(55.4, -21.0, 55.5, -20.9)], "EPSG:2975"),  # La Réunion: RGR92 / UTM 40S
+    ([(6.6, 0.3, 6.7, 0.4)], "EPSG:32632"),  # São Tomé: no French datum, WGS 84 / UTM 32N
+])
+def test_working_crs_area_of_use(tmp_path, boxes, fits) -> None:
+    from ocsol.errors import CRSError
+    from ocsol.io.territories import read_territories
+
+    g = gpd.GeoDataFrame({"code": [f"{i:05d}" for i in range(len(boxes))]},
+                         geometry=[shapely.box(*b) for b in boxes], crs="EPSG:4326")
+    g.to_file(tmp_path / "t.gpkg")
+    if not fits:
+        t = read_territories(tmp_path / "t.gpkg", code="code")
+        assert t.notes == ()
+        return
+    with pytest.raises(CRSError, match=rf"t\.gpkg: the territories .* outside the area of use of the working CRS "
+                                       rf"EPSG:2154.*set crs = \"{fits}\""):
+        read_territories(tmp_path / "t.gpkg", code="code")
+    t = read_territories(tmp_path / "t.gpkg", code="code", crs=fits)  # the suggested CRS fits
+    assert t.notes == ()
+    # stored in the working CRS already: measured as given, with a qa note naming the fitting CRS
+    g.to_crs("EPSG:2154").to_file(tmp_path / "l93.gpkg")
+    t = read_territories(tmp_path / "l93.gpkg", code="code")
+    assert fits in t.notes[0] and "outside its area of use" in t.notes[0]
