@@ -79,7 +79,9 @@ class Territories:
             When the code names no territory (close codes are suggested) or, without a level,
             names units of several levels.
         """
-        code = str(code).strip()
+        from .io.common import as_code  # the one code normaliser (strip, 2a → 2A)
+
+        code = as_code(pd.Series([str(code)]), column="territory code", source="the command line")[0] or ""
         names = self.names
         if level is not None and level not in self.all_levels:
             raise TerritoryNotFoundError(
