@@ -9,6 +9,7 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..errors import InputFileError, SchemaError, close_matches
@@ -278,45 +279,53 @@ def parse_number_columns(
     >>> parse_number_columns(df, ["a", "b"], source="t.csv").to_dict("list")
     {'a': [1234.5, 12.0, 7.0], 'b': [1234.5, 12000.0, 1000.0]}
     """
-    parsed: dict[str, list[tuple[str | None, str | None, str | None]]] = {}
-    pct: dict[str, list[bool]] = {}
+    cleaned: dict[str, tuple[pd.Series, pd.Series, pd.Series, dict[str, tuple]]] = {}
     evidence: dict[str, set[str]] = {}
+    strip = SPACES + "\t\r\n"
     for col in columns:
-        cells = []
-        flags = []
-        for raw in frame[col].tolist():
-            text = "" if raw is None or (isinstance(raw, float) and raw != raw) else str(raw)
-            text = text.strip().strip(SPACES).strip('"').strip(SPACES)
-            is_pct = percent is not None and text.endswith("%")
-            if is_pct:
-                text = text[:-1].rstrip(SPACES)
-            cells.append(_cell(text) if text else (None, None, None))
-            flags.append(is_pct)
-        parsed[col], pct[col] = cells, flags
-        evidence[col] = {e for _, _, e in cells if e in (COMMA, DOT)}
+        text = frame[col].astype("string").str.strip(strip).str.strip('"').str.strip(strip)
+        if percent is not None:
+            is_pct = text.str.endswith("%").fillna(False).astype(bool)
+            text = text.where(~is_pct, text.str[:-1].str.rstrip(strip))
+        else:
+            is_pct = pd.Series(False, index=frame.index)
+        text = text.where(text != "", pd.NA)
+        plain = text.str.fullmatch(r"[+-]?\d+").fillna(False).astype(bool)  # most cells: no separator at all
+        other = text[~plain & text.notna()]
+        cells = {u: _cell(u) for u in pd.unique(other.to_numpy(dtype=object))}  # each distinct form once
+        cleaned[col] = (text, plain, is_pct, cells)
+        evidence[col] = {e for _, _, e in cells.values() if e in (COMMA, DOT)}
     file_marks = set().union(*evidence.values()) if evidence else set()
     out = {}
     for col in columns:
-        cells = parsed[col]
+        text, plain, is_pct, cells = cleaned[col]
         mark = None
-        if any(e == AMBIGUOUS for _, _, e in cells):
+        ambiguous = [u for u, c in cells.items() if c[2] == AMBIGUOUS]
+        if ambiguous:
             marks = evidence[col] or file_marks
             if len(marks) != 1:
-                sample = next(str(frame[col].iloc[i]) for i, c in enumerate(cells) if c[2] == AMBIGUOUS)
                 why = ("other cells use both ',' and '.' as decimal mark" if len(marks) > 1 else
                        "no cell of the file shows which is the decimal mark")
                 raise SchemaError(
-                    f"{source}: column {col!r}: cell {sample!r} could be a thousands separator or a "
+                    f"{source}: column {col!r}: cell {ambiguous[0]!r} could be a thousands separator or a "
                     f"decimal mark and {why}; write the numbers without thousands separators "
                     "(12000 or 12,5) or with an unambiguous cell such as 1 234,5"
                 )
             mark = next(iter(marks))
-        values = []
-        for (as_comma, as_dot, e), is_pct in zip(cells, pct[col], strict=True):
-            text = (as_comma if mark == COMMA else as_dot) if e == AMBIGUOUS else (as_comma or as_dot)
-            v = float(text) if text is not None else float("nan")
-            values.append(v / 100.0 if is_pct and percent == "fraction" else v)
-        out[col] = pd.Series(values, index=frame.index, dtype=float)
+        lookup = {}
+        for u, (as_comma, as_dot, e) in cells.items():
+            literal = (as_comma if mark == COMMA else as_dot) if e == AMBIGUOUS else (as_comma or as_dot)
+            lookup[u] = float(literal) if literal is not None else float("nan")
+        arr = np.full(len(text), np.nan)
+        mask = plain.to_numpy()
+        arr[mask] = text[plain].astype("float64").to_numpy()  # the plain cells, converted in bulk
+        rest = (~plain & text.notna()).to_numpy()
+        if rest.any():
+            arr[rest] = [lookup[u] for u in text[rest].to_numpy(dtype=object)]
+        values = pd.Series(arr, index=frame.index, dtype=float)
+        if percent == "fraction":
+            values = values.where(~is_pct, values / 100.0)
+        out[col] = values.rename(col)
     return pd.DataFrame(out, index=frame.index)
 
 
