@@ -425,7 +425,7 @@ def write_results(results: Results, out_dir: str | os.PathLike[str]) -> list[Pat
     inputs = [p["path"] for p in results.provenance]
     if results.config is not None:
         inputs += results.config.input_paths()
-    check_out_dir(out_dir, inputs)
+    check_out_dir(out_dir, inputs, label="output folder")
     writers = {}
     for name in [n for n in TABLE_ORDER if n in results.tables] + sorted(set(results.tables) - set(TABLE_ORDER)):
         df = results.tables[name]

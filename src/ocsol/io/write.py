@@ -167,7 +167,8 @@ def defuse_formulas(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = [("'" + v) if _is_formula_like(v) else v for v in out[col]]
+            out[col] = pd.Series([("'" + v) if _is_formula_like(v) else v for v in out[col]], index=out.index,
+                                 dtype=out[col].dtype)
     out.columns = [("'" + c) if _is_formula_like(c) else c for c in out.columns]
     return out
 
@@ -217,6 +218,7 @@ def write_xlsx(sheets: dict[str, pd.DataFrame], target: str | os.PathLike[str]) 
 
 def _fixed_zip_dates(data: bytes, stamp: datetime) -> bytes:
     """The same ZIP archive with every member dated ``stamp`` (reproducible XLSX)."""
+    iso = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
     date_time = (max(stamp.year, 1980), stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second)
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
@@ -224,7 +226,10 @@ def _fixed_zip_dates(data: bytes, stamp: datetime) -> bytes:
             member = zipfile.ZipInfo(info.filename, date_time=date_time)
             member.compress_type = zipfile.ZIP_DEFLATED
             member.external_attr = 0o600 << 16
-            dst.writestr(member, src.read(info.filename))
+            content = src.read(info.filename)
+            if info.filename == "docProps/core.xml":  # openpyxl stamps "modified" with the time of saving
+                content = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>" + iso.encode(), content)
+            dst.writestr(member, content)
     return out.getvalue()
 
 
