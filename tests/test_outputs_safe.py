@@ -132,12 +132,13 @@ def test_staging_left_by_a_killed_run_is_cleaned_by_the_next(paper, tmp_path):
     stage = out / ".ocsol-stage-k1ll3d00"
     stage.mkdir()
     (stage / "flows.csv").write_text("half", encoding="utf-8")
-    tmp = out / ".zan.csv.a1b2c3d4.tmp.csv"
+    tmp = out / ".flows.csv.a1b2c3d4.tmp.csv"  # atomic_path's name for a file ocsol publishes here
     tmp.write_text("half", encoding="utf-8")
-    mine = out / ".my-hidden-notes"
-    mine.write_text("keep", encoding="utf-8")
+    mine = [out / ".my-hidden-notes", out / ".notes.txt.a1b2c3d4.tmp.txt"]  # not ocsol's: kept
+    for p in mine:
+        p.write_text("keep", encoding="utf-8")
     assert _run(paper / "ocsol.toml", out) == 0
-    assert not stage.exists() and not tmp.exists() and mine.exists()
+    assert not stage.exists() and not tmp.exists() and all(p.exists() for p in mine)
 
 
 def test_a_report_folder_holds_one_run(tmp_path):

@@ -45,7 +45,9 @@ from ..errors import OutputError
 MANIFEST = "manifest.json"
 LOCK_NAME = ".ocsol.lock"
 STAGE_PREFIX = ".ocsol-stage-"
-_TMP_FILE = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp(\.[^./]*)?$")  # atomic_path's temporary names
+_TMP_FILE = re.compile(r"^\.(.+)\.[A-Za-z0-9_]{8}\.tmp(\.[^./]*)?$")  # atomic_path's temporary names
+#: Files written one by one (not through a manifest) whose temporary copies a killed run may leave.
+SINGLE_FILES = frozenset({"index.html", ".ocsol-stamp.json", "headline.json", "rapport.html", "tableaux.xlsx"})
 #: First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -366,17 +368,20 @@ def _try_lock(fh) -> bool:
 def clean_stale(folder: str | os.PathLike[str]) -> list[Path]:
     """Remove staging folders and temporary files a killed run left in ``folder`` and its sub-folders.
 
-    Only ocsol's own hidden names are matched (``.ocsol-stage-*``, ``.<name>.<8 chars>.tmp*``).
-    Call it while holding :func:`output_lock`.
+    Only ocsol's own names are matched: ``.ocsol-stage-*`` folders, and ``.<name>.<8 chars>.tmp*``
+    files whose ``<name>`` is a file ocsol publishes there (listed in the folder's manifest, or
+    one of :data:`SINGLE_FILES`). Call it while holding :func:`output_lock`.
     """
     root = Path(folder)
-    removed = []
+    removed: list[Path] = []
     if not root.is_dir():
         return removed
     dirs = [root] + [d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")]
     for d in dirs:
+        known = previous_files(d) | SINGLE_FILES
         for p in d.iterdir():
-            if (p.name.startswith(STAGE_PREFIX) and p.is_dir()) or (_TMP_FILE.match(p.name) and p.is_file()):
+            m = _TMP_FILE.match(p.name)
+            if (p.name.startswith(STAGE_PREFIX) and p.is_dir()) or (m and m.group(1) in known and p.is_file()):
                 _remove(p)
                 removed.append(p)
     return removed

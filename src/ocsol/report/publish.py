@@ -164,22 +164,24 @@ def write_opendata(
     links: dict[tuple[str, str], str] | None = None,
     title: str | None = None,
 ) -> list[Path]:
-    """Write the CSV, its Table Schema and (with geometry) the GeoPackage into ``out/opendata``."""
-    from ..io.write import write_text, write_with
+    """Write the CSV, its Table Schema and (with geometry) the GeoPackage into ``out/opendata``.
+
+    Published as one unit (:func:`ocsol.io.write.publish_files`): a GeoPackage of an earlier batch
+    is removed when this one has no geometry. The CSV keeps every value verbatim, for programs
+    (no spreadsheet-formula defusing; see docs/reliability.md).
+    """
+    from ..io.write import publish_files, write_gpkg
 
     folder = Path(out) / OPENDATA
-    folder.mkdir(parents=True, exist_ok=True)
     table = summary_table(ind, territories)
     links = links or {}
     table["report"] = [links.get((lvl, code), "") for lvl, code in zip(table["level"], table["code"], strict=True)]
-    written = []
-
-    def csv_writer(path: Path) -> None:
-        table.to_csv(path, index=False, encoding="utf-8", lineterminator="\n", float_format="%.6f")
-
-    written.append(write_with(csv_writer, folder / f"{BASENAME}.csv"))
-    written.append(write_text(json.dumps(table_schema(title=title), ensure_ascii=False, indent=1),
-                              folder / f"{BASENAME}.schema.json"))
+    schema = json.dumps(table_schema(title=title), ensure_ascii=False, indent=1)
+    files = {
+        f"{BASENAME}.csv": lambda p: table.to_csv(p, index=False, encoding="utf-8", lineterminator="\n",
+                                                  float_format="%.6f"),
+        f"{BASENAME}.schema.json": lambda p: p.write_text(schema, encoding="utf-8"),
+    }
     geo = territory_geometries(ind, territories)
     if geo is not None:
         import geopandas as gpd
@@ -188,12 +190,10 @@ def write_opendata(
         for c, t in ((f[0], f[3]) for f in FIELDS):
             if t in ("integer", "year") and c in gdf:
                 gdf[c] = gdf[c].astype("float64")  # GPKG: nullable integers as reals
-
-        written.append(write_with(lambda p: gdf.to_file(p, layer=BASENAME, driver="GPKG", engine="pyogrio"),
-                                  folder / f"{BASENAME}.gpkg"))
+        files[f"{BASENAME}.gpkg"] = lambda p: write_gpkg(gdf, p, layer=BASENAME)
     else:
         log.info("no commune polygons in the indicators: no GeoPackage in %s", folder)
-    return written
+    return [p for p in publish_files(files, folder) if p.name != "manifest.json"]
 
 
 def territory_geometries(ind: Indicators, territories: list[tuple[str, str]]) -> Any:
