@@ -36,9 +36,11 @@ from typing import Any
 from markupsafe import Markup
 from markupsafe import escape as _ms_escape
 
-#: ASCII punctuation: what a Markdown parser may read as syntax or raw HTML. CommonMark lets any
-#: of it be backslash-escaped, and an escaped character is plain text (HTML-escaped on output).
-_MD_SPECIAL = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
+#: Characters a Markdown parser may read as inline syntax or raw HTML anywhere in a line. CommonMark
+#: lets any ASCII punctuation be backslash-escaped; an escaped character is plain text.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>&!|~$#{}])")
+#: What opens a block (list item, numbered item, setext underline) at the start of a line.
+_MD_BLOCK_START = re.compile(r"^(\d+)([.)])|^([-+=])")
 _SAFE_SCHEMES = ("http://", "https://", "mailto:")
 _SCHEME = re.compile(r"^\s*([a-zA-Z][a-zA-Z0-9+.\-]*):")
 
@@ -67,13 +69,20 @@ def join(parts: Any, sep: str = "") -> Markup:
 def md(value: Any) -> str:
     """A user string for a Markdown text: shows literally once rendered.
 
-    Line breaks become spaces (a name cannot open a heading or a list) and every ASCII
-    punctuation character is backslash-escaped (so ``<``, ``[``, ``*``… are text, not syntax).
+    Line breaks become spaces, the characters Markdown reads as inline syntax or HTML
+    (``\\ ` * _ [ ] < > & ! | ~ $ # { }``) are backslash-escaped, and so is a leading list
+    marker (``-``, ``+``, ``1.``): ``<``, ``[``, ``*``… are text, not syntax. Other punctuation
+    (``, . : ; ( ) - '``) is kept as is, so the Markdown stays readable.
+
+    >>> md("Oullins-Pierre-Bénite (69149, 69152)")
+    'Oullins-Pierre-Bénite (69149, 69152)'
+    >>> md("1. <b>x</b>")
+    '1\\\\. \\\\<b\\\\>x\\\\</b\\\\>'
     """
     if value is None:
         return ""
-    text = " ".join(str(value).split())
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    text = _MD_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
+    return _MD_BLOCK_START.sub(lambda m: f"{m.group(1)}\\{m.group(2)}" if m.group(1) else f"\\{m.group(3)}", text)
 
 
 def safe_url(url: str) -> bool:

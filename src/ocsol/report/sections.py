@@ -116,7 +116,7 @@ def title(ctx: Any, ind: Indicators) -> None:
     from .context import level_label
 
     heading = md(ctx.meta.get("report_title") or "Rapport local de suivi de l'artificialisation des sols")
-    sub = f"{level_label(ctx.level)} · code {md(ctx.code)} · rapport produit le {ctx.generated} avec ocsol {ctx.version}"
+    sub = f"{md(level_label(ctx.level))} · code {md(ctx.code)} · rapport produit le {ctx.generated} avec ocsol {ctx.version}"
     author = md(ctx.meta.get("author"))
     ctx.texts["titre"] = (f"# {md(ctx.name)}\n\n**{heading}** (articles L. 2231-1 et R. 2231-1 du code général des "
                           f"collectivités territoriales)\n\n{sub}" + (f" · {author}" if author else ""))
