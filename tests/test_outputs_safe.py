@@ -147,7 +147,7 @@ def test_a_report_folder_holds_one_run(tmp_path):
     out = tmp_path / "commune-1"
     for names in (["rapport.html", "donnees/figure_carte.csv", "donnees/figure_zan.csv"],
                   ["rapport.html", "donnees/figure_zan.csv"], ["rapport.html"]):
-        stage = staging_dir(out, "commune-1")
+        stage = staging_dir(out, label="commune-1")
         for n in names:
             (stage / n).parent.mkdir(parents=True, exist_ok=True)
             (stage / n).write_text(n, encoding="utf-8")

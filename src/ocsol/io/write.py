@@ -460,7 +460,7 @@ def publish_files(files: dict[str, Callable[[Path], None]], out_dir: str | os.Pa
             _remove(stage)
 
 
-def staging_dir(out: str | os.PathLike[str], label: str = "") -> Path:
+def staging_dir(out: str | os.PathLike[str], *, label: str = "") -> Path:
     """A new hidden staging folder beside ``out`` (same filesystem), for :func:`publish_dir`."""
     out = Path(out)
     with _writer_errors(out.parent):

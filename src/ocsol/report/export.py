@@ -316,7 +316,7 @@ class ReportRunner:
         out.mkdir(parents=True, exist_ok=True)
         # written in a staging folder, then published as one unit: the folder then holds this
         # run's files only (files listed by the previous run's manifest.json and not rewritten go)
-        stage = staging_dir(out, out.name)
+        stage = staging_dir(out, label=out.name)
         # absolute paths: the kernel runs in its own folder
         params = {"territory": str(territory), "level": level,
                   "config": str(Path(config).resolve()) if config else None,
