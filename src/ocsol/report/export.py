@@ -323,7 +323,6 @@ class ReportRunner:
                   "indicators": str(Path(indicators).resolve()) if indicators else None,
                   "output": str(stage.resolve())}
         result = ReportResult(level=level or "", code=str(territory), folder=out, ok=False)
-        (out / HEADLINE_FILE).unlink(missing_ok=True)
         try:
             nb = pm.execute_notebook(
                 str(self.notebook), str(stage / NOTEBOOK_NAME), parameters=params, kernel_name="python3",
