@@ -39,6 +39,8 @@ def bad(tmp_path_factory) -> Path:
 
 
 def _argv(case, d: Path, out: Path) -> list[str]:
+    if case.kind == "outself":  # --out over the inputs: refused, the folder left as it was
+        return ["indicators", "-c", str(d / "ocsol.toml"), "-o", str(d), "-q"]
     if case.kind == "noconfig":
         return ["indicators", "-c", str(d / "missing.toml"), "-o", str(out), "-q"]
     return ["indicators", "-c", str(d / "ocsol.toml"), "-o", str(out), "-q"]
@@ -68,7 +70,9 @@ def test_bad_input_cli(bad, tmp_path, capsys, name):
     case = CASES[name]
     d = bad / name
     out = tmp_path / "out"
+    before = {p: p.read_bytes() for p in d.rglob("*") if p.is_file()}
     code = main(_argv(case, d, out))
+    assert {p: p.read_bytes() for p in d.rglob("*") if p.is_file()} == before, "an input folder changed"
     err = capsys.readouterr().err
     assert code == 2, err
     assert "Traceback" not in err
@@ -89,7 +93,12 @@ def test_bad_input_raises_the_documented_class(bad, name):
     case = CASES[name]
     config = bad / name / ("missing.toml" if case.kind == "noconfig" else "ocsol.toml")
     with pytest.raises(getattr(errors, case.exception), match=case.message):
-        compute(config)
+        if case.kind == "outself":
+            from ocsol.pipeline import write_results
+
+            write_results(compute(config), bad / name)
+        else:
+            compute(config)
 
 
 @pytest.mark.filterwarnings("ignore")

@@ -6,7 +6,8 @@ committed: every broken file is derived from a small valid one by code, never ed
 
 ``cases.csv`` lists ``case, kind, exception, message`` where ``kind`` says how the case is run
 (``indicators``: ``ocsol indicators -c CASE/ocsol.toml``; ``find``: look a territory code up with
-``Territories.find``; ``noconfig``: ``-c`` names a file that does not exist; ``value``: a tricky but
+``Territories.find``; ``noconfig``: ``-c`` names a file that does not exist; ``outself``: ``-o`` is the
+case's own folder, which holds the inputs; ``value``: a tricky but
 valid input that must run and give the right number, which the case's ``check`` asserts on the
 output folder, computed independently of ocsol), ``exception`` is the
 :mod:`ocsol.errors` class the library must raise and ``message`` a regex its message must match.
@@ -696,6 +697,11 @@ CASES: list[Case] = [
     Case("territories_cp1252_accent_after_64k", "", "", lambda d: _long_names(d, "cp1252", False), kind="value",
          check=_all(_value("territories", {"level": "commune", "code": "00002"}, "name", "Bézier"),
                     _encoding_noted("cp1252"))),
+    # item 3 (i9a's, on main): an --out that is the folder of the configuration is refused
+    Case("out_is_the_config_folder", "OutputError",
+         r"(--out|output folder) \S*out_is_the_config_folder: this folder holds the input \S*out_is_the_config_folder/\S+, which the "
+         r"run reads",
+         base_ocsge, kind="outself"),
     Case("territories_utf8_accent_across_64k", "", "", lambda d: _long_names(d, "utf-8", True), kind="value",
          check=_value("territories", {"level": "commune", "code": "00002"}, "name", "Bézier")),
 ]
