@@ -176,3 +176,65 @@ def test_lyon_metropole_figures():
     # the guarantee applies to communes only, where half the reference is below 1 ha
     g = communes[communes["guarantee_applied"]]
     assert (g["reference_ha"] < 2.0).all() and (g["allowed_ha"] == 1.0).all()
+
+
+def test_region_default_applies_to_the_region_level_only():
+    comm = pd.DataFrame({"code": ["A", "B"], "name": ["a", "b"], "area_m2": [1e6] * 2})
+    memb = pd.DataFrame({"code": ["A", "B"], "region": ["84", "11"]})
+    t = Territories(communes=comm, membership=memb, levels=("region",))
+    z = zan_trajectory(consumption({"A": flat(2.0), "B": flat(2.0)}, t), t)
+    assert row(z, "region", "84")["target_source"] == "region_default"
+    assert row(z, "region", "84")["allowed_ha"] == pytest.approx(20.0 * (1 - 0.545))
+    assert row(z, "region", "11")["target_source"] == "national_default"  # Île-de-France: SDRIF
+    assert row(z, "commune", "A")["target_source"] == "national_default"  # not passed on to communes
+    assert set(z["status"]) == {""}
+
+
+def test_guarantee_documents_by_parent_code_cutoff_and_cap():
+    from datetime import date
+
+    from ocsol.zan_rules import commune_guarantees
+
+    t = territories()
+    docs = pd.DataFrame({"code": ["E1", "C"], "type": ["PLUi", "CC"],
+                         "prescription_date": [None, date(2026, 8, 22)], "arret_date": [None, None],
+                         "approval_date": [date(2026, 8, 21), None]})
+    g = commune_guarantees(t, documents=docs).set_index("code")
+    assert g["guarantee_reason"].to_dict() == {"A": "eligible", "B": "eligible", "C": "not_eligible"}  # not before
+    assert g["guarantee_ha"].to_dict() == {"A": 1.0, "B": 1.0, "C": 0.0}
+    dele = pd.DataFrame({"old_code": ["x", "y", "z", "w"], "new_code": ["A"] * 4, "type": ["commune-deleguee"] * 4,
+                         "creation_date": [date(2016, 1, 1)] * 4})
+    total = commune_guarantees(t, deleguees=dele).set_index("code").loc["A"]
+    assert (total["guarantee_ha"], total["guarantee_reason"]) == (2.0, "commune_nouvelle")  # 1 + 4 × 0.5 ≤ 2
+    bonus = commune_guarantees(t, deleguees=dele, cap_applies_to="bonus").set_index("code").loc["A"]
+    assert bonus["guarantee_ha"] == 3.0  # 1 + min(2, 4 × 0.5)
+    pool = commune_guarantees(t, mutualisation=pd.DataFrame({"commune": ["A"], "epci": ["E1"]}))
+    assert pool.set_index("code").loc["A", "pooled_by"] == "E1"
+    z = zan_trajectory(consumption({"A": flat(0.05), "B": flat(4.0), "C": flat(1.0)}, t), t,
+                       guarantees=pool, pool_amount="guarantee")
+    assert row(z, "commune", "A")["allowed_ha"] == pytest.approx(0.25) and row(z, "epci", "E1")["pooled_ha"] == 1.0
+
+
+def test_net_artificialisation_after_2031(tmp_path):
+    from ocsol.io.targets import net_targets_from_config
+    from ocsol.zan_2031 import net_trajectory
+
+    flows = pd.DataFrame({"level": ["epci", "epci", "epci", "epci"], "code": ["E", "E", "F", "F"],
+                          "vintage_from": [2015, 2021, 2018, 2032], "vintage_to": [2021, 2024, 2021, 2035],
+                          "net_artif_ha": [60.0, 24.0, 9.0, 6.0]})
+    nt = net_targets_from_config([
+        {"level": "epci", "code": "E", "period": [2031, 2040], "reduction_pct": 50, "reference": [2015, 2021],
+         "document": "SRADDET", "doc_status": "opposable"},
+        {"level": "epci", "code": "F", "period": [2031, 2040], "envelope_ha": 30.0, "doc_status": "opposable"},
+    ])
+    z = net_trajectory(flows, nt).set_index("code")
+    # E: reference 60 ha / 6 yr = 10 ha/yr, −50 % over 10 years = 50 ha; observed 24/3 = 8 ha/yr > 5 ha/yr
+    assert z.loc["E", "envelope_ha"] == pytest.approx(50.0) and z.loc["E", "observed_annual_ha"] == pytest.approx(8.0)
+    assert z.loc["E", "observed_pct"] == pytest.approx(160.0)
+    assert z.loc["E", "status"] == "" and z.loc["E", "indicative_status"] == "above"  # observed before 2031
+    # F: observed 2032–2035 inside the decade, binding: 2 ha/yr within 3 ha/yr → a status
+    assert z.loc["F", "status"] == "within" and z.loc["F", "horizon"] == 2050
+    assert len(net_trajectory(flows, None)) == 2  # no default envelope after 2031
+    assert net_trajectory(flows, None)["envelope_ha"].isna().all()
+    with pytest.raises(ConfigError, match="give envelope_ha or reduction_pct"):
+        net_targets_from_config([{"level": "epci", "code": "E", "period": [2031, 2040]}])

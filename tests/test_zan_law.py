@@ -299,3 +299,19 @@ def test_negative_targets_and_envelopes_are_read(tmp_path):
     p.write_text("level,code,target_pct\ncommune,69029,101\n", encoding="utf-8")
     with pytest.raises(SchemaError, match="target_pct '101' is not a number up to 100"):
         read_targets(p)
+
+
+def test_net_targets_reach_zan_2031_through_the_config(tmp_path):
+    block = ZAN.split("targets")[0] + """
+[[zan.net_targets]]
+level = "epci"
+code = "200046977"
+period = [2031, 2040]
+envelope_ha = 120.0
+document = "SRADDET"
+doc_status = "opposable"
+"""
+    res = compute(setup_dir(tmp_path, block, {}))
+    z = res["zan_2031"].iloc[0]
+    assert (z["code"], z["envelope_ha"], z["annual_envelope_ha"], z["horizon"]) == (EPCI, 120.0, 12.0, 2050)
+    assert z["status"] == "" and "no OCS GE flows" in z["note"]  # Lyon sample: no OCS GE
