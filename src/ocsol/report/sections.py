@@ -625,12 +625,18 @@ def methodology(ctx: Any, ind: Indicators) -> None:
              f"`{Path(ind.source).name or ind.source}`."]
     if ctx.meta.get("synthetic"):
         lines.append("**Attention : données synthétiques (générées pour les tests), sans valeur réelle.**")
+    zt = ctx.tables.get("zan")
+    z0 = zt.iloc[0] if zt is not None and len(zt) else None
     lines += [
         "- Consommation d'espaces NAF : fichiers fonciers du Cerema, flux annuels au 1er janvier ; les "
         "territoires supra-communaux sont la somme de leurs communes.",
-        "- Trajectoire ZAN (loi Climat et résilience, art. 191 et 194) : référence = dix flux 2011 à 2020, "
-        "enveloppe = référence × (1 − objectif), garantie communale de 1 ha pour les communes ; projection = "
-        "rythme observé × nombre d'années de la période.",
+        "- Trajectoire ZAN (loi Climat et résilience, art. 191 et 194) : référence = "
+        + (f"somme des flux {int(z0['reference_start'])} à {int(z0['reference_end'])}, " if z0 is not None
+           else "somme des flux annuels de la décennie de référence, ")
+        + "enveloppe = référence × (1 − objectif) ou enveloppe en hectares du document, garantie communale "
+        "pour les communes éligibles (première décennie) ; consommation décomptée = consommation brute − "
+        "déductions (PENE, photovoltaïque…) ; projection = rythme observé × nombre d'années de la période ; "
+        "situation donnée seulement face à un objectif opposable du territoire.",
         "- Artificialisation (décret n° 2023-1096, nomenclature R. 101-1 du code de l'urbanisme) : "
         "chaque couple couverture × usage de l'OCS GE est classé par la table de règles ci-dessous"
         + (f" (« {rule_name} »)" if rule_name else "") + ".",
