@@ -238,3 +238,20 @@ def test_net_artificialisation_after_2031(tmp_path):
     assert net_trajectory(flows, None)["envelope_ha"].isna().all()
     with pytest.raises(ConfigError, match="give envelope_ha or reduction_pct"):
         net_targets_from_config([{"level": "epci", "code": "E", "period": [2031, 2040]}])
+
+
+def test_communes_touched_by_a_pene_perimeter(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from ocsol.zan_rules import communes_touched
+
+    comm = gpd.GeoDataFrame({"code": ["A", "B", "C"], "name": ["a", "b", "c"], "area_m2": [1e6] * 3},
+                            geometry=[box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000), box(5000, 0, 6000, 1000)],
+                            crs="EPSG:2154")
+    t = Territories(communes=comm, membership=pd.DataFrame({"code": ["A", "B", "C"]}))
+    p = tmp_path / "pene.gpkg"
+    gpd.GeoDataFrame({"id": [1]}, geometry=[box(900, 0, 1300, 500)], crs="EPSG:2154").to_file(p)
+    out = communes_touched(p, t)
+    assert out["code"].tolist() == ["A", "B"]
+    assert out["perimeter_area_ha"].tolist() == pytest.approx([100 * 500 / 1e4, 300 * 500 / 1e4])

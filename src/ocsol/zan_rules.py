@@ -314,3 +314,43 @@ def deductions_by_year(
     if not count_renaturation:
         out["deducted_renaturation_ha"] = np.nan
     return out[cols]
+
+
+def communes_touched(
+    path: str | object, territories: Territories, *, crs: str = "EPSG:2154", layer: str | None = None
+) -> pd.DataFrame:
+    """Communes a PENE perimeter layer touches (to fill the deductions ledger; not its hectares).
+
+    The Cerema file is communal: it cannot tell which hectares of a commune a project consumed,
+    so the deductions' ``area_ha`` must come from the user (the project's own figures). This
+    helper only lists the communes concerned and the area of the perimeter inside each.
+
+    Parameters
+    ----------
+    path
+        A polygon layer of PENE perimeters (e.g. Cerema Cartagène « PENE_contour »).
+    territories
+        With commune geometry.
+    crs, layer
+        Working CRS and layer name.
+
+    Returns
+    -------
+    DataFrame
+        ``code, name, perimeter_area_ha`` (area of the perimeters inside the commune), sorted by code.
+
+    Raises
+    ------
+    SchemaError
+        Without commune geometry.
+    """
+    from .io.vector import read_layer, working_crs
+
+    if not territories.has_geometry:
+        raise SchemaError("communes_touched: the territories have no geometry; use a commune polygon layer")
+    per, _ = read_layer(path, what="PENE perimeter", crs=working_crs(crs), layer=layer)
+    com = territories.communes[["code", "name", "geometry"]]
+    pieces = com.overlay(per[["geometry"]], how="intersection", keep_geom_type=True)
+    pieces["perimeter_area_ha"] = pieces.geometry.area / 1e4
+    out = pieces.groupby(["code", "name"], as_index=False)["perimeter_area_ha"].sum()
+    return out[out["perimeter_area_ha"] > 0].sort_values("code").reset_index(drop=True)

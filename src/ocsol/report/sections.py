@@ -63,6 +63,8 @@ NOTES_FR: list[tuple[str, str]] = [
     (r"no OCS GE stock: LCR not computed", "pas de stock OCS GE : LCR non calculé"),
     (r"consumption not available for every year (\S+)", r"consommation non disponible pour toutes les années \1"),
     (r"no population at (\d+) or (\d+)", r"pas de population en \1 ou \2"),
+    (r"(\d+) commune\(s\) without consumption or population at both dates",
+     r"\1 commune(s) sans consommation ou sans population aux deux dates : données incomplètes"),
 ]
 
 
