@@ -7,13 +7,15 @@ figure is computed here from the raw Cerema CSV with pandas, not by calling ocso
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from ocsol.errors import OcsolError, SchemaError
+from ocsol.cli import main
+from ocsol.errors import SchemaError
 from ocsol.pipeline import compute
 
 LYON = Path(__file__).resolve().parents[1] / "data" / "lyon"
@@ -265,7 +267,7 @@ def test_a_commune_missing_from_cerema_flags_its_parents(tmp_path, raw):
     assert "missing from the consumption file: no status" in " ".join(res["qa"]["item"])
 
 
-def test_bad_zan_tables_stop_with_one_clear_line(tmp_path, raw):
+def test_bad_zan_tables_stop_with_one_clear_line(tmp_path, raw, capsys):
     communes = list(raw.index)
     base = {"targets.csv": TARGETS, "documents.csv": documents(communes), "deleguees.csv": DELEGUEES,
             "mutualisation.csv": f"commune,epci\n69068,{EPCI}\n", "deductions.csv": DEDUCTIONS}
@@ -285,8 +287,12 @@ def test_bad_zan_tables_stop_with_one_clear_line(tmp_path, raw):
     for i, (name, text, message) in enumerate(cases):
         d = tmp_path / str(i)
         d.mkdir()
-        with pytest.raises(OcsolError, match=message):
-            compute(setup_dir(d, ZAN, {**base, name: text}))
+        out = d / "out"
+        code = main(["indicators", "-c", str(setup_dir(d, ZAN, {**base, name: text})), "-o", str(out), "-q"])
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and len(lines) == 1 and lines[0].startswith("ocsol: error: "), lines
+        assert re.search(message, lines[0]), lines[0]
+        assert not out.exists() or not [p for p in out.iterdir() if not p.name.startswith(".")]
 
 
 def test_negative_targets_and_envelopes_are_read(tmp_path):

@@ -287,8 +287,12 @@ def zan(ctx: Any, ind: Indicators) -> None:
     ey = r.get("exhaustion_year")
     if (status or indicative) and not (ey is None or (isinstance(ey, float) and np.isnan(ey))
                                        or str(ey) in ("", "<NA>")):
-        lines.append(f"- Au rythme actuel, l'enveloppe {'est' if binding else 'indicative serait'} épuisée au cours "
-                     f"de l'année **{fr.year(ey)}**")
+        if (status or indicative) == "exceeded":  # observed, not extrapolated
+            lines.append(f"- L'enveloppe{'' if binding else ' indicative'} a été dépassée au cours de l'année "
+                         f"**{fr.year(ey)}**")
+        else:
+            lines.append(f"- Au rythme actuel, l'enveloppe {'serait' if binding else 'indicative serait'} épuisée "
+                         f"au cours de l'année **{fr.year(ey)}**")
     if status:
         verdict = STATUS_FR.get(status, status)
         lines.append(f"- Situation : **{verdict}**")
