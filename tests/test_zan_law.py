@@ -190,6 +190,12 @@ def test_every_new_zan_column_against_hand_computation(law, raw):
     assert got["indicative_status"].fillna("").tolist() == indicative.tolist()
 
 
+def test_qa_states_the_legal_choices(law):
+    items = " | ".join(law["qa"]["item"])
+    assert "renaturation rows of [zan].deductions not deducted" in items
+    assert "assumed eligible" not in items  # a documents table was given
+
+
 def test_verdict_only_where_a_target_binds(law):
     z = law["zan"].set_index(["level", "code"])
     # a commune inside the PLUi has no target of its own: no status, an indicative reading

@@ -40,7 +40,12 @@ def zan_inputs(config: Config, territories: Territories) -> dict[str, Any]:
     """The keyword arguments of :func:`ocsol.zan.zan_trajectory` from ``[zan]`` (tables read here)."""
     z = config.sections["zan"]
     period = _pair(z["period"], "[zan].period")
-    national = z["national_default_pct"] if z.get("target_pct") is None else z["target_pct"]
+    national = z["national_default_pct"]
+    if z.get("target_pct") is not None:  # former name of the key
+        if float(national) != 50.0 and float(z["target_pct"]) != float(national):
+            raise ConfigError(f"{config.label}: [zan].target_pct = {z['target_pct']} and national_default_pct = "
+                              f"{national} disagree; keep national_default_pct only")
+        national = z["target_pct"]
     guarantees = None
     if z.get("documents") or z.get("guarantee_deleguees") or z.get("mutualisation"):
         guarantees = commune_guarantees(
@@ -68,7 +73,7 @@ def zan_inputs(config: Config, territories: Territories) -> dict[str, Any]:
     }
 
 
-def zan_qa(config: Config, zan: pd.DataFrame) -> list[dict]:
+def zan_qa(config: Config, zan: pd.DataFrame, deductions: pd.DataFrame | None = None) -> list[dict]:
     """What the reader of zan.csv must know about the legal choices of this run (qa rows)."""
     z = config.sections["zan"]
     rows = []
@@ -79,6 +84,11 @@ def zan_qa(config: Config, zan: pd.DataFrame) -> list[dict]:
     if not z.get("targets"):
         rows.append({"check": "no [zan].targets table: every target is a default, no binding status",
                      "count": len(zan), "detail": "indicative readings only (indicative_status)"})
+    renat = deductions[deductions["type"] == "renaturation"] if deductions is not None else None
+    if renat is not None and len(renat) and not z["count_renaturation"]:
+        rows.append({"check": "renaturation rows of [zan].deductions not deducted (count_renaturation = false, "
+                              "R. 2231-1 1°: the council's option)", "count": len(renat),
+                     "detail": f"{renat['area_ha'].sum():.4f} ha"})
     inc = zan[~zan["complete"].astype(bool)]
     if len(inc):
         rows.append({"check": "territories with communes missing from the consumption file: no status",
@@ -135,7 +145,7 @@ def compute_consumption_tables(
     reference, period = kwargs["reference"], kwargs["period"]
     zan = zan_trajectory(consumption, territories, **kwargs)
     path = zan_path(zan, decades=zan_cfg["decades"] or [])
-    qa = pd.concat([qa, pd.DataFrame(zan_qa(config, zan))], ignore_index=True)
+    qa = pd.concat([qa, pd.DataFrame(zan_qa(config, zan, kwargs["deductions"]))], ignore_index=True)
     out = {"consumption": consumption, "consumption_qa": qa, "zan": zan, "zan_path": path,
            "zan_coherence": zan_coherence(zan, territories)}
     if config.has("population"):
