@@ -172,7 +172,7 @@ def test_every_new_zan_column_against_hand_computation(law, raw):
     assert got["guarantee_reason"].fillna("").tolist() == exp["reason"].tolist()
     np.testing.assert_allclose(got["pooled_ha"], exp["pooled"], atol=1e-9)
     np.testing.assert_allclose(got["allowed_ha"], exp["allowed"], atol=1e-9)
-    assert got["guarantee_applied"].tolist() == ((exp["allowed"] > exp["base"] + 1e-12)).tolist()
+    assert got["guarantee_applied"].tolist() == (exp["allowed"] > exp["base"] + 1e-12).tolist()
     np.testing.assert_allclose(got["consumed_gross_ha"], exp["gross"], atol=1e-9)
     for t in ("pene", "pv", "other"):
         np.testing.assert_allclose(got[f"deducted_{t}_ha"], exp[t], atol=1e-9)

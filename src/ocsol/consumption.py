@@ -19,6 +19,7 @@ value) means columns are mislabelled or mixed from two files, and raises
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd

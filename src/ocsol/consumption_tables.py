@@ -20,7 +20,13 @@ from .demography import efficiency
 from .errors import ConfigError
 from .io.cerema import VALUE_COLUMNS, read_cerema, read_population
 from .io.cog import read_changes, read_deleguees, read_weights
-from .io.targets import config_date, read_deductions, read_documents, read_mutualisation, read_targets
+from .io.targets import (
+    config_date,
+    read_deductions,
+    read_documents,
+    read_mutualisation,
+    read_targets,
+)
 from .territories import COMMUNE, Territories
 from .zan import zan_coherence, zan_path, zan_trajectory
 from .zan_rules import commune_guarantees

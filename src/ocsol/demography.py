@@ -30,8 +30,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigError
 from .consumption import completeness
+from .errors import ConfigError
 from .territories import COMMUNE, Territories, aggregate, sort_by_level
 from .units import M2_PER_HA
 

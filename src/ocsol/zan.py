@@ -34,8 +34,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigError, SchemaError
 from .consumption import completeness
+from .errors import ConfigError, SchemaError
 from .territories import COMMUNE, Territories
 from .zan_rules import DEDUCTED, NO_SRADDET_REGIONS, deductions_by_year, targets_for
 

@@ -19,6 +19,7 @@ with its legal source and lists the parameters kept open where DOMAIN.md says UN
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -317,7 +318,7 @@ def deductions_by_year(
 
 
 def communes_touched(
-    path: str | object, territories: Territories, *, crs: str = "EPSG:2154", layer: str | None = None
+    path: str | os.PathLike[str], territories: Territories, *, crs: str = "EPSG:2154", layer: str | None = None
 ) -> pd.DataFrame:
     """Communes a PENE perimeter layer touches (to fill the deductions ledger; not its hectares).
 
