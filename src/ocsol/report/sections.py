@@ -275,7 +275,9 @@ def zan(ctx: Any, ind: Indicators) -> None:
         f"- Objectif de réduction : **{fr.percent(r['target_pct'], decimals=0)}** "
         f"({french_note(str(r.get('target_source', '')))})",
         f"- {envelope} {per} : **{fr.hectares(r['allowed_ha'])}**"
-        + (f" (garantie communale de {fr.hectares(r.get('guarantee_ha'), decimals=1)} appliquée)" if guarantee else ""),
+        + (f" (garantie communale de {fr.hectares(r.get('guarantee_ha'), decimals=1)} appliquée"
+           + (", éligibilité présumée : document d'urbanisme non renseigné"
+              if _text(r.get("guarantee_reason")) == "assumed" else "") + ")" if guarantee else ""),
         f"- Consommé depuis {int(r['period_start'])} ({obs}, {n_obs} an{'s' if n_obs > 1 else ''}) : "
         f"**{fr.hectares(r['consumed_since_ha'])}**, soit **{fr.percent(r['used_pct'])}** de l'enveloppe",
         f"- Rythme annuel observé : {fr.hectares(r['annual_pace_ha'], decimals=2)}/an ; projection au "
