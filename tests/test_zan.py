@@ -236,6 +236,10 @@ def test_net_artificialisation_after_2031(tmp_path):
     assert z.loc["F", "status"] == "within" and z.loc["F", "horizon"] == 2050
     assert len(net_trajectory(flows, None)) == 2  # no default envelope after 2031
     assert net_trajectory(flows, None)["envelope_ha"].isna().all()
+    both = pd.concat([flows.assign(measure="custom_rule", net_artif_ha=flows["net_artif_ha"] * 2),
+                      flows.assign(measure="decret_matrix")], ignore_index=True)
+    m = net_trajectory(both, nt).set_index("code")  # one measure per territory, the decree's first
+    assert set(m["measure"]) == {"decret_matrix"} and m.loc["E", "observed_annual_ha"] == pytest.approx(8.0)
     with pytest.raises(ConfigError, match="give envelope_ha or reduction_pct"):
         net_targets_from_config([{"level": "epci", "code": "E", "period": [2031, 2040]}])
 

@@ -149,6 +149,16 @@ def expected(raw: pd.DataFrame) -> pd.DataFrame:
         out.loc[key, "gross"] = series.sum()
         out.loc[key, "counted"] = counted.sum()
         out.loc[key, "low"] = counted.sum() > 0 and counted.max() > 0.5 * counted.sum()
+        allowed, cum, pace, year = out.loc[key, "allowed"], counted.cumsum(), counted.sum() / 3, None
+        over = cum[cum > allowed + 1e-9]
+        if len(over):
+            year = int(over.index[0])
+        elif pace > 0:
+            y, total = 2023, cum.iloc[-1]
+            while total <= allowed + 1e-9:
+                y, total = y + 1, total + pace
+            year = y if y <= 2030 else None
+        out.loc[key, "exhaustion"] = year
     out["pace"] = out["counted"] / 3
     out["projected"] = out["pace"] * 10
     out["reading"] = np.where(out["counted"] > out["allowed"], "exceeded",
@@ -181,7 +191,12 @@ def test_every_new_zan_column_against_hand_computation(law, raw):
     np.testing.assert_allclose(got["annual_pace_ha"], exp["pace"], atol=1e-9)
     np.testing.assert_allclose(got["projected_ha"], exp["projected"], atol=1e-9)
     np.testing.assert_allclose(got["used_pct"], exp["counted"] / exp["allowed"] * 100, atol=1e-9)
+    np.testing.assert_allclose(got["consumed_since_ha"], exp["counted"], atol=1e-9)
     assert set(got["projection_basis"]) == {"2021–2023 (3 years; 2023 provisional)"}
+    assert (got["last_year_observed"] == 2023).all() and got["provisional_included"].all()
+    assert got["exhaustion_year"].astype("Float64").tolist() == exp["exhaustion"].astype("Float64").tolist()
+    names = {("epci", EPCI): "PLU-H", ("commune", "69123"): "PLU-H secteur Lyon", ("commune", "69029"): "PLU de Bron"}
+    assert got["target_document_name"].tolist() == [names.get(k, "PLU-H") for k in exp.index]
     assert got["projection_confidence"].tolist() == np.where(exp["low"], "low", "normal").tolist()
     assert got["complete"].all() and (got["n_missing"] == 0).all()
     status = np.where(exp["binding"], exp["reading"], "")
