@@ -284,7 +284,7 @@ def zan_trajectory(
             "status": reading if t.binding else "", "indicative_status": "" if t.binding else reading,
             "_pooled_by": pooled_by,
         })
-    out = pd.DataFrame(rows)
+    out = pd.DataFrame(rows, columns=[*ZAN_COLUMNS, "_pooled_by"])
     if not count_renaturation:
         out["deducted_renaturation_ha"] = np.nan
     _pool_on_parents(out)
