@@ -11,6 +11,7 @@ import contextlib
 import os
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date as date_type
 from pathlib import Path
 from typing import Any
 
@@ -50,17 +51,32 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "population": {"path": REQUIRED, "code": "insee_com", "sheet": None},
     "households": {"path": REQUIRED, "code": "insee_com", "sheet": None},
     "jobs": {"path": REQUIRED, "code": "insee_com", "sheet": None},
-    "zan": {
+    "zan": {  # ZAN trajectory (issue 11: targets as documents, guarantee, deductions, after 2031)
         "reference": [2011, 2020],
         "period": [2021, 2030],
-        "target_pct": 50.0,
-        "guarantee_ha": 1.0,
-        "guarantee_deleguees": None,  # communes déléguées table: +0.5 ha each for communes nouvelles
+        "national_default_pct": 50.0,  # art. 191 loi 2021-1104; never binding
+        "target_pct": None,  # former name of national_default_pct (still read)
+        "region_default_pct": 54.5,  # arrêté du 31 mai 2024: region level only, regions with a SRADDET
+        "region_level": "region",  # level key of the regions in [territories].levels
+        "no_sraddet_regions": ["11", "94", "01", "02", "03", "04", "06"],  # SDRIF, PADDUC, SAR
+        "targets": None,  # level, code, target_pct | envelope_ha, document, doc_status…
+        "guarantee_ha": 1.0,  # garantie communale, first decade, communes only (0 turns it off)
+        "documents": None,  # code, type (PLU|PLUi|CC|PSMV|RNU), prescription/arret/approval dates
+        "guarantee_cutoff": "2026-08-22",  # eligible if a document date is before it
+        "guarantee_deleguees": None,  # communes déléguées table with creation_date
         "guarantee_per_deleguee_ha": 0.5,
         "guarantee_cap_ha": 2.0,
-        "guarantee_eligible": None,  # table of communes with a PLU/carte communale (others: no guarantee)
-        "targets": None,
-        "decades": [[2031, 2040, 50], [2041, 2050, 100]],
+        "guarantee_cap_applies_to": "total",  # "total" or "bonus" (DOMAIN §7.2, unsettled)
+        "commune_nouvelle_since": "2011-01-01",
+        "mutualisation": None,  # commune, epci: guarantee pooled by the EPCI
+        "pool_amount": "top_up",  # "top_up" or "guarantee": what a pooled commune adds to the pool
+        "deductions": None,  # code, year, type (pene|pv|renaturation|other), area_ha, reference, source
+        "count_renaturation": False,  # R. 2231-1 1° CGCT: an option of the council
+        "confidence_min_years": 3,
+        "confidence_max_year_share": 0.5,
+        "decades": [],  # indicative ENAF decades after the period: [[2031, 2040, 50], …]; none by default
+        "net_targets": [],  # [[zan.net_targets]]: net artificialisation after the ENAF decade
+        "horizon": 2050,
     },
     "efficiency": {
         "periods": None,  # list of [start, end]; default: reference decade and current period
@@ -147,11 +163,17 @@ TYPES: dict[str, dict[str, Spec]] = {
     **{s: {"path": PATH, "code": COLUMN, "sheet": Spec("either", items=(TEXT, Spec("integer", low=0)))}
        for s in ("consumption", "population", "households", "jobs")},
     "zan": {
-        "reference": YEAR_PAIR, "period": YEAR_PAIR, "target_pct": PCT, "guarantee_ha": HECTARES,
+        "reference": YEAR_PAIR, "period": YEAR_PAIR, "national_default_pct": PCT, "target_pct": PCT,
+        "region_default_pct": PCT, "region_level": TEXT, "no_sraddet_regions": CODES, "targets": PATH,
+        "guarantee_ha": HECTARES, "documents": PATH, "guarantee_cutoff": Spec("date"),
         "guarantee_deleguees": PATH, "guarantee_per_deleguee_ha": HECTARES, "guarantee_cap_ha": HECTARES,
-        "guarantee_eligible": PATH, "targets": PATH,
+        "guarantee_cap_applies_to": Spec("enum", choices=("total", "bonus")),
+        "commune_nouvelle_since": Spec("date"), "mutualisation": PATH,
+        "pool_amount": Spec("enum", choices=("top_up", "guarantee")), "deductions": PATH,
+        "confidence_max_year_share": SHARE, "horizon": YEAR,
         "decades": Spec("list", item=Spec("tuple", items=(YEAR, YEAR, PCT), what="[first year, last year, "
                                                                                   "reduction %]")),
+        "net_targets": Spec("list", item=Spec("table")),
     },
     "efficiency": {"periods": Spec("list", item=YEAR_PAIR), "sdg_variant": Spec("enum", choices=("ln", "linear")),
                    "sdg_vintages": Spec("list", item=YEAR)},
@@ -216,12 +238,14 @@ def check_value(value: Any, spec: Spec, where: str) -> list[str]:
         return [f"{where}: expected {want or ' or '.join(_describe(a) for a in spec.items)}, found {_shown(value)}"]
     ok = True
     problems: list[str] = []
+    if k == "date" and isinstance(value, date_type):  # a TOML date
+        return []
     if k in ("text", "enum", "date"):
         ok = isinstance(value, str)
         if ok and k == "enum" and value not in spec.choices:
             return [f"{where} = {value!r}: use one of {', '.join(repr(c) for c in spec.choices)}"]
         if ok and k == "date" and not _is_date(value):
-            return [f"{where} = {value!r}: expected a date YYYY-MM-DD"]
+            return [f"{where} = {value!r}: expected a date YYYY-MM-DD (or DD/MM/YYYY)"]
     elif k == "bool":
         ok = isinstance(value, bool)
     elif k in ("number", "integer", "year"):
@@ -283,13 +307,17 @@ def _as_year(key: object) -> int | None:
 
 
 def _is_date(text: str) -> bool:
-    from datetime import date
+    import re
 
+    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})|(\d{2})/(\d{2})/(\d{4})", text.strip())
+    if not m:
+        return False
+    y, mo, d = (m[1], m[2], m[3]) if m[1] else (m[6], m[5], m[4])
     try:
-        date.fromisoformat(text)
+        date_type(int(y), int(mo), int(d))
     except ValueError:
         return False
-    return len(text) == 10
+    return True
 
 
 @dataclass(frozen=True)
