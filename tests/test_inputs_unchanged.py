@@ -27,6 +27,7 @@ from ocsol import (
     nomenclature,
     territories,
     zan,
+    zan_rules,
 )
 from ocsol.io.cerema import VALUE_COLUMNS
 
@@ -128,7 +129,8 @@ def test_consumption_functions_leave_inputs_unchanged(world, data):
     by_year = unchanged(consumption.consumption_by_year, conso, terr)
     unchanged(consumption.period_total, by_year, 2011, 2020)
     unchanged(consumption.with_area_pct, by_year, terr)
-    z = unchanged(zan.zan_trajectory, by_year, terr, guarantees={codes[0]: 1.0})
+    guarantees = unchanged(zan_rules.commune_guarantees, terr, base_ha=1.0)
+    z = unchanged(zan.zan_trajectory, by_year, terr, guarantees=guarantees)
     unchanged(zan.zan_path, z)
     pop = pd.DataFrame([[c, y, float(data.draw(st.integers(10, 10_000)))] for c in codes
                         for y in (2011, 2015, 2021)], columns=["code", "year", "population"])
