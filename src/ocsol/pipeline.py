@@ -142,14 +142,15 @@ def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) 
 
         rp = compute_raster_pieces(config, territories, progress=progress)
         full = sorted({(int(a), int(b)) for a, b in rp.transitions[["vintage_from", "vintage_to"]].itertuples(index=False)})
-        t = indicators.build_tables(rp.stock, rp.transitions, rp.classes, territories, full_pairs=full)
+        t = indicators.build_tables(rp.stock, rp.transitions, rp.classes, territories, full_pairs=full,
+                                    measure="raster_proxy")
         no_imper = not rp.classes["imper"].astype(bool).any()
         for name, df in t.as_dict().items():
             df = df.assign(source=f"raster:{config.get('raster', 'legend')}")
             if no_imper:  # the legend says nothing of imperviousness: unknown, not 0 ha
                 cols = [c for c in ("imper_ha", "imper_pct", "desimper_ha", "net_imper_ha") if c in df]
                 df[cols] = float("nan")
-            tables[name] = df
+            tables[name] = _stack(tables.get(name), df)  # [ocsge] rows kept: told apart by measure
         if no_imper:
             qa.append(_qa("raster", "imperméabilisation not measured: the legend has no impervious class", "",
                           str(config.get("raster", "legend"))))
@@ -171,7 +172,10 @@ def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) 
     if any(config.has(s) for s in ("consumption", "population")):
         from .consumption_tables import compute_consumption_tables
 
-        extra = compute_consumption_tables(config, territories, stock_summary=tables.get("stock_summary"))
+        summary = tables.get("stock_summary")
+        extra = compute_consumption_tables(
+            config, territories,
+            stock_summary=None if summary is None else indicators.headline_measure(summary))
         status = extra.pop("correction_status", None)
         if status is not None:  # [cog]: how each territory's consumption was re-keyed to its codes
             tables["territories"] = tables["territories"].merge(status, on=["level", "code"], how="left")
@@ -189,6 +193,16 @@ def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) 
             provenance += file_provenance("zan targets", config.resolve(targets))
     tables["qa"] = _collapse_qa(pd.DataFrame(qa, columns=["topic", "item", "count", "detail"]))
     return Results(tables=tables, changes=changes, territories=territories, provenance=provenance, config=config)
+
+
+def _stack(first: pd.DataFrame | None, second: pd.DataFrame) -> pd.DataFrame:
+    """Rows of two measures in one table (the first's rows first); empty parts are skipped."""
+    parts = [t for t in (first, second) if t is not None and len(t)]
+    if not parts:
+        return second if first is None else first
+    if len(parts) == 1:
+        return parts[0]
+    return pd.concat(parts, ignore_index=True)
 
 
 def _collapse_qa(qa: pd.DataFrame, *, limit: int = 3) -> pd.DataFrame:
@@ -306,7 +320,7 @@ def _compute_ocsge(config: Config, territories: Territories):
     extent = pd.concat(extents, ignore_index=True) if extents else None
     try:
         tables = indicators.build_tables(stock_p, trans_p, base_classes, territories, full_pairs=full_pairs,
-                                         extent=extent).as_dict()
+                                         extent=extent, measure=_rule_measure(base_rule_name)).as_dict()
     except (CoverageError, InvariantError) as exc:  # name the files behind the vintages
         files = "; ".join(f"{y} = {config.resolve(p)}" for y, p in sorted(sec["vintages"].items()))
         raise type(exc)(f"{exc} [OCS GE vintages: {files}]") from None
@@ -317,6 +331,13 @@ def _compute_ocsge(config: Config, territories: Territories):
                           ", ".join(outside[:10]) + (" …" if len(outside) > 10 else "")))
     if len(tables["stock_summary"]):
         indicators.check_coverage(tables["stock_summary"], min_coverage=float(sec["min_coverage"]), source="OCS GE")
+    for entry in sec["diff"]:  # a change layer with its own rule: its pair's rows measure that rule
+        if entry.get("rule"):
+            pair = (_year(entry["from"], config), _year(entry["to"], config))
+            for name in ("flows", "transitions", "land_account"):
+                t = tables[name]
+                hit = (t["vintage_from"].astype(int) == pair[0]) & (t["vintage_to"].astype(int) == pair[1])
+                t.loc[hit, "measure"] = _rule_measure(entry["rule"])
     tables["rule"] = pd.concat(rule_tables, ignore_index=True)
     changes = pd.concat(change_parts, ignore_index=True) if change_parts else None
     if changes is not None and len(changes):
@@ -374,6 +395,11 @@ def _empty_codes(layer, cols, source) -> list[dict]:
         if n:
             out.append(_qa("ocsge", f"polygons with an empty {c} code (classified by the rule table)", n, source))
     return out
+
+
+def _rule_measure(rule: str) -> str:
+    """``decret_matrix`` for the packaged décret rule, ``custom_rule`` for a user rule table."""
+    return "decret_matrix" if str(rule) == "decret-2023" else "custom_rule"
 
 
 def _rule_ref(config: Config, rule: str) -> str | Path:
