@@ -349,6 +349,30 @@ def _compute_ocsge(config: Config, territories: Territories):
                                                       "imper": "imper_to"}), on=["_pair", "cs_to", "us_to"], how="left")
         changes = gpd.GeoDataFrame(changes.drop(columns="_pair"), geometry="geometry", crs=config.crs)
         changes["area_m2"] = changes["area_m2"].round(4)
+    if changes is not None:
+        changes.insert(1, "measure", _rule_measure(base_rule_name))
+        for entry in sec["diff"]:
+            if entry.get("rule"):
+                hit = ((changes["vintage_from"] == _year(entry["from"], config))
+                       & (changes["vintage_to"] == _year(entry["to"], config)))
+                changes.loc[hit, "measure"] = _rule_measure(entry["rule"])
+    if (sec.get("artif") or {}).get("vintages") or sec.get("artif_diff"):  # IGN Artificialisation products
+        from .ign_artif import compute_ign_tables
+
+        ign, ign_changes, prov, notes = compute_ign_tables(config, territories, zones, base_rule, base_rule_name)
+        for name, df in ign.items():
+            tables[name] = _stack(df, tables.get(name))  # the legal measure's rows first
+        if ign_changes is not None and len(ign_changes):
+            ign_changes = ign_changes[["code", "measure", *[c for c in ign_changes.columns
+                                                              if c not in ("code", "measure")]]]
+            ign_changes["area_m2"] = ign_changes["area_m2"].round(4)
+            if changes is None or not len(changes):
+                changes = ign_changes
+            else:
+                changes = gpd.GeoDataFrame(pd.concat([ign_changes, changes[list(ign_changes.columns)]],
+                                                     ignore_index=True), geometry="geometry", crs=config.crs)
+        provenance += prov
+        qa += notes
     nomen = nomenclature.outside_nomenclature(classes)
     for r in nomen.itertuples():
         code = r.code if r.code else "(vide)"
