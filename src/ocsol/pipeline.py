@@ -180,11 +180,10 @@ def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) 
         if status is not None:  # [cog]: how each territory's consumption was re-keyed to its codes
             tables["territories"] = tables["territories"].merge(status, on=["level", "code"], how="left")
         for name, df in extra.items():
-            if name.endswith("_qa"):
+            if name.endswith("_qa"):  # summarised in qa.csv, and written whole (per commune) as <name>.csv
                 qa += [_qa(name, str(r.get("check", r.get("note", ""))), r.get("count", r.get("value", "")),
                            str(r.get("detail", r.get("code", "")))) for r in df.to_dict("records")]
-            else:
-                tables[name] = df
+            tables[name] = df
         for section in ("consumption", "population", "households", "jobs"):
             if config.has(section):
                 provenance += file_provenance(section, config.resolve(config.sections[section]["path"]))

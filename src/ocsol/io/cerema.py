@@ -16,8 +16,8 @@ import re
 
 import pandas as pd
 
-from ..errors import SchemaError, format_problems
-from .common import as_code, find_column, read_table
+from ..errors import InputFileError, SchemaError, format_problems
+from .common import VECTOR_SUFFIXES, as_code, check_file, find_column, read_table
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,12 @@ log = logging.getLogger(__name__)
 NAF_RE = re.compile(r"^naf(\d{2})art(\d{2})$", re.IGNORECASE)
 #: Destination flow ``art{a}{hab|act|mix|rou|fer|inc}{b}``.
 DEST_RE = re.compile(r"^art(\d{2})(hab|act|mix|rou|fer|inc)(\d{2})$", re.IGNORECASE)
+#: Older millésimes' multi-year totals: ``nafart0920`` (total), ``arthab0920`` (by destination).
+OLD_TOTAL_RE = re.compile(r"^(?:nafart|art(hab|act|mix|rou|fer|inc))(\d{2})(\d{2})$", re.IGNORECASE)
+#: Share of the commune area consumed over a window, in % (``artcom0923``; definition UNVERIFIED).
+SHARE_RE = re.compile(r"^artcom(\d{2})(\d{2})$", re.IGNORECASE)
+#: Destination families older millésimes lack (2009–2021 and before: no road / rail split).
+OPTIONAL_DESTINATIONS = ("rou", "fer")
 
 #: Cerema destination suffix -> output column (m²).
 DESTINATIONS: dict[str, str] = {
@@ -119,7 +125,7 @@ def read_cerema(
     >>> conso.attrs["years"][0], conso.attrs["years"][-1], conso["code"].nunique()
     (2009, 2023, 58)
     """
-    df = read_table(path, what="Cerema consumption", sheet=sheet)
+    df = _read_cerema_table(path, sheet=sheet)
     src = str(path)
     code_col = find_column(list(df.columns), CODE_CANDIDATES, given=code, source=src,
                            what="commune code", config_key="consumption.code")
@@ -136,16 +142,29 @@ def read_cerema(
     codes = codes.fillna("<empty>")
 
     annual: dict[int, str] = {}
-    multi: list[tuple[int, int, str]] = []
+    multi: list[tuple[int, int, str, str]] = []  # start, end (last flow year), column, value column
+    shares: list[tuple[int, int, str]] = []
     for col in df.columns:
         m = NAF_RE.match(col)
-        if not m:
+        if m:
+            a, b = int(m.group(1)), int(m.group(2))
+            if b == a + 1:
+                annual[_year(m.group(1))] = col
+            elif b > a + 1:
+                multi.append((_year(m.group(1)), _year(m.group(2)) - 1, col, "total_m2"))
             continue
-        a, b = int(m.group(1)), int(m.group(2))
-        if b == a + 1:
-            annual[_year(m.group(1))] = col
-        elif b > a + 1:
-            multi.append((_year(m.group(1)), _year(m.group(2)) - 1, col))
+        m = DEST_RE.match(col)
+        if m and int(m.group(3)) > int(m.group(1)) + 1:
+            multi.append((_year(m.group(1)), _year(m.group(3)) - 1, col, DESTINATIONS[m.group(2).lower()]))
+            continue
+        m = OLD_TOTAL_RE.match(col)
+        if m and int(m.group(3)) > int(m.group(2)):
+            value = DESTINATIONS[m.group(1).lower()] if m.group(1) else "total_m2"
+            multi.append((_year(m.group(2)), _year(m.group(3)) - 1, col, value))
+            continue
+        m = SHARE_RE.match(col)
+        if m:
+            shares.append((_year(m.group(1)), _year(m.group(2)) - 1, col))
     if not annual:
         raise SchemaError(
             f"{src}: no annual consumption column naf{{YY}}art{{YY+1}} (e.g. naf11art12); found "
@@ -161,8 +180,14 @@ def read_cerema(
         m = DEST_RE.match(col)
         if m and int(m.group(3)) == int(m.group(1)) + 1:
             dest_cols[(_year(m.group(1)), m.group(2).lower())] = col
+    notes: list[dict] = []
+    absent = [d for d in OPTIONAL_DESTINATIONS if not any((y, d) in dest_cols for y in years)]
+    for d in absent:  # an older millésime: the family did not exist yet; 0, and said so
+        notes.append({"check": "destination_absent", "note": f"no art{{YY}}{d}{{YY+1}} columns in this millésime: "
+                      f"{DESTINATIONS[d][:-3]} flows set to 0 (older Cerema files count them in other destinations)",
+                      "count": len(years)})
     missing = [f"art{y % 100:02d}{d}{(y + 1) % 100:02d}" for y in years for d in DESTINATIONS
-               if (y, d) not in dest_cols]
+               if (y, d) not in dest_cols and d not in absent]
     if missing:
         problems.append(f"missing destination column(s) {format_problems(missing, limit=8)}")
     if problems:
@@ -176,6 +201,9 @@ def read_cerema(
         problems += _bad_cells(df[col], vals, codes, col)
         part["total_m2"] = vals.to_numpy()
         for d, out in DESTINATIONS.items():
+            if d in absent:
+                part[out] = 0.0
+                continue
             col = dest_cols[(y, d)]
             vals = _numbers(df[col])
             problems += _bad_cells(df[col], vals, codes, col,
@@ -183,21 +211,57 @@ def read_cerema(
             part[out] = vals.to_numpy()
         parts.append(pd.DataFrame(part))
     multi_records = []
-    for start, end, col in sorted(multi):
+    for start, end, col, value in sorted(multi):
+        vals = _numbers(df[col])
+        problems += _bad_cells(df[col], vals, codes, col,
+                               min_value=-INC_RESIDUE_M2 * (end - start + 1) if value == "inconnu_m2" else 0.0)
+        multi_records += [{"code": c, "start": start, "end": end, "total_m2": float(v), "value": value,
+                           "column": col} for c, v in zip(codes, vals, strict=True)]
+    for start, end, col in shares:  # recognised, range-checked, not used (definition UNVERIFIED)
         vals = _numbers(df[col])
         problems += _bad_cells(df[col], vals, codes, col)
-        multi_records += [{"code": c, "start": start, "end": end, "total_m2": float(v)}
-                          for c, v in zip(codes, vals, strict=True)]
+        over = int((vals > 100).sum())
+        notes.append({"check": "share_column", "note": f"{col}: share of the commune area consumed {start}–{end} "
+                      "(%), recognised and not used" + (f"; {over} value(s) above 100 %" if over else ""),
+                      "count": over})
     if problems:
         raise SchemaError(f"{src}: " + format_problems(problems) + "; fix these cells (values are m²)")
     out = pd.concat(parts, ignore_index=True)
     out["code"] = out["code"].astype(object)
     out["year"] = out["year"].astype(int)
     out = out.sort_values(["code", "year"], kind="mergesort").reset_index(drop=True)
-    out.attrs = {"multi_year": multi_records, "years": years, "source": src}
+    out.attrs = {"multi_year": multi_records, "years": years, "source": src, "notes": notes,
+                 "absent_values": [DESTINATIONS[d] for d in absent]}
     log.info("%s: %d communes, annual flows %d–%d, %d multi-year total(s)", src, len(df), years[0],
              years[-1], len(multi))
     return out
+
+
+def _read_cerema_table(path: str | os.PathLike[str], *, sheet: str | int | None) -> pd.DataFrame:
+    """Cerema's file as text columns: CSV/XLSX, or the attribute table of its SHP/GPKG edition."""
+    p = check_file(path, what="Cerema consumption")
+    if p.suffix.lower() not in VECTOR_SUFFIXES - {".parquet", ".json"} and p.suffix.lower() != ".dbf":
+        return read_table(p, what="Cerema consumption", sheet=sheet)
+    import warnings
+
+    import pyogrio
+
+    from .vector import pick_layer
+
+    def has_flows(fields: list[str]) -> bool:
+        return any(NAF_RE.match(str(f)) for f in fields)
+
+    layer = pick_layer(p, layer=str(sheet) if sheet else None, what="Cerema consumption", wants=has_flows,
+                       expected="naf{YY}art{YY+1} columns", config_key="[consumption] (sheet)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            df = pyogrio.read_dataframe(p, layer=layer, read_geometry=False)
+    except Exception as exc:  # GDAL raises many types for corrupt files
+        raise InputFileError(f"{p}: cannot read the Cerema attribute table ({type(exc).__name__}: {exc})") from None
+    df = df.drop(columns=[c for c in ("geometry",) if c in df.columns])
+    df.columns = [str(c).strip() for c in df.columns]
+    return df.astype("string").astype(object).where(df.notna(), None)
 
 
 def read_population(
