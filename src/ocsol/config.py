@@ -50,9 +50,11 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "artif_diff": [],
     },
     "consumption": {"path": REQUIRED, "code": "idcom", "sheet": None},
-    "population": {"path": REQUIRED, "code": "insee_com", "sheet": None},
-    "households": {"path": REQUIRED, "code": "insee_com", "sheet": None},
-    "jobs": {"path": REQUIRED, "code": "insee_com", "sheet": None},
+    # code: detected when absent (insee_com, codgeo, …); header_row: 1-based header line under
+    # INSEE title lines, detected when absent (issue 10, INSEE tables as published)
+    "population": {"path": REQUIRED, "code": None, "sheet": None, "header_row": None},
+    "households": {"path": REQUIRED, "code": None, "sheet": None, "header_row": None},
+    "jobs": {"path": REQUIRED, "code": None, "sheet": None, "header_row": None},
     "zan": {
         "reference": [2011, 2020],
         "period": [2021, 2030],

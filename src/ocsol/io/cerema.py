@@ -264,12 +264,93 @@ def _read_cerema_table(path: str | os.PathLike[str], *, sheet: str | int | None)
     return df.astype("string").astype(object).where(df.notna(), None)
 
 
+#: INSEE "séries historiques" columns: ``P21_POP`` (2021), ``D99_POP`` (dénombrement 1999)…
+HISTORICAL_SUFFIX = {"population": "pop", "households": "men", "jobs": "emplt"}
+POP_CODE_CANDIDATES = ["insee_com", "codgeo", "code_insee", "idcom", "com", "depcom", "code_commune", "code"]
+
+
+def wide_columns(columns: list[str], what: str) -> tuple[dict[int, str], list[str]]:
+    """Year columns of a wide population table, and the change columns recognised as such.
+
+    ``pmun2021``/``pop2021``/``pop21``/``P21_POP``/``D99_POP`` are years. Cerema's file has
+    2-digit years (``pop15``, ``pop21``) and 4-digit **changes** (``pop1521`` = 2015 → 2021):
+    when a quantity has 2-digit year columns, its 4-digit columns are changes; a 4-digit number
+    that is no plausible year (``1521``) is a change too.
+
+    >>> wide_columns(["pop15", "pop21", "pop1521", "men1521"], "population")
+    ({2015: 'pop15', 2021: 'pop21'}, ['pop1521'])
+    >>> wide_columns(["CODGEO", "P21_POP", "P15_POP", "D99_POP", "P21_MEN"], "population")
+    ({1999: 'D99_POP', 2015: 'P15_POP', 2021: 'P21_POP'}, [])
+    """
+    prefixes = "|".join(sorted(WIDE_PREFIXES[what], key=len, reverse=True))
+    pattern = re.compile(rf"^(?:{prefixes})_?(\d{{4}}|\d{{2}})$", re.IGNORECASE)
+    hist = re.compile(rf"^([PD])(\d{{2}})_{HISTORICAL_SUFFIX[what]}$", re.IGNORECASE)
+    found = [(c, m.group(1)) for c in columns if (m := pattern.match(str(c)))]
+    two_digit = any(len(d) == 2 for _, d in found)
+    years: dict[int, str] = {}
+    changes: list[str] = []
+    for c, d in found:
+        n = int(d)
+        if len(d) == 2:
+            years[_two_digit_year(n)] = c
+        elif two_digit or not 1850 <= n <= 2100:
+            changes.append(c)
+        else:
+            years[n] = c
+    for c in columns:
+        m = hist.match(str(c))
+        if m:
+            yy = int(m.group(2))
+            years[1900 + yy if m.group(1).upper() == "D" else _two_digit_year(yy)] = str(c)
+    return dict(sorted(years.items())), changes
+
+
+def _two_digit_year(n: int) -> int:
+    return 2000 + n if n <= 60 else 1900 + n
+
+
+def find_header_row(path: str | os.PathLike[str], *, sheet: str | int | None = None,
+                    candidates: list[str], scan: int = 40) -> tuple[int, str | int | None]:
+    """The 0-based header line of a table with title lines above it (INSEE files), and its sheet.
+
+    The header is the first line among the first ``scan`` that holds one of the ``candidates``
+    (any case). For an XLSX file without ``sheet``, the first sheet that has such a line.
+    Returns ``(0, sheet)`` when nothing is found (the reader then names the missing column).
+    """
+    p = check_file(path, what="table")
+    wanted = {c.lower() for c in candidates}
+    if p.suffix.lower() in {".xlsx", ".xlsm", ".xls"}:
+        try:
+            sheets = [sheet] if sheet not in (None, "") else pd.ExcelFile(p).sheet_names
+        except (ValueError, OSError, ImportError):
+            return 0, sheet
+        for sh in sheets:
+            try:
+                head = pd.read_excel(p, sheet_name=sh, header=None, nrows=scan, dtype=str)
+            except (ValueError, OSError, KeyError):
+                return 0, sheet
+            for i, row in enumerate(head.itertuples(index=False)):
+                if any(str(v).strip().lower() in wanted for v in row if isinstance(v, str)):
+                    return i, sh
+        return 0, sheet
+    if p.suffix.lower() not in {".csv", ".txt", ".tsv"}:
+        return 0, sheet
+    with open(p, "rb") as fh:
+        text = fh.read(1 << 16).decode("utf-8", errors="replace")  # only to find the header line
+    for i, line in enumerate(text.splitlines()[:scan]):
+        cells = re.split(r"[;,\t]", line)
+        if any(c.strip().strip('"').lower() in wanted for c in cells):
+            return i, sheet
+    return 0, sheet
+
+
 def read_population(
     path: str | os.PathLike[str],
     *,
-    code: str = "insee_com",
+    code: str | None = None,
     sheet: str | int | None = None,
     what: str = "population",
+    header_row: int | None = None,
 ) -> pd.DataFrame:
     """Read population (or households, or jobs) by commune and year, wide or long.
 
@@ -280,11 +361,15 @@ def read_population(
         population; ``men…`` for households; ``emp…`` for jobs). Long: ``code, year`` and a
         value column named ``population`` / ``households`` / ``jobs`` (or ``value``).
     code
-        Column holding the INSEE commune code.
+        Column holding the INSEE commune code (detected among ``insee_com``, ``codgeo``,
+        ``code_insee``, ``idcom``, ``com``, ``depcom``… when not given).
     sheet
-        Sheet name or index for XLSX files.
+        Sheet name or index for XLSX files (default: the first sheet with a header line).
     what
         ``"population"``, ``"households"`` or ``"jobs"``; names the value column returned.
+    header_row
+        1-based line of the header when title lines sit above it (INSEE files); detected
+        when not given (the first line holding a commune-code column name).
 
     Returns
     -------
@@ -307,11 +392,15 @@ def read_population(
     """
     if what not in WIDE_PREFIXES:
         raise ValueError(f"what must be one of {', '.join(WIDE_PREFIXES)}, not {what!r}")
-    df = read_table(path, what=what, sheet=sheet)
+    if header_row is None:
+        skip, sheet = find_header_row(path, sheet=sheet, candidates=[*([code] if code else []), *POP_CODE_CANDIDATES])
+    else:
+        skip = int(header_row) - 1
+    df = read_table(path, what=what, sheet=sheet, header_row=skip)
     src = str(path)
     cols = list(df.columns)
-    code_col = find_column(cols, ["insee_com", "codgeo", "code_insee", "idcom", "code"], given=code,
-                           source=src, what="commune code", config_key=f"{what}.code")
+    code_col = find_column(cols, POP_CODE_CANDIDATES, given=code,
+                           source=src, what="commune code", config_key=f"[{what}] code (or header_row)")
     codes = as_code(df[code_col], width=5)
     problems: list[str] = []
     if codes.isna().any():
@@ -335,14 +424,9 @@ def read_population(
         if len(dup):
             problems.append(f"duplicate (code, year) rows, e.g. {dup['code'].iloc[0]} {dup['year'].iloc[0]}")
     else:
-        prefixes = "|".join(sorted(WIDE_PREFIXES[what], key=len, reverse=True))
-        pattern = re.compile(rf"^(?:{prefixes})_?(\d{{4}}|\d{{2}})$", re.IGNORECASE)
-        year_cols = {}
-        for c in cols:
-            m = pattern.match(c)
-            if m and c != code_col:
-                y = int(m.group(1))
-                year_cols[y + 2000 if y < 100 else y] = c
+        year_cols, changes = wide_columns([c for c in cols if c != code_col], what)
+        if changes:
+            log.info("%s: %s read as changes between years, not used", src, ", ".join(changes))
         if not year_cols:
             raise SchemaError(
                 f"{src}: no {what} columns found (looked for wide {WIDE_PREFIXES[what][0]}YYYY columns "
