@@ -479,7 +479,12 @@ def write_results(results: Results, out_dir: str | os.PathLike[str]) -> list[Pat
     if results.changes is not None and len(results.changes):
         ch = results.changes
         writers["changes.gpkg"] = lambda p: ch.to_file(p, layer="changes", driver="GPKG", engine="pyogrio")
+        writers["changes.parquet"] = lambda p: ch.to_parquet(p, index=False)  # GeoParquet
+        from .io.styles import change_layer_qml
+
+        writers["changes.qml"] = lambda p: p.write_text(change_layer_qml(), encoding="utf-8")  # QGIS style
     if results.territories.has_geometry:
         geo = results.territories.communes
         writers["communes.gpkg"] = lambda p: geo.to_file(p, layer="communes", driver="GPKG", engine="pyogrio")
+        writers["communes.parquet"] = lambda p: geo.to_parquet(p, index=False)
     return publish_files(writers, out_dir)

@@ -125,6 +125,21 @@ def read_layer(
     return gdf, repaired
 
 
+def is_geoparquet(path: str | os.PathLike[str]) -> bool:
+    """Whether a ``.parquet``/``.geoparquet`` file carries GeoParquet ``geo`` metadata."""
+    p = Path(path)
+    if p.suffix.lower() not in {".parquet", ".geoparquet"}:
+        return False
+    if p.suffix.lower() == ".geoparquet":
+        return True
+    try:
+        import pyarrow.parquet as pq
+
+        return b"geo" in (pq.read_schema(p).metadata or {})
+    except Exception:  # unreadable: the reader reports it
+        return False
+
+
 def has_fields(*alternatives: Sequence[str]) -> Callable[[Sequence[str]], bool]:
     """A test on a layer's fields: for each group of names, one is present (any case)."""
     def test(fields: Sequence[str]) -> bool:
