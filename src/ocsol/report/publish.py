@@ -193,6 +193,11 @@ def write_opendata(
                                   folder / f"{BASENAME}.gpkg"))
     else:
         log.info("no commune polygons in the indicators: no GeoPackage in %s", folder)
+    from .catalogue import write_catalogue  # datapackage.json + ISO 19139 record (issue 10)
+
+    written += write_catalogue(folder, basename=BASENAME, schema=table_schema(title=title), provenance=ind.provenance,
+                               geometries=geo, title=title, author=ind.meta.get("author"),
+                               formats=["csv", "gpkg"] if geo is not None else ["csv"])
     return written
 
 
