@@ -2,7 +2,7 @@
 `artif` polygons per commune, flows the areas of its difference polygons (`artificialisation`
 = 1 / −1) per commune — checked against sums computed here with a plain geopandas overlay.
 
-Fixtures follow the documented schema (DOMAIN.md §2.4): per-vintage layers `code_cs, code_us,
+Fixtures follow the documented schema (docs/artificialisation.md): per-vintage layers `code_cs, code_us,
 millesime, artif ∈ {artif, non artif}, crit_seuil`, difference layers `cs_/us_/artif_{Y1,Y2}`,
 `artificialisation`, any field case. Geometry and codes are the bundled layers: the synthetic
 Blois vintages for stocks, the real Arcachon change polygons for flows. IGN's thresholds are

@@ -4,7 +4,7 @@ IGN publishes, per département and vintage, the OCS GE with the décret n° 202
 its interpretation thresholds** already applied (field ``artif``), and a difference layer between
 two vintages (field ``artificialisation`` = 1 / −1). Stocks are the areas of the ``artif``
 polygons per commune and flows the areas of the difference polygons per commune, the way Mon
-Diagnostic Artificialisation computes them (DOMAIN.md §2.5 of the domain notes): the flags are
+Diagnostic Artificialisation computes them (docs/artificialisation.md): the flags are
 IGN's, never recomputed from the codes. Imperviousness is not in the product: it comes from the
 configured rule (décret: CS1.1.1.x) and is labelled with the same measure.
 

@@ -1,6 +1,6 @@
 """Read IGN's OCS GE Artificialisation products (the décret measure, thresholds applied by IGN).
 
-Two products (DOMAIN.md §2.4 of the project's domain notes; field names any case):
+Two products (IGN product documentation, as read by Mon Diagnostic Artificialisation; field names any case):
 
 - an **artificialisation layer per vintage**: ``code_cs, code_us, millesime, artif, crit_seuil``
   where ``artif`` is ``"artif"`` or ``"non artif"`` and ``crit_seuil`` tells whether an
