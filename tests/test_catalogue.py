@@ -47,6 +47,7 @@ def test_datapackage_validates_with_frictionless(opendata: Path) -> None:
     assert {c["title"] for c in pkg["contributors"]} >= {"ocsol"}
     rows = Package(opendata / "datapackage.json").get_resource("indicateurs-territoires").read_rows()
     assert [(r["level"], r["code"]) for r in rows] == [("commune", "00001"), ("commune", "00002"), ("epci", "E")]
+    assert {r["artif_measure"] for r in rows} == {r["flows_measure"] for r in rows} == {"decret_matrix"}
 
 
 def test_iso19139_record_has_the_inspire_elements(opendata: Path) -> None:

@@ -70,7 +70,7 @@ def _write(layout: str, folder: Path) -> str:
         _with_totals(df, old_names=False).to_excel(folder / "conso.xlsx", index=False, sheet_name="COMMUNES")
         return "conso.xlsx"
     if layout == "shp_national_upper":  # DBF: 10-character upper-case names, numbers as numbers
-        num = df.drop(columns=["name"]).set_index("idcom").astype("int64").reset_index().copy()
+        num = pd.concat([df[["idcom"]], df.drop(columns=["idcom", "name"]).astype("int64")], axis=1)
         _geo(num.rename(columns=str.upper)).to_file(folder / "obs_artif_conso_com_2009_2024.shp")
         return "obs_artif_conso_com_2009_2024.shp"
     if layout == "gpkg_two_layers":

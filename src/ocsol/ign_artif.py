@@ -75,7 +75,7 @@ def compute_ign_tables(config: Config, territories: Territories, zones: change.Z
     Returns ``(tables, changes, provenance, qa)`` like the OCS GE step of :func:`ocsol.compute`.
     """
     from .io.ocsge_artif import read_ocsge_artif, read_ocsge_artif_diff
-    from .pipeline import _classify, _diff_extent, _qa, _year, file_provenance
+    from .pipeline import _classify, _diff_extent, _qa, _year, entry_paths, file_provenance
 
     sec = config.sections["ocsge"]
     art = sec.get("artif") or {}
@@ -107,12 +107,10 @@ def compute_ign_tables(config: Config, territories: Territories, zones: change.Z
             raise ConfigError(f"{config.label}: [[ocsge.artif_diff]] #{i}: the pair {y1}→{y2} is already given; "
                               "list all files of one pair in the same entry's paths")
         pairs.append((y1, y2))
-        paths = entry["paths"] if isinstance(entry["paths"], list) else [entry["paths"]]
-        resolved = [config.resolve(x) for x in paths]
+        resolved = entry_paths(config, entry)
         diff, repaired = read_ocsge_artif_diff(resolved, vintage_from=y1, vintage_to=y2, crs=config.crs,
                                                layer=entry.get("layer"))
-        for p in resolved:
-            provenance += file_provenance(f"ocsge artificialisation diff {y1}-{y2}", p)
+        provenance += [r for p in resolved for r in file_provenance(f"ocsge artificialisation diff {y1}-{y2}", p)]
         if repaired:
             qa.append(_qa("ocsge", f"repaired geometries in artificialisation difference {y1}-{y2}", repaired,
                           ", ".join(map(str, resolved))))

@@ -283,12 +283,10 @@ def _compute_ocsge(config: Config, territories: Territories):
                 "list all files of one pair in the same entry's paths, or use a separate configuration"
             )
         diff_pairs.add((y1, y2))
-        paths = entry["paths"] if isinstance(entry["paths"], list) else [entry["paths"]]
-        resolved = [config.resolve(x) for x in paths]
+        resolved = entry_paths(config, entry)
         diff, repaired = read_ocsge_diff(resolved, vintage_from=y1, vintage_to=y2, crs=config.crs,
                                          layer=entry.get("layer"))
-        for p in resolved:
-            provenance += file_provenance(f"ocsge diff {y1}-{y2}", p)
+        provenance += [r for p in resolved for r in file_provenance(f"ocsge diff {y1}-{y2}", p)]
         if repaired:
             qa.append(_qa("ocsge", f"repaired geometries in change layer {y1}-{y2}", repaired, ", ".join(map(str, resolved))))
         qa += _empty_codes(diff, ["cs_from", "us_from", "cs_to", "us_to"], ", ".join(map(str, resolved)))
@@ -378,6 +376,12 @@ def _compute_ocsge(config: Config, territories: Territories):
         qa.append(_qa("ocsge", f"code outside the OCS GE nomenclature, classified by the rule table ({r.field})",
                       "", code))
     return tables, changes, provenance, qa
+
+
+def entry_paths(config: Config, entry: dict[str, Any]) -> list[Path]:
+    """The files of a ``[[ocsge.diff]]`` / ``[[ocsge.artif_diff]]`` entry, resolved."""
+    paths = entry["paths"] if isinstance(entry["paths"], list) else [entry["paths"]]
+    return [config.resolve(x) for x in paths]
 
 
 def _flag_pair(pieces: pd.DataFrame, classes: pd.DataFrame) -> pd.DataFrame:

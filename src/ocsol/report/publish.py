@@ -66,6 +66,9 @@ FIELDS: list[tuple[str, str, str, str, str]] = [
     ("status", "Situation", "within (dans l'enveloppe), will exceed (dépassement projeté), exceeded "
      "(enveloppe dépassée)", "string", ""),
     ("artif_vintage", "Millésime OCS GE", "Dernier millésime d'occupation du sol", "year", ""),
+    ("artif_measure", "Mesure des stocks", "Ce que mesurent les surfaces artificialisées : decret_ign (produit OCS GE "
+     "Artificialisation de l'IGN, seuils appliqués : la mesure réglementaire), decret_matrix (matrice du décret "
+     "sans les seuils), custom_rule (règle utilisateur), raster_proxy (raster, indicatif)", "string", ""),
     ("artif_ha", "Surface artificialisée", "Surface artificialisée au dernier millésime (décret 2023-1096)",
      "number", "ha"),
     ("artif_pct", "Part artificialisée", "Surface artificialisée / surface du territoire × 100", "number", "%"),
@@ -73,6 +76,8 @@ FIELDS: list[tuple[str, str, str, str, str]] = [
     ("imper_pct", "Part imperméabilisée", "Surface imperméabilisée / surface du territoire × 100", "number", "%"),
     ("flows_from", "Flux : millésime de départ", "Premier millésime du dernier flux mesuré", "year", ""),
     ("flows_to", "Flux : millésime d'arrivée", "Second millésime du dernier flux mesuré", "year", ""),
+    ("flows_measure", "Mesure des flux", "Ce que mesurent les soldes (mêmes valeurs que la mesure des stocks)",
+     "string", ""),
     ("net_artif_ha", "Solde d'artificialisation", "Artificialisation − désartificialisation entre les deux "
      "millésimes", "number", "ha"),
     ("net_imper_ha", "Solde d'imperméabilisation", "Imperméabilisation − désimperméabilisation entre les deux "
@@ -96,15 +101,18 @@ def summary_table(ind: Indicators, territories: list[tuple[str, str]]) -> pd.Dat
     summ = ind.table("stock_summary")
     if len(summ) and "vintage" in summ:
         last = summ.sort_values("vintage").groupby(["level", "code"], as_index=False).tail(1)
-        last = last[["level", "code", "vintage", "artif_ha", "artif_pct", "imper_ha", "imper_pct"]]
-        df = df.merge(last.rename(columns={"vintage": "artif_vintage"}), on=["level", "code"], how="left")
+        last = last[["level", "code", "vintage", "artif_ha", "artif_pct", "imper_ha", "imper_pct",
+                     *(["measure"] if "measure" in last else [])]]
+        df = df.merge(last.rename(columns={"vintage": "artif_vintage", "measure": "artif_measure"}),
+                      on=["level", "code"], how="left")
     flows = ind.table("flows")
     if len(flows) and "vintage_to" in flows:
         lf = (flows.sort_values(["vintage_to", "vintage_from"], kind="mergesort")
               .groupby(["level", "code"], as_index=False).tail(1))
-        lf = lf[["level", "code", "vintage_from", "vintage_to", "net_artif_ha", "net_imper_ha"]]
-        df = df.merge(lf.rename(columns={"vintage_from": "flows_from", "vintage_to": "flows_to"}),
-                      on=["level", "code"], how="left")
+        lf = lf[["level", "code", "vintage_from", "vintage_to", "net_artif_ha", "net_imper_ha",
+                 *(["measure"] if "measure" in lf else [])]]
+        df = df.merge(lf.rename(columns={"vintage_from": "flows_from", "vintage_to": "flows_to",
+                                         "measure": "flows_measure"}), on=["level", "code"], how="left")
     eff = ind.table("efficiency")
     if len(eff) and "m2_per_new_inhabitant" in eff:
         ef = eff.sort_values("period_start").groupby(["level", "code"], as_index=False).head(1)
@@ -133,6 +141,10 @@ def table_schema(*, title: str | None = None) -> dict[str, Any]:
             f["constraints"] = {"required": True}
         if name == "status":
             f["constraints"] = {"enum": ["within", "will exceed", "exceeded"]}
+        if name in ("artif_measure", "flows_measure"):
+            from ..indicators import MEASURES
+
+            f["constraints"] = {"enum": list(MEASURES)}
         if ftype == "number":
             f["example"] = "12.5"
         fields.append(f)
