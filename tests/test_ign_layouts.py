@@ -98,3 +98,30 @@ def test_territories_layer_picked_by_code_field(paper: Path) -> None:
     (paper / "ocsol.toml").write_text(toml, encoding="utf-8")
     res = ocsol.compute(paper / "ocsol.toml")
     assert sorted(res["territories"].query("level == 'commune'")["code"]) == ["00001", "00002"]
+
+
+
+def test_library_warnings_stay_off_the_terminal(paper: Path, tmp_path: Path) -> None:
+    """In a real process (pytest would catch warnings itself): a library warning raised while
+    reading reaches the log (-v), not the terminal."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, warnings, ocsol.pipeline as p\n"
+        "orig = p.load_territories\n"
+        "def noisy(c):\n"
+        "    warnings.warn('Workbook contains no default style, apply openpyxl default', UserWarning)\n"
+        "    return orig(c)\n"
+        "p.load_territories = noisy\n"
+        "from ocsol.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    for extra, shown in (([], False), (["-v"], True)):
+        run = subprocess.run([sys.executable, "-c", script, "indicators", "-c", str(paper / "ocsol.toml"),
+                              "-o", str(tmp_path / "out"), *extra], capture_output=True, text=True, env=env,
+                             timeout=300)
+        assert run.returncode == 0, run.stderr
+        assert ("openpyxl" in run.stderr) is shown, run.stderr
