@@ -87,3 +87,10 @@ def test_ocsge_and_raster_in_one_config_keep_both(paper: Path, tmp_path: Path) -
     ocsol.write_results(both, out)
     back = pd.read_csv(out / "flows.csv", dtype={"code": str})
     assert list(back.columns[:3]) == ["level", "code", "measure"] and len(back) == len(both["flows"])
+    # a report reads one measure per territory: the OCS GE one here, never the two summed
+    from ocsol.report.loader import load_indicators
+
+    ind = load_indicators(out)
+    assert set(ind.slice("flows", "epci", "E")["measure"]) == {"decret_matrix"}
+    assert set(ind.table("stock_summary")["measure"]) == {"decret_matrix"}
+    assert len(ind.slice("stock_summary", "commune", "00001")) == 2  # two vintages, one measure
