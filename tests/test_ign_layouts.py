@@ -81,12 +81,16 @@ def test_ambiguous_layers_listed_with_their_fields(paper: Path, capsys) -> None:
     assert main(["indicators", "-c", str(paper / "ocsol.toml"), "-o", str(paper / "out")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("ocsol: error:")
-    # naming the layer settles it
+    # naming the layer settles it; the 2022 GeoPackage has a single layer of another name: a named
+    # layer must exist in every GeoPackage (a shapefile, single-layer by nature, would ignore it)
     toml = toml.replace("[ocsge.vintages]", '[ocsge]\nlayer = "occupation_du_sol"\n[ocsge.vintages]')
     (paper / "ocsol.toml").write_text(toml, encoding="utf-8")
-    # the 2022 file has a single layer of another name: a named layer must exist in every file
-    with pytest.raises(SchemaError, match=r"no layer 'occupation_du_sol' in this OCS GE layer file"):
+    with pytest.raises(SchemaError, match=r"ocsge_2022.gpkg: no layer 'occupation_du_sol' in this OCS GE layer file"):
         ocsol.compute(paper / "ocsol.toml")
+    gpd.read_file(paper / "ocsge_2022.gpkg").to_file(paper / "ocsge_2022.shp")
+    (paper / "ocsol.toml").write_text(toml.replace('"ocsge_2022.gpkg"', '"ocsge_2022.shp"'), encoding="utf-8")
+    named = ocsol.compute(paper / "ocsol.toml")
+    assert named["flows"].set_index(["level", "code"]).loc[("epci", "E"), "artif_ha"] == pytest.approx(0.5)
 
 
 def test_territories_layer_picked_by_code_field(paper: Path) -> None:

@@ -20,6 +20,8 @@ from .common import VECTOR_SUFFIXES, check_file
 log = logging.getLogger(__name__)
 
 POLYGONAL = {"Polygon", "MultiPolygon"}
+#: Formats that hold one layer only (the `layer` key is then not needed and not checked).
+SINGLE_LAYER_SUFFIXES = {".shp", ".geojson", ".json", ".fgb"}
 
 try:  # reading through Arrow is 2-3x faster for large layers
     import pyarrow  # noqa: F401
@@ -182,6 +184,8 @@ def pick_layer(
     except Exception:  # unreadable: read_layer reports it with its own message
         return layer
     if layer is not None:
+        if len(layers) == 1 and Path(path).suffix.lower() in SINGLE_LAYER_SUFFIXES:
+            return None  # a shapefile/GeoJSON has one layer: a section-wide layer name is for its GeoPackages
         if layers and str(layer) not in layers:
             raise SchemaError(
                 f"{path}: no layer {layer!r} in this {what} file{close_matches(str(layer), list(layers))}; "
