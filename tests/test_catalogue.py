@@ -44,7 +44,7 @@ def test_datapackage_validates_with_frictionless(opendata: Path) -> None:
     titles = [s["title"] for s in pkg["sources"]]
     assert any(t.startswith("IGN — OCS GE") for t in titles) and any("territoires" in t for t in titles)
     assert "ocsge_2019.gpkg" in " ".join(s["description"] for s in pkg["sources"])
-    assert {c["title"] for c in pkg["contributors"]} >= {"ocsol"}
+    assert f"ocsol {__version__}" in {c["title"] for c in pkg["contributors"]}
     rows = Package(opendata / "datapackage.json").get_resource("indicateurs-territoires").read_rows()
     assert [(r["level"], r["code"]) for r in rows] == [("commune", "00001"), ("commune", "00002"), ("epci", "E")]
     assert {r["artif_measure"] for r in rows} == {r["flows_measure"] for r in rows} == {"decret_matrix"}

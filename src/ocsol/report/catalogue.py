@@ -73,7 +73,7 @@ def datapackage(
                     "mediatype": "text/csv", "encoding": "utf-8", "title": r.get("title", r["name"]),
                     "description": r.get("description", ""), "schema": r["schema"],
                     "dialect": {"delimiter": ",", "header": True}})
-    contributors = [{"title": "ocsol", "role": "author", "path": "https://github.com/ocsol"}]
+    contributors = [{"title": f"ocsol {version}", "role": "author"}]
     if author:
         contributors.insert(0, {"title": str(author), "role": "publisher"})
     return {
