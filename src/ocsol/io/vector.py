@@ -150,8 +150,11 @@ def has_fields(*alternatives: Sequence[str]) -> Callable[[Sequence[str]], bool]:
     return test
 
 
-def list_layers(path: str | os.PathLike[str]) -> dict[str, list[str]]:
-    """Layer name → field names of a vector file (one entry for single-layer formats)."""
+def list_layers(path: str | os.PathLike[str], *, fields: bool = True) -> dict[str, list[str]]:
+    """Layer name → field names of a vector file (one entry for single-layer formats).
+
+    With ``fields=False`` only the names are read (the lists are empty).
+    """
     import pyogrio
 
     p = Path(path)
@@ -160,6 +163,8 @@ def list_layers(path: str | os.PathLike[str]) -> dict[str, list[str]]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         names = [str(n) for n in pyogrio.list_layers(p)[:, 0]]
+        if not fields:
+            return dict.fromkeys(names, [])
         return {n: [str(f) for f in pyogrio.read_info(p, layer=n)["fields"]] for n in names}
 
 
@@ -180,7 +185,9 @@ def pick_layer(
     layer by chance).
     """
     try:
-        layers = list_layers(path)
+        layers = list_layers(path, fields=False)
+        if len(layers) > 1:
+            layers = list_layers(path)
     except Exception:  # unreadable: read_layer reports it with its own message
         return layer
     if layer is not None:
@@ -189,7 +196,7 @@ def pick_layer(
         if layers and str(layer) not in layers:
             raise SchemaError(
                 f"{path}: no layer {layer!r} in this {what} file{close_matches(str(layer), list(layers))}; "
-                f"its layers are {_describe(layers)}; fix layer = \"…\" in {config_key} of ocsol.toml"
+                f"its layers are {_describe(list_layers(path))}; fix layer = \"…\" in {config_key} of ocsol.toml"
             )
         return layer
     if len(layers) <= 1:
