@@ -9,14 +9,14 @@
   (ISO 19139 XML encoding, INSPIRE-style elements: title, abstract, extent, lineage naming the
   input files and the ocsol version, licence, CRS, dates), which GeoNetwork (PRODIGE) imports.
 
-Pure builders (:func:`datapackage`, :func:`iso19139`) and one writer (:func:`write_catalogue`).
+Pure builders (:func:`datapackage`, :func:`iso19139`) and the publish step's writers (:func:`catalogue_files`).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import uuid
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -183,19 +183,18 @@ def iso19139(
     )
 
 
-def write_catalogue(
-    folder: str | os.PathLike[str], *, basename: str, schema: dict[str, Any], provenance: pd.DataFrame,
-    geometries: Any = None, title: str | None = None, author: str | None = None, formats: list[str] | None = None,
-) -> list[Path]:
-    """Write ``datapackage.json`` and ``<basename>.iso19139.xml`` next to the published CSV.
+def catalogue_files(
+    *, basename: str, schema: dict[str, Any], provenance: pd.DataFrame, geometries: Any = None,
+    title: str | None = None, author: str | None = None, formats: list[str] | None = None,
+) -> dict[str, Callable[[Path], None]]:
+    """Writers of ``datapackage.json`` and ``<basename>.iso19139.xml``, published with the CSV.
 
     ``schema`` is the CSV's Table Schema (its title and description are the dataset's);
     ``geometries`` (GeoDataFrame) gives the extent and CRS when the territories have polygons.
+    Returns file name → writer, for :func:`ocsol.io.write.publish_files`.
     """
     from .. import __version__
-    from ..io.write import write_text
 
-    folder = Path(folder)
     created = date.today().isoformat()
     ds_title = title or schema.get("title") or basename
     abstract = schema.get("description", "")
@@ -205,7 +204,6 @@ def write_catalogue(
         title=ds_title, description=abstract, provenance=provenance, author=author, version=__version__,
         created=created,
     )
-    written = [write_text(json.dumps(pkg, ensure_ascii=False, indent=1), folder / "datapackage.json")]
     crs, bbox, extent_name = None, None, "Territoires du tableau (voir la colonne code)"
     if geometries is not None and len(geometries) and geometries.geometry.notna().any():
         g = geometries[geometries.geometry.notna()]
@@ -225,5 +223,8 @@ def write_catalogue(
         lineage=lineage, organisation=author or "ocsol", version=__version__,
         files=[(f"{basename}.{ext}", {"csv": "CSV", "gpkg": "GeoPackage"}[ext]) for ext in (formats or ["csv"])],
     )
-    written.append(write_text(record, folder / f"{basename}.iso19139.xml"))
-    return written
+    package = json.dumps(pkg, ensure_ascii=False, indent=1)
+    return {
+        "datapackage.json": lambda p: p.write_text(package, encoding="utf-8"),
+        f"{basename}.iso19139.xml": lambda p: p.write_text(record, encoding="utf-8"),
+    }
