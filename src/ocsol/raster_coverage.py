@@ -169,6 +169,8 @@ def _add_missing_zones(ss: pd.DataFrame, shares: pd.DataFrame, territories: Terr
         "area_ha": units.reindex(pd.MultiIndex.from_frame(missing[["level", "code"]])).to_numpy() / M2_PER_HA,
         "covered_ha": 0.0, "covered_pct": 0.0,
         "note": [_note(0.0, min_coverage)] * len(missing)})
+    if "measure" in ss.columns:  # what the raster figures measure (ocsol.indicators.MEASURES)
+        rows.insert(2, "measure", ss["measure"].iloc[0] if len(ss) else "raster_proxy")
     out = pd.concat([ss, rows], ignore_index=True)
     order = {lvl: i for i, lvl in enumerate(territories.all_levels)}
     out = out.assign(_o=out["level"].map(order)).sort_values(["_o", "code", "vintage"], kind="mergesort")

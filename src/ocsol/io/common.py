@@ -35,22 +35,23 @@ def check_file(path: str | os.PathLike[str], *, what: str, hint: str = "") -> Pa
 
 
 def read_table(
-    path: str | os.PathLike[str], *, what: str = "table", sheet: str | int | None = None
+    path: str | os.PathLike[str], *, what: str = "table", sheet: str | int | None = None, header_row: int = 0
 ) -> pd.DataFrame:
-    """Read a CSV (comma, semicolon or tab, UTF-8 or Latin-1) or XLSX table, all columns as text.
+    """Read a CSV (comma, semicolon or tab; encoding decided on the whole file) or XLSX table as text.
 
     Numbers are converted by the caller, which knows which columns hold numbers and can name
-    the bad cell. Column names are stripped of surrounding spaces.
+    the bad cell. Column names are stripped of surrounding spaces. ``header_row`` (0-based)
+    skips title lines above the header (INSEE tables).
     """
     p = check_file(path, what=what)
     suffix = p.suffix.lower()
     try:
         if suffix in {".xlsx", ".xls", ".xlsm"}:
-            df = pd.read_excel(p, sheet_name=sheet or 0, dtype=object).map(_excel_cell)
+            df = pd.read_excel(p, sheet_name=sheet or 0, dtype=object, header=header_row).map(_excel_cell)
         elif suffix == ".parquet":
             df = pd.read_parquet(p).astype(str)
         else:
-            df = _read_csv_text(p)
+            df = _read_csv_text(p, header_row=header_row)
     except InputFileError:
         raise
     except (ValueError, OSError, ImportError, KeyError) as exc:
@@ -121,7 +122,7 @@ def _excel_cell(value: object) -> object:
     return text + "0" if len(frac) == 3 and "e" not in text else text
 
 
-def _read_csv_text(p: Path) -> pd.DataFrame:
+def _read_csv_text(p: Path, *, header_row: int = 0) -> pd.DataFrame:
     try:
         text, encoding = decode_text(p.read_bytes())
     except UnicodeDecodeError as exc:
@@ -131,10 +132,11 @@ def _read_csv_text(p: Path) -> pd.DataFrame:
     if encoding not in ("utf-8", "utf-8-sig"):
         log.info("%s: not UTF-8, read as %s", p, encoding)
     lines = text.splitlines()
-    first = lines[0] if lines else ""
+    first = lines[header_row] if len(lines) > header_row else ""
     sep = max([",", ";", "\t"], key=first.count)
     try:
-        return pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""])
+        return pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""],
+                           skiprows=header_row)
     except pd.errors.ParserError as exc:
         raise InputFileError(f"{p}: malformed CSV ({exc}); check for truncated lines or stray separators") from None
     except pd.errors.EmptyDataError:

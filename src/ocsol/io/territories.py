@@ -12,7 +12,7 @@ import pandas as pd
 from ..errors import CoverageError, SchemaError
 from ..territories import COMMUNE, Territories
 from .common import VECTOR_SUFFIXES, as_code, check_file, find_column, parse_numbers, read_table
-from .vector import check_area_of_use, read_layer, working_crs
+from .vector import check_area_of_use, has_fields, is_geoparquet, read_layer, working_crs
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +64,10 @@ def read_territories(
     levels = dict(levels or {})
     level_names = dict(level_names or {})
     repaired = 0
-    if p.suffix.lower() in VECTOR_SUFFIXES and p.suffix.lower() != ".parquet" or p.suffix.lower() == ".geoparquet":
-        gdf, repaired = read_layer(p, what="territories", crs=working_crs(crs), layer=layer)
+    if p.suffix.lower() in VECTOR_SUFFIXES and p.suffix.lower() != ".parquet" or is_geoparquet(p):
+        gdf, repaired = read_layer(p, what="territories", crs=working_crs(crs), layer=layer,
+                                   wants=has_fields([code] if code else CODE_CANDIDATES),
+                                   expected="commune code field", config_key="[territories]")
         crs_note = check_area_of_use(gdf, working_crs(crs), source=str(p))
         table = gdf
     else:
