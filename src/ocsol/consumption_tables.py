@@ -166,10 +166,11 @@ def _reconcile_consumption(cog_inputs: tuple[pd.DataFrame, pd.DataFrame | None],
         attrs["multi_year"] = rec.apply(multi, values=["total_m2"], by=["start", "end"]).to_dict("records")
     mapped.attrs = attrs
     counts = rec.status["correction_status"].value_counts()
-    qa = [{"check": f"communes {s} by the commune-code reconciliation", "count": int(counts.get(s, 0)),
-           "detail": ", ".join(rec.status.loc[rec.status["correction_status"] == s, "code"].head(10))}
+    qa = [{"check": f"communes {s} by the commune-code reconciliation", "key": s, "count": int(counts.get(s, 0)),
+           "detail": ", ".join(rec.status.loc[rec.status["correction_status"] == s, "code"].head(10)),
+           "codes": rec.status.loc[rec.status["correction_status"] == s, "code"].tolist()}
           for s in ("merged", "split", "missing_from_source")]
-    qa.append({"check": "source codes reaching no commune of the territories (left out)",
+    qa.append({"check": "source codes reaching no commune of the territories (left out)", "key": "unmapped",
                "count": len(rec.unmapped), "detail": ", ".join(rec.unmapped[:10])})
     status = pd.concat([rec.status.assign(level=COMMUNE)[["level", "code", "correction_status", "source_codes"]],
                         parent_status(rec.status, territories.membership, territories.levels)], ignore_index=True)
