@@ -7,7 +7,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-import pytest
 
 from ocsol.cli import main
 

@@ -118,12 +118,19 @@ def _true(value: Any) -> bool:
     return str(value).strip().lower() in ("true", "1", "oui", "yes")
 
 
+def _level_word(ctx: Any) -> str:
+    """The level's label; the base units of a non-French land-cover report are zones, not communes."""
+    if ctx.profile == "occupation_sol" and ctx.level == COMMUNE:
+        return fr.level_label("zone")
+    return fr.level_label(ctx.level)
+
+
 # -- titre -------------------------------------------------------------------------------------
 def title(ctx: Any) -> None:
     heading = ctx.meta.get("report_title") or fr.text("profile_title", ctx.profile)
     frame = fr.text("profile_frame", ctx.profile)
     year = ctx.meta.get("report_year") or int(ctx.generated[:4])
-    sub = (f"{fr.level_label(ctx.level)} · code {safe_md(ctx.code)} · {fr.text('front', 'year', year=year)} · "
+    sub = (f"{_level_word(ctx)} · code {safe_md(ctx.code)} · {fr.text('front', 'year', year=year)} · "
            f"produit le {ctx.generated} avec ocsol {ctx.version}")
     author = ctx.meta.get("author")
     ctx.texts["titre"] = (f"# {safe_md(ctx.display_name)}\n\n**{safe_md(heading)}**\n\n*{frame}*\n\n{sub}"
@@ -151,7 +158,7 @@ def _correction_status(ind: Indicators, level: str, code: str) -> tuple[str | No
 def identity(ctx: Any, ind: Indicators) -> None:
     terr = ind.territories
     ctx.available["identite"] = True
-    lines = [f"**{safe_md(ctx.display_name)}** — {fr.level_label(ctx.level)}, code {safe_md(ctx.code)}.", "",
+    lines = [f"**{safe_md(ctx.display_name)}** — {_level_word(ctx)}, code {safe_md(ctx.code)}.", "",
              f"- Surface : **{ff.fmt_unit(ctx.area_ha, 'ha')}**"]
     parents = terr.parents(ctx.code, ctx.level) if ctx.level == COMMUNE or has_membership(terr) else []
     if ctx.level != COMMUNE:
@@ -454,12 +461,12 @@ def artificialisation(ctx: Any, ind: Indicators) -> None:
         f["period"] = [f"{int(a)}–{int(b)}" for a, b in zip(f["vintage_from"], f["vintage_to"], strict=True)]
         f["measure_fr"] = f["measure"].map(label)
         cols = [("period", "Période", "text")] + ([("measure_fr", "Mesure", "text")] if several else [])
-        _view(ctx, "flux", cols + [("artif_ha", "Artificialisation (ha)", "ha"),
-                                   ("desartif_ha", "Désartificialisation (ha)", "ha"),
-                                   ("net_artif_ha", "Solde artificialisation (ha)", "signed"),
-                                   ("imper_ha", "Imperméabilisation (ha)", "ha"),
-                                   ("desimper_ha", "Désimperméabilisation (ha)", "ha"),
-                                   ("net_imper_ha", "Solde imperméabilisation (ha)", "signed")], f)
+        _view(ctx, "flux", cols + [("artif_ha", "Artificialisé (ha)", "ha"),
+                                   ("desartif_ha", "Désartificialisé (ha)", "ha"),
+                                   ("net_artif_ha", "Solde artif. (ha)", "signed"),
+                                   ("imper_ha", "Imperméabilisé (ha)", "ha"),
+                                   ("desimper_ha", "Désimperméabilisé (ha)", "ha"),
+                                   ("net_imper_ha", "Solde imper. (ha)", "signed")], f)
     if stock is not None and len(stock):
         ctx.figures["stock_couverture"] = _stock_figure(stock, "cs")
         if (stock["us"].astype(str) != "").any():
