@@ -25,7 +25,7 @@ CGCT = "Articles L. 2231-1 et R. 2231-1 du code général des collectivités ter
 BANNER = "Données synthétiques"
 #: Words of English sentences the computing code writes (QA notes, statuses, sources).
 ENGLISH = re.compile(r"\b(the|of the|not|with|from|missing|checked|default|inherited|exceeded|will exceed|"
-                     r"polygons|repaired|warning|outside|proxies|clipped|found)\b")
+                     r"polygons|repaired|warning|outside|proxies|clipped|found|Tree cover|Built-up|Cropland)\b")
 
 #: profile → (config, level, code, title, CGCT frame, banner, partial sentence, measure wording)
 CASES = {
@@ -248,3 +248,47 @@ def test_index_flags_and_sorts_missing_last_and_fits_1280(folders, tmp_path):
         filled = [v for v in order if v != ""]
         assert order[: len(filled)] == filled, order  # missing values last, both directions
     assert [float(v) for v in asc if v] == sorted(float(v) for v in asc if v)
+
+
+# -- small, fast checks ----------------------------------------------------------------------------
+def test_qa_rows_are_the_territorys_own_in_french(folders):
+    from ocsol.report import build_context
+
+    lyon = build_context("200046977", indicators=str(folders["sample"]))
+    qa = lyon.views.get("controles")
+    text = " ".join(qa.astype(str).to_numpy().ravel()) if qa is not None else ""
+    assert "33005" not in text and "41" not in qa["Fichiers ou communes"].str[:2].tolist()  # no Gironde/Blois rows
+    assert not ENGLISH.findall(text) and "/" not in text  # French, file names only
+    arcachon = build_context("33009", indicators=str(folders["sample"]))
+    text = " ".join(arcachon.views["controles"].astype(str).to_numpy().ravel())
+    assert "Code « INDETERMINE » hors de la nomenclature OCS GE" in text
+    assert "A_B_2015_2018.shp" in text and "/work" not in text
+
+
+def test_bad_texts_file_perimeters_and_profile_are_explained(tmp_path):
+    from ocsol.errors import ConfigError, InputFileError, SchemaError
+    from ocsol.io.territories import read_perimeters
+    from ocsol.report.profiles import choose_profile
+    from ocsol.report.texts import read_texts
+
+    md = tmp_path / "t.md"
+    md.write_text("# raisons\nok\n# conclusion\nx\n", encoding="utf-8")
+    with pytest.raises(InputFileError, match=r"t\.md: unknown section heading '# conclusion'.*'# raisons'"):
+        read_texts(md)
+    csv = tmp_path / "p.csv"
+    csv.write_text("level,code,n_communes\ndep,33,535.5\n", encoding="utf-8")
+    with pytest.raises(SchemaError, match=r"p\.csv: n_communes must be a positive whole number"):
+        read_perimeters(csv)
+    csv.write_text("level,code\ndep,33\n", encoding="utf-8")
+    with pytest.raises(SchemaError, match="lacks column"):
+        read_perimeters(csv)
+    with pytest.raises(ConfigError, match=r"\[report\]\.profile = 'rapport'.*rapport_local"):
+        choose_profile("commune", "1", tables={}, meta={"report_profile": "rapport"})
+
+
+def test_numbers_have_fixed_decimals_per_kind():
+    from ocsol.fr import format as ff
+
+    assert [ff.fmt(x, "ha") for x in (0.5, 827.7, 12345)] == ["0,50", "827,70", "12\u202f345,00"]
+    assert ff.fmt(-3.25, "signed") == "\u22123,25" and ff.fmt(3.25, "signed") == "+3,25"
+    assert ff.fmt(12.34, "pct") == "12,3" and ff.fmt(0.149, "pct_area") == "0,15" and ff.fmt(73.4, "m2") == "73"

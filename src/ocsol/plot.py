@@ -239,7 +239,7 @@ def stock_by_class(
 
 def transition_matrix(
     transitions: pd.DataFrame, *, by: str = "cs", ax: Any = None, show_diagonal: bool = False,
-    title: str | None = None,
+    title: str | None = None, labels: dict[str, str] | None = None,
 ) -> Any:
     """Heat map of the areas changing class between two vintages (ha).
 
@@ -249,6 +249,8 @@ def transition_matrix(
         ``<by>_from``, ``<by>_to``, ``area_ha`` (one pair of vintages).
     show_diagonal
         Also colour the unchanged areas (they dwarf the changes, so hidden by default).
+    labels
+        Class code → label (raster legends: ``10`` → ``Couvert arboré``), shown after the code.
     """
     f, t = f"{by}_from", f"{by}_to"
     m = transitions.groupby([f, t])["area_ha"].sum().unstack(fill_value=0.0)
@@ -263,7 +265,8 @@ def transition_matrix(
         np.fill_diagonal(values, np.nan)
     n = len(classes)
     ax = _axes(ax, figsize=(min(max(6.5, 2.0 + 0.6 * n), 10.0), min(max(3.5, 1.6 + 0.5 * n), 9.0)))
-    names = [class_label(c) for c in classes]
+    labels = labels or {}
+    names = [f"{class_label(c)} {labels[c]}"[:34] if labels.get(c) else class_label(c) for c in classes]
     masked = np.ma.masked_invalid(np.where(values > 0, values, np.nan))
     im = ax.imshow(masked, cmap="OrRd", aspect="auto")
     ax.set_xticks(range(n), names, rotation=60, ha="right", fontsize=7)

@@ -318,8 +318,8 @@ class ReportContext:
             if name == "membres_part":
                 return plot.members_map(g, value="used_share", kind="choropleth", ax=ax,
                                         label="Consommé depuis le début de période (% de la surface)")
-            return plot.members_map(g, value="consumed_since_ha", kind="symbols", ax=ax,
-                                    label="Consommé depuis le début de période (ha)")
+            return plot.members_map(g, value="consumed_since_ha", kind="symbols", ax=ax, label="Consommé (ha)",
+                                    title="Consommé depuis le début de période (ha)")
         data = self.figures.get(name)
         if data is None or data.empty:
             return None
@@ -337,7 +337,7 @@ class ReportContext:
         if name == "stock_usage":
             return plot.stock_by_class(data, by="us", ax=ax)
         if name == "transitions":
-            return plot.transition_matrix(data, ax=ax)
+            return plot.transition_matrix(data, ax=ax, labels=data.attrs.get("labels"))
         if name == "carte":
             return plot.change_map(self.changes, outline=self.outline, ax=ax)
         if name == "comparaison":

@@ -58,6 +58,7 @@ def members(ctx: Any, ind: Indicators) -> None:
                           for s, b in zip(m.get("status", pd.Series([""] * len(m))), binding, strict=True)]
         m["used_share"] = m["consumed_since_ha"] / m["area_ha"] * 100
     m = m.sort_values("name", kind="mergesort")
+    m = m.dropna(axis=1, how="all")  # no consumption data: no empty columns of n.d.
     from .sections import _view
 
     _view(ctx, "membres", [("code", "Code INSEE", "text"), ("name", "Commune", "text"),
@@ -83,7 +84,7 @@ def members(ctx: Any, ind: Indicators) -> None:
         else:
             lines.append(fr.text("members_sum", "unexplained", **kw))
     ctx.texts["membres"] = "\n\n".join(lines)
-    if terr.has_geometry and len(zc):
+    if terr.has_geometry and "consumed_since_ha" in m.columns:
         geo = terr.communes[terr.communes["code"].isin(codes)][["code", "geometry"]]
         gm = geo.merge(m[["code", "used_share", "consumed_since_ha"]], on="code", how="left")
         ctx.member_geometry = gm if len(gm) else None

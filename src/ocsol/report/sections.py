@@ -476,15 +476,18 @@ def artificialisation(ctx: Any, ind: Indicators) -> None:
         a, b = pairs.iloc[-1]
         t = trans[(trans["vintage_from"] == a) & (trans["vintage_to"] == b)]
         m = t.groupby(["cs_from", "cs_to"], as_index=False)["area_ha"].sum()
-        m.attrs["period"] = f"{int(a)}–{int(b)}"
-        ctx.figures["transitions"] = m.assign(vintage_from=int(a), vintage_to=int(b))
+        fig = m.assign(vintage_from=int(a), vintage_to=int(b))
+        fig.attrs["labels"] = _raster_labels(stock)
+        ctx.figures["transitions"] = fig
     la = ctx.tables.get("land_account")
     if la is not None and len(la):
         pairs = la[["vintage_from", "vintage_to"]].drop_duplicates().sort_values(["vintage_to", "vintage_from"])
         a, b = pairs.iloc[-1]
         acc = la[(la["vintage_from"] == a) & (la["vintage_to"] == b)].copy()
         acc = acc[(acc["additions_ha"].fillna(0) > 0) | (acc["reductions_ha"].fillna(0) > 0)]
-        acc["class_fr"] = [plot.class_label(c) for c in acc["class"]]
+        labels = _raster_labels(stock)
+        acc["class_fr"] = [f"{plot.class_label(c)} {labels[c]}" if labels.get(c) else plot.class_label(c)
+                           for c in acc["class"]]
         _view(ctx, "compte", [("class_fr", "Classe", "text"), ("opening_ha", f"Stock {int(a)} (ha)", "ha"),
                               ("additions_ha", "Entrées (ha)", "ha"), ("reductions_ha", "Sorties (ha)", "ha"),
                               ("closing_ha", f"Stock {int(b)} (ha)", "ha")], acc)
@@ -495,6 +498,16 @@ def artificialisation(ctx: Any, ind: Indicators) -> None:
         data = pd.DataFrame(ch[cols])
         data["area_ha"] = ch.geometry.area.to_numpy() / 10_000
         ctx.figures["carte"] = data.reset_index(drop=True)
+
+
+def _raster_labels(stock: pd.DataFrame | None) -> dict[str, str]:
+    """Raster class value → legend label (``10`` → ``Couvert arboré``); empty for OCS GE codes."""
+    if stock is None or stock.empty or "cs_label" not in stock.columns or "source" not in stock.columns:
+        return {}
+    if not str(stock["source"].iloc[0]).startswith("raster"):
+        return {}
+    pairs = stock[["cs", "cs_label"]].dropna().drop_duplicates("cs")
+    return {str(c): str(lab).split(" (")[0] for c, lab in zip(pairs["cs"], pairs["cs_label"], strict=True)}
 
 
 def _version_change(ctx: Any, a: int, b: int) -> str:
@@ -511,6 +524,8 @@ def _stock_figure(stock: pd.DataFrame, by: str) -> pd.DataFrame:
     g = stock.groupby(keys, as_index=False, dropna=False)["area_ha"].sum()
     g = g.sort_values(["vintage", by]).reset_index(drop=True)
     source = str(stock["source"].iloc[0]) if "source" in stock.columns and len(stock) else ""
+    if by == "cs" and source.startswith("raster:") and lab in g.columns:  # French name only, not "(Tree cover)"
+        g[lab] = g[lab].astype(str).str.split(" (", n=1, regex=False).str[0]
     if by == "cs" and source.startswith("raster:"):  # raster classes: the legend's colours
         try:
             from ..legends import load_legend
