@@ -63,12 +63,22 @@ def add_markdown(doc: Any, text: str) -> None:
                 _md_line(doc, ln)
 
 
+def _style(doc: Any, name: str | None) -> Any:
+    """A style object, looked up once per document (python-docx's lookup by name is slow)."""
+    if name is None:
+        return None
+    cache = doc.__dict__.setdefault("_ocsol_styles", {})
+    if name not in cache:
+        cache[name] = doc.styles[name]
+    return cache[name]
+
+
 def _md_line(doc: Any, line: str, *, style: str | None = None) -> None:
     line = line.strip()
     italic = line.startswith("*") and line.endswith("*") and not line.startswith("**")
     if italic:
         line = line[1:-1]
-    p = doc.add_paragraph(style=style)
+    p = doc.add_paragraph(style=_style(doc, style))
     _runs(p, line, italic=italic)
 
 
@@ -78,22 +88,24 @@ def _add_table(doc: Any, ctx: Any, name: str) -> None:
         return
     kinds = ctx.kinds.get(name, {})
     cells = format_table(view, kinds)
-    if VIEW_TITLES.get(name):
-        doc.add_paragraph(VIEW_TITLES[name], style="Caption")
-    table = doc.add_table(rows=1, cols=len(view.columns))
-    table.style = "Table Grid"
-    for cell, col in zip(table.rows[0].cells, view.columns, strict=True):
-        cell.text = str(col)
-        for r in cell.paragraphs[0].runs:
-            r.bold = True
-    for values in cells.itertuples(index=False):
-        row = table.add_row().cells
-        for cell, v, col in zip(row, values, view.columns, strict=True):
-            cell.text = str(v)
-            if kinds.get(col, "text") not in ("text", "bool"):
-                from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
 
-                cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    if VIEW_TITLES.get(name):
+        doc.add_paragraph(VIEW_TITLES[name], style=_style(doc, "Caption"))
+    table = doc.add_table(rows=len(cells) + 1, cols=len(view.columns))
+    table.style = _style(doc, "Table Grid")
+    right = [kinds.get(col, "text") not in ("text", "bool") for col in view.columns]
+    grid = table._cells  # all cells at once (row.cells recomputes spans for every row)
+    ncol = len(view.columns)
+    rows = [[str(c) for c in view.columns]] + [[str(v) for v in vals] for vals in cells.itertuples(index=False)]
+    for i, values in enumerate(rows):
+        for cell, v, r in zip(grid[i * ncol:(i + 1) * ncol], values, right, strict=True):
+            par = cell.paragraphs[0]
+            run = par.add_run(v)
+            if i == 0:
+                run.bold = True
+            elif r:
+                par.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     _repeat_header(table)
 
 
@@ -137,7 +149,7 @@ def build_docx(ctx: Any) -> Any:
     banner = ctx.banner()
     if banner:
         sec.header.paragraphs[0].text = banner
-        sec.header.paragraphs[0].style = doc.styles["Intense Quote"]
+        sec.header.paragraphs[0].style = _style(doc, "Intense Quote")
     foot = sec.footer.paragraphs[0]
     foot.text = f"{ctx.display_name} — page "
     _page_field(foot)
