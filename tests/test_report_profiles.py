@@ -292,3 +292,26 @@ def test_numbers_have_fixed_decimals_per_kind():
     assert [ff.fmt(x, "ha") for x in (0.5, 827.7, 12345)] == ["0,50", "827,70", "12\u202f345,00"]
     assert ff.fmt(-3.25, "signed") == "\u22123,25" and ff.fmt(3.25, "signed") == "+3,25"
     assert ff.fmt(12.34, "pct") == "12,3" and ff.fmt(0.149, "pct_area") == "0,15" and ff.fmt(73.4, "m2") == "73"
+
+
+def test_every_qa_key_of_the_samples_is_worded_in_french(folders):
+    import pandas as pd
+
+    from ocsol import fr
+
+    for name in ("sample", "generated", "saotome"):
+        qa = pd.read_csv(folders[name] / "qa.csv", dtype=str).fillna("")
+        unknown = sorted({k for k in qa["key"] if not (fr.has("qa", k) or fr.has("qa_run", k))})
+        assert not unknown, f"{name}: QA keys without French wording: {unknown}"
+
+
+def test_headline_picks_the_most_authoritative_measure_then_the_latest():
+    import pandas as pd
+
+    from ocsol.report.headline import headline_table
+
+    flows = pd.DataFrame({"level": "commune", "code": "1", "measure": ["decret_matrix", "decret_ign", "decret_ign"],
+                          "vintage_from": [2019, 2016, 2019], "vintage_to": [2022, 2019, 2022],
+                          "net_artif_ha": [5.0, 3.0, 4.0], "net_imper_ha": [1.0, 1.0, 1.0]})
+    h = headline_table({"flows": flows}).iloc[0]
+    assert (h["flows_measure"], int(h["flows_to"]), h["net_artif_ha"]) == ("decret_ign", 2022, 4.0)

@@ -247,9 +247,13 @@ def _collapse_qa(qa: pd.DataFrame, *, limit: int = 3) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=qa.columns)
 
 
-def _qa(topic: str, item: str, count: object, detail: str = "", *, key: str, codes: Any = (),
+def _qa(topic: str, item: str, count: object, detail: str = "", *, key: str = "", codes: Any = (),
         files: Any = (), **params: Any) -> dict:
-    """One QA row: ``key`` words it in French (catalogue group ``qa``), ``params`` fill the wording."""
+    """One QA row: ``key`` words it in French (catalogue group ``qa``), ``params`` fill the wording.
+
+    A row without a key (or with a key the catalogue lacks) is shown in reports as « Autre
+    contrôle (topic) : voir qa.csv » — never in English; add its key to ``ocsol/fr/catalogue.csv``.
+    """
     return {"topic": topic, "key": key, "item": item, "count": count, "detail": detail,
             "codes": ";".join(str(c) for c in codes if str(c)),
             "files": ";".join(sorted({Path(str(f)).name for f in files if str(f)})),

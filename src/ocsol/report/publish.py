@@ -136,7 +136,7 @@ def _status_words(row: dict[str, Any]) -> str:
         return "périmètre partiel : pas d'appréciation"
     if str(row.get("binding", "")).lower() == "true":
         return words.text("binding_status", str(status), default=str(status))
-    return words.text("indicative_status", str(status), default=str(status)) + " (indicatif)"
+    return words.text("indicative_status", str(status), default=str(status))
 
 
 def table_schema(*, title: str | None = None) -> dict[str, Any]:
