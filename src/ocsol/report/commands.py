@@ -193,33 +193,30 @@ def demo_command(*, out: str = "demo", jobs: int = 2, config: str | None = None,
     Covers the Métropole de Lyon and a few of its communes, the Bassin d'Arcachon communes, the
     synthetic Centre-Val de Loire EPCI and its communes (and whatever else the combined sample
     configuration ``data/sample/ocsol.toml`` holds), plus the São Tomé WorldCover zones in
-    ``<out>/saotome/`` (linked from the main index) when that sample is present.
+    ``<out>/saotome/`` (linked from the main index) when that sample is present, and generated
+    inputs in ``<out>/synthetique/`` (run through the real pipeline; one commune declared under the
+    RNU): together they render every report profile.
     """
     from .loader import load_indicators
 
     outp = Path(out)
     links: list[tuple[str, str]] = []
     code = 0
+    extra = []
     raster = _raster_sample() if config is None else None
     if raster is not None:  # the raster demo (WorldCover, São Tomé) in its own sub-folder and index
-        sub = outp / "saotome"
-        rind_dir = _indicators(raster, sub)
-        rind = load_indicators(rind_dir)
-        rsel = demo_selection(rind)
-        _say(f"ocsol demo: {len(rsel)} zones from {raster}")
-        code = max(code, _run_batch(rind, rind_dir, rsel, sub, jobs=jobs, force=False, pdf=False, progress=progress,
-                                    title=rind.meta.get("title")))
-        links.append((str(rind.meta.get("title") or "São Tomé (raster)"), "saotome/index.html"))
+        extra.append((raster, outp / "saotome", "São Tomé (raster)"))
     if config is None:  # generated inputs (real pipeline): a DDT's RNU report, among others
-        sub = outp / "synthetique"
-        scfg = _synthetic_sample(sub / "entrees")
-        sind_dir = _indicators(str(scfg), sub)
+        extra.append((_synthetic_sample(outp / "synthetique" / "entrees"), outp / "synthetique",
+                      "Échantillon synthétique"))
+    for cfg, sub, label in extra:
+        sind_dir = _indicators(str(cfg), sub)
         sind = load_indicators(sind_dir)
         ssel = demo_selection(sind)
-        _say(f"ocsol demo: {len(ssel)} territories from generated inputs {scfg}")
+        _say(f"ocsol demo: {len(ssel)} territories from {cfg}")
         code = max(code, _run_batch(sind, sind_dir, ssel, sub, jobs=jobs, force=False, pdf=False, progress=progress,
                                     title=sind.meta.get("title")))
-        links.append((str(sind.meta.get("title") or "Échantillon synthétique"), "synthetique/index.html"))
+        links.append((str(sind.meta.get("title") or label), f"{sub.name}/index.html"))
     ind_dir = _indicators(config, outp)
     ind = load_indicators(ind_dir)
     sel = demo_selection(ind)

@@ -57,6 +57,17 @@ def with_measure(df: pd.DataFrame | None, rule: pd.DataFrame, *, default_rule: s
     return out
 
 
+def vintages_used(tables: dict[str, pd.DataFrame]) -> set[int]:
+    """Land-cover vintages a territory's stock and flow rows use."""
+    used: set[int] = set()
+    for name, cols in (("stock_summary", ["vintage"]), ("flows", ["vintage_from", "vintage_to"])):
+        t = tables.get(name)
+        if t is not None and len(t):
+            for c in cols:
+                used |= {int(v) for v in t[c].dropna()}
+    return used
+
+
 def synthetic_parts(meta: dict[str, Any], tables: dict[str, pd.DataFrame]) -> list[str]:
     """Which synthetic inputs a territory's figures use (``territories``, ``raster``, ``ocsge:Y``…).
 
@@ -66,12 +77,7 @@ def synthetic_parts(meta: dict[str, Any], tables: dict[str, pd.DataFrame]) -> li
     flags = meta.get("synthetic") or []
     if flags is True:  # older manifests: one flag for the whole run
         return ["all"]
-    used: set[int] = set()
-    for name, cols in (("stock_summary", ["vintage"]), ("flows", ["vintage_from", "vintage_to"])):
-        t = tables.get(name)
-        if t is not None and len(t):
-            for c in cols:
-                used |= {int(v) for v in t[c].dropna()}
+    used = vintages_used(tables)
     has_raster = any(t is not None and len(t) and "source" in t.columns
                      and t["source"].astype(str).str.startswith("raster").any()
                      for t in (tables.get("stock_summary"), tables.get("flows")))

@@ -17,6 +17,7 @@ from ..fr import format as ff
 from ..territories import COMMUNE
 from . import sections as _s  # (imported by sections: attributes used at call time only)
 from .loader import Indicators, has_membership
+from .measures import vintages_used
 from .texts import safe_md
 
 
@@ -33,22 +34,12 @@ def _relevant_topics(ctx: Any) -> set[str]:
     return topics
 
 
-def _vintages_used(ctx: Any) -> set[int]:
-    used: set[int] = set()
-    for name, cols in (("stock_summary", ["vintage"]), ("flows", ["vintage_from", "vintage_to"])):
-        t = ctx.tables.get(name)
-        if t is not None and len(t):
-            for c in cols:
-                used |= {int(v) for v in t[c].dropna()}
-    return used
-
-
 def qa_rows(ctx: Any, qa: pd.DataFrame, members_codes: set[str]) -> pd.DataFrame:
     """The QA rows that concern this territory, in French: ``topic_fr, item_fr, count, where``."""
     if qa is None or qa.empty or "key" not in qa.columns:
         return pd.DataFrame(columns=["topic_fr", "item_fr", "count", "where"])
     topics = _relevant_topics(ctx)
-    used = _vintages_used(ctx)
+    used = vintages_used(ctx.tables)
     rows = []
     for r in qa.itertuples(index=False):
         key = str(r.key)
@@ -145,7 +136,7 @@ def _role_relevant(ctx: Any, role: str) -> bool:
             [m for m in ctx.measures if m == "raster_proxy"]
         if not ocs:
             return False
-        return not years or bool(set(years) & _vintages_used(ctx))
+        return not years or bool(set(years) & vintages_used(ctx.tables))
     if head in ("consumption", "population", "households", "jobs", "zan"):
         return ctx.tables.get("consumption") is not None and len(ctx.tables["consumption"]) > 0
     return True

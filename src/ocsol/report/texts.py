@@ -25,6 +25,7 @@ import pandas as pd
 
 from .. import fr
 from ..errors import InputFileError
+from .measures import vintages_used
 from .profiles import TEXT_SECTIONS, sections
 
 _HEADING = re.compile(r"^#{1,2}\s+(\S+)\s*$")
@@ -126,7 +127,7 @@ def front_matter(ctx: Any) -> None:
         first = int(z["reference_start"].iloc[0]) if z is not None and len(z) else int(cons["year"].min())
         years = f"{max(first, int(cons['year'].min()))} à {int(cons['year'].max())}"
     else:
-        vint = _vintage_years(ctx)
+        vint = vintages_used(ctx.tables)
         years = f"{min(vint)} à {max(vint)}" if vint else "non précisées ([report].period)"
     year = ctx.meta.get("report_year") or int(ctx.generated[:4])
     lines = [fr.text("front", "object", years=years), "",
@@ -147,22 +148,12 @@ def front_matter(ctx: Any) -> None:
     ctx.texts["front"] = "\n".join(lines)
 
 
-def _vintage_years(ctx: Any) -> set[int]:
-    years: set[int] = set()
-    for name, cols in (("stock_summary", ["vintage"]), ("flows", ["vintage_from", "vintage_to"])):
-        t = ctx.tables.get(name)
-        if t is not None and len(t):
-            for c in cols:
-                years |= {int(v) for v in t[c].dropna()}
-    return years
-
-
 def _vintages(ctx: Any) -> str:
     parts = []
     cons = ctx.tables.get("consumption")
     if cons is not None and len(cons):
         parts.append(f"fichiers fonciers du Cerema, flux {int(cons['year'].min())} à {int(cons['year'].max())}")
-    years = _vintage_years(ctx)
+    years = vintages_used(ctx.tables)
     if years:
         raster = any(t is not None and len(t) and "source" in t.columns and str(t["source"].iloc[0]).startswith("raster")
                      for t in (ctx.tables.get("stock_summary"), ctx.tables.get("flows")))
