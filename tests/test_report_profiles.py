@@ -315,3 +315,15 @@ def test_headline_picks_the_most_authoritative_measure_then_the_latest():
                           "net_artif_ha": [5.0, 3.0, 4.0], "net_imper_ha": [1.0, 1.0, 1.0]})
     h = headline_table({"flows": flows}).iloc[0]
     assert (h["flows_measure"], int(h["flows_to"]), h["net_artif_ha"]) == ("decret_ign", 2022, 4.0)
+
+
+def test_flows_by_couverture_and_usage_add_up_to_the_flows(folders):
+    from ocsol.report import build_context
+
+    for code in ("41018", "33009"):
+        ctx = build_context(code, indicators=str(folders["sample"]))
+        flows = ctx.tables["flows"].sort_values("vintage_to").iloc[-1]
+        for name in ("flux_couverture", "flux_usage"):
+            v = ctx.views[name]
+            assert v.iloc[:, 1].sum() == pytest.approx(float(flows["artif_ha"]), abs=1e-4), (code, name)
+            assert v.iloc[:, 2].sum() == pytest.approx(float(flows["imper_ha"]), abs=1e-4), (code, name)

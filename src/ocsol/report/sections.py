@@ -496,6 +496,34 @@ def artificialisation(ctx: Any, ind: Indicators) -> None:
         data = pd.DataFrame(ch[cols])
         data["area_ha"] = ch.geometry.area.to_numpy() / 10_000
         ctx.figures["carte"] = data.reset_index(drop=True)
+        _flows_by_class(ctx, data)
+
+
+def _flows_by_class(ctx: Any, changes: pd.DataFrame) -> None:
+    """Artificialisation and imperméabilisation of the latest pair by couverture and by usage of
+    arrival (R. 2231-1 2° and 3°, broken down), from the change polygons and their rule's flags."""
+    from ..nomenclature import couverture, usage
+
+    need = {"artif_from", "artif_to", "imper_from", "imper_to", "cs_to", "us_to"}
+    if not need <= set(changes.columns) or changes.empty:
+        return
+    last = changes[["vintage_from", "vintage_to"]].drop_duplicates().sort_values(["vintage_to", "vintage_from"]).iloc[-1]
+    c = changes[(changes["vintage_from"] == last["vintage_from"]) & (changes["vintage_to"] == last["vintage_to"])]
+    flag = {k: c[k].astype(str).str.lower() == "true" for k in ("artif_from", "artif_to", "imper_from", "imper_to")}
+    c = c.assign(artif=np.where(~flag["artif_from"] & flag["artif_to"], c["area_ha"], 0.0),
+                 imper=np.where(~flag["imper_from"] & flag["imper_to"], c["area_ha"], 0.0))
+    period = f"{int(last['vintage_from'])}–{int(last['vintage_to'])}"
+    for by, table, name in (("cs_to", couverture(), "flux_couverture"), ("us_to", usage(), "flux_usage")):
+        g = c.groupby(by, as_index=False)[["artif", "imper"]].sum()
+        g = g[(g["artif"] > 0) | (g["imper"] > 0)].sort_values("artif", ascending=False)
+        if g.empty:
+            continue
+        labels = table.set_index("code")["label_short"]
+        g["class_fr"] = [f"{plot.class_label(k)} {labels.get(k, '')}".strip() for k in g[by]]
+        what = "Couverture" if by == "cs_to" else "Usage"
+        _view(ctx, name, [("class_fr", f"{what} d'arrivée", "text"),
+                          ("artif", f"Artificialisé {period} (ha)", "ha"),
+                          ("imper", f"Imperméabilisé {period} (ha)", "ha")], g)
 
 
 def _raster_labels(stock: pd.DataFrame | None) -> dict[str, str]:
