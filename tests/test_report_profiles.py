@@ -327,3 +327,6 @@ def test_flows_by_couverture_and_usage_add_up_to_the_flows(folders):
             v = ctx.views[name]
             assert v.iloc[:, 1].sum() == pytest.approx(float(flows["artif_ha"]), abs=1e-4), (code, name)
             assert v.iloc[:, 2].sum() == pytest.approx(float(flows["imper_ha"]), abs=1e-4), (code, name)
+        naf = ctx.views["naf_ocsge"]  # the estimated N/A/F split of the same artificialised hectares
+        assert naf.iloc[:, 1].sum() == pytest.approx(float(flows["artif_ha"]), abs=1e-4)
+        assert set(naf.iloc[:, 0]) <= {"Naturel", "Agricole", "Forestier"}

@@ -40,7 +40,7 @@ SECTION_ITEMS: dict[str, list[tuple[str, str]]] = {
                      ("table", "consommation")],
     "zan": [("md", "zan"), ("plot", "trajectoire"), ("table", "zan")],
     "artificialisation": [("md", "artificialisation"), ("table", "stocks"), ("table", "flux"),
-                          ("table", "flux_couverture"), ("table", "flux_usage"),
+                          ("table", "flux_couverture"), ("table", "flux_usage"), ("table", "naf_ocsge"),
                           ("plot", "stock_couverture"), ("plot", "stock_usage"), ("plot", "transitions"),
                           ("plot", "carte"), ("table", "compte")],
     "demographie": [("md", "demographie"), ("table", "demographie")],
@@ -77,6 +77,8 @@ VIEW_TITLES = {
     "flux": "Flux d'artificialisation et d'imperméabilisation entre millésimes",
     "flux_couverture": "Surfaces artificialisées et rendues imperméables, par couverture d'arrivée",
     "flux_usage": "Surfaces artificialisées et rendues imperméables, par usage d'arrivée",
+    "naf_ocsge": "Estimation OCS GE : espaces naturels, agricoles ou forestiers artificialisés, selon leur "
+                 "occupation au premier millésime (à rapprocher de la consommation d'ENAF du Cerema)",
     "compte": "Compte foncier par classe (entrées et sorties)",
     "demographie": "Démographie et efficacité de la consommation d'espace",
     "comparaison": "Comparaison avec des territoires de même niveau",

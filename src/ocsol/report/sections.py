@@ -513,6 +513,7 @@ def _flows_by_class(ctx: Any, changes: pd.DataFrame) -> None:
     c = c.assign(artif=np.where(~flag["artif_from"] & flag["artif_to"], c["area_ha"], 0.0),
                  imper=np.where(~flag["imper_from"] & flag["imper_to"], c["area_ha"], 0.0))
     period = f"{int(last['vintage_from'])}–{int(last['vintage_to'])}"
+    _naf_split(ctx, c[c["artif"] > 0], period)
     for by, table, name in (("cs_to", couverture(), "flux_couverture"), ("us_to", usage(), "flux_usage")):
         g = c.groupby(by, as_index=False)[["artif", "imper"]].sum()
         g = g[(g["artif"] > 0) | (g["imper"] > 0)].sort_values("artif", ascending=False)
@@ -534,6 +535,28 @@ def _raster_labels(stock: pd.DataFrame | None) -> dict[str, str]:
         return {}
     pairs = stock[["cs", "cs_label"]].dropna().drop_duplicates("cs")
     return {str(c): str(lab).split(" (")[0] for c, lab in zip(pairs["cs"], pairs["cs_label"], strict=True)}
+
+
+def _naf_split(ctx: Any, new: pd.DataFrame, period: str) -> None:
+    """Estimated natural / agricultural / forest split of the newly artificialised land, by its class
+    at the first vintage (rules: ``ocsol/data/naf_split.csv``, first match wins; an estimate)."""
+    from importlib import resources
+
+    if new.empty:
+        return
+    with resources.files("ocsol").joinpath("data", "naf_split.csv").open(encoding="utf-8") as f:
+        rules = pd.read_csv(f, dtype=str, keep_default_na=False)
+    space = pd.Series("", index=new.index, dtype=object)
+    for r in rules.itertuples(index=False):
+        col = new["us_from" if r.field == "us" else "cs_from"].astype(str)
+        hit = (space == "") & col.str.startswith(r.prefix)
+        space[hit] = r.space
+    g = new.assign(space=space).groupby("space")["artif"].sum()
+    order = [s for s in ("naturel", "agricole", "forestier") if s in g.index]
+    df = pd.DataFrame({"space": [s.capitalize() for s in order], "area_ha": [float(g[s]) for s in order]})
+    df["share"] = df["area_ha"] / df["area_ha"].sum() * 100
+    _view(ctx, "naf_ocsge", [("space", "Espace artificialisé", "text"), ("area_ha", f"Surface {period} (ha)", "ha"),
+                             ("share", "Part (%)", "pct")], df)
 
 
 def _version_change(ctx: Any, a: int, b: int) -> str:
