@@ -376,7 +376,8 @@ def _index_columns(table: pd.DataFrame) -> list[tuple[str, str, str]]:
 def _cell(value: Any, kind: str, r: Any, level_label: Any) -> str:
     missing = value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA
     if kind == "link":
-        name = html.escape(str(value if not missing else r.code))
+        raw = str(value if not missing else r.code)
+        name = html.escape(f"{level_label(r.level)} {raw}" if raw == r.code and r.level != COMMUNE else raw)
         if r.ok:
             return f'<td class="t" data-v="{name}"><a href="{html.escape(r.folder.name)}/rapport.html">{name}</a></td>'
         return f'<td class="t" data-v="{name}">{name}</td>'

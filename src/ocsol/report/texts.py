@@ -138,8 +138,9 @@ def front_matter(ctx: Any) -> None:
         lines.append(f"- {fr.text('front', 'scot')}")
     else:
         lines.append(f"- {fr.text('front', 'who_rnu' if ctx.profile == 'rnu_ddt' else 'who_local')}")
-        lines.append(f"- {fr.text('front', 'debate')}")
-        lines.append(f"- {fr.text('front', 'transmit')}")
+        if ctx.profile != "rnu_ddt":  # the council's debate and vote: communes and EPCI with a document
+            lines.append(f"- {fr.text('front', 'debate')}")
+            lines.append(f"- {fr.text('front', 'transmit')}")
         lines.append(f"- {fr.text('front', 'content')}")
     if ctx.meta.get("author"):
         lines.append(f"- {fr.text('front', 'author', author=safe_md(ctx.meta['author']))}")
