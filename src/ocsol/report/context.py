@@ -26,6 +26,7 @@ import pandas as pd
 from .. import fr
 from ..fr import format as ff
 from ..territories import COMMUNE
+from . import safe
 from .loader import Indicators, indicators_from_config, load_indicators
 
 log = logging.getLogger(__name__)
@@ -188,7 +189,7 @@ class ReportContext:
     def page_html(self) -> str:
         """Print styles (the territory name and page numbers in the footer, the synthetic banner in
         the header of every page) and the banner on screen, as HTML."""
-        from markupsafe import escape
+        from .safe import escape
 
         text = self.banner()
         css = ("<style>@page { @bottom-left { content: " + _css_string(self.display_name)
@@ -285,9 +286,10 @@ class ReportContext:
         png = self.figure_png(name, dpi=dpi)
         if png is None:
             return
-        alt = _escape(FIGURE_ALT.get(name, name)).replace('"', "&quot;")
         b64 = base64.b64encode(png).decode("ascii")
-        display({"text/html": f'<img class="ocsol-figure" alt="{alt}" src="data:image/png;base64,{b64}">',
+        img = safe.html('<img class="ocsol-figure" alt="{}" src="data:image/png;base64,{}">',
+                        FIGURE_ALT.get(name, name), b64)
+        display({"text/html": str(img),
                  "text/plain": f"[figure : {FIGURE_ALT.get(name, name)}]"}, raw=True)
 
     def figure_png(self, name: str, *, dpi: int = 96) -> bytes | None:
@@ -369,20 +371,21 @@ class ReportContext:
         Path
             The headline JSON file.
         """
-        from ..io.write import write_csv, write_text, write_with
+        from ..io.write import write_csv, write_text, write_xlsx
 
         out = Path(output or self.output or ".")
         (out / "donnees").mkdir(parents=True, exist_ok=True)
         for name, df in self.figures.items():
-            if df is not None and not df.empty:
-                write_csv(pd.DataFrame(df), out / "donnees" / f"figure_{name}.csv")
+            if df is not None and not df.empty:  # opened in spreadsheets: no formula from data
+                write_csv(pd.DataFrame(df), out / "donnees" / f"figure_{name}.csv", spreadsheet=True)
         sheets = {name: v for name, v in self.views.items() if v is not None and not v.empty}
         if sheets:
-            write_with(lambda p: write_xlsx(sheets, self.kinds, p), out / "tableaux.xlsx")
+            # strings as text cells, never formulas; numbers with the report's decimals
+            write_xlsx(sheets, out / "tableaux.xlsx", formats=xlsx_formats(sheets, self.kinds))
         if docx:
             from .docx import write_docx
 
-            write_with(lambda p: write_docx(self, p), out / "rapport.docx")
+            write_docx(self, out / "rapport.docx")
         target = out / HEADLINE_FILE
         write_text(json.dumps(self.headline, ensure_ascii=False, indent=1, default=_json_default), target)
         return target
@@ -394,23 +397,10 @@ XLSX_FORMATS["signed"] = "+#,##0.00;-#,##0.00;0.00"
 XLSX_FORMATS["year"] = "0"
 
 
-def write_xlsx(sheets: dict[str, pd.DataFrame], kinds: dict[str, dict[str, str]], path: Path) -> None:
-    """Tables as an XLSX workbook: one sheet per table, number formats and column widths set."""
-    from openpyxl.utils import get_column_letter
-
-    with pd.ExcelWriter(path, engine="openpyxl") as xl:
-        for name, v in sheets.items():
-            v.to_excel(xl, sheet_name=name[:31], index=False)
-            ws = xl.sheets[name[:31]]
-            for j, col in enumerate(v.columns, start=1):
-                fmt = XLSX_FORMATS.get(kinds.get(name, {}).get(col, "text"))
-                letter = get_column_letter(j)
-                width = max([len(str(col))] + [len(str(x)) for x in v[col].head(200)])
-                ws.column_dimensions[letter].width = min(max(8, width + 2), 60)
-                if fmt:
-                    for cell in ws[letter][1:]:
-                        cell.number_format = fmt
-            ws.freeze_panes = "A2"
+def xlsx_formats(sheets: dict[str, pd.DataFrame], kinds: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """Sheet → column → Excel number format, from the kinds of the report's columns."""
+    return {name: {col: XLSX_FORMATS[k] for col, k in kinds.get(name, {}).items() if k in XLSX_FORMATS}
+            for name in sheets}
 
 
 def _css_string(text: str) -> str:
@@ -426,12 +416,6 @@ def _css_string(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def _escape(text: str) -> str:
-    import html
-
-    return html.escape(text, quote=False)
-
-
 def _json_default(value: Any) -> Any:
     if hasattr(value, "item"):
         return value.item()
@@ -442,14 +426,13 @@ def html_table(view: pd.DataFrame, kinds: dict[str, str], *, caption: str | None
     """A small, dependency-free HTML table of a view (faster and more controllable than Styler)."""
     cells = format_table(view, kinds)
     cls = ["t" if kinds.get(c, "text") in ("text", "bool") else "n" for c in view.columns]
-    head = "".join(f'<th class="{k}">{_escape(str(c))}</th>' for c, k in zip(view.columns, cls, strict=True))
-    rows = []
-    for values in cells.itertuples(index=False):
-        rows.append("<tr>" + "".join(f'<td class="{k}">{_escape(str(v))}</td>'
-                                     for v, k in zip(values, cls, strict=True)) + "</tr>")
-    cap = f"<caption>{_escape(caption)}</caption>" if caption else ""
-    return (f'<table class="ocsol-table ocsol-{name}">{cap}<thead><tr>{head}</tr></thead><tbody>'
-            + "".join(rows) + "</tbody></table>")
+    head = safe.join(safe.html('<th class="{}">{}</th>', k, c) for c, k in zip(view.columns, cls, strict=True))
+    rows = safe.join(safe.html("<tr>{}</tr>", safe.join(safe.html('<td class="{}">{}</td>', k, v)
+                                                        for v, k in zip(values, cls, strict=True)))
+                     for values in cells.itertuples(index=False))
+    cap = safe.html("<caption>{}</caption>", caption) if caption else ""
+    return str(safe.html('<table class="ocsol-table ocsol-{}">{}<thead><tr>{}</tr></thead><tbody>{}</tbody></table>',
+                         name, cap, head, rows))
 
 
 def format_table(view: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:

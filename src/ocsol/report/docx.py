@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import io
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -177,6 +178,14 @@ def build_docx(ctx: Any) -> Any:
 
 
 def write_docx(ctx: Any, path: str | Path) -> Path:
-    """Write ``rapport.docx`` (use :func:`ocsol.io.write.write_with` for an atomic write)."""
-    build_docx(ctx).save(str(path))
-    return Path(path)
+    """Write ``rapport.docx`` atomically, with fixed dates (the same report gives the same bytes)."""
+    from ..io.write import write_zip
+
+    doc = build_docx(ctx)
+    stamp = datetime(2000, 1, 1, tzinfo=UTC)
+    doc.core_properties.created = doc.core_properties.modified = stamp.replace(tzinfo=None)
+    doc.core_properties.last_printed = stamp.replace(tzinfo=None)
+    doc.core_properties.revision = 1
+    buf = io.BytesIO()
+    doc.save(buf)
+    return write_zip(buf.getvalue(), path)

@@ -14,7 +14,7 @@ from .. import fr
 from ..fr import format as ff
 from ..territories import COMMUNE
 from .loader import Indicators, has_membership
-from .texts import safe_md
+from .safe import md
 
 log = logging.getLogger(__name__)
 #: Fewest values a median is computed over.
@@ -138,7 +138,7 @@ def comparison(ctx: Any, ind: Indicators) -> None:
         how = fr.text("compare", "how_chosen")
     elif bound:
         how = fr.text("compare", "how_parent", level_pl=fr.level_label(ctx.level).lower() + "s",
-                      parent_level=fr.level_label(bound[1]).lower(), parent=safe_md(terr.name_of(bound[1], bound[2])))
+                      parent_level=fr.level_label(bound[1]).lower(), parent=md(terr.name_of(bound[1], bound[2])))
     else:
         how = fr.text("compare", "how_nearest", n=len(codes))
     if not codes:

@@ -18,7 +18,7 @@ from ..territories import COMMUNE
 from . import sections as _s  # (imported by sections: attributes used at call time only)
 from .loader import Indicators, has_membership
 from .measures import vintages_used
-from .texts import safe_md
+from .safe import md
 
 
 # -- méthodologie et provenance -----------------------------------------------------------------------
@@ -102,7 +102,7 @@ def methodology(ctx: Any, ind: Indicators) -> None:
         _s._view(ctx, "controles", [("topic_fr", "Thème", "text"), ("item_fr", "Contrôle", "text"),
                                  ("count", "Nombre", "text"), ("where", "Fichiers ou communes", "text")], qa)
     lines = [f"Rapport produit le {ctx.generated} avec **ocsol {ctx.version}** à partir de "
-             f"« {safe_md(Path(ind.source).name or ind.source)} »."]
+             f"« {md(Path(ind.source).name or ind.source)} »."]
     if ctx.tables.get("consumption") is not None and len(ctx.tables["consumption"]):
         lines.append("- Consommation d'espaces NAF : fichiers fonciers du Cerema, flux annuels au 1er janvier ; les "
                      "territoires supra-communaux sont la somme de leurs communes.")
@@ -111,7 +111,7 @@ def methodology(ctx: Any, ind: Indicators) -> None:
                      "une appréciation n'est portée que face à un objectif opposable, sinon la comparaison est "
                      "indicative ; projection = rythme observé × nombre d'années de la période.")
     for m in measures:
-        lines.append("- " + fr.text("measure_note", m, default=safe_md(m), **_s._measure_params(ctx, ctx.tables.get("flows"))))
+        lines.append("- " + fr.text("measure_note", m, default=md(m), **_s._measure_params(ctx, ctx.tables.get("flows"))))
     if "ocsge" in _relevant_topics(ctx):
         lines.append("- Imperméabilisation : zones bâties (CS1.1.1.1) et zones non bâties imperméables (CS1.1.1.2).")
     lines.append("- Les fichiers sources sont identifiés par leur empreinte SHA-256 : un même fichier donne les "

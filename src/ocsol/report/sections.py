@@ -5,7 +5,7 @@ One builder per section fills the context's ``texts`` (Markdown), ``intros`` (th
 the heading), ``views`` (display tables, French headers with units), ``kinds`` (kind of each
 column → its fixed decimals), ``figures`` (data behind each chart) and ``available`` /
 ``messages``. Every word comes from the catalogue (:mod:`ocsol.fr`); every user string goes
-through :func:`ocsol.report.texts.safe_md` before it enters Markdown. Members, comparison, front
+through :func:`ocsol.report.safe.md` before it enters Markdown. Members, comparison, front
 matter and the territory's own texts are in :mod:`.members` and :mod:`.texts`.
 """
 
@@ -26,7 +26,7 @@ from .headline import MEASURE_ORDER, headline_table
 from .loader import Indicators, has_membership
 from .measures import perimeter, synthetic_parts, with_measure
 from .profiles import CGCT, VERDICT, choose_profile
-from .texts import safe_md
+from .safe import md
 
 log = logging.getLogger(__name__)
 
@@ -128,11 +128,11 @@ def title(ctx: Any) -> None:
     heading = ctx.meta.get("report_title") or fr.text("profile_title", ctx.profile)
     frame = fr.text("profile_frame", ctx.profile)
     year = ctx.meta.get("report_year") or int(ctx.generated[:4])
-    sub = (f"{_level_word(ctx)} · code {safe_md(ctx.code)} · {fr.text('front', 'year', year=year)} · "
+    sub = (f"{_level_word(ctx)} · code {md(ctx.code)} · {fr.text('front', 'year', year=year)} · "
            f"produit le {ctx.generated} avec ocsol {ctx.version}")
     author = ctx.meta.get("author")
-    ctx.texts["titre"] = (f"# {safe_md(ctx.display_name)}\n\n**{safe_md(heading)}**\n\n*{frame}*\n\n{sub}"
-                          + (f" · {safe_md(str(author))}" if author else ""))
+    ctx.texts["titre"] = (f"# {md(ctx.display_name)}\n\n**{md(heading)}**\n\n*{frame}*\n\n{sub}"
+                          + (f" · {md(str(author))}" if author else ""))
     ctx.texts["cgct"] = "yes" if ctx.profile in CGCT else ""
 
 
@@ -149,25 +149,25 @@ def _correction_status(ind: Indicators, level: str, code: str) -> tuple[str | No
     if "source_codes" in units:
         src = hit["source_codes"].iloc[0]
         if isinstance(src, str) and "+" in src:
-            words += f" (codes source : {safe_md(src.replace('+', ', '))})"
+            words += f" (codes source : {md(src.replace('+', ', '))})"
     return value, words
 
 
 def identity(ctx: Any, ind: Indicators) -> None:
     terr = ind.territories
     ctx.available["identite"] = True
-    lines = [f"**{safe_md(ctx.display_name)}** — {_level_word(ctx)}, code {safe_md(ctx.code)}.", "",
+    lines = [f"**{md(ctx.display_name)}** — {_level_word(ctx)}, code {md(ctx.code)}.", "",
              f"- Surface : **{ff.fmt_unit(ctx.area_ha, 'ha')}**"]
     parents = terr.parents(ctx.code, ctx.level) if ctx.level == COMMUNE or has_membership(terr) else []
     if ctx.level != COMMUNE:
         lines.append(f"- Nombre de communes dans les données : **{ff.fmt(ctx.n_communes, 'int')}**")
         p = ctx.perimeter
         cog = f", {p['cog']}" if p.get("cog") else ""
-        lines.append("- " + fr.text("perimeter", p["state"], n=p["n"], expected=p["expected"], cog=safe_md(cog)))
+        lines.append("- " + fr.text("perimeter", p["state"], n=p["n"], expected=p["expected"], cog=md(cog)))
     for lvl, code in parents:
         pname = terr.name_of(lvl, code)
-        lines.append(f"- {fr.level_label(lvl)} d'appartenance : {safe_md(pname)}"
-                     + (f" ({safe_md(code)})" if pname != code else ""))
+        lines.append(f"- {fr.level_label(lvl)} d'appartenance : {md(pname)}"
+                     + (f" ({md(code)})" if pname != code else ""))
     value, words = _correction_status(ind, ctx.level, ctx.code)
     if words:
         lines.append(f"- Codes communes des sources : {words}")
@@ -253,16 +253,16 @@ def _target_source(z: pd.Series) -> str:
     doc = z.get("target_document")
     if _present(doc):
         status = z.get("doc_status")
-        return safe_md(str(doc)) + (f" ({safe_md(str(status))})" if _present(status) else "")
+        return md(str(doc)) + (f" ({md(str(status))})" if _present(status) else "")
     src = str(z.get("target_source", "") or "")
     if fr.has("target_source", src):
         return fr.text("target_source", src)
     if " (inherited from " in src and src.endswith(")"):
         base, rest = src[:-1].split(" (inherited from ", 1)
         lvl, _, code = rest.partition(" ")
-        base_words = fr.text("target_source", base, default=safe_md(base))
-        return fr.text("target_source", "inherited", source=base_words, level=fr.level_label(lvl), code=safe_md(code))
-    return safe_md(src)
+        base_words = fr.text("target_source", base, default=md(base))
+        return fr.text("target_source", "inherited", source=base_words, level=fr.level_label(lvl), code=md(code))
+    return md(src)
 
 
 def _verdict(ctx: Any, z: pd.Series) -> tuple[str, str]:
@@ -274,18 +274,18 @@ def _verdict(ctx: Any, z: pd.Series) -> tuple[str, str]:
         cog = f", {p['cog']}" if p.get("cog") else ""
         return "none", fr.text("verdict_sentence", "none",
                                reason=fr.text("no_verdict", "partial", n=p["n"], expected=p["expected"],
-                                              cog=safe_md(cog)))
+                                              cog=md(cog)))
     if "complete" in z.index and _present(z.get("complete")) and not _true(z.get("complete")):
         return "none", fr.text("verdict_sentence", "none",
                                reason=fr.text("no_verdict", "incomplete", n_missing=ff.fmt(z.get("n_missing"), "int")))
     binding = "binding" in z.index and _true(z.get("binding"))
     if binding and _present(z.get("status")):
         return "binding", fr.text("verdict_sentence", "binding", document=_target_source(z),
-                                  status=fr.text("binding_status", str(z["status"]), default=safe_md(str(z["status"]))))
+                                  status=fr.text("binding_status", str(z["status"]), default=md(str(z["status"]))))
     ind_status = z.get("indicative_status") if "indicative_status" in z.index else z.get("status")
     key = str(ind_status) if _present(ind_status) else ""
     return "indicative", fr.text("verdict_sentence", "indicative",
-                                 status=fr.text("indicative_status", key, default=safe_md(key)))
+                                 status=fr.text("indicative_status", key, default=md(key)))
 
 
 def zan(ctx: Any) -> None:
@@ -397,7 +397,7 @@ def _measure_params(ctx: Any, t: pd.DataFrame | None) -> dict[str, str]:
         names = [n for n in t["rule_name"].astype(str).unique() if n]
         rule = ", ".join(Path(n).name for n in names)
     legend = str(ctx.meta.get("raster_legend") or "")
-    return {"rule": safe_md(rule or "?"), "legend": safe_md(legend or "raster")}
+    return {"rule": md(rule or "?"), "legend": md(legend or "raster")}
 
 
 def artificialisation(ctx: Any, ind: Indicators) -> None:
@@ -420,7 +420,7 @@ def artificialisation(ctx: Any, ind: Indicators) -> None:
         s = summ[summ["measure"] == m] if has_stock else None
         f = flows[flows["measure"] == m] if has_flows else None
         params = _measure_params(ctx, f if f is not None and len(f) else s)
-        lines.append(f"**{fr.text('measure_title', m, default=safe_md(m), **params)}**")
+        lines.append(f"**{fr.text('measure_title', m, default=md(m), **params)}**")
         if s is not None and len(s):
             last = s.sort_values("vintage").iloc[-1]
             lines.append(f"En {int(last['vintage'])}, **{ff.fmt_unit(last['artif_ha'], 'ha')}** sont "
@@ -443,7 +443,7 @@ def artificialisation(ctx: Any, ind: Indicators) -> None:
             lines.append(_version_change(ctx, int(lf["vintage_from"]), int(lf["vintage_to"])))
         elif not several:
             lines.append("Un seul millésime est disponible : pas de flux entre millésimes.")
-        lines.append("*" + fr.text("measure_note", m, default=safe_md(m), **params) + "*")
+        lines.append("*" + fr.text("measure_note", m, default=md(m), **params) + "*")
     ctx.texts["artificialisation"] = "\n\n".join(x for x in lines if x)
     label = {m: fr.text("measure_short", m, default=m, **_measure_params(ctx, flows if has_flows else summ))
              for m in measures}
@@ -563,7 +563,7 @@ def _version_change(ctx: Any, a: int, b: int) -> str:
     versions = ctx.meta.get("raster_versions") or {}
     va, vb = versions.get(str(a)), versions.get(str(b))
     if va and vb and va != vb:
-        return fr.text("version_change", "raster", vintages=f"{a} et {b}", versions=f"{safe_md(va)} → {safe_md(vb)}")
+        return fr.text("version_change", "raster", vintages=f"{a} et {b}", versions=f"{md(va)} → {md(vb)}")
     return ""
 
 

@@ -11,8 +11,9 @@ one section per first-level heading named by its key::
 
 Keys: ``raisons`` (mandatory in the CGCT profiles: a missing text is a visible placeholder and a
 flag in ``index.html``), ``renaturation``, ``objectifs``, ``autres`` (optional: absent = section
-left out). User text is data: :func:`safe_md` escapes HTML and link syntax, so it shows as
-typed and never becomes markup, a link or a script.
+left out). User text is data: raw HTML shows as text and only web links are links
+(:func:`ocsol.report.safe.markdown_html`); other user strings (names, codes, file names) go
+through :func:`ocsol.report.safe.md` and show literally.
 """
 
 from __future__ import annotations
@@ -27,31 +28,24 @@ from .. import fr
 from ..errors import InputFileError
 from .measures import vintages_used
 from .profiles import TEXT_SECTIONS, sections
+from .safe import md
 
 _HEADING = re.compile(r"^#{1,2}\s+(\S+)\s*$")
 
 
-def safe_md(text: Any) -> str:
-    """A user string made inert for Markdown: HTML escaped, link/image/autolink syntax neutralised.
-
-    >>> safe_md('<script>alert(1)</script> [x](javascript:y)')
-    '&lt;script&gt;alert(1)&lt;/script&gt; \\\\[x\\\\](javascript:y)'
-    """
-    from markupsafe import escape
-
-    s = str(escape("" if text is None else str(text)))
-    return s.replace("[", "\\[").replace("]", "\\]").replace("`", "\\`")
-
-
 def _user_block(text: str) -> str:
-    """A user's Markdown section, made safe: headings demoted to bold lines, HTML escaped."""
+    """A user's Markdown section: its own Markdown (bold, lists, web links) kept, headings demoted to
+    bold lines (the report's numbering stays), ``<`` and ``&`` written as entities (raw HTML shows as
+    text, also when the notebook is opened in JupyterLab). The report's Markdown renderer
+    (:func:`ocsol.report.safe.markdown_html`) also shows any HTML and any non-web link as text."""
     out = []
     for line in text.splitlines():
+        line = line.replace("&", "&amp;").replace("<", "&lt;")
         stripped = line.lstrip()
         if stripped.startswith("#"):
-            out.append(f"**{safe_md(stripped.lstrip('#').strip())}**")
+            out.append(f"**{stripped.lstrip('#').strip()}**")
         else:
-            out.append(safe_md(line))
+            out.append(line)
     return "\n".join(out).strip()
 
 
@@ -105,7 +99,7 @@ def user_texts(ctx: Any) -> None:
             ctx.available[section] = True
         elif mandatory:
             ctx.texts[section] = ("> **Texte à fournir.** "
-                                  + fr.text("placeholder", section, path=safe_md(shown_path)))
+                                  + fr.text("placeholder", section, path=md(shown_path)))
             ctx.available[section] = True
             ctx.texts_missing.append(section)
         else:
@@ -143,9 +137,9 @@ def front_matter(ctx: Any) -> None:
             lines.append(f"- {fr.text('front', 'transmit')}")
         lines.append(f"- {fr.text('front', 'content')}")
     if ctx.meta.get("author"):
-        lines.append(f"- {fr.text('front', 'author', author=safe_md(ctx.meta['author']))}")
+        lines.append(f"- {fr.text('front', 'author', author=md(ctx.meta['author']))}")
     if ctx.meta.get("report_previous"):
-        lines.append(f"- {fr.text('front', 'previous', previous=safe_md(ctx.meta['report_previous']))}")
+        lines.append(f"- {fr.text('front', 'previous', previous=md(ctx.meta['report_previous']))}")
     ctx.texts["front"] = "\n".join(lines)
 
 
