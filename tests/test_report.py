@@ -217,7 +217,7 @@ def test_report_html_is_self_contained_without_errors(lyon_report):
     assert "def " not in html and "build_context" not in html  # inputs hidden
     for heading in HEADINGS:
         assert heading.replace("'", "&#39;") in html or heading in html, heading
-    assert "Métropole de Lyon" in html and "2011–2020" in html and "2021–2030" in html
+    assert "Métropole de Lyon" in html and "2011-2021 (flux 2011 à 2020)" in html and "2021-2031" in html
     assert "827,75\u202fha" in html  # the reference decade, in French format (2 decimals for hectares)
 
 

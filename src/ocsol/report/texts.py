@@ -35,12 +35,10 @@ _HEADING = re.compile(r"^#{1,2}\s+(\S+)\s*$")
 
 def _user_block(text: str) -> str:
     """A user's Markdown section: its own Markdown (bold, lists, web links) kept, headings demoted to
-    bold lines (the report's numbering stays), ``<`` and ``&`` written as entities (raw HTML shows as
-    text, also when the notebook is opened in JupyterLab). The report's Markdown renderer
-    (:func:`ocsol.report.safe.markdown_html`) also shows any HTML and any non-web link as text."""
+    bold lines (the report's numbering stays). The report's Markdown renderer
+    (:func:`ocsol.report.safe.markdown_html`) shows any raw HTML and any non-web link as text."""
     out = []
     for line in text.splitlines():
-        line = line.replace("&", "&amp;").replace("<", "&lt;")
         stripped = line.lstrip()
         if stripped.startswith("#"):
             out.append(f"**{stripped.lstrip('#').strip()}**")
