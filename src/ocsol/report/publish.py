@@ -47,7 +47,8 @@ FIELDS: list[tuple[str, str, str, str, str]] = [
     ("reference_ha", "Consommation de référence", "Consommation d'espaces NAF sur la période de référence "
      "(somme des flux annuels, fichiers fonciers du Cerema)", "number", "ha"),
     ("target_pct", "Objectif de réduction", "Objectif de réduction de la consommation (%)", "number", "%"),
-    ("target_source", "Source de l'objectif", "D'où vient l'objectif (document, héritage, défaut national)",
+    ("target_source", "Source de l'objectif", "D'où vient l'objectif : own (document du territoire), "
+     "parent:<niveau>:<code> (hérité), region_default, national_default",
      "string", ""),
     ("allowed_ha", "Enveloppe", "Consommation autorisée sur la période (garantie communale incluse)",
      "number", "ha"),
@@ -63,10 +64,16 @@ FIELDS: list[tuple[str, str, str, str, str]] = [
     ("projected_pct", "Part de l'enveloppe projetée", "Projection / enveloppe × 100", "number", "%"),
     ("exhaustion_year", "Année d'épuisement", "Année au cours de laquelle l'enveloppe est épuisée au rythme "
      "observé (vide si pas avant la fin de période)", "year", ""),
-    ("status", "Situation (code)", "Code de la situation (within, will exceed, exceeded) ; une appréciation "
-     "n'a de portée que face à un objectif opposable (voir situation_fr)", "string", ""),
-    ("status_fr", "Situation", "Situation en clair : appréciation face à un objectif opposable, sinon "
-     "comparaison indicative ; rien pour un périmètre partiel", "string", ""),
+    ("status", "Situation", "Uniquement si l'objectif est opposable (document du territoire) : within (dans "
+     "l'enveloppe), will_exceed (dépassement projeté), exceeded (enveloppe dépassée) ; vide sinon", "string", ""),
+    ("indicative_status", "Lecture indicative", "Même lecture quand l'objectif n'est pas opposable (défaut "
+     "national ou régional, objectif hérité) : elle n'est pas un verdict", "string", ""),
+    ("binding", "Objectif opposable", "true si l'objectif vient d'un document opposable du territoire lui-même",
+     "boolean", ""),
+    ("complete", "Données complètes", "false si des communes du territoire manquent dans le fichier du Cerema "
+     "(aucune situation n'est alors donnée)", "boolean", ""),
+    ("status_fr", "Situation en clair", "Situation en français : appréciation face à un objectif opposable, sinon "
+     "lecture indicative ; rien pour un périmètre partiel ou des données incomplètes", "string", ""),
     ("perimeter_complete", "Périmètre complet", "Toutes les communes membres sont dans les données (vide : "
      "non vérifié)", "boolean", ""),
     ("artif_vintage", "Millésime OCS GE", "Dernier millésime d'occupation du sol", "year", ""),
@@ -151,7 +158,7 @@ def table_schema(*, title: str | None = None) -> dict[str, Any]:
         if name in ("level", "code"):
             f["constraints"] = {"required": True}
         if name == "status":
-            f["constraints"] = {"enum": ["within", "will exceed", "exceeded"]}
+            f["constraints"] = {"enum": ["within", "will_exceed", "exceeded", ""]}
         if ftype == "number":
             f["example"] = "12.5"
         fields.append(f)
@@ -241,9 +248,9 @@ INDEX_COLUMNS: list[tuple[str, str, str]] = [  # key, header, kind
     ("name", "Territoire", "link"),
     ("level", "Niveau", "text"),
     ("code", "Code", "text"),
-    ("reference_ha", "Conso. 2011–2020 (ha)", "ha"),
-    ("allowed_ha", "Enveloppe 2021–2030 (ha)", "ha"),
-    ("consumed_since_ha", "Consommé depuis 2021 (ha)", "ha"),
+    ("reference_ha", "Conso. de référence (ha)", "ha"),
+    ("allowed_ha", "Enveloppe de la période (ha)", "ha"),
+    ("consumed_since_ha", "Consommé depuis le début de période (ha)", "ha"),
     ("used_pct", "Enveloppe consommée (%)", "pct"),
     ("status_fr", "Situation", "status"),
     ("artif_pct", "Artificialisé (%)", "pct"),

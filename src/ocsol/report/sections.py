@@ -250,11 +250,16 @@ def _period_label(z: pd.Series) -> str:
 
 # -- objectifs (R. 2231-1 4°) ----------------------------------------------------------------------
 def _target_source(z: pd.Series) -> str:
-    doc = z.get("target_document")
+    doc = z.get("target_document_name") if _present(z.get("target_document_name")) else z.get("target_document")
+    src = str(z.get("target_source", "") or "")
     if _present(doc):
         status = z.get("doc_status")
-        return md(str(doc)) + (f" ({md(str(status))})" if _present(status) else "")
-    src = str(z.get("target_source", "") or "")
+        words = md(str(doc)) + (f" ({md(str(status))})" if _present(status) else "")
+        return words if src in ("", "own") else f"{words} — " + _target_source(z.drop(
+            [c for c in ("target_document", "target_document_name") if c in z.index]))
+    if src.startswith("parent:"):
+        _, lvl, code = (src.split(":", 2) + ["", ""])[:3]
+        return fr.text("target_source", "parent", level=fr.level_label(lvl), code=md(code))
     if fr.has("target_source", src):
         return fr.text("target_source", src)
     if " (inherited from " in src and src.endswith(")"):
@@ -314,6 +319,13 @@ def zan(ctx: Any) -> None:
         f"- Consommé depuis {int(r['period_start'])} ({obs}, {n_obs} an{'s' if n_obs > 1 else ''}) : "
         f"**{ff.fmt_unit(r['consumed_since_ha'], 'ha')}**, soit **{ff.fmt_unit(r['used_pct'], 'pct')}** de l'enveloppe",
     ]
+    gross, counted = _f(r.get("consumed_gross_ha")), _f(r.get("consumed_counted_ha"))
+    if not (np.isnan(gross) or np.isnan(counted)) and abs(gross - counted) > 1e-9:
+        kinds = [fr.text("deduction", c) for c in r.index if c.startswith("deducted_") and _f(r.get(c)) > 0
+                 and fr.has("deduction", c)]
+        lines.append("- " + fr.text("deductions", "sentence", gross=ff.fmt_unit(gross, "ha"),
+                                    deducted=ff.fmt_unit(gross - counted, "ha"), kinds=", ".join(kinds) or "—",
+                                    counted=ff.fmt_unit(counted, "ha")))
     conf = str(r.get("projection_confidence", "")) if "projection_confidence" in r.index else ""
     if conf != "none":
         lines.append(f"- Rythme annuel observé : {ff.fmt_unit(r['annual_pace_ha'], 'ha')}/an ; projection au "
