@@ -191,7 +191,7 @@ def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) 
         for name, df in extra.items():
             if name.endswith("_qa"):
                 qa += [_qa(name, str(r.get("check", r.get("note", ""))), r.get("count", r.get("value", "")),
-                           str(r.get("detail", r.get("code", ""))), key=f"{name}.{r.get('key', r.get('check', ''))}",
+                           str(r.get("detail", r.get("code", ""))), key=f"{name}.{_row_key(r)}",
                            codes=_codes(r), status=str(r.get("status", "") or ""),
                            year=_int_or_none(r.get("year_start")))
                        for r in df.to_dict("records")]
@@ -268,6 +268,12 @@ def _qa(topic: str, item: str, count: object, detail: str = "", *, key: str = ""
             "files": ";".join(sorted({Path(str(f)).name for f in files if str(f)})),
             "params": json.dumps({k: v for k, v in params.items() if v is not None}, ensure_ascii=False,
                                  sort_keys=True)}
+
+
+def _row_key(row: dict) -> str:
+    """The key of a consumption/COG QA row: its ``key`` when given, else its ``check``."""
+    key = row.get("key")
+    return key if isinstance(key, str) and key else str(row.get("check", ""))
 
 
 def _codes(row: dict) -> list[str]:
