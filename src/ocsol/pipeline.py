@@ -150,14 +150,15 @@ def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) 
 
         rp = compute_raster_pieces(config, territories, progress=progress)
         full = sorted({(int(a), int(b)) for a, b in rp.transitions[["vintage_from", "vintage_to"]].itertuples(index=False)})
-        t = indicators.build_tables(rp.stock, rp.transitions, rp.classes, territories, full_pairs=full)
+        t = indicators.build_tables(rp.stock, rp.transitions, rp.classes, territories, full_pairs=full,
+                                    measure="raster_proxy")
         no_imper = not rp.classes["imper"].astype(bool).any()
         for name, df in t.as_dict().items():
             df = df.assign(source=f"raster:{config.get('raster', 'legend')}")
             if no_imper:  # the legend says nothing of imperviousness: unknown, not 0 ha
                 cols = [c for c in ("imper_ha", "imper_pct", "desimper_ha", "net_imper_ha") if c in df]
                 df[cols] = float("nan")
-            tables[name] = df
+            tables[name] = _stack(tables.get(name), df)  # [ocsge] rows kept: told apart by measure
         if no_imper:
             qa.append(_qa("raster", "imperméabilisation not measured: the legend has no impervious class", "",
                           str(config.get("raster", "legend")), key="raster.no_imper",
@@ -184,19 +185,21 @@ def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) 
     if any(config.has(s) for s in ("consumption", "population")):
         from .consumption_tables import compute_consumption_tables
 
-        extra = compute_consumption_tables(config, territories, stock_summary=tables.get("stock_summary"))
+        summary = tables.get("stock_summary")
+        extra = compute_consumption_tables(
+            config, territories,
+            stock_summary=None if summary is None else indicators.headline_measure(summary))
         status = extra.pop("correction_status", None)
         if status is not None:  # [cog]: how each territory's consumption was re-keyed to its codes
             tables["territories"] = tables["territories"].merge(status, on=["level", "code"], how="left")
         for name, df in extra.items():
-            if name.endswith("_qa"):
+            if name.endswith("_qa"):  # summarised in qa.csv, and written whole (per commune) as <name>.csv
                 qa += [_qa(name, str(r.get("check", r.get("note", ""))), r.get("count", r.get("value", "")),
                            str(r.get("detail", r.get("code", ""))), key=f"{name}.{_row_key(r)}",
                            codes=_codes(r), status=str(r.get("status", "") or ""),
                            year=_int_or_none(r.get("year_start")))
                        for r in df.to_dict("records")]
-            else:
-                tables[name] = df
+            tables[name] = df
         for section in ("consumption", "population", "households", "jobs"):
             if config.has(section):
                 provenance += file_provenance(section, config.resolve(config.sections[section]["path"]))
@@ -235,6 +238,16 @@ def perimeter_columns(units: pd.DataFrame, expected: pd.DataFrame) -> pd.DataFra
     out["perimeter_complete"] = pd.array([pd.NA] * len(out), dtype="boolean")
     out.loc[known, "perimeter_complete"] = (out.loc[known, "n_communes"] >= out.loc[known, "n_communes_expected"])
     return out
+
+
+def _stack(first: pd.DataFrame | None, second: pd.DataFrame) -> pd.DataFrame:
+    """Rows of two measures in one table (the first's rows first); empty parts are skipped."""
+    parts = [t for t in (first, second) if t is not None and len(t)]
+    if not parts:
+        return second if first is None else first
+    if len(parts) == 1:
+        return parts[0]
+    return pd.concat(parts, ignore_index=True)
 
 
 def _collapse_qa(qa: pd.DataFrame, *, limit: int = 3) -> pd.DataFrame:
@@ -358,12 +371,10 @@ def _compute_ocsge(config: Config, territories: Territories):
                 "list all files of one pair in the same entry's paths, or use a separate configuration"
             )
         diff_pairs.add((y1, y2))
-        paths = entry["paths"] if isinstance(entry["paths"], list) else [entry["paths"]]
-        resolved = [config.resolve(x) for x in paths]
+        resolved = entry_paths(config, entry)
         diff, repaired = read_ocsge_diff(resolved, vintage_from=y1, vintage_to=y2, crs=config.crs,
                                          layer=entry.get("layer"))
-        for p in resolved:
-            provenance += file_provenance(f"ocsge diff {y1}-{y2}", p)
+        provenance += [r for p in resolved for r in file_provenance(f"ocsge diff {y1}-{y2}", p)]
         if repaired:
             qa.append(_qa("ocsge", f"repaired geometries in change layer {y1}-{y2}", repaired,
                           ", ".join(map(str, resolved)), key="ocsge.repaired_diff", files=resolved, y1=int(y1),
@@ -396,7 +407,7 @@ def _compute_ocsge(config: Config, territories: Territories):
     extent = pd.concat(extents, ignore_index=True) if extents else None
     try:
         tables = indicators.build_tables(stock_p, trans_p, base_classes, territories, full_pairs=full_pairs,
-                                         extent=extent).as_dict()
+                                         extent=extent, measure=_rule_measure(base_rule_name)).as_dict()
     except (CoverageError, InvariantError) as exc:  # name the files behind the vintages
         files = "; ".join(f"{y} = {config.resolve(p)}" for y, p in sorted(sec["vintages"].items()))
         raise type(exc)(f"{exc} [OCS GE vintages: {files}]") from None
@@ -408,6 +419,13 @@ def _compute_ocsge(config: Config, territories: Territories):
                           key="ocsge.outside_vintages", codes=outside))
     if len(tables["stock_summary"]):
         indicators.check_coverage(tables["stock_summary"], min_coverage=float(sec["min_coverage"]), source="OCS GE")
+    for entry in sec["diff"]:  # a change layer with its own rule: its pair's rows measure that rule
+        if entry.get("rule"):
+            pair = (_year(entry["from"], config), _year(entry["to"], config))
+            for name in ("flows", "transitions", "land_account"):
+                t = tables[name]
+                hit = (t["vintage_from"].astype(int) == pair[0]) & (t["vintage_to"].astype(int) == pair[1])
+                t.loc[hit, "measure"] = _rule_measure(entry["rule"])
     tables["rule"] = pd.concat(rule_tables, ignore_index=True)
     changes = pd.concat(change_parts, ignore_index=True) if change_parts else None
     if changes is not None and len(changes):
@@ -419,12 +437,42 @@ def _compute_ocsge(config: Config, territories: Territories):
                                                       "imper": "imper_to"}), on=["_pair", "cs_to", "us_to"], how="left")
         changes = gpd.GeoDataFrame(changes.drop(columns="_pair"), geometry="geometry", crs=config.crs)
         changes["area_m2"] = changes["area_m2"].round(4)
+    if changes is not None:
+        changes.insert(1, "measure", _rule_measure(base_rule_name))
+        for entry in sec["diff"]:
+            if entry.get("rule"):
+                hit = ((changes["vintage_from"] == _year(entry["from"], config))
+                       & (changes["vintage_to"] == _year(entry["to"], config)))
+                changes.loc[hit, "measure"] = _rule_measure(entry["rule"])
+    if (sec.get("artif") or {}).get("vintages") or sec.get("artif_diff"):  # IGN Artificialisation products
+        from .ign_artif import compute_ign_tables
+
+        ign, ign_changes, prov, notes = compute_ign_tables(config, territories, zones, base_rule, base_rule_name)
+        for name, df in ign.items():
+            tables[name] = _stack(df, tables.get(name))  # the legal measure's rows first
+        if ign_changes is not None and len(ign_changes):
+            ign_changes = ign_changes[["code", "measure", *[c for c in ign_changes.columns
+                                                              if c not in ("code", "measure")]]]
+            ign_changes["area_m2"] = ign_changes["area_m2"].round(4)
+            if changes is None or not len(changes):
+                changes = ign_changes
+            else:
+                changes = gpd.GeoDataFrame(pd.concat([ign_changes, changes[list(ign_changes.columns)]],
+                                                     ignore_index=True), geometry="geometry", crs=config.crs)
+        provenance += prov
+        qa += notes
     nomen = nomenclature.outside_nomenclature(classes)
     for r in nomen.itertuples():
         code = r.code if r.code else "(vide)"
         qa.append(_qa("ocsge", f"code outside the OCS GE nomenclature, classified by the rule table ({r.field})",
                       "", code, key="ocsge.outside_nomenclature", field=str(r.field), code=code))
     return tables, changes, provenance, qa
+
+
+def entry_paths(config: Config, entry: dict[str, Any]) -> list[Path]:
+    """The files of a ``[[ocsge.diff]]`` / ``[[ocsge.artif_diff]]`` entry, resolved."""
+    paths = entry["paths"] if isinstance(entry["paths"], list) else [entry["paths"]]
+    return [config.resolve(x) for x in paths]
 
 
 def _flag_pair(pieces: pd.DataFrame, classes: pd.DataFrame) -> pd.DataFrame:
@@ -466,6 +514,11 @@ def _empty_codes(layer, cols, source, files=()) -> list[dict]:
             out.append(_qa("ocsge", f"polygons with an empty {c} code (classified by the rule table)", n, source,
                            key="ocsge.empty_code", files=files, field=c))
     return out
+
+
+def _rule_measure(rule: str) -> str:
+    """``decret_matrix`` for the packaged décret rule, ``custom_rule`` for a user rule table."""
+    return "decret_matrix" if str(rule) == "decret-2023" else "custom_rule"
 
 
 def _rule_ref(config: Config, rule: str) -> str | Path:
@@ -557,9 +610,14 @@ def write_results(results: Results, out_dir: str | os.PathLike[str]) -> list[Pat
     if results.changes is not None and len(results.changes):
         ch = results.changes
         writers["changes.gpkg"] = lambda p: write_gpkg(ch, p, layer="changes")
+        writers["changes.parquet"] = lambda p: ch.to_parquet(p, index=False)  # GeoParquet
+        from .io.styles import change_layer_qml
+
+        writers["changes.qml"] = lambda p: p.write_text(change_layer_qml(), encoding="utf-8")  # QGIS style
     if results.territories.has_geometry:
         geo = results.territories.communes
         writers["communes.gpkg"] = lambda p: write_gpkg(geo, p, layer="communes")
+        writers["communes.parquet"] = lambda p: geo.to_parquet(p, index=False)
     meta = manifest_from_config(results.config) | {"files": manifest_files(writers)}
     manifest = json.dumps(meta, indent=1, ensure_ascii=False, sort_keys=True)
     writers["manifest.json"] = lambda p: p.write_text(manifest, encoding="utf-8")

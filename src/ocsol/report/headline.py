@@ -3,7 +3,8 @@
 Ordering (documented once, here):
 
 - **measure**: when a territory has figures under several measures, the first present in
-  :data:`MEASURE_ORDER` is the headline one (the legal IGN measure first, a raster proxy last);
+  :data:`ocsol.indicators.MEASURES` is the headline one (the legal IGN measure first, a raster
+  proxy last; :func:`ocsol.indicators.headline_measure`);
 - **latest stock**: the greatest ``vintage``;
 - **latest flow**: the greatest ``vintage_to``, then the greatest ``vintage_from`` (the most recent,
   shortest pair);
@@ -17,22 +18,15 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..indicators import MEASURES, headline_measure
+
 KEYS = ["level", "code"]
-#: Measures from the most to the least authoritative (the measures issue: ``measure`` column).
-MEASURE_ORDER = ["decret_ign", "decret_thresholds", "decret_matrix", "custom_rule", "raster_proxy"]
 STOCK_COLUMNS = {"vintage": "artif_vintage", "artif_ha": "artif_ha", "artif_pct": "artif_pct",
                  "imper_ha": "imper_ha", "imper_pct": "imper_pct", "measure": "artif_measure"}
 FLOW_COLUMNS = {"vintage_from": "flows_from", "vintage_to": "flows_to", "net_artif_ha": "net_artif_ha",
                 "net_imper_ha": "net_imper_ha", "measure": "flows_measure"}
-
-
-def _preferred_measure(df: pd.DataFrame) -> pd.DataFrame:
-    """Rows of each territory's most authoritative measure (all rows without a ``measure`` column)."""
-    if "measure" not in df.columns or df.empty:
-        return df
-    rank = df["measure"].map({m: i for i, m in enumerate(MEASURE_ORDER)}).fillna(len(MEASURE_ORDER))
-    best = rank.groupby([df["level"], df["code"]]).transform("min")
-    return df[rank == best]
+#: Measures from the most to the least authoritative (:data:`ocsol.indicators.MEASURES` order).
+MEASURE_ORDER = list(MEASURES)
 
 
 def latest_stock(stock_summary: pd.DataFrame) -> pd.DataFrame:
@@ -49,7 +43,7 @@ def latest_stock(stock_summary: pd.DataFrame) -> pd.DataFrame:
     """
     if stock_summary is None or stock_summary.empty or "vintage" not in stock_summary:
         return pd.DataFrame(columns=KEYS + list(STOCK_COLUMNS.values()))
-    s = _preferred_measure(stock_summary).sort_values(KEYS + ["vintage"], kind="mergesort")
+    s = headline_measure(stock_summary).sort_values(KEYS + ["vintage"], kind="mergesort")
     s = s.groupby(KEYS, as_index=False, sort=False).tail(1)
     cols = [c for c in STOCK_COLUMNS if c in s.columns]
     return s[KEYS + cols].rename(columns=STOCK_COLUMNS).reset_index(drop=True)
@@ -59,7 +53,7 @@ def latest_flow(flows: pd.DataFrame) -> pd.DataFrame:
     """One row per territory: its latest flow under its headline measure (``flows_*``, ``net_*``)."""
     if flows is None or flows.empty or "vintage_to" not in flows:
         return pd.DataFrame(columns=KEYS + list(FLOW_COLUMNS.values()))
-    f = _preferred_measure(flows).sort_values(KEYS + ["vintage_to", "vintage_from"], kind="mergesort")
+    f = headline_measure(flows).sort_values(KEYS + ["vintage_to", "vintage_from"], kind="mergesort")
     f = f.groupby(KEYS, as_index=False, sort=False).tail(1)
     cols = [c for c in FLOW_COLUMNS if c in f.columns]
     return f[KEYS + cols].rename(columns=FLOW_COLUMNS).reset_index(drop=True)

@@ -77,6 +77,9 @@ FIELDS: list[tuple[str, str, str, str, str]] = [
     ("perimeter_complete", "Périmètre complet", "Toutes les communes membres sont dans les données (vide : "
      "non vérifié)", "boolean", ""),
     ("artif_vintage", "Millésime OCS GE", "Dernier millésime d'occupation du sol", "year", ""),
+    ("artif_measure", "Mesure des stocks", "Ce que mesurent les surfaces artificialisées : decret_ign (produit OCS GE "
+     "Artificialisation de l'IGN, seuils appliqués : la mesure réglementaire), decret_matrix (matrice du décret "
+     "sans les seuils), custom_rule (règle utilisateur), raster_proxy (raster, indicatif)", "string", ""),
     ("artif_ha", "Surface artificialisée", "Surface artificialisée au dernier millésime, selon la mesure artif_measure",
      "number", "ha"),
     ("artif_pct", "Part artificialisée", "Surface artificialisée / surface du territoire × 100", "number", "%"),
@@ -84,13 +87,12 @@ FIELDS: list[tuple[str, str, str, str, str]] = [
     ("imper_pct", "Part imperméabilisée", "Surface imperméabilisée / surface du territoire × 100", "number", "%"),
     ("flows_from", "Flux : millésime de départ", "Premier millésime du dernier flux mesuré", "year", ""),
     ("flows_to", "Flux : millésime d'arrivée", "Second millésime du dernier flux mesuré", "year", ""),
+    ("flows_measure", "Mesure des flux", "Ce que mesurent les soldes (mêmes valeurs que la mesure des stocks)",
+     "string", ""),
     ("net_artif_ha", "Solde d'artificialisation", "Artificialisation − désartificialisation entre les deux "
      "millésimes", "number", "ha"),
     ("net_imper_ha", "Solde d'imperméabilisation", "Imperméabilisation − désimperméabilisation entre les deux "
      "millésimes", "number", "ha"),
-    ("artif_measure", "Mesure de l'artificialisation", "decret_ign (mesure réglementaire), decret_thresholds, "
-     "decret_matrix (seuils non appliqués), custom_rule (règle locale), raster_proxy (indicateur approché)",
-     "string", ""),
     ("m2_per_new_inhabitant", "m² par nouvel habitant", "Consommation d'espaces NAF par habitant "
      "supplémentaire sur la première période d'efficacité (vide si la population n'a pas augmenté)",
      "number", "m²"),
@@ -159,6 +161,10 @@ def table_schema(*, title: str | None = None) -> dict[str, Any]:
             f["constraints"] = {"required": True}
         if name == "status":
             f["constraints"] = {"enum": ["within", "will_exceed", "exceeded", ""]}
+        if name in ("artif_measure", "flows_measure"):
+            from ..indicators import MEASURES
+
+            f["constraints"] = {"enum": list(MEASURES)}
         if ftype == "number":
             f["example"] = "12.5"
         fields.append(f)
@@ -219,6 +225,11 @@ def write_opendata(
         files[f"{BASENAME}.gpkg"] = lambda p: write_gpkg(gdf, p, layer=BASENAME)
     else:
         log.info("no commune polygons in the indicators: no GeoPackage in %s", folder)
+    from .catalogue import catalogue_files  # datapackage.json + ISO 19139 record (issue 10)
+
+    files |= catalogue_files(basename=BASENAME, schema=table_schema(title=title), provenance=ind.provenance,
+                             geometries=geo, title=title, author=ind.meta.get("author"),
+                             formats=["csv", "gpkg"] if geo is not None else ["csv"])
     return [p for p in publish_files(files, folder) if p.name != "manifest.json"]
 
 
