@@ -128,7 +128,8 @@ def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) 
     if territories.repaired:
         qa.append(_qa("territories", "repaired geometries", territories.repaired, territories.source,
                       key="territories.repaired", files=[territories.source]))
-    qa += [_qa("territories", note, "", territories.source, files=[territories.source]) for note in territories.notes]
+    qa += [_qa("territories", note, "", territories.source, key="territories.crs_outside", files=[territories.source],
+               fits=note.rsplit("; ", 1)[-1].replace(" would fit", "")) for note in territories.notes]
     tables: dict[str, pd.DataFrame] = {}
     units = territories.units()
     units["area_ha"] = units.pop("area_m2") / M2_PER_HA
@@ -295,7 +296,7 @@ def _encoding_notes(provenance: list[dict], config: Config) -> list[dict]:
             enc = text_encoding(path)
             if enc not in ("utf-8", "utf-8-sig"):
                 notes.append(_qa("encoding", f"not UTF-8: decoded as {enc} (whole file checked)", "", path,
-                                 files=[path]))
+                                 key="encoding.not_utf8", files=[path], file=Path(path).name, encoding=enc))
     return notes
 
 

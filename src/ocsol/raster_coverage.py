@@ -98,7 +98,8 @@ def apply_min_coverage(
     """Empty the figures of zones covered below ``min_coverage``; qa rows for partly covered zones.
 
     Returns new tables (the inputs are not changed) with ``covered_pct`` (stock_summary) and a
-    ``note`` column saying why figures are empty, and the qa rows (``topic, item, count, detail``).
+    ``note`` column saying why figures are empty, and the qa rows (``topic, item, count, detail``,
+    ``key`` and the parameters of its French wording).
 
     Examples
     --------
@@ -140,7 +141,8 @@ def apply_min_coverage(
     if len(low):
         qa.append({"topic": "raster", "item": f"zones covered below min_coverage {min_coverage * 100:.1f} % "
                    "(figures left empty)", "count": int(low.reset_index()[["level", "code"]].drop_duplicates().shape[0]),
-                   "detail": "see stock_summary.note"})
+                   "detail": "see stock_summary.note", "key": "raster.below_min_coverage",
+                   "pct": f"{min_coverage * 100:.1f}"})
     return out, qa
 
 
@@ -185,9 +187,10 @@ def _qa_rows(shares: pd.DataFrame, min_coverage: float) -> list[dict]:
         detail = "; ".join(f"{int(v)}: {s * 100:.2f} %" for v, s in zip(grp["vintage"], grp["share"], strict=True))
         if below:
             detail += f" — below min_coverage ({min_coverage * 100:.1f} %): figures left empty"
-        rows.append({"topic": "raster", "item": f"covered share of {level} {code}", "count": "", "detail": detail})
+        rows.append({"topic": "raster", "item": f"covered share of {level} {code}", "count": "", "detail": detail,
+                     "key": "raster.zone_covered", "codes": [code], "level": level, "code": code, "shares": detail})
     if len(rows) > QA_ZONES:
         n = len(rows) - QA_ZONES
         rows = rows[:QA_ZONES] + [{"topic": "raster", "item": "zones partly covered, not listed above", "count": n,
-                                   "detail": "stock_summary.covered_pct gives every share"}]
+                                   "detail": "stock_summary.covered_pct gives every share", "key": "raster.zones_more"}]
     return rows
