@@ -75,7 +75,7 @@ def compute_ign_tables(config: Config, territories: Territories, zones: change.Z
     Returns ``(tables, changes, provenance, qa)`` like the OCS GE step of :func:`ocsol.compute`.
     """
     from .io.ocsge_artif import read_ocsge_artif, read_ocsge_artif_diff
-    from .pipeline import _classify, _diff_extent, _qa, _year, entry_paths, file_provenance
+    from .pipeline import _classify, _diff_extent, _qa, _year, entry_paths, file_provenance, partial_qa
 
     sec = config.sections["ocsge"]
     art = sec.get("artif") or {}
@@ -135,8 +135,9 @@ def compute_ign_tables(config: Config, territories: Territories, zones: change.Z
     trans_p = (pd.concat(trans_parts, ignore_index=True) if trans_parts
                else pd.DataFrame(columns=change.TRANSITION_COLUMNS))
     extent = pd.concat(extents, ignore_index=True) if extents else None
-    tables = indicators.build_tables(stock_p, trans_p, classes, territories, extent=extent,
-                                     measure=MEASURE).as_dict()
+    built = indicators.build_tables(stock_p, trans_p, classes, territories, extent=extent, measure=MEASURE)
+    tables = built.as_dict()
+    qa += partial_qa(built.partial, MEASURE)
     if len(tables["stock_summary"]):
         indicators.check_coverage(tables["stock_summary"], min_coverage=float(sec["min_coverage"]),
                                   source="OCS GE artificialisation")

@@ -144,6 +144,7 @@ def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) 
         full = sorted({(int(a), int(b)) for a, b in rp.transitions[["vintage_from", "vintage_to"]].itertuples(index=False)})
         t = indicators.build_tables(rp.stock, rp.transitions, rp.classes, territories, full_pairs=full,
                                     measure="raster_proxy")
+        qa += partial_qa(t.partial, "raster_proxy", topic="raster")
         no_imper = not rp.classes["imper"].astype(bool).any()
         for name, df in t.as_dict().items():
             df = df.assign(source=f"raster:{config.get('raster', 'legend')}")
@@ -229,6 +230,16 @@ def _collapse_qa(qa: pd.DataFrame, *, limit: int = 3) -> pd.DataFrame:
 
 def _qa(topic: str, item: str, count: object, detail: str = "") -> dict:
     return {"topic": topic, "item": item, "count": count, "detail": detail}
+
+
+def partial_qa(partial: pd.DataFrame, measure: str, *, topic: str = "ocsge") -> list[dict]:
+    """One QA row naming the parents without ``measure`` figures because not all their communes are covered."""
+    if partial is None or partial.empty:
+        return []
+    items = [f"{r.level} {r.code} ({r.n_missing} of {r.n_members} communes outside)" for r in partial.itertuples()]
+    return [_qa(topic, f"{measure} figures not given for territories whose communes are not all covered (a partial "
+                       "sum); the headline uses another measure when one covers them", len(items),
+                ", ".join(items[:10]) + (" …" if len(items) > 10 else ""))]
 
 
 def _compute_ocsge(config: Config, territories: Territories):
@@ -325,8 +336,10 @@ def _compute_ocsge(config: Config, territories: Territories):
     trans_p = pd.concat(trans_parts, ignore_index=True) if trans_parts else pd.DataFrame(columns=change.TRANSITION_COLUMNS)
     extent = pd.concat(extents, ignore_index=True) if extents else None
     try:
-        tables = indicators.build_tables(stock_p, trans_p, base_classes, territories, full_pairs=full_pairs,
-                                         extent=extent, measure=_rule_measure(base_rule_name)).as_dict()
+        built = indicators.build_tables(stock_p, trans_p, base_classes, territories, full_pairs=full_pairs,
+                                        extent=extent, measure=_rule_measure(base_rule_name))
+        tables = built.as_dict()
+        qa += partial_qa(built.partial, _rule_measure(base_rule_name))
     except (CoverageError, InvariantError) as exc:  # name the files behind the vintages
         files = "; ".join(f"{y} = {config.resolve(p)}" for y, p in sorted(sec["vintages"].items()))
         raise type(exc)(f"{exc} [OCS GE vintages: {files}]") from None
