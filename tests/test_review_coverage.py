@@ -41,7 +41,7 @@ def test_partial_ign_product_gives_no_parent_total(paper: Path) -> None:
     res = ocsol.compute(paper / "ocsol.toml")
     ss = res["stock_summary"]
     ign = ss[ss["measure"] == "decret_ign"]
-    assert set(zip(ign["level"], ign["code"])) == {("commune", "00001")}  # no partial EPCI total
+    assert set(zip(ign["level"], ign["code"], strict=True)) == {("commune", "00001")}  # no partial EPCI total
     got = ign.set_index("vintage")["artif_ha"]
     assert got[2022] == pytest.approx(0.25) and got[2019] == 0.0
     # the EPCI headline is the complete matrix figure: garden 5 000 m² + road 5 000 m² in 2022

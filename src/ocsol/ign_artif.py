@@ -75,7 +75,15 @@ def compute_ign_tables(config: Config, territories: Territories, zones: change.Z
     Returns ``(tables, changes, provenance, qa)`` like the OCS GE step of :func:`ocsol.compute`.
     """
     from .io.ocsge_artif import read_ocsge_artif, read_ocsge_artif_diff
-    from .pipeline import _classify, _diff_extent, _qa, _year, entry_paths, file_provenance, partial_qa
+    from .pipeline import (
+        _classify,
+        _diff_extent,
+        _qa,
+        _year,
+        entry_paths,
+        file_provenance,
+        partial_qa,
+    )
 
     sec = config.sections["ocsge"]
     art = sec.get("artif") or {}
