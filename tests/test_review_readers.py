@@ -25,3 +25,16 @@ def test_one_column_per_year_is_read(tmp_path: Path) -> None:
     p.write_text("codgeo;P21_POP;P15_POP;pop1521\n69029;1 000;800;200\n", encoding="utf-8")
     got = read_population(p)
     assert got[["year", "population"]].values.tolist() == [[2015, 800.0], [2021, 1000.0]]
+
+
+def test_cerema_columns_differing_only_by_case_are_refused(tmp_path: Path) -> None:
+    """naf11art12 and NAF11ART12 in one file: one of them would give the 2011 flow silently."""
+    from ocsol.io.cerema import read_cerema
+
+    lyon = Path(__file__).resolve().parents[1] / "data" / "lyon" / "conso_communes_cerema_format.csv"
+    text = lyon.read_text(encoding="utf-8").splitlines()
+    for extra in ("NAF11ART12", "ART11HAB12"):
+        rows = [text[0] + f",{extra}"] + [line + ",0" for line in text[1:]]
+        (tmp_path / "c.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+        with pytest.raises(SchemaError, match=rf"columns '\w+' and '{extra}' both give the .*flow of 2011; keep one"):
+            read_cerema(tmp_path / "c.csv")

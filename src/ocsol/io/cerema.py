@@ -149,6 +149,9 @@ def read_cerema(
         if m:
             a, b = int(m.group(1)), int(m.group(2))
             if b == a + 1:
+                if _year(m.group(1)) in annual:  # e.g. naf11art12 and NAF11ART12: one would win silently
+                    problems.append(f"columns {annual[_year(m.group(1))]!r} and {col!r} both give the flow of "
+                                    f"{_year(m.group(1))}; keep one")
                 annual[_year(m.group(1))] = col
             elif b > a + 1:
                 multi.append((_year(m.group(1)), _year(m.group(2)) - 1, col, "total_m2"))
@@ -179,7 +182,11 @@ def read_cerema(
     for col in df.columns:
         m = DEST_RE.match(col)
         if m and int(m.group(3)) == int(m.group(1)) + 1:
-            dest_cols[(_year(m.group(1)), m.group(2).lower())] = col
+            key = (_year(m.group(1)), m.group(2).lower())
+            if key in dest_cols:
+                problems.append(f"columns {dest_cols[key]!r} and {col!r} both give the {key[1]} flow of {key[0]}; "
+                                "keep one")
+            dest_cols[key] = col
     notes: list[dict] = []
     absent = [d for d in OPTIONAL_DESTINATIONS if not any((y, d) in dest_cols for y in years)]
     for d in absent:  # an older millésime: the family did not exist yet; 0, and said so
