@@ -55,3 +55,18 @@ def test_partial_ign_product_gives_no_parent_total(paper: Path) -> None:
     qa = res["qa"]
     row = qa[qa["item"].str.contains("decret_ign") & qa["item"].str.contains("not all")]
     assert len(row) == 1 and "epci E" in row["detail"].iloc[0] and "1 of 2" in row["detail"].iloc[0]
+
+
+def test_commune_partly_covered_by_the_ign_product_stops(paper: Path, capsys) -> None:
+    """A commune the IGN product touches but covers at 60 % only: one line, exit 2 (as for OCS GE vintages)."""
+    from ocsol.cli import main
+
+    _ign_over_a(paper)
+    for year in (2019, 2022):
+        g = gpd.read_file(paper / f"artif_{year}.gpkg")
+        g.geometry = g.geometry.clip(shapely.box(0, 0, 60, 100))
+        g.to_file(paper / f"artif_{year}.gpkg", layer=f"ocsge_artif_{year}")
+    code = main(["indicators", "-c", str(paper / "ocsol.toml"), "-o", str(paper / "out"), "-q"])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, lines
+    assert lines[0].startswith("ocsol: error: OCS GE artificialisation:") and "00001 in 2019: 60.0 %" in lines[0]
