@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
 
@@ -70,3 +71,35 @@ def test_commune_partly_covered_by_the_ign_product_stops(paper: Path, capsys) ->
     lines = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(lines) == 1, lines
     assert lines[0].startswith("ocsol: error: OCS GE artificialisation:") and "00001 in 2019: 60.0 %" in lines[0]
+
+
+def test_ign_flows_cover_the_communes_of_both_ign_stocks(paper: Path) -> None:
+    """IGN stocks over A and B, a difference layer whose only change lies in A: B gets a 0 flow (both IGN
+    stocks cover it), so EPCI E keeps its decret_ign flow (it is not a partial sum)."""
+    crs = "EPSG:2154"
+    for year, artif in ((2019, "non artif"), (2022, "artif")):
+        gpd.GeoDataFrame({"code_cs": ["CS2.2.1", "CS1.1.1.1"], "code_us": ["US1.1", "US5"], "millesime": str(year),
+                          "artif": ["non artif", "artif"], "crit_seuil": [False, False]},
+                         geometry=[shapely.box(0, 0, 150, 100), shapely.box(150, 0, 200, 100)], crs=crs
+                         ).to_file(paper / f"artif_{year}.gpkg", layer=f"ocsge_artif_{year}")
+        if artif == "artif":  # 2022: x 10–30 × y 10–30 (400 m², in A) artificialised
+            g = gpd.read_file(paper / f"artif_{year}.gpkg")
+            g.geometry = g.geometry.difference(shapely.box(10, 10, 30, 30))
+            extra = gpd.GeoDataFrame({"code_cs": ["CS1.1.1.1"], "code_us": ["US5"], "millesime": "2022",
+                                      "artif": ["artif"], "crit_seuil": [False]},
+                                     geometry=[shapely.box(10, 10, 30, 30)], crs=crs)
+            gpd.GeoDataFrame(pd.concat([g, extra], ignore_index=True), crs=crs).to_file(
+                paper / f"artif_{year}.gpkg", layer=f"ocsge_artif_{year}")
+    gpd.GeoDataFrame({"cs_2019": ["CS2.2.1"], "us_2019": ["US1.1"], "cs_2022": ["CS1.1.1.1"], "us_2022": ["US5"],
+                      "artif_2019": ["non artif"], "artif_2022": ["artif"], "artificialisation": [1]},
+                     geometry=[shapely.box(10, 10, 30, 30)], crs=crs).to_file(paper / "diff.gpkg",
+                                                                               layer="d041_zan_evol_2019_2022")
+    toml = paper / "ocsol.toml"
+    toml.write_text(toml.read_text(encoding="utf-8") + IGN
+                    + '\n[[ocsge.artif_diff]]\nfrom = 2019\nto = 2022\npaths = ["diff.gpkg"]\n', encoding="utf-8")
+    res = ocsol.compute(toml)
+    fl = res["flows"]
+    ign = fl[fl["measure"] == "decret_ign"].set_index(["level", "code"])
+    assert ign.loc[("commune", "00002"), "artif_ha"] == 0.0
+    assert ign.loc[("epci", "E"), "artif_ha"] == pytest.approx(0.04)
+    assert ign.loc[("commune", "00001"), "artif_ha"] == pytest.approx(0.04)
