@@ -54,3 +54,12 @@ def test_target_for_an_unknown_territory_stops(tmp_path: Path, capsys, row: str,
     lines = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(lines) == 1 and lines[0].startswith("ocsol: error: "), lines
     assert re.search(message, lines[0]), lines[0]
+
+
+def test_net_target_for_an_unknown_territory_stops(tmp_path: Path, capsys) -> None:
+    block = ZAN.split("targets")[0] + ('\n[[zan.net_targets]]\nlevel = "epci"\ncode = "200046978"\n'
+                                       'period = [2031, 2040]\nenvelope_ha = 120.0\n')
+    code = main(["indicators", "-c", str(setup_dir(tmp_path, block, {})), "-o", str(tmp_path / "out"), "-q"])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, lines
+    assert re.search(r"\[\[zan\.net_targets\]\] #1: epci 200046978 names no territory of the run", lines[0]), lines

@@ -197,7 +197,14 @@ def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) 
         from .zan_2031 import net_trajectory
 
         per_end = int(config.sections["zan"]["period"][1])
-        tables["zan_2031"] = net_trajectory(tables.get("flows"), net_targets_from_config(net_targets),
+        nt = net_targets_from_config(net_targets)
+        exists = set(zip(territories.names["level"], territories.names["code"], strict=True))
+        exists |= {("commune", c) for c in territories.communes["code"]}
+        for i, r in enumerate(nt.itertuples(index=False), start=1):
+            if (r.level, r.code) not in exists:  # else a phantom row, and the unit left without its target
+                raise ConfigError(f"{config.label}: [[zan.net_targets]] #{i}: {r.level} {r.code} names no territory "
+                                  "of the run; fix level and code (INSEE/SIREN code as text)")
+        tables["zan_2031"] = net_trajectory(tables.get("flows"), nt,
                                             period=(per_end + 1, per_end + 10),
                                             horizon=int(config.sections["zan"]["horizon"]))
     tables["qa"] = _collapse_qa(pd.DataFrame(qa, columns=["topic", "item", "count", "detail"]))
