@@ -63,3 +63,13 @@ def test_net_target_for_an_unknown_territory_stops(tmp_path: Path, capsys) -> No
     lines = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(lines) == 1, lines
     assert re.search(r"\[\[zan\.net_targets\]\] #1: epci 200046978 names no territory of the run", lines[0]), lines
+
+
+def test_two_net_targets_for_one_territory_stop(tmp_path: Path, capsys) -> None:
+    """zan_2031.csv has one row per territory: the second decade's entry would silently replace the first."""
+    entry = '\n[[zan.net_targets]]\nlevel = "epci"\ncode = "{c}"\nperiod = [{a}, {b}]\nenvelope_ha = 120.0\n'
+    block = ZAN.split("targets")[0] + entry.format(c=EPCI, a=2031, b=2040) + entry.format(c=EPCI, a=2041, b=2050)
+    code = main(["indicators", "-c", str(setup_dir(tmp_path, block, {})), "-o", str(tmp_path / "out"), "-q"])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, lines
+    assert re.search(rf"#2: epci {EPCI} already has entry #1", lines[0]), lines

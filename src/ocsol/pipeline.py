@@ -200,10 +200,16 @@ def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) 
         nt = net_targets_from_config(net_targets)
         exists = set(zip(territories.names["level"], territories.names["code"], strict=True))
         exists |= {("commune", c) for c in territories.communes["code"]}
+        seen: dict[tuple[str, str], int] = {}
         for i, r in enumerate(nt.itertuples(index=False), start=1):
             if (r.level, r.code) not in exists:  # else a phantom row, and the unit left without its target
                 raise ConfigError(f"{config.label}: [[zan.net_targets]] #{i}: {r.level} {r.code} names no territory "
                                   "of the run; fix level and code (INSEE/SIREN code as text)")
+            if (r.level, r.code) in seen:  # zan_2031.csv has one decade per territory: one entry would be lost
+                raise ConfigError(f"{config.label}: [[zan.net_targets]] #{i}: {r.level} {r.code} already has entry "
+                                  f"#{seen[(r.level, r.code)]}; give one entry per territory (the decade after "
+                                  "[zan].period)")
+            seen[(r.level, r.code)] = i
         tables["zan_2031"] = net_trajectory(tables.get("flows"), nt,
                                             period=(per_end + 1, per_end + 10),
                                             horizon=int(config.sections["zan"]["horizon"]))
