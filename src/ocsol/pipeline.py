@@ -328,7 +328,8 @@ def partial_qa(partial: pd.DataFrame, measure: str, *, topic: str = "ocsge") -> 
     items = [f"{r.level} {r.code} ({r.n_missing} of {r.n_members} communes outside)" for r in partial.itertuples()]
     return [_qa(topic, f"{measure} figures not given for territories whose communes are not all covered (a partial "
                        "sum); the headline uses another measure when one covers them", len(items),
-                ", ".join(items[:10]) + (" …" if len(items) > 10 else ""))]
+                ", ".join(items[:10]) + (" …" if len(items) > 10 else ""), key="ocsge.partial_parents",
+                codes=partial["code"].astype(str).tolist(), measure=measure)]
 
 
 def _compute_ocsge(config: Config, territories: Territories):
