@@ -44,6 +44,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "diff": [],
         "min_coverage": 0.99,
         "repair": True,
+        # issue 13 (France-wide on Dask): inputs per département, see ocsol.departements
+        "departements": None,  # list of codes for {dep} in paths, or a CSV table departement,<year>,…
     },
     "consumption": {"path": REQUIRED, "code": "idcom", "sheet": None},
     "population": {"path": REQUIRED, "code": "insee_com", "sheet": None},
