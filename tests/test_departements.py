@@ -101,3 +101,19 @@ def test_dep_pattern_without_departements_is_an_error(two_deps, tmp_path, capsys
     bad.sections["ocsge"]["departements"] = ["33", "4O"]
     with pytest.raises(ConfigError, match="4O"):
         compute(bad, workers=0)
+
+
+def test_batch_reports_on_dask(two_deps, tmp_path):
+    """Reports as Dask tasks (one kernel per worker, closed with it): written and listed."""
+    from dask.distributed import Client, LocalCluster
+
+    from ocsol.report.batch import batch_reports
+    from ocsol.report.loader import compute_indicators
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster, \
+            Client(cluster) as client:
+        ind = compute_indicators(two_deps / "deps.toml", tmp_path / "ind", client=client)
+        res = batch_reports([("epci", "X")], indicators=ind, out=tmp_path / "rep", client=client, progress=False)
+    assert [(r.code, r.ok) for r in res.results] == [("X", True)], res.results[0].error
+    assert (res.results[0].folder / "index.html").is_file() or any(res.results[0].folder.glob("*.html"))
+    assert res.jobs == 1 and res.index is not None and res.index.is_file()

@@ -342,22 +342,23 @@ def _run_pool(todo: list[tuple[str, str, Path]], *, ind_dir: Path, key: str, job
     return results
 
 
-class _ReportPlugin:
+def _report_plugin(persistent: bool) -> Any:
     """A Dask worker plugin: one report runner (one kernel) per worker, closed with the worker."""
+    from dask.distributed import WorkerPlugin
 
-    name = "ocsol-reports"
+    class ReportPlugin(WorkerPlugin):
+        name = "ocsol-reports"
 
-    def __init__(self, persistent: bool):
-        self.persistent = persistent
+        def setup(self, worker: Any) -> None:
+            _worker_init(persistent)
 
-    def setup(self, worker: Any) -> None:
-        _worker_init(self.persistent)
+        def teardown(self, worker: Any) -> None:
+            global _RUNNER
+            if _RUNNER is not None:
+                _RUNNER.close()
+                _RUNNER = None
 
-    def teardown(self, worker: Any) -> None:
-        global _RUNNER
-        if _RUNNER is not None:
-            _RUNNER.close()
-            _RUNNER = None
+    return ReportPlugin()
 
 
 def _run_dask(todo: list[tuple[str, str, Path]], client: Any, *, ind_dir: Path, key: str, pdf: bool,
@@ -365,7 +366,7 @@ def _run_dask(todo: list[tuple[str, str, Path]], client: Any, *, ind_dir: Path, 
     """Run the reports as tasks on a Dask cluster; a report whose worker died is a failure."""
     from ..cluster import run_tasks
 
-    client.register_plugin(_ReportPlugin(persistent), name=_ReportPlugin.name)
+    client.register_plugin(_report_plugin(persistent), name="ocsol-reports")
 
     def failed(i: int, exc: BaseException) -> ReportResult:
         lvl, code, folder = todo[i]
