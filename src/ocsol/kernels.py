@@ -86,83 +86,72 @@ def pair_bins(zone: np.ndarray | None, a: np.ndarray, b: np.ndarray, *, v: int, 
 
 
 # -- vector: order-free hash of a polygon's vertices ---------------------------------------------
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_G = np.uint64(0x9E3779B97F4A7C15)
-
-
-def _mix(z):
-    """splitmix64 finaliser (vectorised or scalar uint64)."""
-    z = (z ^ (z >> np.uint64(30))) * _M1
-    z = (z ^ (z >> np.uint64(27))) * _M2
-    return z ^ (z >> np.uint64(31))
-
-
-def _vertex_sums_loop(xbits, ybits, ring_offsets, geom_ring_start, out):  # pragma: no cover - compiled
+def _vertex_sums_loop(xbits, ybits, geom_of, out):  # pragma: no cover - compiled
     m1 = np.uint64(0xBF58476D1CE4E5B9)
     m2 = np.uint64(0x94D049BB133111EB)
     g = np.uint64(0x9E3779B97F4A7C15)
     s30, s27, s31 = np.uint64(30), np.uint64(27), np.uint64(31)
-    for gi in range(out.size):
+    n = xbits.size
+    c = 0
+    while c < n:
+        gi = geom_of[c]
+        start = c  # a ring starts here and ends where its first vertex comes back
+        c += 1
+        while c < n and geom_of[c] == gi and not (xbits[c] == xbits[start] and ybits[c] == ybits[start]):
+            c += 1
+        last = c if c < n and geom_of[c] == gi else c - 1  # the closing vertex (or an open end)
         acc = np.uint64(0)
-        for r in range(geom_ring_start[gi], geom_ring_start[gi + 1]):
-            for c in range(ring_offsets[r], ring_offsets[r + 1] - 1):  # the closing vertex repeats the first
-                z = xbits[c] * g + ybits[c]
-                z = (z ^ (z >> s30)) * m1
-                z = (z ^ (z >> s27)) * m2
-                z = z ^ (z >> s31)
-                acc += z
-        out[gi] = acc
+        for k in range(start, last):
+            z = xbits[k] * g + ybits[k]
+            z = (z ^ (z >> s30)) * m1
+            z = (z ^ (z >> s27)) * m2
+            z = z ^ (z >> s31)
+            acc += z
+        out[gi] += acc
+        c = last + 1
 
 
 _vertex_sums_nb = _jit(_vertex_sums_loop)
 
 
-def vertex_hash(geoms: np.ndarray, *, compiled: bool = True) -> np.ndarray:
+def vertex_hash(geoms: np.ndarray) -> np.ndarray:
     """A hash of each polygon's vertex set: the same whatever the start vertex or orientation
-    of its rings, or the order of its rings and parts (a sum of hashed vertices, closing
-    vertices left out). Equal polygons vertex for vertex hash equal; a different polygon
-    almost surely does not — callers confirm candidate pairs exactly.
+    of its rings, or the order of its rings and parts (a sum of hashed vertices, the closing
+    vertex of each ring left out). Polygons equal vertex for vertex hash equal; different
+    polygons almost surely do not — callers confirm candidate pairs exactly.
 
     Parameters
     ----------
     geoms
-        Polygons and MultiPolygons (shapely 2 array); empty or missing geometries hash to 0.
+        Polygons and MultiPolygons (shapely 2 array) with closed rings; missing or empty
+        geometries hash to 0.
 
     Returns
     -------
     numpy.ndarray
         ``uint64``, one per geometry.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> sq = shapely.Polygon([(0, 0), (1, 0), (1, 1), (0, 1)])
+    >>> turned = shapely.Polygon([(1, 1), (1, 0), (0, 0), (0, 1)])  # other start, reversed
+    >>> h = vertex_hash(np.array([sq, turned, shapely.box(0, 0, 1, 2)]))
+    >>> bool(h[0] == h[1]), bool(h[0] == h[2])
+    (True, False)
     """
     import shapely
 
     geoms = np.asarray(geoms, dtype=object)
     out = np.zeros(len(geoms), dtype=np.uint64)
-    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    if not ok.any():
+    coords, geom_of = shapely.get_coordinates(geoms, return_index=True)
+    if len(coords) == 0:
         return out
-    idx = np.flatnonzero(ok)
-    kind, coords, offsets = shapely.to_ragged_array(geoms[idx])
-    if kind == shapely.GeometryType.POLYGON:
-        ring_offsets, geom_ring_start = offsets
-    else:  # MultiPolygon: rings → polygons → geometries
-        ring_offsets, poly_rings, geom_polys = offsets
-        geom_ring_start = poly_rings[geom_polys]
-    xy = np.ascontiguousarray(coords[:, :2]) + 0.0  # -0.0 and 0.0 are the same coordinate
-    xbits = xy[:, 0].view(np.uint64)
-    ybits = xy[:, 1].view(np.uint64)
-    sums = np.zeros(len(idx), dtype=np.uint64)
-    if compiled and _vertex_sums_nb is not None:
-        _vertex_sums_nb(xbits, ybits, ring_offsets.astype(np.int64), geom_ring_start.astype(np.int64), sums)
-    else:
-        with np.errstate(over="ignore"):
-            h = _mix(xbits * _G + ybits)
-        closing = ring_offsets[1:] - 1
-        h[closing] = 0
-        starts = ring_offsets[geom_ring_start[:-1]]
-        nonempty = geom_ring_start[1:] > geom_ring_start[:-1]
-        cs = np.concatenate([[np.uint64(0)], np.cumsum(h, dtype=np.uint64)])
-        ends = ring_offsets[geom_ring_start[1:]]
-        sums = np.where(nonempty, cs[ends] - cs[starts], np.uint64(0)).astype(np.uint64)
-    out[idx] = sums
+    xy = coords + 0.0  # -0.0 and 0.0 are the same coordinate
+    xbits = np.ascontiguousarray(xy[:, 0]).view(np.uint64)
+    ybits = np.ascontiguousarray(xy[:, 1]).view(np.uint64)
+    if _vertex_sums_nb is not None:
+        _vertex_sums_nb(xbits, ybits, geom_of.astype(np.int64), out)
+    else:  # pragma: no cover - without numba: the same loop in Python
+        _vertex_sums_loop(xbits, ybits, geom_of, out)
     return out
