@@ -49,6 +49,22 @@ def recognise_crs(crs: CRS | None) -> CRS | None:
     return crs
 
 
+def field_names(path: str | os.PathLike[str], *, layer: str | None = None) -> list[str] | None:
+    """The attribute fields of a vector layer from its metadata (nothing else is read), or None
+    when the metadata cannot be read (the full read then reports the problem)."""
+    p = os.fspath(path)
+    try:
+        if p.lower().endswith((".parquet", ".geoparquet")):
+            import pyarrow.parquet as pq
+
+            return [n for n in pq.read_schema(p).names]
+        import pyogrio
+
+        return [str(f) for f in pyogrio.read_info(p, layer=layer)["fields"]]
+    except Exception:  # noqa: BLE001 - any failure: let read_layer name it
+        return None
+
+
 def read_layer(
     path: str | os.PathLike[str],
     *,
