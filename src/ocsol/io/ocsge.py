@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..errors import SchemaError
 from .common import find_column
-from .vector import field_names, read_layer, working_crs
+from .vector import read_layer, working_crs
 
 log = logging.getLogger(__name__)
 
@@ -50,15 +50,14 @@ def read_ocsge(
     (GeoDataFrame, int)
         ``cs, us, geometry`` and the number of geometries repaired with ``make_valid``.
     """
-    fields = field_names(path, layer=layer)  # read only the two code fields (and the geometry)
-    columns = None
-    if fields:
-        cs = find_column(fields, CS_CANDIDATES, given=cs_field, source=str(path), what="couverture (CS)",
-                         config_key="ocsge.cs_field")
-        us = find_column(fields, US_CANDIDATES, given=us_field, source=str(path), what="usage (US)",
-                         config_key="ocsge.us_field")
-        columns = [cs, us]
-    gdf, repaired = read_layer(path, what="OCS GE layer", crs=working_crs(crs), layer=layer, columns=columns)
+
+    def code_fields(fields: list[str]) -> list[str]:  # read only the two code fields (and the geometry)
+        return [find_column(fields, CS_CANDIDATES, given=cs_field, source=str(path), what="couverture (CS)",
+                            config_key="ocsge.cs_field"),
+                find_column(fields, US_CANDIDATES, given=us_field, source=str(path), what="usage (US)",
+                            config_key="ocsge.us_field")]
+
+    gdf, repaired = read_layer(path, what="OCS GE layer", crs=working_crs(crs), layer=layer, columns=code_fields)
     cs = find_column(gdf.columns, CS_CANDIDATES, given=cs_field, source=str(path), what="couverture (CS)",
                      config_key="ocsge.cs_field")
     us = find_column(gdf.columns, US_CANDIDATES, given=us_field, source=str(path), what="usage (US)",

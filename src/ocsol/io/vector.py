@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 
 import geopandas as gpd
 import numpy as np
@@ -71,22 +72,29 @@ def read_layer(
     what: str,
     crs: CRS,
     layer: str | None = None,
-    columns: list[str] | None = None,
+    columns: list[str] | Callable[[list[str]], list[str]] | None = None,
     polygons: bool = True,
 ) -> tuple[gpd.GeoDataFrame, int]:
     """Read a vector layer, check it, reproject it and repair invalid geometries.
 
     Returns the layer and the number of repaired geometries. Raises InputFileError for a
     missing, empty or unreadable file, CRSError without a CRS, SchemaError for non-polygons.
+    ``columns`` may be a function choosing the fields to read from the layer's field names
+    (read from its metadata): only those are read.
     """
     p = check_file(path, what=what)
     if p.suffix.lower() not in VECTOR_SUFFIXES:
         raise InputFileError(
             f"{p}: unsupported {what} format {p.suffix!r}; use GeoPackage, Shapefile, GeoJSON or GeoParquet"
         )
+    if callable(columns):
+        fields = field_names(p, layer=layer)
+        columns = columns(fields) if fields else None
     try:
         if p.suffix.lower() in {".parquet", ".geoparquet"}:
             gdf = gpd.read_parquet(p, columns=None if columns is None else [*columns, "geometry"])
+        elif columns is not None and _HAS_ARROW:
+            gdf = _read_batches(p, layer=layer, columns=columns)
         else:
             gdf = gpd.read_file(p, layer=layer, engine="pyogrio", columns=columns, use_arrow=_HAS_ARROW)
     except (ValueError, KeyError) as exc:
@@ -126,6 +134,26 @@ def read_layer(
     if repaired:
         log.info("%s: repaired %d invalid geometries with make_valid", p, repaired)
     return gdf, repaired
+
+
+def _read_batches(path: os.PathLike[str], *, layer: str | None, columns: list[str],
+                  batch_size: int = 100_000) -> gpd.GeoDataFrame:
+    """Read a layer by Arrow batches, decoding each batch's WKB at once: the whole layer is
+    never held twice (as WKB and as geometries)."""
+    import pandas as pd
+    import pyogrio
+
+    geoms: list[np.ndarray] = []
+    frames: list[pd.DataFrame] = []
+    with pyogrio.open_arrow(path, layer=layer, columns=columns, batch_size=batch_size, use_pyarrow=True) as (meta, reader):
+        geom_name = meta["geometry_name"] or "wkb_geometry"
+        for batch in reader:
+            geoms.append(shapely.from_wkb(batch.column(geom_name).to_numpy(zero_copy_only=False)))
+            frames.append(batch.select([c for c in batch.schema.names if c != geom_name]).to_pandas())
+    if not geoms:
+        return gpd.GeoDataFrame(pd.DataFrame(columns=columns), geometry=gpd.GeoSeries([]), crs=meta["crs"])
+    attrs = pd.concat(frames, ignore_index=True)
+    return gpd.GeoDataFrame(attrs, geometry=np.concatenate(geoms), crs=meta["crs"])
 
 
 def repair(gdf: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
