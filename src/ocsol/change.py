@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -28,6 +26,8 @@ import numpy as np
 import pandas as pd
 import shapely
 from shapely import STRtree
+
+from .cluster import n_threads, thread_map
 
 log = logging.getLogger(__name__)
 
@@ -202,8 +202,8 @@ def split_by_commune(geoms: np.ndarray, zones: Zones, *, areas: np.ndarray | Non
     centres = shapely.points((bounds[clear, 0] + bounds[clear, 2]) / 2, (bounds[clear, 1] + bounds[clear, 3]) / 2)
     c_pt, c_piece = zones.piece_tree.query(centres, predicate="intersects")
     near_idx = np.flatnonzero(near)
-    chunks = [c for c in np.array_split(near_idx, _n_threads(threads, len(near_idx))) if len(c)]
-    results = _map_threads(lambda idx: _split_near(geoms, idx, areas, zones), chunks)
+    chunks = [c for c in np.array_split(near_idx, n_threads(threads, len(near_idx))) if len(c)]
+    results = thread_map(lambda idx: _split_near(geoms, idx, areas, zones), chunks)
     poly = np.concatenate([clear[c_pt], *(r[0] for r in results)])
     piece = np.concatenate([c_piece, *(r[1] for r in results)])
     area = np.concatenate([areas[clear[c_pt]], *(r[2] for r in results)])
@@ -228,19 +228,6 @@ def _split_near(geoms: np.ndarray, idx: np.ndarray, areas: np.ndarray, zones: Zo
         inter = shapely.intersection(geoms[poly_idx[cross]], pieces[piece_idx[cross]])
         part_area[cross] = shapely.area(inter)
     return poly_idx, piece_idx, part_area, cross
-
-
-def _n_threads(threads: int | None, n: int, *, min_per_thread: int = 2000) -> int:
-    t = threads or os.cpu_count() or 1
-    return max(1, min(t, n // min_per_thread))
-
-
-def _map_threads(fn, items: list) -> list:
-    """``[fn(x) for x in items]`` on a thread pool when there are several items."""
-    if len(items) <= 1:
-        return [fn(x) for x in items]
-    with ThreadPoolExecutor(max_workers=len(items), thread_name_prefix="ocsol-change") as pool:
-        return list(pool.map(fn, items))
 
 
 def _class_ids(cs: np.ndarray, us: np.ndarray) -> tuple[np.ndarray, pd.DataFrame]:
@@ -314,9 +301,9 @@ def match_identical(g1: np.ndarray, g2: np.ndarray, *, threads: int | None = Non
     match = cand.fillna(-1).to_numpy(dtype=np.int64, copy=True)  # writable even when pandas returns a view
     has = np.flatnonzero(match >= 0)
     if len(has):
-        ok = np.concatenate(_map_threads(
+        ok = np.concatenate(thread_map(
             lambda i: shapely.equals_exact(g1[i], g2[match[i]], tolerance=0.0),
-            [c for c in np.array_split(has, _n_threads(threads, len(has))) if len(c)]))
+            [c for c in np.array_split(has, n_threads(threads, len(has))) if len(c)]))
         if (~ok).any():  # another start vertex or orientation: compare the normalised rings
             bad = has[~ok]
             ok[~ok] = shapely.equals_exact(shapely.normalize(g1[bad]), shapely.normalize(g2[match[bad]]),
@@ -331,13 +318,13 @@ def _hashes(geoms: np.ndarray, threads: int | None) -> np.ndarray:
 
     geoms = np.asarray(geoms, dtype=object)
     chunks = [c for c in np.array_split(np.arange(len(geoms)), max(1, len(geoms) // 50_000)) if len(c)]
-    groups = [chunks[i::_n_threads(threads, len(geoms))] for i in range(_n_threads(threads, len(geoms)))]
+    groups = [chunks[i::n_threads(threads, len(geoms))] for i in range(n_threads(threads, len(geoms)))]
 
     def work(group: list[np.ndarray]) -> list[np.ndarray]:
         return [vertex_hash(geoms[c]) for c in group]
 
     out = np.zeros(len(geoms), dtype=np.uint64)
-    for group, hashes in zip(groups, _map_threads(work, groups), strict=True):
+    for group, hashes in zip(groups, thread_map(work, groups), strict=True):
         for c, h in zip(group, hashes, strict=True):
             out[c] = h
     n = shapely.get_num_coordinates(geoms).astype(np.uint64)

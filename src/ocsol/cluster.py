@@ -20,6 +20,31 @@ from .errors import ConfigError
 log = logging.getLogger(__name__)
 
 
+def n_threads(threads: int | None, n: int, *, min_per_thread: int = 2000) -> int:
+    """Threads worth starting for ``n`` items (default: one per CPU, at least ``min_per_thread`` items each)."""
+    t = threads or os.cpu_count() or 1
+    return max(1, min(t, n // min_per_thread))
+
+
+def thread_map(fn: Callable[[Any], Any], items: Sequence[Any], *, threads: int | None = None) -> list[Any]:
+    """``[fn(x) for x in items]`` on a thread pool when there are several items (for work that
+    releases the GIL: shapely 2 vectorised functions, numba ``nogil`` kernels, GDAL reads)."""
+    if len(items) <= 1 or threads == 1:
+        return [fn(x) for x in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(len(items), threads or os.cpu_count() or 1),
+                            thread_name_prefix="ocsol") as pool:
+        return list(pool.map(fn, items))
+
+
+def chunks(n: int, k: int) -> list[Any]:
+    """``k`` contiguous index ranges covering ``range(n)`` (empty ones left out)."""
+    import numpy as np
+
+    return [c for c in np.array_split(np.arange(n), max(1, k)) if len(c)]
+
+
 @contextlib.contextmanager
 def open_client(
     *, workers: int | None = None, scheduler: str | None = None, n_tasks: int | None = None,

@@ -140,16 +140,25 @@ def _read_batches(path: os.PathLike[str], *, layer: str | None, columns: list[st
                   batch_size: int = 100_000) -> gpd.GeoDataFrame:
     """Read a layer by Arrow batches, decoding each batch's WKB at once: the whole layer is
     never held twice (as WKB and as geometries)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     import pandas as pd
     import pyogrio
 
-    geoms: list[np.ndarray] = []
+    geoms: list = []
     frames: list[pd.DataFrame] = []
-    with pyogrio.open_arrow(path, layer=layer, columns=columns, batch_size=batch_size, use_pyarrow=True) as (meta, reader):
+    # WKB is decoded on a second thread while GDAL reads the next batch (both release the GIL)
+    with pyogrio.open_arrow(path, layer=layer, columns=columns, batch_size=batch_size, use_pyarrow=True) as (meta, reader), \
+            ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="ocsol-read") as pool:
         geom_name = meta["geometry_name"] or "wkb_geometry"
+        waited = 0
         for batch in reader:
-            geoms.append(shapely.from_wkb(batch.column(geom_name).to_numpy(zero_copy_only=False)))
+            geoms.append(pool.submit(shapely.from_wkb, batch.column(geom_name).to_numpy(zero_copy_only=False)))
             frames.append(batch.select([c for c in batch.schema.names if c != geom_name]).to_pandas())
+            while len(geoms) - waited > 2:  # at most two batches of WKB waiting: memory stays bounded
+                geoms[waited].result()
+                waited += 1
+        geoms = [f.result() for f in geoms]
     if not geoms:
         return gpd.GeoDataFrame(pd.DataFrame(columns=columns), geometry=gpd.GeoSeries([]), crs=meta["crs"])
     attrs = pd.concat(frames, ignore_index=True)
@@ -158,8 +167,11 @@ def _read_batches(path: os.PathLike[str], *, layer: str | None, columns: list[st
 
 def repair(gdf: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
     """Repair invalid geometries with ``make_valid`` keeping only their polygonal part; count them."""
+    from ..cluster import chunks, n_threads, thread_map
+
     arr = np.asarray(gdf.geometry.values)
-    invalid = ~shapely.is_valid(arr)
+    parts = chunks(len(arr), n_threads(None, len(arr), min_per_thread=20_000))
+    invalid = ~np.concatenate(thread_map(lambda c: shapely.is_valid(arr[c]), parts)) if len(arr) else np.zeros(0, bool)
     n = int(invalid.sum())
     if not n:
         return gdf, 0
