@@ -303,6 +303,7 @@ def main() -> None:
     ap.add_argument("--n-overlay", type=int, default=200_000, help="polygons per vintage, side by side")
     ap.add_argument("--runs", type=int, default=3, help="runs per ocsol case (median)")
     ap.add_argument("--overlay-runs", type=int, default=3, help="runs of geopandas.overlay (slow)")
+    ap.add_argument("--cli-runs", type=int, default=3, help="runs of `ocsol indicators` per input format and engine")
     ap.add_argument("--dep", default="41", help="CVL département code")
     ap.add_argument("--no-gpkg", action="store_true", help="skip the end-to-end run from GeoPackages")
     ap.add_argument("--case", choices=sorted([*CASES, "generate"]), help=argparse.SUPPRESS)
@@ -346,7 +347,7 @@ def main() -> None:
         if label == "big" and not args.no_gpkg:
             for fmt, cfg in (("GeoPackage", folder / "ocsol.toml"), ("GeoParquet", parquet_config(folder))):
                 runs = {"ocsol": [], "baseline": []}
-                for _ in range(args.runs):
+                for _ in range(args.cli_runs):
                     runs["ocsol"].append(cli_run(cfg, OUT / "cli_new"))
                     runs["baseline"].append(cli_run(cfg, OUT / "cli_base", src=base))
                 report[label][f"cli_{fmt}"] = runs
