@@ -66,6 +66,19 @@ def field_names(path: str | os.PathLike[str], *, layer: str | None = None) -> li
         return None
 
 
+def _parquet_geometry(path: os.PathLike[str]) -> str:
+    """The primary geometry column of a GeoParquet file (``geometry`` when not declared)."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    meta = pq.read_schema(path).metadata or {}
+    try:
+        return str(json.loads(meta[b"geo"])["primary_column"])
+    except (KeyError, ValueError, TypeError):
+        return "geometry"
+
+
 def read_layer(
     path: str | os.PathLike[str],
     *,
@@ -92,7 +105,7 @@ def read_layer(
         columns = columns(fields) if fields else None
     try:
         if p.suffix.lower() in {".parquet", ".geoparquet"}:
-            gdf = gpd.read_parquet(p, columns=None if columns is None else [*columns, "geometry"])
+            gdf = gpd.read_parquet(p, columns=None if columns is None else [*columns, _parquet_geometry(p)])
         elif columns is not None and _HAS_ARROW:
             gdf = _read_batches(p, layer=layer, columns=columns)
         else:
@@ -101,8 +114,10 @@ def read_layer(
         raise SchemaError(f"{p}: {exc}") from None
     except Exception as exc:  # pyogrio/GDAL raise many types for corrupt files
         raise InputFileError(f"{p}: cannot read {what} ({type(exc).__name__}: {exc}); check the file is complete") from None
-    if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf:
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.active_geometry_name is None:
         raise SchemaError(f"{p}: no geometry in the {what}; give a spatial layer")
+    if gdf.active_geometry_name != "geometry":  # GeoParquet may name it otherwise
+        gdf = gdf.rename_geometry("geometry")
     if len(gdf) == 0:
         raise InputFileError(f"{p}: the {what} layer is empty (0 features); check the export or the layer name")
     if gdf.crs is None:
