@@ -11,7 +11,7 @@ import shapely
 
 from ocsol.cli import main
 from ocsol.config import load_config
-from ocsol.errors import ConfigError
+from ocsol.errors import ConfigError, InputFileError
 from ocsol.pipeline import compute, write_results
 from ocsol.synthetic import generate_ocsge
 
@@ -65,6 +65,10 @@ def test_dask_tables_identical_to_sequential(two_deps, tmp_path):
         write_results(par, tmp_path / "par")
         tab = compute(two_deps / "table.toml", client=client)
         write_results(tab, tmp_path / "tab")
+        missing = load_config(two_deps / "deps.toml")
+        missing.sections["ocsge"]["departements"] = ["33", "40", "64"]  # no file for 64: a user error
+        with pytest.raises(InputFileError, match="ocsge_64_2019"):
+            compute(missing, client=client)
     a, b, c = _csvs(tmp_path / "seq"), _csvs(tmp_path / "par"), _csvs(tmp_path / "tab")
     assert set(TABLES) <= {n.removesuffix(".csv") for n in a}
     assert a == b  # byte-identical on the cluster
