@@ -26,7 +26,7 @@ from .departements import OcsgeInputs, OcsgePieces, plan_ocsge, run_departements
 from .errors import ConfigError, CoverageError, InvariantError
 from .io.ocsge import read_ocsge, read_ocsge_diff
 from .io.territories import read_territories
-from .io.write import publish_files
+from .io.write import check_out_dir, manifest_files, publish_files, write_gpkg
 from .territories import Territories
 from .units import M2_PER_HA
 
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 TABLE_ORDER = [
     "territories", "stock_summary", "stock", "flows", "transitions", "land_account",
-    "consumption", "zan", "zan_path", "efficiency", "qa",
+    "consumption", "zan", "zan_path", "zan_coherence", "zan_2031", "efficiency", "qa",
 ]
 
 
@@ -195,9 +195,18 @@ def compute(
         for section in ("consumption", "population", "households", "jobs"):
             if config.has(section):
                 provenance += file_provenance(section, config.resolve(config.sections[section]["path"]))
-        targets = config.get("zan", "targets")
-        if targets:
-            provenance += file_provenance("zan targets", config.resolve(targets))
+        for key in ("targets", "documents", "guarantee_deleguees", "mutualisation", "deductions"):
+            if config.get("zan", key):
+                provenance += file_provenance(f"zan {key}", config.resolve(config.get("zan", key)))
+    net_targets = config.sections["zan"].get("net_targets") or []
+    if net_targets or len(tables.get("flows", ())):
+        from .io.targets import net_targets_from_config
+        from .zan_2031 import net_trajectory
+
+        per_end = int(config.sections["zan"]["period"][1])
+        tables["zan_2031"] = net_trajectory(tables.get("flows"), net_targets_from_config(net_targets),
+                                            period=(per_end + 1, per_end + 10),
+                                            horizon=int(config.sections["zan"]["horizon"]))
     tables["qa"] = _collapse_qa(pd.DataFrame(qa, columns=["topic", "item", "count", "detail"]))
     return Results(tables=tables, changes=changes, territories=territories, provenance=provenance, config=config)
 
@@ -421,6 +430,7 @@ def manifest_from_config(cfg: Config | None) -> dict[str, Any]:
         "rule": sec["ocsge"].get("rule") if cfg.has("ocsge") else None,
         "raster_legend": sec["raster"].get("legend") if cfg.has("raster") else None,
         "decades": sec["zan"].get("decades"),
+        "zan_horizon": sec["zan"].get("horizon"),
         "neighbours": sec["compare"].get("neighbours"),
         "compare_with": sec["compare"].get("with"),
         "report_title": sec["report"].get("title"),
@@ -434,8 +444,18 @@ def write_results(results: Results, out_dir: str | os.PathLike[str]) -> list[Pat
     """Write every table as CSV (UTF-8), the change polygons as a GeoPackage, and provenance.
 
     All files are staged and moved into ``out_dir`` together: a failure leaves the previous
-    outputs untouched.
+    outputs untouched. ``manifest.json`` lists the files (``files``): those an earlier run wrote
+    there and this one does not are removed. An ``out_dir`` holding an input file is refused.
+
+    Raises
+    ------
+    OutputError
+        When ``out_dir`` holds an input, is locked by another run, or a file cannot be written.
     """
+    inputs = [p["path"] for p in results.provenance]
+    if results.config is not None:
+        inputs += results.config.input_paths()
+    check_out_dir(out_dir, inputs, label="output folder")
     writers = {}
     for name in [n for n in TABLE_ORDER if n in results.tables] + sorted(set(results.tables) - set(TABLE_ORDER)):
         df = results.tables[name]
@@ -443,14 +463,15 @@ def write_results(results: Results, out_dir: str | os.PathLike[str]) -> list[Pat
                                                            float_format="%.6f")
     memb = results.territories.membership
     writers["membership.csv"] = lambda p: memb.to_csv(p, index=False, lineterminator="\n")
-    manifest = json.dumps(manifest_from_config(results.config), indent=1, ensure_ascii=False, sort_keys=True)
-    writers["manifest.json"] = lambda p: p.write_text(manifest, encoding="utf-8")
     prov = pd.DataFrame(results.provenance, columns=["role", "path", "sha256", "size", "modified"])
     writers["provenance.csv"] = lambda p: prov.to_csv(p, index=False, lineterminator="\n")
     if results.changes is not None and len(results.changes):
         ch = results.changes
-        writers["changes.gpkg"] = lambda p: ch.to_file(p, layer="changes", driver="GPKG", engine="pyogrio")
+        writers["changes.gpkg"] = lambda p: write_gpkg(ch, p, layer="changes")
     if results.territories.has_geometry:
         geo = results.territories.communes
-        writers["communes.gpkg"] = lambda p: geo.to_file(p, layer="communes", driver="GPKG", engine="pyogrio")
+        writers["communes.gpkg"] = lambda p: write_gpkg(geo, p, layer="communes")
+    meta = manifest_from_config(results.config) | {"files": manifest_files(writers)}
+    manifest = json.dumps(meta, indent=1, ensure_ascii=False, sort_keys=True)
+    writers["manifest.json"] = lambda p: p.write_text(manifest, encoding="utf-8")
     return publish_files(writers, out_dir)
