@@ -121,3 +121,21 @@ def test_batch_reports_on_dask(two_deps, tmp_path):
     assert [(r.code, r.ok) for r in res.results] == [("X", True)], res.results[0].error
     assert (res.results[0].folder / "index.html").is_file() or any(res.results[0].folder.glob("*.html"))
     assert res.jobs == 1 and res.index is not None and res.index.is_file()
+
+
+def test_out_folder_holding_a_departement_file_is_refused(two_deps, tmp_path, capsys):
+    """The per-département files count as inputs: an --out over them alone is refused (exit 2)."""
+    import shutil
+
+    d = tmp_path / "d"
+    d.mkdir()
+    for f in two_deps.glob("ocsge_[0-9]*_*.gpkg"):
+        shutil.copy(f, d / f.name)
+    cfg = tmp_path / "deps.toml"
+    cfg.write_text((two_deps / "deps.toml").read_text(encoding="utf-8")
+                   .replace('path = "communes.gpkg"', f'path = "{two_deps / "communes.gpkg"}"')
+                   .replace('"ocsge_{dep}', '"d/ocsge_{dep}'), encoding="utf-8")
+    before = (d / "ocsge_40_2022.gpkg").read_bytes()
+    assert main(["indicators", "-q", "--config", str(cfg), "--out", str(d), "--workers", "0"]) == 2
+    assert "ocsge_" in capsys.readouterr().err
+    assert (d / "ocsge_40_2022.gpkg").read_bytes() == before
