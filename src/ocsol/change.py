@@ -199,8 +199,12 @@ def split_by_commune(geoms: np.ndarray, zones: Zones, *, areas: np.ndarray | Non
     near = np.zeros(len(geoms), dtype=bool)
     near[hit_idx] = True
     clear = np.flatnonzero(~near)
-    centres = shapely.points((bounds[clear, 0] + bounds[clear, 2]) / 2, (bounds[clear, 1] + bounds[clear, 3]) / 2)
-    c_pt, c_piece = zones.piece_tree.query(centres, predicate="intersects")
+    # the pieces whose box meets the polygon's box, then the one holding its box centre
+    c_local, c_piece = zones.piece_tree.query(geoms[clear])
+    cx = (bounds[clear[c_local], 0] + bounds[clear[c_local], 2]) / 2
+    cy = (bounds[clear[c_local], 1] + bounds[clear[c_local], 3]) / 2
+    held = shapely.contains_xy(zones.pieces[c_piece], cx, cy)
+    c_pt, c_piece = c_local[held], c_piece[held]
     near_idx = np.flatnonzero(near)
     chunks = [c for c in np.array_split(near_idx, n_threads(threads, len(near_idx))) if len(c)]
     results = thread_map(lambda idx: _split_near(geoms, idx, areas, zones), chunks)
@@ -231,9 +235,12 @@ def _split_near(geoms: np.ndarray, idx: np.ndarray, areas: np.ndarray, zones: Zo
 
 
 def _class_ids(cs: np.ndarray, us: np.ndarray) -> tuple[np.ndarray, pd.DataFrame]:
-    mi = pd.MultiIndex.from_arrays([pd.Index(cs, dtype=object), pd.Index(us, dtype=object)])
-    ids, uniques = mi.factorize()
-    classes = pd.DataFrame({"cs": uniques.get_level_values(0), "us": uniques.get_level_values(1)})
+    """A class id per row, numbered in order of first appearance of each (cs, us) couple."""
+    fc, uc = pd.factorize(np.asarray(cs, dtype=object))
+    fu, uu = pd.factorize(np.asarray(us, dtype=object))
+    ids, first = pd.factorize(fc.astype(np.int64) * max(len(uu), 1) + fu)
+    classes = pd.DataFrame({"cs": np.asarray(uc, dtype=object)[first // max(len(uu), 1)],
+                            "us": np.asarray(uu, dtype=object)[first % max(len(uu), 1)]})
     return ids.astype(np.int64), classes
 
 
