@@ -23,6 +23,7 @@ import pandas as pd
 from . import change, indicators, nomenclature
 from .config import Config, load_config
 from .departements import OcsgeInputs, OcsgePieces, plan_ocsge, run_departements
+from .departements import parse_year as _year
 from .errors import ConfigError, CoverageError, InvariantError
 from .io.ocsge import read_ocsge, read_ocsge_diff
 from .io.territories import read_territories
@@ -153,14 +154,15 @@ def compute(
 
         rp = compute_raster_pieces(config, territories, progress=progress)
         full = sorted({(int(a), int(b)) for a, b in rp.transitions[["vintage_from", "vintage_to"]].itertuples(index=False)})
-        t = indicators.build_tables(rp.stock, rp.transitions, rp.classes, territories, full_pairs=full)
+        t = indicators.build_tables(rp.stock, rp.transitions, rp.classes, territories, full_pairs=full,
+                                    measure="raster_proxy")
         no_imper = not rp.classes["imper"].astype(bool).any()
         for name, df in t.as_dict().items():
             df = df.assign(source=f"raster:{config.get('raster', 'legend')}")
             if no_imper:  # the legend says nothing of imperviousness: unknown, not 0 ha
                 cols = [c for c in ("imper_ha", "imper_pct", "desimper_ha", "net_imper_ha") if c in df]
                 df[cols] = float("nan")
-            tables[name] = df
+            tables[name] = _stack(tables.get(name), df)  # [ocsge] rows kept: told apart by measure
         if no_imper:
             qa.append(_qa("raster", "imperméabilisation not measured: the legend has no impervious class", "",
                           str(config.get("raster", "legend"))))
@@ -182,16 +184,18 @@ def compute(
     if any(config.has(s) for s in ("consumption", "population")):
         from .consumption_tables import compute_consumption_tables
 
-        extra = compute_consumption_tables(config, territories, stock_summary=tables.get("stock_summary"))
+        summary = tables.get("stock_summary")
+        extra = compute_consumption_tables(
+            config, territories,
+            stock_summary=None if summary is None else indicators.headline_measure(summary))
         status = extra.pop("correction_status", None)
         if status is not None:  # [cog]: how each territory's consumption was re-keyed to its codes
             tables["territories"] = tables["territories"].merge(status, on=["level", "code"], how="left")
         for name, df in extra.items():
-            if name.endswith("_qa"):
+            if name.endswith("_qa"):  # summarised in qa.csv, and written whole (per commune) as <name>.csv
                 qa += [_qa(name, str(r.get("check", r.get("note", ""))), r.get("count", r.get("value", "")),
                            str(r.get("detail", r.get("code", "")))) for r in df.to_dict("records")]
-            else:
-                tables[name] = df
+            tables[name] = df
         for section in ("consumption", "population", "households", "jobs"):
             if config.has(section):
                 provenance += file_provenance(section, config.resolve(config.sections[section]["path"]))
@@ -209,6 +213,16 @@ def compute(
                                             horizon=int(config.sections["zan"]["horizon"]))
     tables["qa"] = _collapse_qa(pd.DataFrame(qa, columns=["topic", "item", "count", "detail"]))
     return Results(tables=tables, changes=changes, territories=territories, provenance=provenance, config=config)
+
+
+def _stack(first: pd.DataFrame | None, second: pd.DataFrame) -> pd.DataFrame:
+    """Rows of two measures in one table (the first's rows first); empty parts are skipped."""
+    parts = [t for t in (first, second) if t is not None and len(t)]
+    if not parts:
+        return second if first is None else first
+    if len(parts) == 1:
+        return parts[0]
+    return pd.concat(parts, ignore_index=True)
 
 
 def _collapse_qa(qa: pd.DataFrame, *, limit: int = 3) -> pd.DataFrame:
@@ -333,6 +347,7 @@ def _zones(communes: gpd.GeoDataFrame, layers: list[gpd.GeoDataFrame], dep: str 
 
 def _ocsge_tables(config: Config, territories: Territories, pieces: OcsgePieces):
     sec = config.sections["ocsge"]
+    base_rule_name = sec["rule"]
     qa, provenance = list(pieces.qa), list(pieces.provenance)
     stock_parts, trans_parts, change_parts = pieces.stock, pieces.transitions, pieces.changes
     full_pairs, extents, rule_tables = pieces.full_pairs, pieces.extents, pieces.rule_tables
@@ -345,7 +360,7 @@ def _ocsge_tables(config: Config, territories: Territories, pieces: OcsgePieces)
     extent = pd.concat(extents, ignore_index=True) if extents else None
     try:
         tables = indicators.build_tables(stock_p, trans_p, base_classes, territories, full_pairs=full_pairs,
-                                         extent=extent).as_dict()
+                                         extent=extent, measure=_rule_measure(base_rule_name)).as_dict()
     except (CoverageError, InvariantError) as exc:  # name the files behind the vintages
         files = "; ".join(f"{y} = {config.resolve(p)}" for y, p in sorted(sec["vintages"].items()))
         raise type(exc)(f"{exc} [OCS GE vintages: {files}]") from None
@@ -356,6 +371,13 @@ def _ocsge_tables(config: Config, territories: Territories, pieces: OcsgePieces)
                           ", ".join(outside[:10]) + (" …" if len(outside) > 10 else "")))
     if len(tables["stock_summary"]):
         indicators.check_coverage(tables["stock_summary"], min_coverage=float(sec["min_coverage"]), source="OCS GE")
+    for entry in sec["diff"]:  # a change layer with its own rule: its pair's rows measure that rule
+        if entry.get("rule"):
+            pair = (_year(entry["from"], config), _year(entry["to"], config))
+            for name in ("flows", "transitions", "land_account"):
+                t = tables[name]
+                hit = (t["vintage_from"].astype(int) == pair[0]) & (t["vintage_to"].astype(int) == pair[1])
+                t.loc[hit, "measure"] = _rule_measure(entry["rule"])
     tables["rule"] = pd.concat(rule_tables, ignore_index=True)
     changes = pd.concat(change_parts, ignore_index=True) if change_parts else None
     if changes is not None and len(changes):
@@ -367,6 +389,32 @@ def _ocsge_tables(config: Config, territories: Territories, pieces: OcsgePieces)
                                                       "imper": "imper_to"}), on=["_pair", "cs_to", "us_to"], how="left")
         changes = gpd.GeoDataFrame(changes.drop(columns="_pair"), geometry="geometry", crs=config.crs)
         changes["area_m2"] = changes["area_m2"].round(4)
+    if changes is not None:
+        changes.insert(1, "measure", _rule_measure(base_rule_name))
+        for entry in sec["diff"]:
+            if entry.get("rule"):
+                hit = ((changes["vintage_from"] == _year(entry["from"], config))
+                       & (changes["vintage_to"] == _year(entry["to"], config)))
+                changes.loc[hit, "measure"] = _rule_measure(entry["rule"])
+    if (sec.get("artif") or {}).get("vintages") or sec.get("artif_diff"):  # IGN Artificialisation products
+        from .ign_artif import compute_ign_tables
+
+        zones = change.Zones.from_communes(territories.communes)
+        base_rule = nomenclature.load_rule(_rule_ref(config, base_rule_name))
+        ign, ign_changes, prov, notes = compute_ign_tables(config, territories, zones, base_rule, base_rule_name)
+        for name, df in ign.items():
+            tables[name] = _stack(df, tables.get(name))  # the legal measure's rows first
+        if ign_changes is not None and len(ign_changes):
+            ign_changes = ign_changes[["code", "measure", *[c for c in ign_changes.columns
+                                                              if c not in ("code", "measure")]]]
+            ign_changes["area_m2"] = ign_changes["area_m2"].round(4)
+            if changes is None or not len(changes):
+                changes = ign_changes
+            else:
+                changes = gpd.GeoDataFrame(pd.concat([ign_changes, changes[list(ign_changes.columns)]],
+                                                     ignore_index=True), geometry="geometry", crs=config.crs)
+        provenance += prov
+        qa += notes
     nomen = nomenclature.outside_nomenclature(classes)
     for r in nomen.itertuples():
         code = r.code if r.code else "(vide)"
@@ -375,16 +423,24 @@ def _ocsge_tables(config: Config, territories: Territories, pieces: OcsgePieces)
     return tables, changes, provenance, qa
 
 
+def entry_paths(config: Config, entry: dict[str, Any]) -> list[Path]:
+    """The files of a ``[[ocsge.diff]]`` / ``[[ocsge.artif_diff]]`` entry, resolved."""
+    paths = entry["paths"] if isinstance(entry["paths"], list) else [entry["paths"]]
+    return [config.resolve(x) for x in paths]
+
+
 def _flag_pair(pieces: pd.DataFrame, classes: pd.DataFrame) -> pd.DataFrame:
     """Transition pieces with the artif/imper flags of the rule of their pair of vintages."""
     cl = classes.drop(columns=[c for c in ("_pair",) if c in classes])
     return indicators.flag(indicators.flag(pieces, cl, suffix="_from"), cl, suffix="_to")
 
 
-def _diff_extent(diff: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, y1: int, y2: int) -> pd.DataFrame:
+def _diff_extent(diff: gpd.GeoDataFrame, communes: gpd.GeoDataFrame | Territories, y1: int, y2: int) -> pd.DataFrame:
     """Communes inside the convex hull of a change layer: they get flows (0 when no change)."""
     import shapely
 
+    if isinstance(communes, Territories):
+        communes = communes.communes
     hull = shapely.convex_hull(shapely.multipoints(shapely.get_coordinates(diff.geometry.values)))
     inside = communes.loc[communes.intersects(hull), "code"]
     return pd.DataFrame({"code": inside.to_numpy(), "vintage_from": y1, "vintage_to": y2})
@@ -413,6 +469,11 @@ def _empty_codes(layer, cols, source) -> list[dict]:
         if n:
             out.append(_qa("ocsge", f"polygons with an empty {c} code (classified by the rule table)", n, source))
     return out
+
+
+def _rule_measure(rule: str) -> str:
+    """``decret_matrix`` for the packaged décret rule, ``custom_rule`` for a user rule table."""
+    return "decret_matrix" if str(rule) == "decret-2023" else "custom_rule"
 
 
 def _rule_ref(config: Config, rule: str) -> str | Path:
@@ -468,9 +529,14 @@ def write_results(results: Results, out_dir: str | os.PathLike[str]) -> list[Pat
     if results.changes is not None and len(results.changes):
         ch = results.changes
         writers["changes.gpkg"] = lambda p: write_gpkg(ch, p, layer="changes")
+        writers["changes.parquet"] = lambda p: ch.to_parquet(p, index=False)  # GeoParquet
+        from .io.styles import change_layer_qml
+
+        writers["changes.qml"] = lambda p: p.write_text(change_layer_qml(), encoding="utf-8")  # QGIS style
     if results.territories.has_geometry:
         geo = results.territories.communes
         writers["communes.gpkg"] = lambda p: write_gpkg(geo, p, layer="communes")
+        writers["communes.parquet"] = lambda p: geo.to_parquet(p, index=False)
     meta = manifest_from_config(results.config) | {"files": manifest_files(writers)}
     manifest = json.dumps(meta, indent=1, ensure_ascii=False, sort_keys=True)
     writers["manifest.json"] = lambda p: p.write_text(manifest, encoding="utf-8")
