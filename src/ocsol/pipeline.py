@@ -317,6 +317,13 @@ def _compute_ocsge(config: Config, territories: Territories):
                           ", ".join(outside[:10]) + (" …" if len(outside) > 10 else "")))
     if len(tables["stock_summary"]):
         indicators.check_coverage(tables["stock_summary"], min_coverage=float(sec["min_coverage"]), source="OCS GE")
+    if config.has("ocsge.thresholds") and config.get("ocsge.thresholds", "enabled"):
+        extra, notes = _ocsge_thresholds(config, vintages, base_classes, zones, territories, base_rule_name, diff_pairs)
+        for name in ("stock_summary", "stock", "flows", "transitions", "land_account"):
+            tables[name] = _matrix_measure(tables[name])
+        for name, df in extra.items():
+            tables[name] = pd.concat([tables[name], df], ignore_index=True)
+        qa += notes
     tables["rule"] = pd.concat(rule_tables, ignore_index=True)
     changes = pd.concat(change_parts, ignore_index=True) if change_parts else None
     if changes is not None and len(changes):
@@ -334,6 +341,42 @@ def _compute_ocsge(config: Config, territories: Territories):
         qa.append(_qa("ocsge", f"code outside the OCS GE nomenclature, classified by the rule table ({r.field})",
                       "", code))
     return tables, changes, provenance, qa
+
+
+def _ocsge_thresholds(config: Config, vintages, classes, zones, territories, rule_name, diff_pairs):
+    """Tables of the décret measure with thresholds computed by ocsol (``[ocsge.thresholds]``)."""
+    from .io.vector import read_layer, working_crs
+    from .threshold_tables import threshold_layers, threshold_qa, threshold_tables
+    from .thresholds import ThresholdSettings
+
+    if rule_name != "decret-2023":
+        raise ConfigError(f"{config.label}: [ocsge.thresholds] applies the décret's thresholds to its matrix; it "
+                          f"needs ocsge.rule = \"decret-2023\" (found {rule_name!r}); remove one of the two")
+    if not vintages:
+        raise ConfigError(f"{config.label}: [ocsge.thresholds] needs full OCS GE vintages ([ocsge.vintages]); "
+                          "change layers alone cannot be thresholded")
+    sec = config.sections["ocsge.thresholds"]
+    settings = ThresholdSettings.from_config(sec)
+    edge = None
+    if sec["edge"]:
+        g, _ = read_layer(config.resolve(sec["edge"]), what="data edge layer", crs=working_crs(config.crs))
+        edge = g.geometry.union_all()
+    layers = threshold_layers(vintages, classes, settings=settings, edge=edge)
+    notes = threshold_qa(layers)
+    notes += [_qa("thresholds", f"pair {a}-{b} from a change layer: no decret_thresholds flows "
+                  "(thresholds need both full vintages)", "", "") for a, b in sorted(diff_pairs)]
+    notes.append(_qa("thresholds", "decret_thresholds rows: thresholds computed by ocsol from raw OCS GE, not IGN's "
+                     "product; imperméabilisation has no threshold (same as decret_matrix)", "", settings.label))
+    return threshold_tables(layers, classes, zones, territories), notes
+
+
+def _matrix_measure(table: pd.DataFrame) -> pd.DataFrame:
+    """Matrix rows tagged ``decret_matrix`` when the table has no ``measure`` column yet."""
+    if "measure" in table.columns:
+        return table
+    out = table.copy()
+    out.insert(list(out.columns).index("code") + 1, "measure", "decret_matrix")
+    return out
 
 
 def _flag_pair(pieces: pd.DataFrame, classes: pd.DataFrame) -> pd.DataFrame:
@@ -399,6 +442,8 @@ def manifest_from_config(cfg: Config | None) -> dict[str, Any]:
         "title": sec[""].get("title"),
         "config": str(cfg.source) if cfg.source else None,
         "rule": sec["ocsge"].get("rule") if cfg.has("ocsge") else None,
+        "thresholds": ({k: v for k, v in sec["ocsge.thresholds"].items() if k != "edge"}
+                       if cfg.has("ocsge.thresholds") and sec["ocsge.thresholds"]["enabled"] else None),
         "raster_legend": sec["raster"].get("legend") if cfg.has("raster") else None,
         "decades": sec["zan"].get("decades"),
         "neighbours": sec["compare"].get("neighbours"),

@@ -42,6 +42,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from shapely import STRtree
 
+from .config import SCHEMA
 from .errors import ConfigError, InvariantError, SchemaError
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,9 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "edge_policy": ("flip", "protect"),
     "built_scope": ("polygon", "patch"),
 }
+
+
+_DEFAULTS = SCHEMA["ocsge.thresholds"]  # the defaults live in the configuration schema only
 
 
 @dataclass(frozen=True)
@@ -84,14 +88,14 @@ class ThresholdSettings:
         share exact vertices (0 = none). Areas always come from the unsnapped geometries.
     """
 
-    area_m2: float = 2500.0
-    built_m2: float = 50.0
-    adjacency: str = "queen"
-    schedule: str = "simultaneous"
-    edge_policy: str = "flip"
-    built_scope: str = "polygon"
-    built_cs: tuple[str, ...] = ("CS1.1.1.1",)
-    snap_m: float = 0.0
+    area_m2: float = _DEFAULTS["area_m2"]
+    built_m2: float = _DEFAULTS["built_m2"]
+    adjacency: str = _DEFAULTS["adjacency"]
+    schedule: str = _DEFAULTS["schedule"]
+    edge_policy: str = _DEFAULTS["edge_policy"]
+    built_scope: str = _DEFAULTS["built_scope"]
+    built_cs: tuple[str, ...] = tuple(_DEFAULTS["built_cs"])
+    snap_m: float = _DEFAULTS["snap_m"]
 
     def __post_init__(self) -> None:
         for key, allowed in CHOICES.items():
@@ -104,16 +108,15 @@ class ThresholdSettings:
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value) or value < 0:
                 raise ConfigError(f"[ocsge.thresholds] {key} = {value!r} must be a number ≥ 0 (m²/m)")
+        if isinstance(self.built_cs, str):
+            object.__setattr__(self, "built_cs", (self.built_cs,))
         object.__setattr__(self, "built_cs", tuple(str(c) for c in self.built_cs))
 
     @classmethod
     def from_config(cls, section: dict[str, Any]) -> ThresholdSettings:
         """Settings from a ``[ocsge.thresholds]`` section (unknown keys were refused by the config)."""
         names = {f.name for f in fields(cls)}
-        values = {k: v for k, v in section.items() if k in names and v is not None}
-        if "built_cs" in values and isinstance(values["built_cs"], str):
-            values["built_cs"] = (values["built_cs"],)
-        return cls(**values)
+        return cls(**{k: v for k, v in section.items() if k in names and v is not None})
 
     @property
     def label(self) -> str:

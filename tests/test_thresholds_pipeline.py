@@ -1,0 +1,135 @@
+"""decret_thresholds rows through the real pipeline: fixture F10 (difference product), flows = stock
+differences on generated layers, configuration errors."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from shapely import box
+
+from ocsol.cli import main
+from ocsol.config import config_from_dict
+from ocsol.errors import ConfigError
+from ocsol.pipeline import compute
+
+from .test_thresholds import DATASET, KINDS, ring
+
+
+def _write(folder, name, named: dict[str, tuple[str, shapely.Geometry]]):
+    rest = DATASET.difference(shapely.union_all([g for _, g in named.values()]))
+    items = [*named.values(), ("field", rest)]
+    g = gpd.GeoDataFrame({"code_cs": [KINDS[k][0] for k, _ in items], "code_us": [KINDS[k][1] for k, _ in items]},
+                         geometry=[geom for _, geom in items], crs="EPSG:2154")
+    g.to_file(folder / name, driver="GPKG", engine="pyogrio")
+
+
+def _config(folder, vintages: dict[int, dict], *, communes=None, thresholds=None, **extra):
+    communes = communes or {"00001": DATASET}
+    gpd.GeoDataFrame({"code": list(communes), "dep": "D"}, geometry=list(communes.values()),
+                     crs="EPSG:2154").to_file(folder / "communes.gpkg", driver="GPKG", engine="pyogrio")
+    for year, named in vintages.items():
+        _write(folder, f"o{year}.gpkg", named)
+    data = {"territories": {"path": "communes.gpkg", "code": "code", "levels": {"dep": "dep"}},
+            "ocsge": {"vintages": {str(y): f"o{y}.gpkg" for y in vintages},
+                      "thresholds": thresholds if thresholds is not None else {}}, **extra}
+    return config_from_dict(data, base_dir=folder)
+
+
+def _one(df, **eq):
+    m = np.ones(len(df), dtype=bool)
+    for k, v in eq.items():
+        m &= (df[k] == v).to_numpy()
+    assert m.sum() == 1, df[m]
+    return df[m].iloc[0]
+
+
+F4A = {"building": ("building", box(190, 192.5, 210, 207.5))}
+F1 = {"parking": ("parking", ring((100, 100, 300, 300), (180, 180, 220, 220))), "hole": ("wood", box(180, 180, 220, 220))}
+
+
+def test_f10a_change_below_threshold_gives_no_flow(tmp_path):
+    y2 = {**F4A, "gravel": ("gravel", box(190, 162.5, 210, 192.5))}
+    res = compute(_config(tmp_path, {2019: F4A, 2022: y2}))
+    fl = res["flows"]
+    t = _one(fl, level="commune", measure="decret_thresholds")
+    assert (t["artif_ha"], t["desartif_ha"]) == (0.0, 0.0)
+    m = _one(fl, level="commune", measure="decret_matrix")
+    assert m["artif_ha"] == pytest.approx(0.06)  # the matrix sees the 600 m² yard
+
+
+def test_f10b_growth_over_threshold(tmp_path):
+    y2 = {**F4A, "gravel": ("gravel", box(160, 146, 210, 192.5))}
+    res = compute(_config(tmp_path, {2019: F4A, 2022: y2}))
+    t = _one(res["flows"], level="commune", measure="decret_thresholds")
+    assert t["artif_ha"] == pytest.approx(0.2325) and t["desartif_ha"] == 0.0
+
+
+def test_f10c_threshold_only_flow(tmp_path):
+    strip = box(180, 100, 220, 180)
+    y2 = {"parking": ("parking", ring((100, 100, 300, 300), (180, 100, 220, 220))),
+          "strip": ("wood", strip), "hole": ("wood", box(180, 180, 220, 220))}
+    res = compute(_config(tmp_path, {2019: F1, 2022: y2}))
+    ss = res["stock_summary"]
+    s19 = _one(ss, level="commune", measure="decret_thresholds", vintage=2019)["artif_ha"]
+    s22 = _one(ss, level="commune", measure="decret_thresholds", vintage=2022)["artif_ha"]
+    assert (s19, s22) == pytest.approx((4.0, 3.52))
+    t = _one(res["flows"], level="commune", measure="decret_thresholds")
+    assert t["desartif_ha"] == pytest.approx(0.48) and t["net_artif_ha"] == pytest.approx(-0.48)
+    m = _one(res["flows"], level="commune", measure="decret_matrix")
+    assert m["net_artif_ha"] == pytest.approx(-0.32)
+    # the stock table keeps real codes, the wood hole split by status across vintages
+    st = res["stock"]
+    hole = st[(st["measure"] == "decret_thresholds") & (st["level"] == "commune") & (st["cs"] == "CS2.1.1.1")]
+    assert set(hole["us"]) == {"US5"} and bool(_one(hole, vintage=2019)["artif"])
+    assert list(res["flows"].columns[:3]) == ["level", "code", "measure"]
+
+
+def test_generated_layers_flows_equal_stock_differences(tmp_path):
+    """Two generated vintages over two communes and a parent: thresholded flows = stock differences,
+    and thresholded stocks differ from the matrix ones (the thresholds bite)."""
+    from ocsol.synthetic import generate_ocsge
+
+    communes = {"00001": box(0, 0, 1500, 2000), "00002": box(1500, 0, 3000, 2000)}
+    cg = gpd.GeoDataFrame({"code": list(communes), "dep": "D"}, geometry=list(communes.values()), crs="EPSG:2154")
+    layers = generate_ocsge(cg, n_polygons=1200, seed=3, change_rate=0.2)
+    cg.to_file(tmp_path / "communes.gpkg", driver="GPKG", engine="pyogrio")
+    for y, lay in layers.items():
+        lay.to_file(tmp_path / f"o{y}.gpkg", driver="GPKG", engine="pyogrio")
+    cfg = config_from_dict({"territories": {"path": "communes.gpkg", "code": "code", "levels": {"dep": "dep"}},
+                            "ocsge": {"vintages": {str(y): f"o{y}.gpkg" for y in layers},
+                                      "thresholds": {"schedule": "fixpoint"}}}, base_dir=tmp_path)
+    res = compute(cfg)
+    ss = res["stock_summary"].set_index(["level", "code", "measure", "vintage"])["artif_ha"]
+    fl = res["flows"]
+    for r in fl.itertuples():
+        diff = ss[(r.level, r.code, r.measure, r.vintage_to)] - ss[(r.level, r.code, r.measure, r.vintage_from)]
+        assert r.net_artif_ha == pytest.approx(diff, abs=1e-6)
+    assert (ss.xs("decret_thresholds", level="measure") != ss.xs("decret_matrix", level="measure")).any()
+    dep = ss.xs(("dep", "D", "decret_thresholds"), level=["level", "code", "measure"])
+    com = ss.xs(("commune", "decret_thresholds"), level=["level", "measure"]).groupby("vintage").sum()
+    assert dep.to_numpy() == pytest.approx(com.to_numpy())
+    assert res["qa"]["item"].str.contains("crit_seuil").any()
+
+
+def test_disabled_and_absent_give_no_threshold_rows(tmp_path):
+    res = compute(_config(tmp_path, {2019: F1}, thresholds={"enabled": False}))
+    assert "decret_thresholds" not in set(res["stock_summary"].get("measure", []))
+
+
+def test_threshold_settings_errors(tmp_path):
+    with pytest.raises(ConfigError, match="schedule = 'often'"):
+        compute(_config(tmp_path, {2019: F1}, thresholds={"schedule": "often"}))
+    with pytest.raises(ConfigError, match="unknown key 'adjacensy'"):
+        _config(tmp_path, {2019: F1}, thresholds={"adjacensy": "rook"})
+
+
+def test_cli_bad_threshold_setting_exits_2(tmp_path, capsys):
+    _config(tmp_path, {2019: F1})
+    (tmp_path / "ocsol.toml").write_text(
+        '[territories]\npath = "communes.gpkg"\ncode = "code"\n[ocsge.vintages]\n2019 = "o2019.gpkg"\n'
+        '[ocsge.thresholds]\nedge_policy = "maybe"\n', encoding="utf-8")
+    assert main(["indicators", "-c", str(tmp_path / "ocsol.toml"), "-o", str(tmp_path / "out"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "edge_policy = 'maybe'" in err and "Traceback" not in err
