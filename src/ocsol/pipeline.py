@@ -317,12 +317,19 @@ def _compute_ocsge(config: Config, territories: Territories):
                           ", ".join(outside[:10]) + (" …" if len(outside) > 10 else "")))
     if len(tables["stock_summary"]):
         indicators.check_coverage(tables["stock_summary"], min_coverage=float(sec["min_coverage"]), source="OCS GE")
+    thresholded = None
     if config.has("ocsge.thresholds") and config.get("ocsge.thresholds", "enabled"):
-        extra, notes = _ocsge_thresholds(config, vintages, base_classes, zones, territories, base_rule_name, diff_pairs)
+        extra, notes, thresholded = _ocsge_thresholds(config, vintages, base_classes, zones, territories,
+                                                      base_rule_name, diff_pairs)
         for name in ("stock_summary", "stock", "flows", "transitions", "land_account"):
             tables[name] = _matrix_measure(tables[name])
         for name, df in extra.items():
             tables[name] = pd.concat([tables[name], df], ignore_index=True)
+        qa += notes
+    if config.has("fragmentation"):
+        frag, notes = _fragmentation(config, vintages, base_classes, thresholded, zones, territories,
+                                     tables["stock_summary"])
+        tables.update(frag)
         qa += notes
     tables["rule"] = pd.concat(rule_tables, ignore_index=True)
     changes = pd.concat(change_parts, ignore_index=True) if change_parts else None
@@ -367,7 +374,51 @@ def _ocsge_thresholds(config: Config, vintages, classes, zones, territories, rul
                   "(thresholds need both full vintages)", "", "") for a, b in sorted(diff_pairs)]
     notes.append(_qa("thresholds", "decret_thresholds rows: thresholds computed by ocsol from raw OCS GE, not IGN's "
                      "product; imperméabilisation has no threshold (same as decret_matrix)", "", settings.label))
-    return threshold_tables(layers, classes, zones, territories), notes
+    return threshold_tables(layers, classes, zones, territories), notes, layers
+
+
+def _fragmentation(config: Config, vintages, classes, thresholded, zones, territories, summary):
+    """``fragmentation`` and ``fragmentation_change`` tables (``[fragmentation]``)."""
+    import numpy as np
+
+    from .fragmentation import fragmentation_change, fragmentation_table
+    from .io.vector import read_layer, working_crs
+    from .threshold_tables import with_status
+
+    sec = config.sections["fragmentation"]
+    barriers = sec["barrier"] if isinstance(sec["barrier"], list) else [sec["barrier"]]
+    for b in barriers:
+        if b not in ("matrix", "thresholds"):
+            raise ConfigError(f"{config.label}: [fragmentation] barrier = {b!r} is not known; use \"matrix\" or "
+                              "\"thresholds\" (artificial land by the matrix or after the thresholds)")
+        if b == "thresholds" and thresholded is None:
+            raise ConfigError(f"{config.label}: [fragmentation] barrier = \"thresholds\" needs an [ocsge.thresholds] "
+                              "section (enabled = true)")
+    if sec["adjacency"] not in ("queen", "rook"):
+        raise ConfigError(f"{config.label}: [fragmentation] adjacency = {sec['adjacency']!r}; use \"queen\" or \"rook\"")
+    if not vintages:
+        raise ConfigError(f"{config.label}: [fragmentation] needs full OCS GE vintages ([ocsge.vintages])")
+    lines = []
+    paths = sec["lines"] if isinstance(sec["lines"], list) else [sec["lines"]]
+    for path in paths:
+        g, _ = read_layer(config.resolve(path), what="linear barrier layer", crs=working_crs(config.crs),
+                          polygons=False)
+        lines.extend(g.geometry.values)
+    s = summary[(summary["level"] == "commune") & (summary["covered_ha"] > 0)]
+    if "measure" in s.columns:
+        s = s[s["measure"] == "decret_matrix"]
+    covered = {int(y): list(g["code"]) for y, g in s.groupby("vintage")}
+    parts = []
+    for b in barriers:
+        layers = thresholded if b == "thresholds" else {y: with_status(v, classes) for y, v in vintages.items()}
+        parts.append(fragmentation_table(layers, zones, territories, barrier=b,
+                                         status="artif_seuil" if b == "thresholds" else "artif",
+                                         lines=np.array(lines, dtype=object), buffer_m=float(sec["buffer_m"]),
+                                         adjacency=sec["adjacency"], communes=covered))
+    table = pd.concat(parts, ignore_index=True)
+    notes = [_qa("fragmentation", "effective mesh size: an indicator beyond the law (Jaeger 2000, EEA), barriers "
+                 f"= artificial land ({', '.join(barriers)}) + {len(lines)} linear feature(s)", "", "")]
+    return {"fragmentation": table, "fragmentation_change": fragmentation_change(table)}, notes
 
 
 def _matrix_measure(table: pd.DataFrame) -> pd.DataFrame:
