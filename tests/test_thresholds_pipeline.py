@@ -133,3 +133,58 @@ def test_cli_bad_threshold_setting_exits_2(tmp_path, capsys):
     assert main(["indicators", "-c", str(tmp_path / "ocsol.toml"), "-o", str(tmp_path / "out"), "-q"]) == 2
     err = capsys.readouterr().err
     assert "edge_policy = 'maybe'" in err and "Traceback" not in err
+
+
+# ----------------------------------------------------------------------------------------------
+# calibration against an IGN-style product
+
+
+def _calibration_layer():
+    """Fixtures that tell every choice apart (F6 adjacency, F8b schedule, F7 edge, F4b built scope), side
+    by side in a 2 000 × 400 m dataset over two communes."""
+    from shapely.affinity import translate
+
+    from ocsol import nomenclature
+
+    named = {
+        "p1": ("parking", box(160, 160, 200, 200)), "p2": ("parking", box(200, 200, 240, 240)),  # F6
+        "gravel_edge": ("gravel", box(0, 100, 30, 130)),  # F7
+        "ring": ("parking", translate(ring((172, 175, 228, 225), (185, 190, 215, 210)), 400)),  # F8b
+        "hole": ("wood", translate(box(185, 190, 215, 210), 400)),
+        "building": ("building", translate(box(190, 200, 210, 215), 1200)),  # F4b
+        "yard": ("gravel", translate(box(190, 170, 210, 200), 1200)),
+    }
+    rest = box(0, 0, 2000, 400).difference(shapely.union_all([g for _, g in named.values()]))
+    items = {**named, "field": ("field", rest)}
+    g = gpd.GeoDataFrame({"name": list(items), "cs": [KINDS[k][0] for k, _ in items.values()],
+                          "us": [KINDS[k][1] for k, _ in items.values()]},
+                         geometry=[geom for _, geom in items.values()], crs="EPSG:2154")
+    cl = nomenclature.classify(g[["cs", "us"]], nomenclature.load_rule())
+    g["artif"] = g.merge(cl, on=["cs", "us"], how="left")["artif"].to_numpy(dtype=bool)
+    communes = gpd.GeoDataFrame({"code": ["A", "B"]}, geometry=[box(0, 0, 1000, 400), box(1000, 0, 2000, 400)],
+                                crs="EPSG:2154")
+    return g, communes
+
+
+def test_compare_ranks_the_generating_setting_first():
+    from ocsol import change
+    from ocsol.threshold_compare import MATRIX, compare_with_ign
+    from ocsol.thresholds import ThresholdSettings, apply_thresholds
+
+    g, communes = _calibration_layer()
+    target = ThresholdSettings(adjacency="rook", schedule="rule1_then_rule2", edge_policy="protect", built_scope="patch")
+    made = apply_thresholds(g, settings=target)
+    ign = gpd.GeoDataFrame({"artif": made["artif_seuil"].to_numpy()}, geometry=made.geometry.values, crs=g.crs)
+    cmp = compare_with_ign(g, ign, change.Zones.from_communes(communes))
+    best = cmp.recommended
+    assert list(best["settings"]) == [target.label]
+    assert best["disagree_ha"].item() == 0 and best["polygons_disagree"].item() == 0
+    assert len(cmp.total) == 33 and (cmp.total["rank"] > 1).sum() == 32
+    # the default setting differs on each fixture: its distance is what the fixtures predict
+    default = cmp.total.set_index("settings").loc[ThresholdSettings().label]
+    # F6: 3 200 (queen keeps, rook drops); F8b: 2 800 vs 600 → 2 200 off; F7: gravel 900; F4b: yard 600
+    assert default["disagree_ha"] == pytest.approx((3200 + 2200 + 900 + 600) / 1e4)
+    matrix = cmp.total.set_index("settings").loc[MATRIX]
+    assert matrix["ours_artif_ha"] == pytest.approx(float(g.loc[g["artif"]].area.sum()) / 1e4)
+    per = cmp.communes[cmp.communes["settings"] == ThresholdSettings().label].set_index("code")
+    assert per.loc["B", "disagree_ha"] == pytest.approx(0.06)  # F4b is in commune B
