@@ -188,3 +188,35 @@ def test_compare_ranks_the_generating_setting_first():
     assert matrix["ours_artif_ha"] == pytest.approx(float(g.loc[g["artif"]].area.sum()) / 1e4)
     per = cmp.communes[cmp.communes["settings"] == ThresholdSettings().label].set_index("code")
     assert per.loc["B", "disagree_ha"] == pytest.approx(0.06)  # F4b is in commune B
+
+
+def test_cli_thresholds_compare(tmp_path, capsys):
+    from ocsol.thresholds import ThresholdSettings, apply_thresholds
+
+    g, communes = _calibration_layer()
+    target = ThresholdSettings(adjacency="rook", schedule="rule1_then_rule2", edge_policy="protect", built_scope="patch")
+    made = apply_thresholds(g, settings=target)
+    gpd.GeoDataFrame({"code_cs": g["cs"], "code_us": g["us"]}, geometry=g.geometry.values,
+                     crs=g.crs).to_file(tmp_path / "raw.gpkg", driver="GPKG", engine="pyogrio")
+    gpd.GeoDataFrame({"code_cs": made["cs"], "artif": np.where(made["artif_seuil"], "artif", "non artif"),
+                      "crit_seuil": made["crit_seuil"]}, geometry=made.geometry.values,
+                     crs=g.crs).to_file(tmp_path / "ign.gpkg", driver="GPKG", engine="pyogrio")
+    communes.to_file(tmp_path / "communes.gpkg", driver="GPKG", engine="pyogrio")
+    (tmp_path / "ocsol.toml").write_text('[territories]\npath = "communes.gpkg"\ncode = "code"\n'
+                                         '[ocsge.vintages]\n2021 = "raw.gpkg"\n', encoding="utf-8")
+    args = ["thresholds", "compare", "-c", str(tmp_path / "ocsol.toml"), "--vintage", "2021",
+            "--ign", str(tmp_path / "ign.gpkg"), "-o", str(tmp_path / "out")]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert f"closest to IGN: {target.label}" in out
+    import pandas as pd
+
+    total = pd.read_csv(tmp_path / "out" / "thresholds_compare.csv")
+    assert total.iloc[0]["settings"] == target.label and bool(total.iloc[0]["recommended"])
+    assert set(pd.read_csv(tmp_path / "out" / "thresholds_compare_communes.csv", dtype={"code": str})["code"]) == {"A", "B"}
+    # a year the configuration does not have, and a layer that is not IGN's product: exit 2, one line
+    assert main([*args[:5], "2019", *args[6:]]) == 2
+    assert "no OCS GE vintage 2019" in capsys.readouterr().err
+    assert main([*args[:7], str(tmp_path / "raw.gpkg"), *args[8:]]) == 2
+    err = capsys.readouterr().err
+    assert "artif" in err and "Traceback" not in err

@@ -166,3 +166,54 @@ def _finish(df: pd.DataFrame, *, rank: bool) -> pd.DataFrame:
     else:
         out = out.sort_values(["settings", "code"], kind="mergesort").reset_index(drop=True)
     return out
+
+
+def read_ign_artif(path, *, crs: str, layer: str | None = None) -> gpd.GeoDataFrame:
+    """IGN's artificialisation layer as ``artif`` (bool) + geometry; ``artif`` must be 'artif'/'non artif'."""
+    from .io.common import find_column
+    from .io.vector import read_layer, working_crs
+
+    gdf, _ = read_layer(path, what="IGN artificialisation layer", crs=working_crs(crs), layer=layer)
+    col = find_column(gdf.columns, ["artif"], given=None, source=str(path), what="artif ('artif' / 'non artif')",
+                      config_key="--ign-layer")
+    values = gdf[col].astype("string").str.strip().str.lower()
+    flags = values.map({"artif": True, "non artif": False})
+    bad = flags.isna()
+    if bad.any():
+        found = sorted(set(values[bad].fillna("(vide)")))[:5]
+        raise SchemaError(f"{path}: {int(bad.sum())} polygon(s) with artif not 'artif' / 'non artif' (found {found}); "
+                          "give IGN's OCS GE Artificialisation layer")
+    return gpd.GeoDataFrame({"artif": flags.astype(bool).to_numpy()}, geometry=gdf.geometry.values, crs=gdf.crs)
+
+
+def compare_command(*, config, vintage: int, ign, ign_layer: str | None = None, out) -> Comparison:
+    """``ocsol thresholds compare``: read the configuration's raw vintage and IGN's layer, compare, write.
+
+    Writes ``thresholds_compare.csv`` (one row per setting, ranked) and
+    ``thresholds_compare_communes.csv`` (per commune) into ``out``.
+    """
+    from . import nomenclature
+    from .config import Config, load_config
+    from .errors import ConfigError
+    from .io.ocsge import read_ocsge
+    from .io.write import publish_files
+    from .pipeline import _rule_ref, load_territories
+
+    cfg = config if isinstance(config, Config) else load_config(config)
+    sec = cfg.sections["ocsge"]
+    paths = {int(str(k)): v for k, v in sec["vintages"].items()}
+    if int(vintage) not in paths:
+        raise ConfigError(f"{cfg.label}: no OCS GE vintage {vintage} in [ocsge.vintages] (found {sorted(paths)}); "
+                          "the raw OCS GE of the IGN product's millésime is needed")
+    territories = load_territories(cfg)
+    raw, _ = read_ocsge(cfg.resolve(paths[int(vintage)]), crs=cfg.crs, cs_field=sec["cs_field"],
+                        us_field=sec["us_field"], layer=sec["layer"])
+    classes = nomenclature.classify(raw[["cs", "us"]], nomenclature.load_rule(_rule_ref(cfg, sec["rule"])))
+    raw["artif"] = raw[["cs", "us"]].merge(classes, on=["cs", "us"], how="left")["artif"].to_numpy(dtype=bool)
+    base = ThresholdSettings.from_config(cfg.sections["ocsge.thresholds"])
+    result = compare_with_ign(raw, read_ign_artif(ign, crs=cfg.crs, layer=ign_layer),
+                              change.Zones.from_communes(territories.communes), base=base)
+    tables = {"thresholds_compare.csv": result.total, "thresholds_compare_communes.csv": result.communes}
+    publish_files({name: (lambda p, df=df: df.to_csv(p, index=False, lineterminator="\n", float_format="%.6f"))
+                   for name, df in tables.items()}, out)
+    return result
