@@ -125,3 +125,27 @@ def test_pipeline_fragmentation_table(tmp_path):
     assert (b < a).all()  # a road across both communes cuts every large patch
     with pytest.raises(ConfigError, match="barrier"):
         compute(config_from_dict({**base, "fragmentation": {"barrier": "roads"}}, base_dir=tmp_path))
+
+
+def test_report_section_says_beyond_the_law(tmp_path):
+    from ocsol.pipeline import write_results
+    from ocsol.report import build_context
+    from ocsol.synthetic import generate_ocsge
+
+    communes = {"00001": box(0, 0, 1500, 1500), "00002": box(1500, 0, 3000, 1500)}
+    cg = gpd.GeoDataFrame({"code": list(communes), "dep": "D"}, geometry=list(communes.values()), crs="EPSG:2154")
+    cg.to_file(tmp_path / "c.gpkg", driver="GPKG", engine="pyogrio")
+    for y, lay in generate_ocsge(cg, n_polygons=300, seed=4, change_rate=0.2).items():
+        lay.to_file(tmp_path / f"o{y}.gpkg", driver="GPKG", engine="pyogrio")
+    cfg = config_from_dict({"territories": {"path": "c.gpkg", "code": "code", "levels": {"dep": "dep"}},
+                            "ocsge": {"vintages": {"2019": "o2019.gpkg", "2022": "o2022.gpkg"}},
+                            "fragmentation": {}}, base_dir=tmp_path)
+    res = compute(cfg)
+    write_results(res, tmp_path / "out")
+    ctx = build_context("D", "dep", indicators=str(tmp_path / "out"), output=str(tmp_path / "rep"))
+    assert "hors obligation légale" in ctx.texts["fragmentation"]
+    view = ctx.views["fragmentation"]
+    expected = res["fragmentation"].query("level == 'dep'")["meff_cbc_km2"].to_numpy()
+    assert view["Maille effective CBC (km²)"].to_numpy() == pytest.approx(expected)
+    ctx2 = build_context("00001", "commune", indicators=str(tmp_path / "out"), output=str(tmp_path / "rep"))
+    assert len(ctx2.views["fragmentation"]) == 2

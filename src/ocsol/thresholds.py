@@ -191,10 +191,11 @@ def adjacent_pairs(geoms: np.ndarray, *, adjacency: str = "queen", snap_m: float
     geoms = np.asarray(geoms, dtype=object)
     if snap_m > 0:
         geoms = shapely.set_precision(geoms, snap_m)
-    tree = STRtree(geoms)
-    a, b = tree.query(geoms, predicate="intersects")
+    a, b = STRtree(geoms).query(geoms)  # bounding boxes; each pair tested once, not twice
     keep = a < b
     a, b = a[keep], b[keep]
+    hit = shapely.intersects(geoms[a], geoms[b])
+    a, b = a[hit], b[hit]
     if adjacency == "rook" and len(a):
         line = shapely.relate_pattern(geoms[a], geoms[b], "****1****")
         a, b = a[line], b[line]

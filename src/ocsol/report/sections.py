@@ -17,6 +17,7 @@ import pandas as pd
 from .. import plot
 from ..territories import COMMUNE
 from . import format as fr
+from .fragmentation import fragmentation
 from .loader import Indicators, has_membership
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ def build_all(ctx: Any, ind: Indicators) -> None:
     artificialisation(ctx, ind)
     demography(ctx)
     comparison(ctx, ind)
+    fragmentation(ctx, ind)  # issue 15, beyond the law
     methodology(ctx, ind)
     ctx.headline["sections"] = dict(ctx.available)
 
