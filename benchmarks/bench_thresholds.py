@@ -60,7 +60,13 @@ def _territories(folder: Path):
 
 
 def case_thresholds(folder: Path, runs: int) -> dict:
-    from ocsol.thresholds import ThresholdSettings, all_settings, apply_thresholds, patch_graph, run_thresholds
+    from ocsol.thresholds import (
+        ThresholdSettings,
+        all_settings,
+        apply_thresholds,
+        patch_graph,
+        run_thresholds,
+    )
 
     layers, load_s = _classified(folder)
     input_gb = base._status_gb("VmRSS")

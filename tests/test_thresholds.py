@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pytest
 import shapely
 from shapely import box
 
 from ocsol import nomenclature
 from ocsol.errors import ConfigError
-from ocsol.thresholds import ThresholdSettings, all_settings, apply_thresholds, patch_graph, run_thresholds
+from ocsol.thresholds import (
+    ThresholdSettings,
+    all_settings,
+    apply_thresholds,
+    patch_graph,
+    run_thresholds,
+)
 
 KINDS = {
     "field": ("CS2.2.1", "US1.1"),

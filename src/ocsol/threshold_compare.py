@@ -33,7 +33,14 @@ from shapely import STRtree
 
 from . import change
 from .errors import SchemaError
-from .thresholds import CHOICES, ThresholdSettings, all_settings, patch_graph, run_thresholds, single_polygons
+from .thresholds import (
+    CHOICES,
+    ThresholdSettings,
+    all_settings,
+    patch_graph,
+    run_thresholds,
+    single_polygons,
+)
 
 log = logging.getLogger(__name__)
 
