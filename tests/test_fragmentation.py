@@ -110,7 +110,7 @@ def test_pipeline_fragmentation_table(tmp_path):
     gpd.GeoDataFrame(geometry=[LineString([(0, 700), (3000, 700)])], crs="EPSG:2154").to_file(tmp_path / "road.gpkg")
     base = {"territories": {"path": "c.gpkg", "code": "code", "levels": {"dep": "dep"}},
             "ocsge": {"vintages": {"2019": "o2019.gpkg", "2022": "o2022.gpkg"}, "thresholds": {}}}
-    res = compute(config_from_dict({**base, "fragmentation": {"barrier": ["matrix", "thresholds"]}}, base_dir=tmp_path))
+    res = compute(config_from_dict({**base, "fragmentation": {"barrier": "both"}}, base_dir=tmp_path))
     fr = res["fragmentation"]
     assert list(fr.columns) == ["level", "code", "vintage", "barrier", "meff_km2", "meff_cbc_km2", "seff_per_1000km2"]
     assert set(fr["barrier"]) == {"matrix", "thresholds"} and len(fr) == 2 * 2 * 3
@@ -125,6 +125,9 @@ def test_pipeline_fragmentation_table(tmp_path):
     assert (b < a).all()  # a road across both communes cuts every large patch
     with pytest.raises(ConfigError, match="barrier"):
         compute(config_from_dict({**base, "fragmentation": {"barrier": "roads"}}, base_dir=tmp_path))
+    no_thresholds = {**base, "ocsge": {"vintages": base["ocsge"]["vintages"]}, "fragmentation": {"barrier": "thresholds"}}
+    with pytest.raises(ConfigError, match=r"needs an \[ocsge.thresholds\]"):
+        compute(config_from_dict(no_thresholds, base_dir=tmp_path))
 
 
 def test_report_section_says_beyond_the_law(tmp_path):

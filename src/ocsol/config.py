@@ -61,7 +61,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
     },
     # issue 15: effective mesh size of non-artificial land (docs/thresholds.md#fragmentation)
     "fragmentation": {
-        "barrier": "matrix",  # artificial land by the "matrix" or after the "thresholds" (or both, a list)
+        "barrier": "matrix",  # artificial land by the "matrix", after the "thresholds", or "both"
         "adjacency": "queen",  # open land touching at a point is connected ("queen") or not ("rook")
         "lines": [],  # extra linear barrier layers (roads, rail…), paths
         "buffer_m": 0.5,  # half-width given to linear barriers (m)

@@ -386,11 +386,12 @@ def _fragmentation(config: Config, vintages, classes, thresholded, zones, territ
     from .threshold_tables import with_status
 
     sec = config.sections["fragmentation"]
-    barriers = sec["barrier"] if isinstance(sec["barrier"], list) else [sec["barrier"]]
+    choice = sec["barrier"]
+    barriers = {"matrix": ["matrix"], "thresholds": ["thresholds"], "both": ["matrix", "thresholds"]}.get(choice)
+    if barriers is None:
+        raise ConfigError(f"{config.label}: [fragmentation] barrier = {choice!r} is not known; use \"matrix\", "
+                          "\"thresholds\" (artificial land by the matrix or after the thresholds) or \"both\"")
     for b in barriers:
-        if b not in ("matrix", "thresholds"):
-            raise ConfigError(f"{config.label}: [fragmentation] barrier = {b!r} is not known; use \"matrix\" or "
-                              "\"thresholds\" (artificial land by the matrix or after the thresholds)")
         if b == "thresholds" and thresholded is None:
             raise ConfigError(f"{config.label}: [fragmentation] barrier = \"thresholds\" needs an [ocsge.thresholds] "
                               "section (enabled = true)")
