@@ -242,8 +242,9 @@ def case_pipeline(folder: Path, runs: int) -> dict:
 CASES = {"ocsol": case_ocsol, "overlay": case_overlay, "pipeline": case_pipeline}
 
 
-def run_case(name: str, folder: Path, runs: int, extra: list[str] | None = None) -> dict:
-    cmd = [sys.executable, __file__, "--case", name, "--folder", str(folder), "--runs", str(runs), *(extra or [])]
+def run_case(name: str, folder: Path, runs: int, extra: list[str] | None = None, *, script: str = __file__) -> dict:
+    """Run one measured case of ``script`` (this file by default) in a subprocess; its JSON result."""
+    cmd = [sys.executable, script, "--case", name, "--folder", str(folder), "--runs", str(runs), *(extra or [])]
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
     if proc.returncode:
         sys.stderr.write(proc.stderr)

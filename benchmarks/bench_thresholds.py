@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -155,15 +154,6 @@ def case_fragmentation(folder: Path, runs: int) -> dict:
 CASES = {"thresholds": case_thresholds, "tables": case_tables, "fragmentation": case_fragmentation}
 
 
-def run_case(name: str, folder: Path, runs: int) -> dict:
-    cmd = [sys.executable, __file__, "--case", name, "--folder", str(folder), "--runs", str(runs)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
-    if proc.returncode:
-        sys.stderr.write(proc.stderr)
-        raise SystemExit(f"case {name} failed")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1_000_000, help="polygons per vintage")
@@ -182,7 +172,7 @@ def main() -> None:
           f"({os.cpu_count()} CPUs)", flush=True)
     report = {"facts": facts}
     for name in args.cases:
-        r = run_case(name, folder, args.runs)
+        r = base.run_case(name, folder, args.runs, script=__file__)
         report[name] = r
         print(f"\n== {name}: median {r['median_s']:.1f} s of {[round(x, 1) for x in r['times_s']]}; "
               f"peak {r['peak_gb']:.2f} GB", flush=True)

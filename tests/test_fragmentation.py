@@ -99,14 +99,19 @@ def test_queen_joins_point_contacts():
     assert r.loc[("commune", "X"), "meff_km2"] * 1e6 == pytest.approx(2 * 2500**2 / 10000)
 
 
-def test_pipeline_fragmentation_table(tmp_path):
+def _two_generated_vintages(folder, *, n: int, seed: int) -> None:
+    """c.gpkg (two communes in département D) and o2019/o2022.gpkg, generated OCS GE over them."""
     from ocsol.synthetic import generate_ocsge
 
     communes = {"00001": box(0, 0, 1500, 1500), "00002": box(1500, 0, 3000, 1500)}
     cg = gpd.GeoDataFrame({"code": list(communes), "dep": "D"}, geometry=list(communes.values()), crs="EPSG:2154")
-    cg.to_file(tmp_path / "c.gpkg", driver="GPKG", engine="pyogrio")
-    for y, lay in generate_ocsge(cg, n_polygons=600, seed=2, change_rate=0.2).items():
-        lay.to_file(tmp_path / f"o{y}.gpkg", driver="GPKG", engine="pyogrio")
+    cg.to_file(folder / "c.gpkg", driver="GPKG", engine="pyogrio")
+    for y, lay in generate_ocsge(cg, n_polygons=n, seed=seed, change_rate=0.2).items():
+        lay.to_file(folder / f"o{y}.gpkg", driver="GPKG", engine="pyogrio")
+
+
+def test_pipeline_fragmentation_table(tmp_path):
+    _two_generated_vintages(tmp_path, n=600, seed=2)
     gpd.GeoDataFrame(geometry=[LineString([(0, 700), (3000, 700)])], crs="EPSG:2154").to_file(tmp_path / "road.gpkg")
     base = {"territories": {"path": "c.gpkg", "code": "code", "levels": {"dep": "dep"}},
             "ocsge": {"vintages": {"2019": "o2019.gpkg", "2022": "o2022.gpkg"}, "thresholds": {}}}
@@ -133,13 +138,8 @@ def test_pipeline_fragmentation_table(tmp_path):
 def test_report_section_says_beyond_the_law(tmp_path):
     from ocsol.pipeline import write_results
     from ocsol.report import build_context
-    from ocsol.synthetic import generate_ocsge
 
-    communes = {"00001": box(0, 0, 1500, 1500), "00002": box(1500, 0, 3000, 1500)}
-    cg = gpd.GeoDataFrame({"code": list(communes), "dep": "D"}, geometry=list(communes.values()), crs="EPSG:2154")
-    cg.to_file(tmp_path / "c.gpkg", driver="GPKG", engine="pyogrio")
-    for y, lay in generate_ocsge(cg, n_polygons=300, seed=4, change_rate=0.2).items():
-        lay.to_file(tmp_path / f"o{y}.gpkg", driver="GPKG", engine="pyogrio")
+    _two_generated_vintages(tmp_path, n=300, seed=4)
     cfg = config_from_dict({"territories": {"path": "c.gpkg", "code": "code", "levels": {"dep": "dep"}},
                             "ocsge": {"vintages": {"2019": "o2019.gpkg", "2022": "o2022.gpkg"}},
                             "fragmentation": {}}, base_dir=tmp_path)
