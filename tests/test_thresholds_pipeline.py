@@ -220,3 +220,16 @@ def test_cli_thresholds_compare(tmp_path, capsys):
     assert main([*args[:7], str(tmp_path / "raw.gpkg"), *args[8:]]) == 2
     err = capsys.readouterr().err
     assert "artif" in err and "Traceback" not in err
+
+
+def test_compare_reports_edge_residuals_apart():
+    from ocsol import change
+    from ocsol.threshold_compare import compare_with_ign
+    from ocsol.thresholds import ThresholdSettings, apply_thresholds
+
+    g, communes = _calibration_layer()
+    made = apply_thresholds(g, settings=ThresholdSettings(edge_policy="protect"))
+    ign = gpd.GeoDataFrame({"artif": made["artif_seuil"].to_numpy()}, geometry=made.geometry.values, crs=g.crs)
+    total = compare_with_ign(g, ign, change.Zones.from_communes(communes)).total.set_index("settings")
+    default = total.loc[ThresholdSettings().label]
+    assert default["disagree_ha"] == pytest.approx(0.09) and default["disagree_edge_ha"] == pytest.approx(0.09)

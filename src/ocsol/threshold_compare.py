@@ -7,6 +7,8 @@ total, how far each result is from IGN:
 
 - ``disagree_ha``: area where ocsol's status differs from IGN's ``artif`` (both overlaid, then cut
   by the communes);
+- ``disagree_edge_ha``: the part of it on polygons touching the edge of the data (where the edge
+  policy matters and patches cut by the département limit are suspect);
 - ``stock_gap_ha``: ocsol's artificial stock minus IGN's;
 - ``polygons_disagree`` / ``share_polygons_disagree``: raw polygons whose status differs from the
   IGN polygon holding their representative point.
@@ -130,12 +132,16 @@ def compare_with_ign(
     # polygon counts per commune: a polygon belongs to the commune holding most of it
     owner = (pieces.sort_values("area_m2", ascending=False, kind="mergesort").drop_duplicates("raw")
              .set_index("raw")["code"].reindex(np.arange(len(raw))).to_numpy())
+    on_edge = next(iter(graphs.values())).on_edge if graphs else np.zeros(len(raw), dtype=bool)
+    edge_piece = on_edge[pieces["raw"].to_numpy()]
     codes = pieces["code"].to_numpy()
     area = pieces["area_m2"].to_numpy()
     raw_idx = pieces["raw"].to_numpy()
     for label, choice, status in runs:
         ours = status[raw_idx]
-        per = pd.DataFrame({"code": codes, "disagree_m2": np.where(ours != ign_art_piece, area, 0.0),
+        off = ours != ign_art_piece
+        per = pd.DataFrame({"code": codes, "disagree_m2": np.where(off, area, 0.0),
+                            "edge_m2": np.where(off & edge_piece, area, 0.0),
                             "ours_m2": np.where(ours, area, 0.0), "ign_m2": np.where(ign_art_piece, area, 0.0)})
         per = per.groupby("code", as_index=False).sum()
         dis = (status != (at_point == 1)) & known
@@ -147,6 +153,7 @@ def compare_with_ign(
             per[k] = v
         rows.append(per)
         total_rows.append({"settings": label, **choice, "disagree_m2": float(per["disagree_m2"].sum()),
+                           "edge_m2": float(per["edge_m2"].sum()),
                            "ours_m2": float(per["ours_m2"].sum()), "ign_m2": float(per["ign_m2"].sum()),
                            "d": int(dis.sum()), "n": int(known.sum())})
     return Comparison(total=_finish(pd.DataFrame(total_rows), rank=True),
@@ -156,6 +163,7 @@ def compare_with_ign(
 def _finish(df: pd.DataFrame, *, rank: bool) -> pd.DataFrame:
     out = df.copy()
     out["disagree_ha"] = out.pop("disagree_m2") / 1e4
+    out["disagree_edge_ha"] = out.pop("edge_m2") / 1e4
     out["ours_artif_ha"] = out.pop("ours_m2") / 1e4
     out["ign_artif_ha"] = out.pop("ign_m2") / 1e4
     out["stock_gap_ha"] = out["ours_artif_ha"] - out["ign_artif_ha"]
