@@ -17,8 +17,7 @@ BARRIER_FR = {"matrix": "artificialisation selon la matrice", "thresholds": "art
 def fragmentation(ctx: Any, ind: Any = None) -> None:
     """Fill the fragmentation section of ``ctx`` (effective mesh size, CUT and CBC)."""
     t = ctx.tables.get("fragmentation")
-    if t is None or t.empty:
-        ctx.available["fragmentation"] = False
+    if t is None or t.empty:  # optional indicator: no section at all (not a missing legal section)
         return
     ctx.available["fragmentation"] = True
     t = t.sort_values(["barrier", "vintage"], kind="mergesort").copy()
