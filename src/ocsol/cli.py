@@ -89,9 +89,13 @@ def _config_path(value: str | None) -> str:
 
 
 def cmd_indicators(args: argparse.Namespace) -> int:
+    from .config import load_config
+    from .io.write import check_out_dir
     from .pipeline import compute, write_results
 
-    results = compute(_config_path(args.config), progress=not args.quiet)
+    config = load_config(_config_path(args.config))
+    check_out_dir(args.out, config.input_paths())  # before computing: refuse at once
+    results = compute(config, progress=not args.quiet)
     written = write_results(results, args.out)
     if not args.quiet:
         print(f"wrote {len(written)} files to {Path(args.out)}/: " + ", ".join(p.name for p in written))

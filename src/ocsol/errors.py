@@ -73,3 +73,8 @@ def close_matches(word: str, candidates: Iterable[str], *, n: int = 3) -> str:
     if not found:
         return ""
     return " (did you mean " + " or ".join(repr(f) for f in found) + "?)"
+
+
+class OutputError(OcsolError):
+    """An output cannot be written: disk full, permission, a folder locked by another run, or an
+    output folder that holds the run's inputs."""

@@ -24,7 +24,7 @@ from .config import Config, load_config
 from .errors import ConfigError, CoverageError, InvariantError
 from .io.ocsge import read_ocsge, read_ocsge_diff
 from .io.territories import read_territories
-from .io.write import publish_files
+from .io.write import check_out_dir, manifest_files, publish_files, write_gpkg
 from .territories import Territories
 from .units import M2_PER_HA
 
@@ -511,8 +511,18 @@ def write_results(results: Results, out_dir: str | os.PathLike[str]) -> list[Pat
     """Write every table as CSV (UTF-8), the change polygons as a GeoPackage, and provenance.
 
     All files are staged and moved into ``out_dir`` together: a failure leaves the previous
-    outputs untouched.
+    outputs untouched. ``manifest.json`` lists the files (``files``): those an earlier run wrote
+    there and this one does not are removed. An ``out_dir`` holding an input file is refused.
+
+    Raises
+    ------
+    OutputError
+        When ``out_dir`` holds an input, is locked by another run, or a file cannot be written.
     """
+    inputs = [p["path"] for p in results.provenance]
+    if results.config is not None:
+        inputs += results.config.input_paths()
+    check_out_dir(out_dir, inputs, label="output folder")
     writers = {}
     for name in [n for n in TABLE_ORDER if n in results.tables] + sorted(set(results.tables) - set(TABLE_ORDER)):
         df = results.tables[name]
@@ -520,14 +530,15 @@ def write_results(results: Results, out_dir: str | os.PathLike[str]) -> list[Pat
                                                            float_format="%.6f")
     memb = results.territories.membership
     writers["membership.csv"] = lambda p: memb.to_csv(p, index=False, lineterminator="\n")
-    manifest = json.dumps(manifest_from_config(results.config), indent=1, ensure_ascii=False, sort_keys=True)
-    writers["manifest.json"] = lambda p: p.write_text(manifest, encoding="utf-8")
     prov = pd.DataFrame(results.provenance, columns=["role", "path", "sha256", "size", "modified"])
     writers["provenance.csv"] = lambda p: prov.to_csv(p, index=False, lineterminator="\n")
     if results.changes is not None and len(results.changes):
         ch = results.changes
-        writers["changes.gpkg"] = lambda p: ch.to_file(p, layer="changes", driver="GPKG", engine="pyogrio")
+        writers["changes.gpkg"] = lambda p: write_gpkg(ch, p, layer="changes")
     if results.territories.has_geometry:
         geo = results.territories.communes
-        writers["communes.gpkg"] = lambda p: geo.to_file(p, layer="communes", driver="GPKG", engine="pyogrio")
+        writers["communes.gpkg"] = lambda p: write_gpkg(geo, p, layer="communes")
+    meta = manifest_from_config(results.config) | {"files": manifest_files(writers)}
+    manifest = json.dumps(meta, indent=1, ensure_ascii=False, sort_keys=True)
+    writers["manifest.json"] = lambda p: p.write_text(manifest, encoding="utf-8")
     return publish_files(writers, out_dir)

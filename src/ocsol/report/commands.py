@@ -11,9 +11,11 @@ the reports: the full tables behind them) and every report reads its slice from 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..config import load_config
@@ -45,6 +47,20 @@ def _indicators(config: str | os.PathLike[str] | None, out: Path) -> Path:
     return compute_indicators(cfg, out / INDICATORS_DIR)
 
 
+@contextlib.contextmanager
+def _out_folder(out: Path, *configs: str | os.PathLike[str] | None) -> Iterator[None]:
+    """Refuse an ``--out`` that holds a file the configuration reads, then hold the folder's lock
+    (:func:`ocsol.io.write.output_lock`) for the whole command."""
+    from ..io.write import check_out_dir, output_lock
+
+    inputs: list[Path] = []
+    for c in configs:
+        inputs += load_config(_config_path(c)).input_paths()
+    check_out_dir(out, inputs)
+    with output_lock(out):
+        yield
+
+
 def _say(text: str) -> None:
     """One line for the user on stderr (the CLI's voice; the library itself only logs)."""
     print(text, file=sys.stderr)
@@ -71,6 +87,15 @@ def report_command(
         Unknown territory or ambiguous code (pass ``level``), bad configuration.
     """
     from ..pipeline import load_territories
+
+    outp = Path(out)
+    # an unknown or ambiguous code is a user error before anything is computed or written
+    lvl, code = load_territories(load_config(_config_path(config))).find(str(code), level)
+    with _out_folder(outp, config):
+        return _report(code, lvl, config, outp, pdf)
+
+
+def _report(code: str, lvl: str, config: str | None, outp: Path, pdf: bool) -> int:
     from .export import (
         HTML_NAME,
         PDF_NAME,
@@ -80,9 +105,6 @@ def report_command(
         render_report,
     )
 
-    outp = Path(out)
-    # an unknown or ambiguous code is a user error before anything is computed or written
-    lvl, code = load_territories(load_config(_config_path(config))).find(str(code), level)
     ind_dir = _indicators(config, outp)
     try:
         res = render_report(code, level=lvl, indicators=ind_dir, out=outp, pdf=pdf and find_chromium() is not None)
@@ -120,10 +142,17 @@ def batch_command(
     int
         0 when every report was written (or was up to date), 1 when some failed.
     """
+    outp = Path(out)
+    with _out_folder(outp, config):
+        return _batch(config=config, level=level, within=within, jobs=jobs, force=force, outp=outp, pdf=pdf,
+                      progress=progress, territories=territories)
+
+
+def _batch(*, config: str | None, level: str | None, within: str | None, jobs: int, force: bool, outp: Path,
+           pdf: bool, progress: bool, territories: list[str] | None) -> int:
     from .batch import select_territories
     from .loader import load_indicators
 
-    outp = Path(out)
     ind_dir = _indicators(config, outp)
     ind = load_indicators(ind_dir)
     chosen = territories or None
@@ -195,12 +224,17 @@ def demo_command(*, out: str = "reports", jobs: int = 2, config: str | None = No
     configuration ``data/sample/ocsol.toml`` holds), plus the São Tomé WorldCover zones in
     ``<out>/saotome/`` (linked from the main index) when that sample is present.
     """
+    outp = Path(out)
+    raster = _raster_sample() if config is None else None
+    with _out_folder(outp, config, *([raster] if raster is not None else [])):
+        return _demo(outp, jobs=jobs, config=config, raster=raster, progress=progress)
+
+
+def _demo(outp: Path, *, jobs: int, config: str | None, raster: Path | None, progress: bool) -> int:
     from .loader import load_indicators
 
-    outp = Path(out)
     links: list[tuple[str, str]] = []
     code = 0
-    raster = _raster_sample() if config is None else None
     if raster is not None:  # the raster demo (WorldCover, São Tomé) in its own sub-folder and index
         sub = outp / "saotome"
         rind_dir = _indicators(raster, sub)

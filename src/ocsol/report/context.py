@@ -25,6 +25,7 @@ import pandas as pd
 
 from ..territories import COMMUNE
 from . import format as fr
+from . import safe
 from .loader import Indicators, indicators_from_config, load_indicators
 
 log = logging.getLogger(__name__)
@@ -157,9 +158,10 @@ class ReportContext:
         png = self.figure_png(name, dpi=dpi)
         if png is None:
             return
-        alt = _escape(FIGURE_ALT.get(name, name)).replace('"', "&quot;")
         b64 = base64.b64encode(png).decode("ascii")
-        display({"text/html": f'<img class="ocsol-figure" alt="{alt}" src="data:image/png;base64,{b64}">',
+        img = safe.html('<img class="ocsol-figure" alt="{}" src="data:image/png;base64,{}">',
+                        FIGURE_ALT.get(name, name), b64)
+        display({"text/html": str(img),
                  "text/plain": f"[figure : {FIGURE_ALT.get(name, name)}]"}, raw=True)
 
     def figure_png(self, name: str, *, dpi: int = 96) -> bytes | None:
@@ -220,31 +222,19 @@ class ReportContext:
         Path
             The headline JSON file.
         """
-        from ..io.write import write_csv, write_text, write_with
+        from ..io.write import write_csv, write_text, write_xlsx
 
         out = Path(output or self.output or ".")
         (out / "donnees").mkdir(parents=True, exist_ok=True)
         for name, df in self.figures.items():
-            if df is not None and not df.empty:
-                write_csv(pd.DataFrame(df), out / "donnees" / f"figure_{name}.csv")
+            if df is not None and not df.empty:  # opened in spreadsheets: no formula from data
+                write_csv(pd.DataFrame(df), out / "donnees" / f"figure_{name}.csv", spreadsheet=True)
         sheets = {name: v for name, v in self.views.items() if v is not None and not v.empty}
-
-        def write_xlsx(path: Path) -> None:
-            with pd.ExcelWriter(path, engine="openpyxl") as xl:
-                for name, v in sheets.items():
-                    v.to_excel(xl, sheet_name=name[:31], index=False)
-
         if sheets:
-            write_with(write_xlsx, out / "tableaux.xlsx")
+            write_xlsx(sheets, out / "tableaux.xlsx")  # strings as text cells, never formulas
         target = out / HEADLINE_FILE
         write_text(json.dumps(self.headline, ensure_ascii=False, indent=1, default=_json_default), target)
         return target
-
-
-def _escape(text: str) -> str:
-    import html
-
-    return html.escape(text, quote=False)
 
 
 def _json_default(value: Any) -> Any:
@@ -257,14 +247,13 @@ def html_table(view: pd.DataFrame, kinds: dict[str, str], *, caption: str | None
     """A small, dependency-free HTML table of a view (faster and more controllable than Styler)."""
     cells = format_table(view, kinds)
     cls = ["t" if kinds.get(c, "text") in ("text", "bool") else "n" for c in view.columns]
-    head = "".join(f'<th class="{k}">{_escape(str(c))}</th>' for c, k in zip(view.columns, cls, strict=True))
-    rows = []
-    for values in cells.itertuples(index=False):
-        rows.append("<tr>" + "".join(f'<td class="{k}">{_escape(str(v))}</td>'
-                                     for v, k in zip(values, cls, strict=True)) + "</tr>")
-    cap = f"<caption>{_escape(caption)}</caption>" if caption else ""
-    return (f'<table class="ocsol-table ocsol-{name}">{cap}<thead><tr>{head}</tr></thead><tbody>'
-            + "".join(rows) + "</tbody></table>")
+    head = safe.join(safe.html('<th class="{}">{}</th>', k, c) for c, k in zip(view.columns, cls, strict=True))
+    rows = safe.join(safe.html("<tr>{}</tr>", safe.join(safe.html('<td class="{}">{}</td>', k, v)
+                                                        for v, k in zip(values, cls, strict=True)))
+                     for values in cells.itertuples(index=False))
+    cap = safe.html("<caption>{}</caption>", caption) if caption else ""
+    return str(safe.html('<table class="ocsol-table ocsol-{}">{}<thead><tr>{}</tr></thead><tbody>{}</tbody></table>',
+                         name, cap, head, rows))
 
 
 def format_table(view: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:

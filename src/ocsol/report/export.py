@@ -174,12 +174,14 @@ def html_exporter() -> Any:
     """The HTML exporter (built once per process: building its Jinja environment is slow)."""
     global _EXPORTER
     if _EXPORTER is None:
-        from nbconvert import HTMLExporter
         from traitlets.config import Config
+
+        from .safe import exporter_class
 
         # No code is shown, so the Pygments stylesheet (≈ 30 kB a page) is left out too.
         config = Config({"CSSHTMLHeaderPreprocessor": {"enabled": False}})
-        _EXPORTER = HTMLExporter(
+        # user strings in Markdown never become markup: ocsol.report.safe renders every Markdown cell
+        _EXPORTER = exporter_class()(
             config=config, template_name="lab", language_code="fr", extra_template_paths=[str(template_dir())], template_file="ocsol_report.html.j2",
             exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, exclude_anchor_links=True,
         )
@@ -306,44 +308,52 @@ class ReportRunner:
 
         import papermill as pm
 
+        from ..io.write import publish_dir, staging_dir
         from .context import HEADLINE_FILE
 
         t0 = time.perf_counter()
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
+        # written in a staging folder, then published as one unit: the folder then holds this
+        # run's files only (files listed by the previous run's manifest.json and not rewritten go)
+        stage = staging_dir(out, label=out.name)
         # absolute paths: the kernel runs in its own folder
         params = {"territory": str(territory), "level": level,
                   "config": str(Path(config).resolve()) if config else None,
                   "indicators": str(Path(indicators).resolve()) if indicators else None,
-                  "output": str(out.resolve())}
+                  "output": str(stage.resolve())}
         result = ReportResult(level=level or "", code=str(territory), folder=out, ok=False)
-        (out / HEADLINE_FILE).unlink(missing_ok=True)
         try:
             nb = pm.execute_notebook(
-                str(self.notebook), str(out / NOTEBOOK_NAME), parameters=params, kernel_name="python3",
+                str(self.notebook), str(stage / NOTEBOOK_NAME), parameters=params, kernel_name="python3",
                 engine_name=ENGINE_NAME if self.persistent else None, progress_bar=False,
-                execution_timeout=self.timeout, cwd=str(out) if not self.persistent else None,
+                execution_timeout=self.timeout, cwd=str(stage) if not self.persistent else None,
             )
-            headline = json.loads((out / HEADLINE_FILE).read_text(encoding="utf-8"))
+            headline = json.loads((stage / HEADLINE_FILE).read_text(encoding="utf-8"))
             result.headline = headline
             result.level = headline.get("level", result.level)
             name = headline.get("name", territory)
             html = notebook_to_html(nb, title=f"{name} — rapport local de suivi de l'artificialisation des sols")
             from ..io.write import write_text
 
-            write_text(html, out / HTML_NAME)
+            write_text(html, stage / HTML_NAME)
             if pdf:
                 if find_chromium() is None:
                     log.warning(chromium_missing_message())
                 else:
-                    chromium_render(out / HTML_NAME, pdf=out / PDF_NAME)
+                    chromium_render(stage / HTML_NAME, pdf=stage / PDF_NAME)
                     result.pdf = True
+            publish_dir(stage, out)
             result.ok = True
         except Exception as exc:  # isolate the failure; the caller lists it
             result.error = _short_error(exc)
             log.debug("report %s failed", territory, exc_info=True)
+            if (stage / NOTEBOOK_NAME).is_file():  # the executed notebook shows where it failed
+                os.replace(stage / NOTEBOOK_NAME, out / NOTEBOOK_NAME)
             if self.persistent and PersistentKernelEngine.kernel is not None:
                 _recover_kernel()
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
         result.seconds = time.perf_counter() - t0
         return result
 

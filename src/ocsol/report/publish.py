@@ -15,7 +15,6 @@ report does not leave a hole in the open data.
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import os
@@ -28,6 +27,7 @@ import pandas as pd
 
 from ..territories import COMMUNE
 from . import format as fr
+from . import safe
 from .loader import Indicators, has_membership
 
 log = logging.getLogger(__name__)
@@ -164,22 +164,24 @@ def write_opendata(
     links: dict[tuple[str, str], str] | None = None,
     title: str | None = None,
 ) -> list[Path]:
-    """Write the CSV, its Table Schema and (with geometry) the GeoPackage into ``out/opendata``."""
-    from ..io.write import write_text, write_with
+    """Write the CSV, its Table Schema and (with geometry) the GeoPackage into ``out/opendata``.
+
+    Published as one unit (:func:`ocsol.io.write.publish_files`): a GeoPackage of an earlier batch
+    is removed when this one has no geometry. The CSV keeps every value verbatim, for programs
+    (no spreadsheet-formula defusing; see docs/reliability.md).
+    """
+    from ..io.write import publish_files, write_gpkg
 
     folder = Path(out) / OPENDATA
-    folder.mkdir(parents=True, exist_ok=True)
     table = summary_table(ind, territories)
     links = links or {}
     table["report"] = [links.get((lvl, code), "") for lvl, code in zip(table["level"], table["code"], strict=True)]
-    written = []
-
-    def csv_writer(path: Path) -> None:
-        table.to_csv(path, index=False, encoding="utf-8", lineterminator="\n", float_format="%.6f")
-
-    written.append(write_with(csv_writer, folder / f"{BASENAME}.csv"))
-    written.append(write_text(json.dumps(table_schema(title=title), ensure_ascii=False, indent=1),
-                              folder / f"{BASENAME}.schema.json"))
+    schema = json.dumps(table_schema(title=title), ensure_ascii=False, indent=1)
+    files = {
+        f"{BASENAME}.csv": lambda p: table.to_csv(p, index=False, encoding="utf-8", lineterminator="\n",
+                                                  float_format="%.6f"),
+        f"{BASENAME}.schema.json": lambda p: p.write_text(schema, encoding="utf-8"),
+    }
     geo = territory_geometries(ind, territories)
     if geo is not None:
         import geopandas as gpd
@@ -188,12 +190,10 @@ def write_opendata(
         for c, t in ((f[0], f[3]) for f in FIELDS):
             if t in ("integer", "year") and c in gdf:
                 gdf[c] = gdf[c].astype("float64")  # GPKG: nullable integers as reals
-
-        written.append(write_with(lambda p: gdf.to_file(p, layer=BASENAME, driver="GPKG", engine="pyogrio"),
-                                  folder / f"{BASENAME}.gpkg"))
+        files[f"{BASENAME}.gpkg"] = lambda p: write_gpkg(gdf, p, layer=BASENAME)
     else:
         log.info("no commune polygons in the indicators: no GeoPackage in %s", folder)
-    return written
+    return [p for p in publish_files(files, folder) if p.name != "manifest.json"]
 
 
 def territory_geometries(ind: Indicators, territories: list[tuple[str, str]]) -> Any:
@@ -287,46 +287,47 @@ def write_index(batch: Any, ind: Indicators, out: str | os.PathLike[str], *, tit
         for col, _header, kind in columns:
             value = row.get(col) if col not in ("level", "code") else (r.level if col == "level" else r.code)
             cells.append(_cell(value, kind, r, level_label))
-        cls = "" if r.ok else ' class="failed"'
         state = "à jour" if r.skipped else ("écrit" if r.ok else "échec")
-        err = html.escape(r.error) if r.error else ""
+        err = r.error or ""
         short = (err[:80] + "…") if len(err) > 80 else err
-        cells.append(f'<td class="t" data-v="{state}" title="{err}">{state}{" : " + short if short else ""}</td>')
-        rows_html.append(f"<tr{cls}>" + "".join(cells) + "</tr>")
-    headers = "".join(f"<th>{html.escape(h)}</th>" for _, h, _ in columns) + "<th>Rapport</th>"
+        cells.append(safe.html('<td class="t" data-v="{}" title="{}">{}{}</td>', state, err, state,
+                               " : " + short if short else ""))
+        rows_html.append(safe.html("<tr{}>{}</tr>", safe.Markup("" if r.ok else ' class="failed"'),
+                                   safe.join(cells)))
+    headers = safe.join(safe.html("<th>{}</th>", h) for _, h, _ in columns) + safe.html("<th>Rapport</th>")
     failed = [r for r in results if not r.ok]
     n_ok = len(results) - len(failed)
     heading = title or ind.meta.get("title") or "Rapports de suivi de l'artificialisation des sols"
+    gpkg = (Path(out) / OPENDATA / f"{BASENAME}.gpkg").is_file()
     parts = [
         "<!DOCTYPE html>", '<html lang="fr">', "<head>", '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{html.escape(str(heading))}</title>", f"<style>{_CSS}</style>", "</head>", "<body><main>",
-        f"<h1>{html.escape(str(heading))}</h1>",
-        f'<p>{fr.integer(len(results))} territoires : {fr.integer(n_ok)} rapports disponibles'
-        + (f", <strong>{fr.integer(len(failed))} en échec</strong>" if failed else "")
-        + f". Produit le {date.today().isoformat()} avec ocsol {html.escape(__version__)} "
-        f"({fr.number(batch.seconds, decimals=1)} s, {batch.jobs} processus). "
-        "Cliquer sur un en-tête de colonne pour trier.</p>",
+        safe.html("<title>{}</title>", heading), f"<style>{_CSS}</style>", "</head>", "<body><main>",
+        safe.html("<h1>{}</h1>", heading),
+        safe.html("<p>{} territoires : {} rapports disponibles{}. Produit le {} avec ocsol {} ({} s, {} processus). "
+                  "Cliquer sur un en-tête de colonne pour trier.</p>",
+                  fr.integer(len(results)), fr.integer(n_ok),
+                  safe.html(", <strong>{} en échec</strong>", fr.integer(len(failed))) if failed else "",
+                  date.today().isoformat(), __version__, fr.number(batch.seconds, decimals=1), batch.jobs),
         '<p class="note">Données ouvertes : <a href="opendata/indicateurs_territoires.csv">CSV</a>, '
         '<a href="opendata/indicateurs_territoires.schema.json">schéma (Table Schema)</a>'
-        + (', <a href="opendata/indicateurs_territoires.gpkg">GeoPackage</a>'
-           if (Path(out) / OPENDATA / f"{BASENAME}.gpkg").is_file() else "") + ".</p>",
-        *([('<p class="note">Voir aussi : ' + ", ".join(
-            f'<a href="{html.escape(href)}">{html.escape(text)}</a>' for text, href in links) + ".</p>")]
-          if links else []),
-        '<table class="sortable"><thead><tr>' + headers + "</tr></thead><tbody>",
+        + (', <a href="opendata/indicateurs_territoires.gpkg">GeoPackage</a>' if gpkg else "") + ".</p>",
+        *([safe.html('<p class="note">Voir aussi : {}.</p>', safe.join(
+            (safe.html('<a href="{}">{}</a>', href if safe.safe_url(href) else "#", text) for text, href in links),
+            ", "))] if links else []),
+        safe.html('<table class="sortable"><thead><tr>{}</tr></thead><tbody>', headers),
         *rows_html, "</tbody></table>",
     ]
     if failed:
         parts.append("<h2>Rapports en échec</h2><ul>")
         for r in failed:
-            parts.append(f"<li><strong>{html.escape(level_label(r.level))} {html.escape(r.code)}</strong> : "
-                         f"{html.escape(r.error)} (notebook exécuté : "
-                         f'<a href="{html.escape(r.folder.name)}/rapport.ipynb">rapport.ipynb</a>)</li>')
+            parts.append(safe.html('<li><strong>{} {}</strong> : {} (notebook exécuté : '
+                                   '<a href="{}/rapport.ipynb">rapport.ipynb</a>)</li>',
+                                   level_label(r.level), r.code, r.error, r.folder.name))
         parts.append("</ul>")
     parts += [f"<script>{_SORT_JS}</script>", "</main></body></html>"]
     target = Path(out) / "index.html"
-    write_text("\n".join(parts), target)
+    write_text("\n".join(str(p) for p in parts), target)
     return target
 
 
@@ -347,24 +348,25 @@ def _index_columns(table: pd.DataFrame) -> list[tuple[str, str, str]]:
     return [(key, names.get(key, header), kind) for key, header, kind in INDEX_COLUMNS]
 
 
-def _cell(value: Any, kind: str, r: Any, level_label: Any) -> str:
+def _cell(value: Any, kind: str, r: Any, level_label: Any) -> safe.Markup:
+    """One cell of the index (every value escaped through :mod:`ocsol.report.safe`)."""
     missing = value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA
     if kind == "link":
-        name = html.escape(str(value if not missing else r.code))
+        name = str(value if not missing else r.code)
         if r.ok:
-            return f'<td class="t" data-v="{name}"><a href="{html.escape(r.folder.name)}/rapport.html">{name}</a></td>'
-        return f'<td class="t" data-v="{name}">{name}</td>'
+            return safe.html('<td class="t" data-v="{}"><a href="{}/rapport.html">{}</a></td>', name, r.folder.name, name)
+        return safe.html('<td class="t" data-v="{}">{}</td>', name, name)
     if kind == "text":
         text = level_label(str(value)) if value == r.level else str(value)
-        return f'<td class="t" data-v="{html.escape(str(value))}">{html.escape(text)}</td>'
+        return safe.html('<td class="t" data-v="{}">{}</td>', str(value), text)
     if kind == "status":
         from .sections import STATUS_FR
 
         v = "" if missing else str(value)
-        return f'<td class="t {v.replace(" ", "-")}" data-v="{html.escape(v)}">{html.escape(STATUS_FR.get(v, v))}</td>'
+        return safe.html('<td class="t {}" data-v="{}">{}</td>', v.replace(" ", "-"), v, STATUS_FR.get(v, v))
     if missing:
-        return f'<td data-v="">{fr.MISSING}</td>'
+        return safe.html('<td data-v="">{}</td>', fr.MISSING)
     num = float(value)
     text = {"ha": fr.number(num), "pct": fr.number(num), "signed": fr.number(num, signed=True),
             "int": fr.integer(num)}.get(kind, fr.number(num))
-    return f'<td data-v="{num!r}">{text}</td>'
+    return safe.html('<td data-v="{}">{}</td>', repr(num), text)

@@ -19,6 +19,7 @@ from ..territories import COMMUNE
 from . import format as fr
 from .fragmentation import fragmentation
 from .loader import Indicators, has_membership
+from .safe import md
 
 log = logging.getLogger(__name__)
 
@@ -116,10 +117,10 @@ def _num(value: Any) -> float | None:
 def title(ctx: Any, ind: Indicators) -> None:
     from .context import level_label
 
-    heading = ctx.meta.get("report_title") or "Rapport local de suivi de l'artificialisation des sols"
-    sub = f"{level_label(ctx.level)} · code {ctx.code} · rapport produit le {ctx.generated} avec ocsol {ctx.version}"
-    author = ctx.meta.get("author")
-    ctx.texts["titre"] = (f"# {ctx.name}\n\n**{heading}** (articles L. 2231-1 et R. 2231-1 du code général des "
+    heading = md(ctx.meta.get("report_title") or "Rapport local de suivi de l'artificialisation des sols")
+    sub = f"{md(level_label(ctx.level))} · code {md(ctx.code)} · rapport produit le {ctx.generated} avec ocsol {ctx.version}"
+    author = md(ctx.meta.get("author"))
+    ctx.texts["titre"] = (f"# {md(ctx.name)}\n\n**{heading}** (articles L. 2231-1 et R. 2231-1 du code général des "
                           f"collectivités territoriales)\n\n{sub}" + (f" · {author}" if author else ""))
 
 
@@ -151,7 +152,7 @@ def _correction_status(ind: Indicators, level: str, code: str) -> str:
     if "source_codes" in units:
         src = units.loc[units["code"] == code, "source_codes"]
         if len(src) and isinstance(src.iloc[0], str) and "+" in src.iloc[0]:
-            text += f" (codes source : {src.iloc[0].replace('+', ', ')})"
+            text += f" (codes source : {md(src.iloc[0].replace('+', ', '))})"
     return text
 
 
@@ -160,14 +161,14 @@ def identity(ctx: Any, ind: Indicators) -> None:
 
     terr = ind.territories
     ctx.available["identite"] = True
-    lines = [f"**{ctx.name}** — {level_label(ctx.level)}, code {ctx.code}.", "",
+    lines = [f"**{md(ctx.name)}** — {md(level_label(ctx.level))}, code {md(ctx.code)}.", "",
              f"- Surface : **{fr.hectares(ctx.area_ha)}**"]
     parents = terr.parents(ctx.code, ctx.level) if ctx.level == COMMUNE or has_membership(terr) else []
     if ctx.level != COMMUNE:
         lines.append(f"- Nombre de communes : **{fr.integer(ctx.n_communes)}**")
     for lvl, code in parents:
         pname = terr.name_of(lvl, code)
-        lines.append(f"- {level_label(lvl)} d'appartenance : {pname}" + (f" ({code})" if pname != code else ""))
+        lines.append(f"- {md(level_label(lvl))} d'appartenance : {md(pname)}" + (f" ({md(code)})" if pname != code else ""))
     status = _correction_status(ind, ctx.level, ctx.code)
     if status:
         lines.append(f"- Codes communes des sources : {status}")
@@ -261,7 +262,7 @@ def zan(ctx: Any, ind: Indicators) -> None:
     lines = [
         f"- Consommation de référence {ref} : **{fr.hectares(r['reference_ha'])}**",
         f"- Objectif de réduction : **{fr.percent(r['target_pct'], decimals=0)}** "
-        f"({french_note(str(r.get('target_source', '')))})",
+        f"({md(french_note(str(r.get('target_source', ''))))})",
         f"- Enveloppe {per} : **{fr.hectares(r['allowed_ha'])}**"
         + (" (garantie communale de 1 ha appliquée)" if guarantee else ""),
         f"- Consommé depuis {int(r['period_start'])} ({obs}, {n_obs} an{'s' if n_obs > 1 else ''}) : "
@@ -362,7 +363,7 @@ def artificialisation(ctx: Any, ind: Indicators) -> None:
     lines = []
     if source.startswith("raster"):
         lines.append("*Mesure indicative issue d'une carte d'occupation du sol raster "
-                     f"({source.split(':', 1)[-1]}) : ce n'est pas la mesure réglementaire de l'OCS GE.*")
+                     f"({md(source.split(':', 1)[-1])}) : ce n'est pas la mesure réglementaire de l'OCS GE.*")
     if has_stock:
         s = summ.sort_values("vintage")
         last = s.iloc[-1]
@@ -515,7 +516,7 @@ def comparison(ctx: Any, ind: Indicators) -> None:
             if parents:
                 plvl, pcode = parents[0]
                 codes = [c for c in terr.members(plvl, pcode) if c != ctx.code][:n]
-                how = f"les communes du même {plvl.upper() if plvl == 'epci' else plvl} ({terr.name_of(plvl, pcode)})"
+                how = f"les communes du même {plvl.upper() if plvl == 'epci' else plvl} ({md(terr.name_of(plvl, pcode))})"
         if not codes:
             codes = [c for c in units["code"] if c != ctx.code][:n]
             how = "d'autres territoires de même niveau"
@@ -594,7 +595,7 @@ def methodology(ctx: Any, ind: Indicators) -> None:
         rule_name = str(rule["rule"].iloc[0])
     rule_name = rule_name or str(ctx.meta.get("rule") or "")
     lines = [f"Rapport produit le {ctx.generated} avec **ocsol {ctx.version}** à partir de "
-             f"`{Path(ind.source).name or ind.source}`."]
+             f"{md(Path(ind.source).name or ind.source)}."]
     if ctx.meta.get("synthetic"):
         lines.append("**Attention : données synthétiques (générées pour les tests), sans valeur réelle.**")
     lines += [
@@ -605,7 +606,7 @@ def methodology(ctx: Any, ind: Indicators) -> None:
         "rythme observé × nombre d'années de la période.",
         "- Artificialisation (décret n° 2023-1096, nomenclature R. 101-1 du code de l'urbanisme) : "
         "chaque couple couverture × usage de l'OCS GE est classé par la table de règles ci-dessous"
-        + (f" (« {rule_name} »)" if rule_name else "") + ".",
+        + (f" (« {md(rule_name)} »)" if rule_name else "") + ".",
         "- Imperméabilisation : zones bâties (CS1.1.1.1) et zones non bâties imperméables (CS1.1.1.2).",
         "- Les fichiers sources sont identifiés par leur empreinte SHA-256 : un même fichier donne les "
         "mêmes chiffres.",
