@@ -233,3 +233,15 @@ def test_compare_reports_edge_residuals_apart():
     total = compare_with_ign(g, ign, change.Zones.from_communes(communes)).total.set_index("settings")
     default = total.loc[ThresholdSettings().label]
     assert default["disagree_ha"] == pytest.approx(0.09) and default["disagree_edge_ha"] == pytest.approx(0.09)
+
+
+def test_cli_compare_refuses_out_over_inputs(tmp_path, capsys):
+    g, communes = _calibration_layer()
+    communes.to_file(tmp_path / "communes.gpkg", driver="GPKG", engine="pyogrio")
+    gpd.GeoDataFrame({"code_cs": g["cs"], "code_us": g["us"]}, geometry=g.geometry.values,
+                     crs=g.crs).to_file(tmp_path / "raw.gpkg", driver="GPKG", engine="pyogrio")
+    (tmp_path / "ocsol.toml").write_text('[territories]\npath = "communes.gpkg"\ncode = "code"\n'
+                                         '[ocsge.vintages]\n2021 = "raw.gpkg"\n', encoding="utf-8")
+    assert main(["thresholds", "compare", "-c", str(tmp_path / "ocsol.toml"), "--vintage", "2021",
+                 "--ign", str(tmp_path / "raw.gpkg"), "-o", str(tmp_path)]) == 2
+    assert "holds the input" in capsys.readouterr().err

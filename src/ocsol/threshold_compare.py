@@ -211,10 +211,11 @@ def compare_command(*, config, vintage: int, ign, ign_layer: str | None = None, 
     from .config import Config, load_config
     from .errors import ConfigError
     from .io.ocsge import read_ocsge
-    from .io.write import publish_files
+    from .io.write import check_out_dir, publish_files
     from .pipeline import _rule_ref, load_territories
 
     cfg = config if isinstance(config, Config) else load_config(config)
+    check_out_dir(out, [*cfg.input_paths(), ign])  # before computing: refuse at once
     sec = cfg.sections["ocsge"]
     paths = {int(str(k)): v for k, v in sec["vintages"].items()}
     if int(vintage) not in paths:
