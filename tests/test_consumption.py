@@ -205,7 +205,7 @@ def test_lyon_config_entry_point():
     t = read_territories(config.resolve(s["path"]), code=s["code"], name=s["name"], area=s["area"],
                          levels=s["levels"], level_names=s["names"])
     tables = compute_consumption_tables(config, t)
-    assert set(tables) == {"consumption", "consumption_qa", "zan", "zan_path", "efficiency"}
+    assert set(tables) == {"consumption", "consumption_qa", "zan", "zan_path", "zan_coherence", "efficiency"}
     zan = tables["zan"].set_index(["level", "code"])
     assert zan.loc[("epci", "200046977"), "allowed_ha"] == pytest.approx(413.8727)
     assert (tables["zan"]["level"] == "commune").sum() == 58

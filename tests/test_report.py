@@ -310,8 +310,9 @@ def test_interrupted_batch_restarts_without_redoing_finished_reports(synthetic, 
     assert len(again.skipped) == 3 and kept.stat().st_mtime_ns == before
 
 
-def test_zan_verdict_is_in_french(lyon_report):
-    """The Métropole de Lyon will exceed its allowance: the report says so in French."""
+def test_zan_reading_is_indicative_without_a_binding_target(lyon_report):
+    """No targets table: the national default binds nobody, so no verdict, an indicative reading in French."""
     html_text = (lyon_report.folder / HTML_NAME).read_text(encoding="utf-8")
-    assert "dépassement projeté" in html_text
-    assert "will exceed" not in html_text
+    assert "rythme supérieur à l'objectif indicatif" in html_text
+    assert "dépassement projeté" not in html_text and "à ne pas dépasser" not in html_text
+    assert "will_exceed" not in html_text and "will exceed" not in html_text

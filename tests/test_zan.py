@@ -13,7 +13,7 @@ from ocsol.io.cerema import read_cerema
 from ocsol.io.targets import read_targets
 from ocsol.io.territories import read_territories
 from ocsol.territories import Territories, aggregate
-from ocsol.zan import ZAN_COLUMNS, zan_path, zan_trajectory
+from ocsol.zan import STATUSES, ZAN_COLUMNS, zan_path, zan_trajectory
 
 LYON = Path(__file__).resolve().parents[1] / "data" / "lyon"
 
@@ -80,17 +80,18 @@ def test_projection_is_pace_times_ten_and_status(case):
     assert b["annual_pace_ha"] == pytest.approx(2.0)
     assert b["projected_ha"] == pytest.approx(20.0)  # × 10 years of 2021–2030, not × 9
     assert b["used_pct"] == pytest.approx(30.0) and b["projected_pct"] == pytest.approx(100.0)
-    assert b["status"] == "within" and pd.isna(b["exhaustion_year"])  # exactly on the allowance
+    # exactly on the allowance; a national default gives no status, only an indicative reading
+    assert b["status"] == "" and b["indicative_status"] == "within" and pd.isna(b["exhaustion_year"])
     c = row(zan_trajectory(conso, t), "commune", "C")
     # C: allowance 5, consumed 3, pace 1 → cumulative passes 5 during 2026 (end 2025 = 5, 2026 = 6)
-    assert c["status"] == "will exceed" and c["exhaustion_year"] == 2026
+    assert c["indicative_status"] == "will_exceed" and c["exhaustion_year"] == 2026
 
 
 def test_exceeded_uses_the_observed_year():
     t = territories()
     conso = consumption({"C": {**flat(1.0, range(2011, 2021)), 2021: 3.0, 2022: 3.0, 2023: 0.0}}, t)
     c = row(zan_trajectory(conso, t), "commune", "C")
-    assert c["status"] == "exceeded" and c["exhaustion_year"] == 2022  # 3 ≤ 5, 6 > 5
+    assert c["indicative_status"] == "exceeded" and c["exhaustion_year"] == 2022  # 3 ≤ 5, 6 > 5
     assert c["used_pct"] == pytest.approx(120.0)
 
 
@@ -98,18 +99,21 @@ def test_target_cascade_own_inherited_default(case, tmp_path):
     t, conso = case
     p = tmp_path / "targets.csv"
     pd.DataFrame({"level": ["scot", "commune"], "code": ["S", "C"], "target_pct": ["40", "60 %"],
-                  "source": ["SCoT", ""]}).to_csv(p, index=False)
+                  "document": ["SCoT", "PLU"], "doc_status": ["opposable", "projet"]}).to_csv(p, index=False)
     targets = read_targets(p)
     z = zan_trajectory(conso, t, targets=targets)
     b = row(z, "commune", "B")
-    assert b["target_pct"] == 40.0 and b["target_source"] == "SCoT (inherited from scot S)"
-    assert b["allowed_ha"] == pytest.approx(24.0)
-    assert row(z, "commune", "C")["target_source"] == "own" and row(z, "commune", "C")["target_pct"] == 60.0
-    assert row(z, "epci", "E1")["target_source"].startswith("SCoT (inherited")  # all its communes in S
-    assert row(z, "scot", "S")["target_source"] == "SCoT"
+    assert b["target_pct"] == 40.0 and b["target_source"] == "parent:scot:S" and not b["binding"]
+    assert b["allowed_ha"] == pytest.approx(24.0) and b["status"] == ""
+    c = row(z, "commune", "C")
+    assert c["target_source"] == "own" and c["target_pct"] == 60.0 and not c["binding"]  # a projet binds nothing
+    assert row(z, "epci", "E1")["target_source"] == "parent:scot:S"  # all its communes in S
+    s = row(z, "scot", "S")
+    assert s["target_source"] == "own" and s["binding"] and s["target_document"] == "SCoT"
+    assert s["status"] in STATUSES and s["indicative_status"] == ""
     z0 = zan_trajectory(conso, t)
-    assert set(z0["target_source"]) == {"national default"}
-    assert set(zan_trajectory(conso, t, target_pct=54.5)["target_source"]) == {"configured default"}
+    assert set(z0["target_source"]) == {"national_default"} and set(z0["status"]) == {""}
+    assert set(zan_trajectory(conso, t, national_default_pct=54.5)["target_pct"]) == {54.5}
 
 
 def test_parent_with_mixed_parents_does_not_inherit(case):
@@ -120,7 +124,7 @@ def test_parent_with_mixed_parents_does_not_inherit(case):
     c2 = consumption({"A": flat(0.05), "B": flat(4.0), "C": flat(1.0)}, t2)
     z = zan_trajectory(c2, t2, targets=targets)
     assert row(z, "epci", "E1")["target_pct"] == 40.0  # A, B both in S
-    assert row(z, "epci", "E2")["target_source"] == "national default"  # C is in T
+    assert row(z, "epci", "E2")["target_source"] == "national_default"  # C is in T
 
 
 def test_errors(case, tmp_path):
@@ -139,16 +143,21 @@ def test_errors(case, tmp_path):
         read_targets(p)
 
 
-def test_zan_path_to_2050(case):
+def test_zan_path_stops_at_the_period_unless_decades_are_configured(case):
     t, conso = case
     z = zan_trajectory(conso, t)
-    path = zan_path(z)
+    assert zan_path(z)["year"].max() == 2030  # no default envelope after 2031
+    path = zan_path(z, decades=[[2031, 2040, 50], [2041, 2050, 100]])
     c = path[(path["level"] == "commune") & (path["code"] == "C")].set_index("year")
     assert c.index.min() == 2021 and c.index.max() == 2050
     assert c.loc[2021, "annual_allowed_ha"] == pytest.approx(0.5)
     assert c.loc[2030, "allowed_cumulative_ha"] == pytest.approx(5.0)
-    assert c.loc[2035, "envelope_ha"] == pytest.approx(2.5)  # halved again
-    assert c.loc[2050, "allowed_cumulative_ha"] == pytest.approx(7.5)  # net zero after 2041
+    assert c.loc[2035, "envelope_ha"] == pytest.approx(2.5) and c.loc[2035, "basis"] == "indicative_enaf"
+    assert c.loc[2050, "allowed_cumulative_ha"] == pytest.approx(7.5)
+    a = path[(path["level"] == "commune") & (path["code"] == "A")].set_index("year")
+    # A: reference 0.5 → 0.25 raised to the 1 ha guarantee for 2021–2030 only; 2031–2040 = 0.25 / 2
+    assert a.loc[2025, "envelope_ha"] == pytest.approx(1.0)
+    assert a.loc[2035, "envelope_ha"] == pytest.approx(0.125)
 
 
 def test_lyon_metropole_figures():
@@ -160,7 +169,7 @@ def test_lyon_metropole_figures():
     assert m["allowed_ha"] == pytest.approx(413.8727)
     assert m["consumed_since_ha"] == pytest.approx(149.8944) and m["years_observed"] == 3
     assert m["projected_ha"] == pytest.approx(499.648)
-    assert m["status"] == "will exceed" and m["exhaustion_year"] == 2029
+    assert m["status"] == "" and m["indicative_status"] == "will_exceed" and m["exhaustion_year"] == 2029
     communes = z[z["level"] == "commune"]
     assert len(communes) == 58
     assert communes["reference_ha"].sum() == pytest.approx(m["reference_ha"])
@@ -169,31 +178,84 @@ def test_lyon_metropole_figures():
     assert (g["reference_ha"] < 2.0).all() and (g["allowed_ha"] == 1.0).all()
 
 
-def test_guarantee_for_communes_nouvelles_and_rnu(tmp_path):
-    """+0.5 ha per commune déléguée, capped at 2 ha in total; communes not eligible get none."""
-    from ocsol.pipeline import compute
+def test_region_default_applies_to_the_region_level_only():
+    comm = pd.DataFrame({"code": ["A", "B"], "name": ["a", "b"], "area_m2": [1e6] * 2})
+    memb = pd.DataFrame({"code": ["A", "B"], "region": ["84", "11"]})
+    t = Territories(communes=comm, membership=memb, levels=("region",))
+    z = zan_trajectory(consumption({"A": flat(2.0), "B": flat(2.0)}, t), t)
+    assert row(z, "region", "84")["target_source"] == "region_default"
+    assert row(z, "region", "84")["allowed_ha"] == pytest.approx(20.0 * (1 - 0.545))
+    assert row(z, "region", "11")["target_source"] == "national_default"  # Île-de-France: SDRIF
+    assert row(z, "commune", "A")["target_source"] == "national_default"  # not passed on to communes
+    assert set(z["status"]) == {""}
 
-    lyon = Path(__file__).resolve().parents[1] / "data" / "lyon"
-    for f in lyon.iterdir():
-        (tmp_path / f.name).symlink_to(f)
-    (tmp_path / "ocsol.toml").unlink()
-    (tmp_path / "deleguees.csv").write_text(
-        "insee_old,nom,type,insee_chef_lieu\n69149,Oullins,commune-deleguee,69149\n"
-        "69152,Pierre-Bénite,commune-deleguee,69149\n", encoding="utf-8")
-    (tmp_path / "plu.csv").write_text("insee_com\n69149\n69142\n", encoding="utf-8")
-    cfg = (lyon / "ocsol.toml").read_text(encoding="utf-8")
-    cfg = cfg.replace("[zan]", "[zan]\nguarantee_deleguees = \"deleguees.csv\"\nguarantee_eligible = \"plu.csv\"") \
-        if "[zan]" in cfg else cfg + '\n[zan]\nguarantee_deleguees = "deleguees.csv"\nguarantee_eligible = "plu.csv"\n'
-    (tmp_path / "ocsol.toml").write_text(cfg, encoding="utf-8")
-    zan = compute(tmp_path / "ocsol.toml")["zan"].set_index(["level", "code"])
-    base = compute(lyon / "ocsol.toml")["zan"].set_index(["level", "code"])
-    # a commune whose halved reference is below 1 ha in the base run now gets none unless eligible
-    small = base[(base["guarantee_applied"]) & (base.index.get_level_values(0) == "commune")]
-    assert {"69142", "69068"} <= set(small.index.get_level_values(1))
-    for (lvl, code), row in small.iterrows():
-        got = zan.loc[(lvl, code)]
-        if code == "69142":  # eligible: keeps its 1 ha
-            assert got["guarantee_applied"] and got["allowed_ha"] == pytest.approx(1.0)
-        elif code != "69149":
-            assert not got["guarantee_applied"] and got["allowed_ha"] == pytest.approx(row["reference_ha"] / 2)
-    assert zan.loc[("epci", "200046977"), "allowed_ha"] == pytest.approx(413.8727)
+
+def test_guarantee_documents_by_parent_code_cutoff_and_cap():
+    from datetime import date
+
+    from ocsol.zan_rules import commune_guarantees
+
+    t = territories()
+    docs = pd.DataFrame({"code": ["E1", "C"], "type": ["PLUi", "CC"],
+                         "prescription_date": [None, date(2026, 8, 22)], "arret_date": [None, None],
+                         "approval_date": [date(2026, 8, 21), None]})
+    g = commune_guarantees(t, documents=docs).set_index("code")
+    assert g["guarantee_reason"].to_dict() == {"A": "eligible", "B": "eligible", "C": "not_eligible"}  # not before
+    assert g["guarantee_ha"].to_dict() == {"A": 1.0, "B": 1.0, "C": 0.0}
+    dele = pd.DataFrame({"old_code": ["x", "y", "z", "w"], "new_code": ["A"] * 4, "type": ["commune-deleguee"] * 4,
+                         "creation_date": [date(2016, 1, 1)] * 4})
+    total = commune_guarantees(t, deleguees=dele).set_index("code").loc["A"]
+    assert (total["guarantee_ha"], total["guarantee_reason"]) == (2.0, "commune_nouvelle")  # 1 + 4 × 0.5 ≤ 2
+    bonus = commune_guarantees(t, deleguees=dele, cap_applies_to="bonus").set_index("code").loc["A"]
+    assert bonus["guarantee_ha"] == 3.0  # 1 + min(2, 4 × 0.5)
+    pool = commune_guarantees(t, mutualisation=pd.DataFrame({"commune": ["A"], "epci": ["E1"]}))
+    assert pool.set_index("code").loc["A", "pooled_by"] == "E1"
+    z = zan_trajectory(consumption({"A": flat(0.05), "B": flat(4.0), "C": flat(1.0)}, t), t,
+                       guarantees=pool, pool_amount="guarantee")
+    assert row(z, "commune", "A")["allowed_ha"] == pytest.approx(0.25) and row(z, "epci", "E1")["pooled_ha"] == 1.0
+
+
+def test_net_artificialisation_after_2031(tmp_path):
+    from ocsol.io.targets import net_targets_from_config
+    from ocsol.zan_2031 import net_trajectory
+
+    flows = pd.DataFrame({"level": ["epci", "epci", "epci", "epci"], "code": ["E", "E", "F", "F"],
+                          "vintage_from": [2015, 2021, 2018, 2032], "vintage_to": [2021, 2024, 2021, 2035],
+                          "net_artif_ha": [60.0, 24.0, 9.0, 6.0]})
+    nt = net_targets_from_config([
+        {"level": "epci", "code": "E", "period": [2031, 2040], "reduction_pct": 50, "reference": [2015, 2021],
+         "document": "SRADDET", "doc_status": "opposable"},
+        {"level": "epci", "code": "F", "period": [2031, 2040], "envelope_ha": 30.0, "doc_status": "opposable"},
+    ])
+    z = net_trajectory(flows, nt).set_index("code")
+    # E: reference 60 ha / 6 yr = 10 ha/yr, −50 % over 10 years = 50 ha; observed 24/3 = 8 ha/yr > 5 ha/yr
+    assert z.loc["E", "envelope_ha"] == pytest.approx(50.0) and z.loc["E", "observed_annual_ha"] == pytest.approx(8.0)
+    assert z.loc["E", "observed_pct"] == pytest.approx(160.0)
+    assert z.loc["E", "status"] == "" and z.loc["E", "indicative_status"] == "above"  # observed before 2031
+    # F: observed 2032–2035 inside the decade, binding: 2 ha/yr within 3 ha/yr → a status
+    assert z.loc["F", "status"] == "within" and z.loc["F", "horizon"] == 2050
+    assert len(net_trajectory(flows, None)) == 2  # no default envelope after 2031
+    assert net_trajectory(flows, None)["envelope_ha"].isna().all()
+    both = pd.concat([flows.assign(measure="custom_rule", net_artif_ha=flows["net_artif_ha"] * 2),
+                      flows.assign(measure="decret_matrix")], ignore_index=True)
+    m = net_trajectory(both, nt).set_index("code")  # one measure per territory, the decree's first
+    assert set(m["measure"]) == {"decret_matrix"} and m.loc["E", "observed_annual_ha"] == pytest.approx(8.0)
+    with pytest.raises(ConfigError, match="give envelope_ha or reduction_pct"):
+        net_targets_from_config([{"level": "epci", "code": "E", "period": [2031, 2040]}])
+
+
+def test_communes_touched_by_a_pene_perimeter(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from ocsol.zan_rules import communes_touched
+
+    comm = gpd.GeoDataFrame({"code": ["A", "B", "C"], "name": ["a", "b", "c"], "area_m2": [1e6] * 3},
+                            geometry=[box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000), box(5000, 0, 6000, 1000)],
+                            crs="EPSG:2154")
+    t = Territories(communes=comm, membership=pd.DataFrame({"code": ["A", "B", "C"]}))
+    p = tmp_path / "pene.gpkg"
+    gpd.GeoDataFrame({"id": [1]}, geometry=[box(900, 0, 1300, 500)], crs="EPSG:2154").to_file(p)
+    out = communes_touched(p, t)
+    assert out["code"].tolist() == ["A", "B"]
+    assert out["perimeter_area_ha"].tolist() == pytest.approx([100 * 500 / 1e4, 300 * 500 / 1e4])

@@ -71,17 +71,32 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "population": {"path": REQUIRED, "code": "insee_com", "sheet": None},
     "households": {"path": REQUIRED, "code": "insee_com", "sheet": None},
     "jobs": {"path": REQUIRED, "code": "insee_com", "sheet": None},
-    "zan": {
+    "zan": {  # ZAN trajectory (issue 11: targets as documents, guarantee, deductions, after 2031)
         "reference": [2011, 2020],
         "period": [2021, 2030],
-        "target_pct": 50.0,
-        "guarantee_ha": 1.0,
-        "guarantee_deleguees": None,  # communes déléguées table: +0.5 ha each for communes nouvelles
+        "national_default_pct": 50.0,  # art. 191 loi 2021-1104; never binding
+        "target_pct": None,  # former name of national_default_pct (still read)
+        "region_default_pct": 54.5,  # arrêté du 31 mai 2024: region level only, regions with a SRADDET
+        "region_level": "region",  # level key of the regions in [territories].levels
+        "no_sraddet_regions": ["11", "94", "01", "02", "03", "04", "06"],  # SDRIF, PADDUC, SAR
+        "targets": None,  # level, code, target_pct | envelope_ha, document, doc_status…
+        "guarantee_ha": 1.0,  # garantie communale, first decade, communes only (0 turns it off)
+        "documents": None,  # code, type (PLU|PLUi|CC|PSMV|RNU), prescription/arret/approval dates
+        "guarantee_cutoff": "2026-08-22",  # eligible if a document date is before it
+        "guarantee_deleguees": None,  # communes déléguées table with creation_date
         "guarantee_per_deleguee_ha": 0.5,
         "guarantee_cap_ha": 2.0,
-        "guarantee_eligible": None,  # table of communes with a PLU/carte communale (others: no guarantee)
-        "targets": None,
-        "decades": [[2031, 2040, 50], [2041, 2050, 100]],
+        "guarantee_cap_applies_to": "total",  # "total" or "bonus" (DOMAIN §7.2, unsettled)
+        "commune_nouvelle_since": "2011-01-01",
+        "mutualisation": None,  # commune, epci: guarantee pooled by the EPCI
+        "pool_amount": "top_up",  # "top_up" or "guarantee": what a pooled commune adds to the pool
+        "deductions": None,  # code, year, type (pene|pv|renaturation|other), area_ha, reference, source
+        "count_renaturation": False,  # R. 2231-1 1° CGCT: an option of the council
+        "confidence_min_years": 3,
+        "confidence_max_year_share": 0.5,
+        "decades": [],  # indicative ENAF decades after the period: [[2031, 2040, 50], …]; none by default
+        "net_targets": [],  # [[zan.net_targets]]: net artificialisation after the ENAF decade
+        "horizon": 2050,
     },
     "efficiency": {
         "periods": None,  # list of [start, end]; default: reference decade and current period

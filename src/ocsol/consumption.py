@@ -19,6 +19,7 @@ value) means columns are mislabelled or mixed from two files, and raises
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 
 HA_COLUMNS: list[str] = [c.replace("_m2", "_ha") for c in VALUE_COLUMNS]
 #: Columns of ``consumption.csv``.
-CONSUMPTION_COLUMNS: list[str] = ["level", "code", "year", *HA_COLUMNS, "provisional"]
+CONSUMPTION_COLUMNS: list[str] = ["level", "code", "year", *HA_COLUMNS, "provisional", "complete", "n_missing"]
 #: Columns of ``consumption_qa.csv`` (differences in m²: rounding residues are below a hectare).
 #: ``count`` = items concerned (failing items for a summary row, 1 for an item); ``detail`` =
 #: one readable line (status, code, years, note) for the run's ``qa.csv``.
@@ -198,7 +199,9 @@ def consumption_by_year(
     -------
     DataFrame
         ``level, code, year, total_ha, habitat_ha, activite_ha, mixte_ha, route_ha,
-        ferroviaire_ha, inconnu_ha, provisional``; parents are sums of their communes.
+        ferroviaire_ha, inconnu_ha, provisional, complete, n_missing``; parents are sums of
+        their communes; ``complete = False`` and ``n_missing`` > 0 when some of a territory's
+        communes are absent from the file (its sums are partial; a missing commune has no row).
 
     Examples
     --------
@@ -223,7 +226,26 @@ def consumption_by_year(
         provisional_years = [int(conso["year"].max())] if len(conso) else []
     out["year"] = out["year"].astype(int)
     out["provisional"] = out["year"].isin(list(provisional_years))
+    out = out.merge(completeness(keep["code"].unique(), territories), on=["level", "code"], how="left")
     return out[CONSUMPTION_COLUMNS].reset_index(drop=True)
+
+
+def completeness(present: Sequence[str], territories: Territories) -> pd.DataFrame:
+    """``level, code, n_missing, complete`` of every territory: its communes absent from ``present``.
+
+    >>> comm = pd.DataFrame({"code": ["1", "2"], "area_m2": [1.0, 1.0]})
+    >>> t = Territories(communes=comm, membership=pd.DataFrame({"code": ["1", "2"], "epci": "E"}),
+    ...                 levels=("epci",))
+    >>> completeness(["1"], t)[["level", "code", "n_missing", "complete"]].values.tolist()
+    [['commune', '1', 0, True], ['commune', '2', 1, False], ['epci', 'E', 1, False]]
+    """
+    have = set(map(str, present))
+    base = pd.DataFrame({"code": territories.communes["code"].astype(str)})
+    base["n_missing"] = (~base["code"].isin(have)).astype(int)
+    out = aggregate(base, territories, values=["n_missing"])
+    out["n_missing"] = out["n_missing"].astype(int)
+    out["complete"] = out["n_missing"] == 0
+    return out[["level", "code", "n_missing", "complete"]]
 
 
 def period_total(consumption: pd.DataFrame, start: int, end: int) -> pd.DataFrame:

@@ -20,9 +20,16 @@ from .demography import efficiency
 from .errors import ConfigError
 from .io.cerema import VALUE_COLUMNS, read_cerema, read_population
 from .io.cog import read_changes, read_deleguees, read_weights
-from .io.targets import read_targets
+from .io.targets import (
+    config_date,
+    read_deductions,
+    read_documents,
+    read_mutualisation,
+    read_targets,
+)
 from .territories import COMMUNE, Territories
-from .zan import commune_guarantees, zan_path, zan_trajectory
+from .zan import zan_coherence, zan_path, zan_trajectory
+from .zan_rules import commune_guarantees
 
 log = logging.getLogger(__name__)
 
@@ -35,19 +42,65 @@ def _pair(value: Any, key: str) -> tuple[int, int]:
     return a, b
 
 
-def _guarantees(config: Config, territories: Territories) -> dict[str, float] | None:
-    """Per-commune garantie communale when the config names déléguées or eligible communes."""
+def zan_inputs(config: Config, territories: Territories) -> dict[str, Any]:
+    """The keyword arguments of :func:`ocsol.zan.zan_trajectory` from ``[zan]`` (tables read here)."""
     z = config.sections["zan"]
-    if not (z.get("guarantee_deleguees") or z.get("guarantee_eligible")):
-        return None
-    from .io.cog import read_eligible
+    period = _pair(z["period"], "[zan].period")
+    national = z["national_default_pct"]
+    if z.get("target_pct") is not None:  # former name of the key
+        if float(national) != 50.0 and float(z["target_pct"]) != float(national):
+            raise ConfigError(f"{config.label}: [zan].target_pct = {z['target_pct']} and national_default_pct = "
+                              f"{national} disagree; keep national_default_pct only")
+        national = z["target_pct"]
+    guarantees = None
+    if z.get("documents") or z.get("guarantee_deleguees") or z.get("mutualisation"):
+        guarantees = commune_guarantees(
+            territories, base_ha=float(z["guarantee_ha"] or 0.0),
+            documents=read_documents(config.resolve(z["documents"])) if z.get("documents") else None,
+            cutoff=config_date(z["guarantee_cutoff"], "[zan].guarantee_cutoff"),
+            deleguees=read_deleguees(config.resolve(z["guarantee_deleguees"])) if z.get("guarantee_deleguees") else None,
+            per_deleguee_ha=float(z["guarantee_per_deleguee_ha"]), cap_ha=float(z["guarantee_cap_ha"]),
+            cap_applies_to=str(z["guarantee_cap_applies_to"]),
+            nouvelle_since=config_date(z["commune_nouvelle_since"], "[zan].commune_nouvelle_since"),
+            mutualisation=read_mutualisation(config.resolve(z["mutualisation"])) if z.get("mutualisation") else None,
+        )
+    return {
+        "reference": _pair(z["reference"], "[zan].reference"), "period": period,
+        "national_default_pct": float(national),
+        "region_default_pct": None if z.get("region_default_pct") is None else float(z["region_default_pct"]),
+        "region_level": str(z["region_level"]), "no_sraddet_regions": [str(c) for c in z["no_sraddet_regions"] or []],
+        "targets": read_targets(config.resolve(z["targets"]), period=period) if z.get("targets") else None,
+        "guarantees": guarantees, "guarantee_ha": float(z["guarantee_ha"] or 0.0),
+        "pool_amount": str(z["pool_amount"]),
+        "deductions": read_deductions(config.resolve(z["deductions"])) if z.get("deductions") else None,
+        "count_renaturation": bool(z["count_renaturation"]),
+        "min_years": int(z["confidence_min_years"]), "max_year_share": float(z["confidence_max_year_share"]),
+        "decades": z["decades"] or [],
+    }
 
-    deleguees = read_deleguees(config.resolve(z["guarantee_deleguees"])) if z.get("guarantee_deleguees") else None
-    eligible = read_eligible(config.resolve(z["guarantee_eligible"])) if z.get("guarantee_eligible") else None
-    return commune_guarantees(
-        territories.communes["code"].tolist(), base_ha=float(z["guarantee_ha"] or 0.0), deleguees=deleguees,
-        per_deleguee_ha=float(z["guarantee_per_deleguee_ha"]), cap_ha=float(z["guarantee_cap_ha"]), eligible=eligible,
-    )
+
+def zan_qa(config: Config, zan: pd.DataFrame, deductions: pd.DataFrame | None = None) -> list[dict]:
+    """What the reader of zan.csv must know about the legal choices of this run (qa rows)."""
+    z = config.sections["zan"]
+    rows = []
+    if not z.get("documents") and float(z["guarantee_ha"] or 0.0):
+        rows.append({"check": "garantie communale: no [zan].documents table, every commune assumed eligible "
+                              "(guarantee_reason = assumed)", "count": int((zan["guarantee_reason"] == "assumed").sum()),
+                     "detail": "give a planning-documents table to exclude RNU communes"})
+    if not z.get("targets"):
+        rows.append({"check": "no [zan].targets table: every target is a default, no binding status",
+                     "count": len(zan), "detail": "indicative readings only (indicative_status)"})
+    renat = deductions[deductions["type"] == "renaturation"] if deductions is not None else None
+    if renat is not None and len(renat) and not z["count_renaturation"]:
+        rows.append({"check": "renaturation rows of [zan].deductions not deducted (count_renaturation = false, "
+                              "R. 2231-1 1°: the council's option)", "count": len(renat),
+                     "detail": f"{renat['area_ha'].sum():.4f} ha"})
+    inc = zan[~zan["complete"].astype(bool)]
+    if len(inc):
+        rows.append({"check": "territories with communes missing from the consumption file: no status",
+                     "count": len(inc), "detail": ", ".join(f"{r.level} {r.code} ({r.n_missing} missing)"
+                                                            for r in inc.head(10).itertuples())})
+    return rows
 
 
 def compute_consumption_tables(
@@ -94,17 +147,13 @@ def compute_consumption_tables(
     qa = consumption_qa(conso, territories=territories)
     consumption = consumption_by_year(conso, territories)
     zan_cfg = config.sections["zan"]
-    reference = _pair(zan_cfg["reference"], "[zan].reference")
-    period = _pair(zan_cfg["period"], "[zan].period")
-    targets = read_targets(config.resolve(zan_cfg["targets"])) if zan_cfg.get("targets") else None
-    guarantees = _guarantees(config, territories)
-    zan = zan_trajectory(
-        consumption, territories, reference=reference, period=period,
-        target_pct=float(zan_cfg["target_pct"]), guarantee_ha=float(zan_cfg["guarantee_ha"] or 0.0),
-        guarantees=guarantees, targets=targets, decades=zan_cfg["decades"] or [],
-    )
+    kwargs = zan_inputs(config, territories)
+    reference, period = kwargs["reference"], kwargs["period"]
+    zan = zan_trajectory(consumption, territories, **kwargs)
     path = zan_path(zan, decades=zan_cfg["decades"] or [])
-    out = {"consumption": consumption, "consumption_qa": qa, "zan": zan, "zan_path": path}
+    qa = pd.concat([qa, pd.DataFrame(zan_qa(config, zan, kwargs["deductions"]))], ignore_index=True)
+    out = {"consumption": consumption, "consumption_qa": qa, "zan": zan, "zan_path": path,
+           "zan_coherence": zan_coherence(zan, territories)}
     if config.has("population"):
         def read(name: str) -> pd.DataFrame | None:
             if not config.has(name):

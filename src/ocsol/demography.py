@@ -30,8 +30,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from .consumption import completeness
 from .errors import ConfigError
-from .territories import Territories, aggregate, sort_by_level
+from .territories import COMMUNE, Territories, aggregate, sort_by_level
 from .units import M2_PER_HA
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ log = logging.getLogger(__name__)
 #: are given).
 EFFICIENCY_COLUMNS: list[str] = [
     "level", "code", "period_start", "period_end", "consumption_ha", "population_start",
-    "population_end", "m2_per_new_inhabitant", "lcr", "pgr", "lcrpgr", "note",
+    "population_end", "m2_per_new_inhabitant", "lcr", "pgr", "lcrpgr", "note", "complete", "n_missing",
 ]
 VARIANTS = ("ln", "linear")
 
@@ -194,7 +195,7 @@ def efficiency(
         if (a, end) in seen:
             continue
         seen.add((a, end))
-        frames.append(_one_period(units, consumption, pop, stock, extra, a, end, notes, sdg_variant))
+        frames.append(_one_period(units, consumption, pop, stock, extra, a, end, notes, sdg_variant, territories))
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=EFFICIENCY_COLUMNS)
     cols = EFFICIENCY_COLUMNS + (["households_jobs_per_ha"] if extra else [])
     return out[cols]
@@ -202,7 +203,7 @@ def efficiency(
 
 def _one_period(units: pd.DataFrame, consumption: pd.DataFrame, pop: pd.DataFrame,
                 stock: pd.DataFrame | None, extra: dict[str, pd.DataFrame], start: int, end: int,
-                notes: list[str], variant: str) -> pd.DataFrame:
+                notes: list[str], variant: str, territories: Territories) -> pd.DataFrame:
     df = units.copy()
     df["period_start"], df["period_end"] = start, end
     n = len(df)
@@ -210,8 +211,11 @@ def _one_period(units: pd.DataFrame, consumption: pd.DataFrame, pop: pd.DataFram
     if end < start:
         for x in note:
             x.append("no consumption or population data for this period")
-        for c in EFFICIENCY_COLUMNS[4:-1]:
+        for c in EFFICIENCY_COLUMNS[4:-3]:
             df[c] = np.nan
+        n_com = territories.units().set_index(["level", "code"])["n_communes"]
+        df["n_missing"] = n_com.reindex(pd.MultiIndex.from_frame(df[["level", "code"]])).fillna(0).astype(int).to_numpy()
+        df["complete"] = False
         df["note"] = ["; ".join(x) for x in note]
         if extra:
             df["households_jobs_per_ha"] = np.nan
@@ -268,5 +272,14 @@ def _one_period(units: pd.DataFrame, consumption: pd.DataFrame, pop: pd.DataFram
             note[i].append("no OCS GE stock: LCR not computed")
         elif np.isnan(u0[i]) or np.isnan(u1[i]):
             note[i].append(f"no OCS GE artificialised stock at {start} or {end + 1}: LCR not computed")
+    # completeness: member communes with consumption and a population at both dates
+    com = pop[(pop["level"] == COMMUNE) & pop["population"].notna()]
+    have = set(com.loc[com["year"] == start, "code"]) & set(com.loc[com["year"] == end + 1, "code"])
+    have &= set(consumption.loc[consumption["level"] == COMMUNE, "code"].astype(str))
+    comp = completeness(sorted(have), territories).set_index(["level", "code"])
+    df["n_missing"] = comp["n_missing"].reindex(key).fillna(0).astype(int).to_numpy()
+    df["complete"] = df["n_missing"] == 0
+    for i in np.flatnonzero(df["n_missing"].to_numpy() > 0):
+        note[i].append(f"{df['n_missing'].iloc[i]} commune(s) without consumption or population at both dates")
     df["note"] = ["; ".join(x) for x in note]
     return df

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 TABLE_ORDER = [
     "territories", "stock_summary", "stock", "flows", "transitions", "land_account",
-    "consumption", "zan", "zan_path", "efficiency", "qa",
+    "consumption", "zan", "zan_path", "zan_coherence", "zan_2031", "efficiency", "qa",
 ]
 
 
@@ -184,9 +184,18 @@ def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) 
         for section in ("consumption", "population", "households", "jobs"):
             if config.has(section):
                 provenance += file_provenance(section, config.resolve(config.sections[section]["path"]))
-        targets = config.get("zan", "targets")
-        if targets:
-            provenance += file_provenance("zan targets", config.resolve(targets))
+        for key in ("targets", "documents", "guarantee_deleguees", "mutualisation", "deductions"):
+            if config.get("zan", key):
+                provenance += file_provenance(f"zan {key}", config.resolve(config.get("zan", key)))
+    net_targets = config.sections["zan"].get("net_targets") or []
+    if net_targets or len(tables.get("flows", ())):
+        from .io.targets import net_targets_from_config
+        from .zan_2031 import net_trajectory
+
+        per_end = int(config.sections["zan"]["period"][1])
+        tables["zan_2031"] = net_trajectory(tables.get("flows"), net_targets_from_config(net_targets),
+                                            period=(per_end + 1, per_end + 10),
+                                            horizon=int(config.sections["zan"]["horizon"]))
     tables["qa"] = _collapse_qa(pd.DataFrame(qa, columns=["topic", "item", "count", "detail"]))
     return Results(tables=tables, changes=changes, territories=territories, provenance=provenance, config=config)
 
@@ -498,6 +507,7 @@ def manifest_from_config(cfg: Config | None) -> dict[str, Any]:
                        if cfg.has("ocsge.thresholds") and sec["ocsge.thresholds"]["enabled"] else None),
         "raster_legend": sec["raster"].get("legend") if cfg.has("raster") else None,
         "decades": sec["zan"].get("decades"),
+        "zan_horizon": sec["zan"].get("horizon"),
         "neighbours": sec["compare"].get("neighbours"),
         "compare_with": sec["compare"].get("with"),
         "report_title": sec["report"].get("title"),

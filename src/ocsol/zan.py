@@ -1,55 +1,67 @@
-"""ZAN trajectory: reference decade, allowance, consumption since the period start, projection.
+"""ZAN trajectory: reference decade, allowance, counted consumption, projection, verdict.
 
-Pure functions over the ``consumption.csv`` table (:func:`ocsol.consumption.consumption_by_year`).
-The rules (DOMAIN §1.2–1.3, §1.8; docs/consumption.md):
+Pure functions over the ``consumption.csv`` table (:func:`ocsol.consumption.consumption_by_year`)
+and the ZAN input tables (:mod:`ocsol.io.targets`, rules in :mod:`ocsol.zan_rules`). The rules
+(DOMAIN §1.2–1.3, §1.8; docs/consumption.md gives each with its legal source):
 
 - **Reference** = sum of the annual flows ``reference[0]``…``reference[1]`` inclusive
   (default 2011…2020: ten flows, 1 Jan 2011 → 1 Jan 2021; not eleven).
-- **Target** (reduction in %) cascade: the territory's own row in ``targets`` → the nearest
-  parent that has one (parents in ``territories.levels`` order; a parent unit of a non-commune
-  territory is the unit all its communes share) → the default ``target_pct``.
-  ``target_source`` says which: the file's ``source`` (``"SCoT"``), ``"SCoT (inherited from scot
-  X)"``, or ``"national default"`` (``"configured default"`` when ``target_pct`` ≠ 50).
-- **Allowance** = reference × (1 − target/100); for level ``commune`` only, raised to
-  ``guarantee_ha`` (garantie communale, 1 ha) when lower (``guarantee_applied``).
-- **Consumed since** = sum of the observed flows of the period (the provisional last year
-  included); ``annual_pace_ha`` = consumed / years observed;
-  **projection** = pace × number of years in the period (× 10 for 2021–2030, never × 9).
-- **Status**: ``exceeded`` when consumed > allowance; else ``will exceed`` when projection >
-  allowance; else ``within``.
-- **Exhaustion year**: the flow year during which cumulative consumption passes the allowance —
-  observed when already exceeded, else extrapolated at the current pace; ``<NA>`` when it does
-  not happen by the end of the period (or nothing was observed / the pace is zero).
+- **Target**: own row → parent's row → region default (region level only) → national default
+  (:func:`ocsol.zan_rules.targets_for`); ``binding`` only for an own row of an opposable document.
+- **Allowance** = the document's ``envelope_ha``, else reference × (1 − target/100); for a
+  commune, raised to its garantie communale (:func:`ocsol.zan_rules.commune_guarantees`) unless
+  the guarantee is pooled by its EPCI (shown there as ``pooled_ha``).
+- **Counted consumption** = gross Cerema flows of the period − deductions (PENE, PV, other;
+  renaturation on option). Shares, pace, projection and verdict use it.
+- **Projection** = pace × number of years in the period (× 10 for 2021–2030, never × 9), with
+  ``projection_basis`` and ``projection_confidence`` (``low``: fewer than ``min_years`` observed
+  years, or one year carries more than ``max_year_share`` of the counted consumption).
+- **Reading**: ``exceeded`` when counted > allowance; else ``will_exceed`` when projection >
+  allowance; else ``within``. It goes to ``status`` only when the target is binding, else to
+  ``indicative_status``; neither is filled for an incomplete territory (``complete = false``: a
+  member commune is missing from the Cerema file, ``n_missing`` of them).
+- **Exhaustion year**: the flow year during which cumulative counted consumption passes the
+  allowance — observed when already exceeded, else extrapolated at the current pace; ``<NA>``
+  when it does not happen by the end of the period (or nothing was observed / the pace is zero).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
+from .consumption import completeness
 from .errors import ConfigError, SchemaError
 from .territories import COMMUNE, Territories
+from .zan_rules import DEDUCTED, NO_SRADDET_REGIONS, deductions_by_year, targets_for
 
 log = logging.getLogger(__name__)
 
 #: Columns of ``zan.csv``.
 ZAN_COLUMNS: list[str] = [
-    "level", "code", "reference_start", "reference_end", "reference_ha", "target_pct", "target_source",
-    "allowed_ha", "guarantee_applied", "period_start", "period_end", "consumed_since_ha", "years_observed",
-    "annual_pace_ha", "projected_ha", "used_pct", "projected_pct", "exhaustion_year", "status",
+    "level", "code", "complete", "n_missing", "reference_start", "reference_end", "reference_ha",
+    "target_pct", "target_source", "target_document", "target_document_name", "doc_status", "binding",
+    "allowed_before_guarantee_ha", "guarantee_ha", "guarantee_reason", "guarantee_applied", "pooled_ha",
+    "allowed_ha", "period_start", "period_end", "consumed_gross_ha", *DEDUCTED.values(),
+    "consumed_counted_ha", "consumed_since_ha", "years_observed", "last_year_observed", "provisional_included",
+    "annual_pace_ha", "projected_ha", "projection_basis", "projection_confidence", "used_pct",
+    "projected_pct", "exhaustion_year", "status", "indicative_status",
 ]
 #: Columns of :func:`zan_path`.
 PATH_COLUMNS: list[str] = [
     "level", "code", "year", "decade_start", "decade_end", "reduction_pct", "envelope_ha",
-    "annual_allowed_ha", "allowed_cumulative_ha",
+    "annual_allowed_ha", "allowed_cumulative_ha", "basis",
 ]
-STATUSES = ("within", "will exceed", "exceeded")
+STATUSES = ("within", "will_exceed", "exceeded")
+TARGET_SOURCES = ("own", "parent", "region_default", "national_default")
 NATIONAL_TARGET_PCT = 50.0
-DEFAULT_DECADES: tuple[tuple[int, int, float], ...] = ((2031, 2040, 50.0), (2041, 2050, 100.0))
+REGION_TARGET_PCT = 54.5
+#: Later ENAF decades: none by default (after 2031 the objective is net artificialisation).
+DEFAULT_DECADES: tuple[tuple[int, int, float], ...] = ()
 _EPS = 1e-9
 
 
@@ -97,46 +109,66 @@ def zan_trajectory(
     *,
     reference: tuple[int, int] = (2011, 2020),
     period: tuple[int, int] = (2021, 2030),
-    target_pct: float = NATIONAL_TARGET_PCT,
-    guarantee_ha: float = 1.0,
-    guarantees: Mapping[str, float] | None = None,
+    national_default_pct: float = NATIONAL_TARGET_PCT,
+    region_default_pct: float | None = REGION_TARGET_PCT,
+    region_level: str = "region",
+    no_sraddet_regions: Sequence[str] = NO_SRADDET_REGIONS,
     targets: pd.DataFrame | None = None,
+    guarantees: pd.DataFrame | None = None,
+    guarantee_ha: float = 1.0,
+    pool_amount: str = "top_up",
+    deductions: pd.DataFrame | None = None,
+    count_renaturation: bool = False,
+    min_years: int = 3,
+    max_year_share: float = 0.5,
     decades: Sequence[Sequence[float]] = DEFAULT_DECADES,
 ) -> pd.DataFrame:
-    """The ZAN position of every territory: reference, allowance, consumption, projection, status.
+    """The ZAN position of every territory: reference, allowance, counted consumption, projection.
 
     Parameters
     ----------
     consumption
-        ``consumption.csv``-shaped table (``level, code, year, total_ha`` …) at every level.
+        ``consumption.csv``-shaped table (``level, code, year, total_ha`` [, ``provisional``]).
     territories
-        Levels and membership, used for the target cascade.
-    reference
-        First and last annual flow of the reference decade (inclusive).
-    period
-        First and last annual flow of the current period (inclusive).
-    target_pct
-        Default reduction (%) when neither the territory nor a parent has a target.
-    guarantee_ha
-        Garantie communale: minimum allowance of a commune (0 disables it). Never applied to
-        parent levels.
-    guarantees
-        Optional commune code -> guarantee (ha) overriding ``guarantee_ha`` for that commune
-        (communes nouvelles, communes without a PLU: see :func:`commune_guarantees`).
+        Levels and membership (target cascade, completeness, pooling).
+    reference, period
+        First and last annual flow of the reference decade and of the current period.
+    national_default_pct
+        Reduction when no document and no region default applies (art. 191: 50 %); never binding.
+    region_default_pct, region_level, no_sraddet_regions
+        Reduction for a territory of level ``region_level`` with a SRADDET (arrêté du 31 mai
+        2024: 54.5 %), never passed on to lower levels; None turns it off.
     targets
-        Optional ``level, code, target_pct, source`` table (:func:`ocsol.io.targets.read_targets`).
+        :func:`ocsol.io.targets.read_targets` or None.
+    guarantees
+        :func:`ocsol.zan_rules.commune_guarantees` (entitlements per commune). None: every
+        commune gets ``guarantee_ha`` (``assumed``).
+    guarantee_ha
+        Used when ``guarantees`` is None (0 disables the guarantee).
+    pool_amount
+        What a pooled commune adds to its EPCI's pool: ``"top_up"`` (what the guarantee would
+        have added to its allowance) or ``"guarantee"`` (the whole guarantee).
+    deductions
+        :func:`ocsol.io.targets.read_deductions` or None.
+    count_renaturation
+        Deduct renaturation (R. 2231-1 1° CGCT: an option of the council).
+    min_years, max_year_share
+        Thresholds of ``projection_confidence = low``.
     decades
         Later decades ``[first, last, reduction_pct]``; only validated here (see :func:`zan_path`).
 
     Returns
     -------
     DataFrame
-        The ``zan.csv`` columns (:data:`ZAN_COLUMNS`), one row per territory.
+        :data:`ZAN_COLUMNS`, one row per territory with data (a commune missing from the Cerema
+        file has none; every territory containing it has ``complete = false``, ``n_missing`` > 0
+        and no status).
 
     Raises
     ------
     SchemaError
-        When the consumption table does not cover every year of the reference decade.
+        When the consumption table does not cover every year of the reference decade, or a
+        deduction does not fit the consumption.
     ConfigError
         On malformed windows, targets or decades.
 
@@ -150,17 +182,18 @@ def zan_trajectory(
     >>> rows += [("epci", "E", y, 4.1) for y in range(2011, 2024)]
     >>> conso = pd.DataFrame(rows, columns=["level", "code", "year", "total_ha"])
     >>> z = zan_trajectory(conso, t)
-    >>> z[["level", "code", "reference_ha", "allowed_ha", "guarantee_applied", "status"]]
-         level code  reference_ha  allowed_ha  guarantee_applied       status
-    0  commune    1           1.0         1.0               True       within
-    1  commune    2          40.0        20.0              False  will exceed
-    2     epci    E          41.0        20.5              False  will exceed
+    >>> z[["code", "allowed_ha", "guarantee_applied", "indicative_status"]].values.tolist()
+    [['1', 1.0, True, 'within'], ['2', 20.0, False, 'will_exceed'], ['E', 20.5, False, 'will_exceed']]
+    >>> set(z["status"])  # the national default binds nobody: no verdict
+    {''}
     """
     ref0, ref1 = _window(reference, "reference")
     per0, per1 = _window(period, "period")
     check_decades(decades, (per0, per1))
-    if not 0.0 <= float(target_pct) <= 100.0:
-        raise ConfigError(f"[zan].target_pct = {target_pct!r}: must be between 0 and 100")
+    if not float(national_default_pct) <= 100.0:
+        raise ConfigError(f"[zan].national_default_pct = {national_default_pct!r}: must be at most 100")
+    if pool_amount not in ("top_up", "guarantee"):
+        raise ConfigError(f"[zan].pool_amount = {pool_amount!r}; use \"top_up\" or \"guarantee\"")
     years = set(consumption["year"].astype(int).unique().tolist())
     missing = [y for y in range(ref0, ref1 + 1) if y not in years]
     if missing:
@@ -170,54 +203,135 @@ def zan_trajectory(
             f"{ref0}–{ref1} also needs {', '.join(map(str, missing))}; use an older millésime or "
             "set [zan].reference"
         )
-    default_source = ("national default" if float(target_pct) == NATIONAL_TARGET_PCT
-                      else "configured default")
-    own = _target_lookup(targets, territories)
     n_period = per1 - per0 + 1
-
-    cons = consumption[["level", "code", "year", "total_ha"]].copy()
+    cons = consumption.copy()
     cons["year"] = cons["year"].astype(int)
-    units = cons[["level", "code"]].drop_duplicates().reset_index(drop=True)
-    ref = cons[(cons["year"] >= ref0) & (cons["year"] <= ref1)].groupby(["level", "code"])["total_ha"].sum()
-    per = cons[(cons["year"] >= per0) & (cons["year"] <= per1)].sort_values("year")
+    if "provisional" not in cons:
+        cons["provisional"] = False
+    cons["provisional"] = cons["provisional"].astype(str).str.lower() == "true"
+    ded = deductions_by_year(deductions, cons, territories, period=(per0, per1),
+                             count_renaturation=count_renaturation)
+    per = cons[(cons["year"] >= per0) & (cons["year"] <= per1)][["level", "code", "year", "total_ha", "provisional"]]
+    per = per.merge(ded, on=["level", "code", "year"], how="left")
+    per["deducted_ha"] = per["deducted_ha"].fillna(0.0)
+    per["counted_ha"] = per["total_ha"] - per["deducted_ha"]
+    per = per.sort_values("year")
     per_groups = {k: g for k, g in per.groupby(["level", "code"], sort=False)}
+    ref = cons[(cons["year"] >= ref0) & (cons["year"] <= ref1)].groupby(["level", "code"])["total_ha"].sum()
 
+    present = cons.loc[cons["level"] == COMMUNE, "code"].astype(str).unique()
+    units = completeness(present, territories)
+    # territories with at least one commune in the file (a missing commune has no row, as in
+    # consumption.csv; its parents are flagged incomplete)
+    units = units[units.set_index(["level", "code"]).index.isin(ref.index)]
+    refs = {k: float(v) for k, v in ref.items()}
+    tgt = targets_for(units, territories, references=refs, targets=targets,
+                      national_default_pct=float(national_default_pct), region_default_pct=region_default_pct,
+                      region_level=region_level, no_sraddet_regions=no_sraddet_regions)
+    gmap: dict[str, tuple[float, str, str]] = {}
+    if guarantees is not None:
+        gmap = {r.code: (float(r.guarantee_ha), r.guarantee_reason, r.pooled_by)
+                for r in guarantees.itertuples(index=False)}
     rows = []
-    for level, code in units.itertuples(index=False):
-        reference_ha = float(ref.get((level, code), 0.0))
-        pct, source = _target_for(level, code, territories, own, float(target_pct), default_source)
-        allowed = reference_ha * (1.0 - pct / 100.0)
-        applied = False
-        floor = guarantee_ha if guarantees is None else guarantees.get(code, guarantee_ha)
-        if level == COMMUNE and floor and allowed < floor:
-            allowed, applied = float(floor), True
+    for level, code, n_miss, complete in units.itertuples(index=False):
+        t = tgt[(level, code)]
+        has_data = (level, code) in ref.index
+        reference_ha = float(ref.get((level, code), np.nan))
+        pct = t.pct
+        if not np.isnan(t.envelope_ha):
+            base = t.envelope_ha
+            pct = (1.0 - base / reference_ha) * 100.0 if reference_ha > 0 else np.nan
+        else:
+            base = reference_ha * (1.0 - t.pct / 100.0)
+        g_amount, g_reason, pooled_by, pooled = np.nan, "", "", 0.0
+        if level == COMMUNE:
+            g_amount, g_reason, pooled_by = gmap.get(code, (float(guarantee_ha), "assumed" if guarantee_ha else "", ""))
+        allowed, applied = base, False
+        if pooled_by:
+            pooled = g_amount if pool_amount == "guarantee" else max(0.0, g_amount - base)
+            g_amount = 0.0
+        elif level == COMMUNE and g_amount and base < g_amount:
+            allowed, applied = float(g_amount), True
         grp = per_groups.get((level, code))
         n_obs = 0 if grp is None else int(grp["year"].nunique())
-        consumed = 0.0 if grp is None else float(grp["total_ha"].sum())
-        pace = consumed / n_obs if n_obs else np.nan
+        gross = np.nan if not has_data else (0.0 if grp is None else float(grp["total_ha"].sum()))
+        dsum = {c: (float(grp[c].sum(min_count=1)) if grp is not None and c in grp else np.nan)
+                for c in DEDUCTED.values()}
+        counted = np.nan if not has_data else (0.0 if grp is None else float(grp["counted_ha"].sum()))
+        pace = counted / n_obs if n_obs else np.nan
         projected = pace * n_period if n_obs else np.nan
-        exceeded = consumed > allowed + _EPS
-        if exceeded:
-            status = "exceeded"
-        elif n_obs and projected > allowed + _EPS:
-            status = "will exceed"
-        else:
-            status = "within"
+        reading = _reading(counted, projected, allowed, n_obs) if has_data and complete else ""
+        last_obs = int(grp["year"].max()) if n_obs else None
+        prov = bool(grp["provisional"].any()) if n_obs else False
         rows.append({
-            "level": level, "code": code, "reference_start": ref0, "reference_end": ref1,
-            "reference_ha": reference_ha, "target_pct": pct, "target_source": source,
-            "allowed_ha": allowed, "guarantee_applied": applied, "period_start": per0,
-            "period_end": per1, "consumed_since_ha": consumed, "years_observed": n_obs,
+            "level": level, "code": code, "complete": bool(complete), "n_missing": int(n_miss),
+            "reference_start": ref0, "reference_end": ref1, "reference_ha": reference_ha,
+            "target_pct": pct, "target_source": t.source, "target_document": t.document,
+            "target_document_name": t.document_name, "doc_status": t.doc_status, "binding": t.binding,
+            "allowed_before_guarantee_ha": base, "guarantee_ha": g_amount, "guarantee_reason": g_reason,
+            "guarantee_applied": applied, "pooled_ha": pooled if level == COMMUNE else 0.0,
+            "allowed_ha": allowed, "period_start": per0, "period_end": per1, "consumed_gross_ha": gross,
+            **{c: (dsum[c] if not np.isnan(dsum[c]) else (0.0 if has_data else np.nan))
+               for c in DEDUCTED.values()},
+            "consumed_counted_ha": counted, "consumed_since_ha": counted, "years_observed": n_obs,
+            "last_year_observed": last_obs, "provisional_included": prov,
             "annual_pace_ha": pace, "projected_ha": projected,
-            "used_pct": consumed / allowed * 100.0 if allowed > 0 else np.nan,
+            "projection_basis": _basis(per0, last_obs, n_obs, grp),
+            "projection_confidence": _confidence(grp, n_obs, min_years, max_year_share) if has_data else "",
+            "used_pct": counted / allowed * 100.0 if allowed > 0 else np.nan,
             "projected_pct": projected / allowed * 100.0 if allowed > 0 and n_obs else np.nan,
-            "exhaustion_year": _exhaustion_year(grp, allowed, pace, per0, per1),
-            "status": status,
+            "exhaustion_year": (_exhaustion_year(grp, allowed, pace, per0, per1) if has_data else None),
+            "status": reading if t.binding else "", "indicative_status": "" if t.binding else reading,
+            "_pooled_by": pooled_by,
         })
-    out = pd.DataFrame(rows, columns=ZAN_COLUMNS)
-    out["exhaustion_year"] = out["exhaustion_year"].astype("Int64")
-    out["guarantee_applied"] = out["guarantee_applied"].astype(bool)
+    out = pd.DataFrame(rows, columns=[*ZAN_COLUMNS, "_pooled_by"])
+    if not count_renaturation:
+        out["deducted_renaturation_ha"] = np.nan
+    _pool_on_parents(out)
+    out = out[ZAN_COLUMNS].copy()
+    for c in ("exhaustion_year", "last_year_observed"):
+        out[c] = out[c].astype("Int64")
+    for c in ("guarantee_applied", "binding", "complete", "provisional_included"):
+        out[c] = out[c].astype(bool)
     return out
+
+
+def _pool_on_parents(out: pd.DataFrame) -> None:
+    """Add each pooled commune's amount to the ``pooled_ha`` of the unit that pools it."""
+    pooled = out[out["_pooled_by"] != ""]
+    for by, amount in pooled.groupby("_pooled_by")["pooled_ha"].sum().items():
+        hit = (out["level"] != COMMUNE) & (out["code"] == by)
+        out.loc[hit, "pooled_ha"] = out.loc[hit, "pooled_ha"] + float(amount)
+
+
+def _reading(counted: float, projected: float, allowed: float, n_obs: int) -> str:
+    if np.isnan(allowed) or np.isnan(counted):
+        return ""
+    if counted > allowed + _EPS:
+        return "exceeded"
+    if n_obs and projected > allowed + _EPS:
+        return "will_exceed"
+    return "within"
+
+
+def _basis(per0: int, last: int | None, n_obs: int, grp: pd.DataFrame | None) -> str:
+    """``"2021–2023 (3 years; 2023 provisional)"``: the observed years the projection rests on."""
+    if not n_obs or grp is None:
+        return "no year observed"
+    prov = sorted(int(y) for y in grp.loc[grp["provisional"], "year"].unique())
+    text = f"{per0}–{last} ({n_obs} year{'s' if n_obs > 1 else ''}"
+    return text + (f"; {', '.join(map(str, prov))} provisional)" if prov else ")")
+
+
+def _confidence(grp: pd.DataFrame | None, n_obs: int, min_years: int, max_share: float) -> str:
+    """``low`` when fewer than ``min_years`` years, or one year carries more than ``max_share``."""
+    if grp is None or n_obs < min_years:
+        return "low"
+    yearly = grp.groupby("year")["counted_ha"].sum()
+    total = float(yearly.sum())
+    if total > 0 and float(yearly.max()) > max_share * total + _EPS:
+        return "low"
+    return "normal"
 
 
 def _exhaustion_year(grp: pd.DataFrame | None, allowed: float, pace: float, per0: int,
@@ -225,7 +339,7 @@ def _exhaustion_year(grp: pd.DataFrame | None, allowed: float, pace: float, per0
     """Flow year during which cumulative consumption first passes the allowance."""
     if grp is None or grp.empty:
         return None
-    yearly = grp.groupby("year")["total_ha"].sum().sort_index()
+    yearly = grp.groupby("year")["counted_ha"].sum().sort_index()
     cum = yearly.cumsum()
     over = cum[cum > allowed + _EPS]
     if len(over):
@@ -239,60 +353,18 @@ def _exhaustion_year(grp: pd.DataFrame | None, allowed: float, pace: float, per0
     return year if year <= per1 else None
 
 
-def _target_lookup(targets: pd.DataFrame | None, territories: Territories) -> dict[tuple[str, str], tuple[float, str]]:
-    if targets is None or len(targets) == 0:
-        return {}
-    need = {"level", "code", "target_pct"}
-    if not need <= set(targets.columns):
-        raise SchemaError(f"targets table needs columns level, code, target_pct; found {list(targets.columns)}")
-    known = set(territories.all_levels)
-    out = {}
-    for r in targets.itertuples(index=False):
-        lvl = str(r.level)
-        if lvl not in known:
-            log.warning("targets: level %r is not a level of the territories (%s); row for %s ignored",
-                        lvl, ", ".join(known), r.code)
-            continue
-        pct = float(r.target_pct)
-        if not 0.0 <= pct <= 100.0:
-            raise ConfigError(f"targets: {lvl} {r.code}: target_pct {pct:g} is outside 0–100")
-        source = str(getattr(r, "source", "") or "own")
-        out[(lvl, str(r.code))] = (pct, source)
-    return out
-
-
-def _target_for(
-    level: str, code: str, territories: Territories, own: dict[tuple[str, str], tuple[float, str]],
-    default_pct: float, default_source: str,
-) -> tuple[float, str]:
-    if (level, code) in own:
-        return own[(level, code)]
-    if own:
-        for plevel, pcode in _parents_of(level, code, territories):
-            if (plevel, pcode) in own:
-                pct, source = own[(plevel, pcode)]
-                return pct, f"{source} (inherited from {plevel} {pcode})"
-    return default_pct, default_source
-
-
-def _parents_of(level: str, code: str, territories: Territories) -> list[tuple[str, str]]:
-    """Parents in level order; for a parent unit, only containing units of later levels."""
-    parents = territories.parents(code, level)
-    if level == COMMUNE or level not in territories.levels:
-        return parents
-    later = territories.levels[territories.levels.index(level) + 1:]
-    return [(lvl, c) for lvl, c in parents if lvl in later]
-
-
 def zan_path(
     zan: pd.DataFrame, *, decades: Sequence[Sequence[float]] = DEFAULT_DECADES
 ) -> pd.DataFrame:
-    """Allowed consumption year by year from the period start to 2050, for the trajectory chart.
+    """Allowed ENAF consumption year by year, for the trajectory chart.
 
-    Each later decade's envelope is the previous decade's envelope reduced by its
-    ``reduction_pct`` (default: halve again for 2031–2040, zero for 2041–2050, i.e. net zero).
-    The garantie communale is a first-decade rule and is not carried over. Within a decade the
-    envelope is spread evenly over its years.
+    The first span is the period's allowance (``basis = "allowance"``). Later decades are
+    drawn only when ``[zan].decades`` configures them (none by default: after 2031 the objective
+    is net artificialisation, :mod:`ocsol.zan_2031`); they are an **indicative** ENAF reading
+    (``basis = "indicative_enaf"``). Each later envelope is the previous one reduced by its
+    ``reduction_pct``, starting from the allowance **without** the garantie communale, which is
+    a first-decade rule (a commune floored from 0.553 to 1 ha gets 0.276 ha, not 0.5 ha, for
+    2031–2040 at −50 %). Within a decade the envelope is spread evenly over its years.
 
     Parameters
     ----------
@@ -304,73 +376,96 @@ def zan_path(
     Returns
     -------
     DataFrame
-        ``level, code, year, decade_start, decade_end, reduction_pct, envelope_ha,
-        annual_allowed_ha, allowed_cumulative_ha`` (cumulative since the period start, to the end
-        of ``year``); the first decade has ``reduction_pct`` = the territory's target.
+        :data:`PATH_COLUMNS` (cumulative since the period start, to the end of ``year``); the
+        first decade has ``reduction_pct`` = the territory's target.
 
     Examples
     --------
-    >>> z = pd.DataFrame({"level": ["epci"], "code": ["E"], "target_pct": [50.0],
-    ...                   "allowed_ha": [20.0], "period_start": [2021], "period_end": [2030]})
-    >>> p = zan_path(z)
-    >>> p.groupby("decade_start")["envelope_ha"].first().tolist()
-    [20.0, 10.0, 0.0]
-    >>> float(p["allowed_cumulative_ha"].iloc[-1])
-    30.0
+    >>> z = pd.DataFrame({"level": ["commune"], "code": ["1"], "target_pct": [50.0],
+    ...                   "allowed_before_guarantee_ha": [0.553], "allowed_ha": [1.0],
+    ...                   "period_start": [2021], "period_end": [2030]})
+    >>> p = zan_path(z, decades=[[2031, 2040, 50]])
+    >>> p.groupby("decade_start")["envelope_ha"].first().round(4).tolist()
+    [1.0, 0.2765]
+    >>> sorted(set(p["basis"]))
+    ['allowance', 'indicative_enaf']
     """
     rows = []
     for r in zan.itertuples(index=False):
         per = (int(r.period_start), int(r.period_end))
-        spans = [(per[0], per[1], float(r.target_pct), float(r.allowed_ha))]
-        envelope = float(r.allowed_ha)
+        spans = [(per[0], per[1], float(r.target_pct), float(r.allowed_ha), "allowance")]
+        envelope = float(getattr(r, "allowed_before_guarantee_ha", r.allowed_ha))
         for a, b, pct in check_decades(decades, per):
             envelope = envelope * (1.0 - pct / 100.0)
-            spans.append((a, b, pct, envelope))
+            spans.append((a, b, pct, envelope, "indicative_enaf"))
         cumulative = 0.0
-        for a, b, pct, env in spans:
+        for a, b, pct, env, basis in spans:
             annual = env / (b - a + 1)
             for y in range(a, b + 1):
                 cumulative += annual
-                rows.append((r.level, r.code, y, a, b, pct, env, annual, cumulative))
+                rows.append((r.level, r.code, y, a, b, pct, env, annual, cumulative, basis))
     return pd.DataFrame(rows, columns=PATH_COLUMNS)
 
 
-def commune_guarantees(
-    communes: Sequence[str],
-    *,
-    base_ha: float = 1.0,
-    deleguees: pd.DataFrame | None = None,
-    per_deleguee_ha: float = 0.5,
-    cap_ha: float = 2.0,
-    eligible: Sequence[str] | None = None,
-) -> dict[str, float]:
-    """The garantie communale of each commune (loi n° 2023-630, DOMAIN.md §1.3).
+#: Columns of ``zan_coherence.csv``.
+COHERENCE_COLUMNS: list[str] = [
+    "level", "code", "member_level", "n_members", "n_members_own_target", "members_envelope_ha",
+    "guarantees_ha", "pooled_ha", "total_ha", "envelope_ha", "difference_ha", "complete", "flag",
+]
 
-    - every commune gets ``base_ha`` (1 ha for 2021–2031);
-    - a commune nouvelle gets ``per_deleguee_ha`` (0.5 ha) more per commune déléguée, the total
-      capped at ``cap_ha`` (2 ha). Whether the 2 ha cap the total or the bonus is not settled
-      (DOMAIN.md §7.2): ocsol caps the total; set ``cap_ha`` to change it. Only rows of type
-      *déléguée* count when the table has a type column (communes associées do not);
-    - when ``eligible`` is given (communes covered by a PLU, a document en tenant lieu or a carte
-      communale), the others get 0: communes under the RNU do not benefit.
 
-    >>> d = pd.DataFrame({"old_code": ["1", "2", "3", "4"], "new_code": ["1", "1", "1", "9"],
-    ...                   "type": ["commune-deleguee"] * 3 + ["commune-associee"]})
-    >>> commune_guarantees(["1", "5", "9"], deleguees=d, eligible=["1", "9"])
-    {'1': 2.0, '5': 0.0, '9': 1.0}
+def zan_coherence(zan: pd.DataFrame, territories: Territories) -> pd.DataFrame:
+    """Territorialisation check of every parent with a binding envelope, per member level.
+
+    For a binding parent and each lower level whose units lie entirely inside it: Σ members'
+    allowances before the guarantee + Σ guarantee top-ups (allowed − allowance before the
+    guarantee) + Σ pooled amounts, against the parent's envelope (R. 4251-3 CGCT / SCoT: the
+    sum of the territorialised envelopes should not exceed the parent's).
+
+    Returns
+    -------
+    DataFrame
+        :data:`COHERENCE_COLUMNS`; ``flag`` = ``within`` or ``exceeds`` (``difference_ha`` > 0),
+        empty when a member's figures are missing (``complete = false``).
+
+    Examples
+    --------
+    >>> comm = pd.DataFrame({"code": ["1", "2"], "area_m2": [1.0, 1.0]})
+    >>> t = Territories(communes=comm, membership=pd.DataFrame({"code": ["1", "2"], "epci": "E"}),
+    ...                 levels=("epci",))
+    >>> z = pd.DataFrame({"level": ["commune", "commune", "epci"], "code": ["1", "2", "E"],
+    ...                   "binding": [False, False, True], "complete": True,
+    ...                   "allowed_before_guarantee_ha": [0.5, 9.5, 10.0], "allowed_ha": [1.0, 9.5, 10.0],
+    ...                   "pooled_ha": [0.0, 0.0, 0.0], "target_source": ["parent:epci:E"] * 2 + ["own"]})
+    >>> zan_coherence(z, t)[["total_ha", "envelope_ha", "difference_ha", "flag"]].values.tolist()
+    [[10.5, 10.0, 0.5, 'exceeds']]
     """
-    n_del: dict[str, int] = {}
-    if deleguees is not None and len(deleguees):
-        d = deleguees
-        if "type" in d:
-            d = d[d["type"].str.lower().str.contains("deleg|délég|comd", regex=True)]
-        n_del = d.groupby("new_code")["old_code"].nunique().to_dict()
-    allowed = None if eligible is None else set(map(str, eligible))
-    out = {}
-    for code in map(str, communes):
-        if allowed is not None and code not in allowed:
-            out[code] = 0.0
-            continue
-        bonus = per_deleguee_ha * n_del.get(code, 0)
-        out[code] = float(min(cap_ha, base_ha + bonus)) if bonus else float(base_ha)
-    return out
+    rows = []
+    z = zan.set_index(["level", "code"])
+    for (level, code), r in z[(z["binding"].astype(bool)) & (z.index.get_level_values(0) != COMMUNE)].iterrows():
+        lower = [COMMUNE, *territories.levels[: territories.levels.index(level)]] if level in territories.levels \
+            else [COMMUNE]
+        for mlevel in lower:
+            if mlevel == COMMUNE:
+                members = [(COMMUNE, c) for c in territories.members(level, code)]
+            else:
+                codes = territories.membership.loc[
+                    territories.membership[level] == code, mlevel].dropna().unique()
+                members = [(mlevel, c) for c in codes if (level, code) in territories.parents(c, mlevel)]
+            if not members:
+                continue
+            m = z.reindex(members)
+            base = m["allowed_before_guarantee_ha"].astype(float)
+            top = (m["allowed_ha"].astype(float) - base).clip(lower=0)
+            pooled = m["pooled_ha"].astype(float) if mlevel == COMMUNE else pd.Series(0.0, index=m.index)
+            complete = bool(m["complete"].fillna(False).astype(bool).all()) and bool(base.notna().all())
+            total = float(base.sum() + top.sum() + pooled.sum())
+            envelope = float(r["allowed_ha"])
+            diff = total - envelope
+            rows.append({"level": level, "code": code, "member_level": mlevel, "n_members": len(members),
+                         "n_members_own_target": int((m["target_source"] == "own").sum()),
+                         "members_envelope_ha": float(base.sum()), "guarantees_ha": float(top.sum()),
+                         "pooled_ha": float(pooled.sum()), "total_ha": total, "envelope_ha": envelope,
+                         "difference_ha": diff, "complete": complete,
+                         "flag": ("" if not complete else "exceeds" if diff > 1e-6 else "within")})
+    return pd.DataFrame(rows, columns=COHERENCE_COLUMNS)

@@ -68,6 +68,14 @@ def read_deleguees(path: str | os.PathLike[str]) -> pd.DataFrame:
     type_col = next((c for c in cols if c.lower() in ("type", "typecom")), None)
     if type_col is not None:  # commune-deleguee / commune-associee (COMD / COMA)
         out["type"] = df[type_col].astype(str).str.strip().to_numpy()
+    date_col = next((c for c in cols if c.lower() in ("creation_date", "date_creation")), None)
+    if date_col is not None:  # date of creation of the commune nouvelle (garantie communale bonus)
+        from .targets import parse_date
+
+        try:
+            out["creation_date"] = [parse_date(v) for v in df[date_col]]
+        except ValueError as exc:
+            raise SchemaError(f"{src}: {date_col} {str(exc)!r} is not a date; write YYYY-MM-DD") from None
     if bad.any():
         lines = ", ".join(str(i + 2) for i in bad[bad].index[:5])
         raise SchemaError(f"{src}: empty code in column {old!r} or {new!r} on line(s) {lines}; fill or remove them")
@@ -92,11 +100,3 @@ def read_weights(path: str | os.PathLike[str]) -> pd.DataFrame:
     if problems:
         raise SchemaError(f"{src}: " + format_problems(problems) + "; fix the weights")
     return pd.DataFrame({"old_code": as_code(df[old], width=5), "new_code": as_code(df[new], width=5), "weight": w})
-
-
-def read_eligible(path: str | os.PathLike[str]) -> list[str]:
-    """Commune codes eligible to the garantie communale (covered by a PLU or a carte communale)."""
-    df = read_table(path, what="eligible communes")
-    col = find_column(list(df.columns), ["insee_com", "code_insee", "code", "idcom"], given=None, source=str(path),
-                      what="commune code", config_key="zan.guarantee_eligible")
-    return as_code(df[col], width=5).dropna().tolist()

@@ -39,7 +39,7 @@ HEADLINE_FILE = "headline.json"
 FIGURE_ALT = {
     "consommation": "Histogramme de la consommation annuelle d'espaces NAF par destination, en hectares",
     "trajectoire": "Courbes de la consommation cumulée depuis le début de période, de sa projection et de "
-                   "l'enveloppe autorisée jusqu'en 2050, en hectares",
+                   "l'enveloppe autorisée, en hectares",
     "stock_couverture": "Barres des surfaces par couverture du sol et par millésime, en hectares",
     "stock_usage": "Barres des surfaces par usage du sol et par millésime, en hectares",
     "transitions": "Matrice des surfaces ayant changé de couverture entre deux millésimes, en hectares",

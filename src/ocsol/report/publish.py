@@ -47,7 +47,8 @@ FIELDS: list[tuple[str, str, str, str, str]] = [
     ("reference_ha", "Consommation de référence", "Consommation d'espaces NAF sur la période de référence "
      "(somme des flux annuels, fichiers fonciers du Cerema)", "number", "ha"),
     ("target_pct", "Objectif de réduction", "Objectif de réduction de la consommation (%)", "number", "%"),
-    ("target_source", "Source de l'objectif", "D'où vient l'objectif (document, héritage, défaut national)",
+    ("target_source", "Source de l'objectif", "D'où vient l'objectif : own (document du territoire), "
+     "parent:<niveau>:<code> (hérité), region_default, national_default",
      "string", ""),
     ("allowed_ha", "Enveloppe", "Consommation autorisée sur la période (garantie communale incluse)",
      "number", "ha"),
@@ -63,8 +64,14 @@ FIELDS: list[tuple[str, str, str, str, str]] = [
     ("projected_pct", "Part de l'enveloppe projetée", "Projection / enveloppe × 100", "number", "%"),
     ("exhaustion_year", "Année d'épuisement", "Année au cours de laquelle l'enveloppe est épuisée au rythme "
      "observé (vide si pas avant la fin de période)", "year", ""),
-    ("status", "Situation", "within (dans l'enveloppe), will exceed (dépassement projeté), exceeded "
-     "(enveloppe dépassée)", "string", ""),
+    ("status", "Situation", "Uniquement si l'objectif est opposable (document du territoire) : within (dans "
+     "l'enveloppe), will_exceed (dépassement projeté), exceeded (enveloppe dépassée) ; vide sinon", "string", ""),
+    ("indicative_status", "Lecture indicative", "Même lecture quand l'objectif n'est pas opposable (défaut "
+     "national ou régional, objectif hérité) : elle n'est pas un verdict", "string", ""),
+    ("binding", "Objectif opposable", "true si l'objectif vient d'un document opposable du territoire lui-même",
+     "boolean", ""),
+    ("complete", "Données complètes", "false si des communes du territoire manquent dans le fichier du Cerema "
+     "(aucune situation n'est alors donnée)", "boolean", ""),
     ("artif_vintage", "Millésime OCS GE", "Dernier millésime d'occupation du sol", "year", ""),
     ("artif_ha", "Surface artificialisée", "Surface artificialisée au dernier millésime (décret 2023-1096)",
      "number", "ha"),
@@ -132,7 +139,7 @@ def table_schema(*, title: str | None = None) -> dict[str, Any]:
         if name in ("level", "code"):
             f["constraints"] = {"required": True}
         if name == "status":
-            f["constraints"] = {"enum": ["within", "will exceed", "exceeded"]}
+            f["constraints"] = {"enum": ["within", "will_exceed", "exceeded", ""]}
         if ftype == "number":
             f["example"] = "12.5"
         fields.append(f)
@@ -223,9 +230,9 @@ INDEX_COLUMNS: list[tuple[str, str, str]] = [  # key, header, kind
     ("level", "Niveau", "text"),
     ("code", "Code", "text"),
     ("area_ha", "Surface (ha)", "ha"),
-    ("reference_ha", "Conso. 2011–2020 (ha)", "ha"),
-    ("allowed_ha", "Enveloppe 2021–2030 (ha)", "ha"),
-    ("consumed_since_ha", "Consommé depuis 2021 (ha)", "ha"),
+    ("reference_ha", "Conso. de référence (ha)", "ha"),
+    ("allowed_ha", "Enveloppe de la période (ha)", "ha"),
+    ("consumed_since_ha", "Consommé depuis le début de période (ha)", "ha"),
     ("used_pct", "Enveloppe consommée (%)", "pct"),
     ("projected_pct", "Projection (% de l'enveloppe)", "pct"),
     ("status", "Situation", "status"),
@@ -363,7 +370,8 @@ def _cell(value: Any, kind: str, r: Any, level_label: Any) -> safe.Markup:
         from .sections import STATUS_FR
 
         v = "" if missing else str(value)
-        return safe.html('<td class="t {}" data-v="{}">{}</td>', v.replace(" ", "-"), v, STATUS_FR.get(v, v))
+        return safe.html('<td class="t {}" data-v="{}">{}</td>', v.replace(" ", "-").replace("_", "-"), v,
+                         STATUS_FR.get(v, v))
     if missing:
         return safe.html('<td data-v="">{}</td>', fr.MISSING)
     num = float(value)

@@ -24,8 +24,16 @@ from .safe import md
 log = logging.getLogger(__name__)
 
 DESTINATIONS = {col: label for col, (label, _colour) in plot.DESTINATIONS.items()}  # one list, in plot
-STATUS_FR = {"within": "dans l'enveloppe", "will exceed": "dépassement projeté",
+#: Verdict against a binding (opposable) target: ``status``.
+STATUS_FR = {"within": "dans l'enveloppe", "will_exceed": "dépassement projeté",
              "exceeded": "enveloppe dépassée"}
+#: Reading against a non-binding target (default or inherited): ``indicative_status``; no verdict.
+INDICATIVE_FR = {"within": "rythme compatible avec l'objectif indicatif",
+                 "will_exceed": "rythme supérieur à l'objectif indicatif",
+                 "exceeded": "consommation supérieure à l'objectif indicatif"}
+TARGET_SOURCE_FR = {"own": "document du territoire", "region_default": "objectif régional par défaut, non "
+                    "territorialisé", "national_default": "objectif indicatif : réduction nationale, non "
+                    "territorialisée"}
 MISSING = {
     "consommation": "Aucune donnée de consommation d'espaces naturels, agricoles et forestiers (fichiers "
                     "fonciers du Cerema) n'est disponible pour ce territoire.",
@@ -41,9 +49,10 @@ MISSING = {
 
 #: English notes of the indicator tables → French (regular expressions, applied in order).
 NOTES_FR: list[tuple[str, str]] = [
-    (r"national default", "objectif national par défaut"),
-    (r"configured default", "valeur par défaut de la configuration"),
-    (r"\(inherited from (\S+) (\S+)\)", r"(hérité de \1 \2)"),
+    (r"^national_default$", TARGET_SOURCE_FR["national_default"]),
+    (r"^region_default$", TARGET_SOURCE_FR["region_default"]),
+    (r"^own$", TARGET_SOURCE_FR["own"]),
+    (r"^parent:(\S+):(\S+)$", r"hérité de \1 \2 (indicatif)"),
     (r"period clipped to (\S+) \(data available\)", r"période ramenée à \1 (données disponibles)"),
     (r"OCS GE vintages", "millésimes OCS GE"),
     (r"population fell by (\d+): no m² per new inhabitant; LCRPGR not meaningful for PGR < 0 "
@@ -56,6 +65,8 @@ NOTES_FR: list[tuple[str, str]] = [
     (r"no OCS GE stock: LCR not computed", "pas de stock OCS GE : LCR non calculé"),
     (r"consumption not available for every year (\S+)", r"consommation non disponible pour toutes les années \1"),
     (r"no population at (\d+) or (\d+)", r"pas de population en \1 ou \2"),
+    (r"(\d+) commune\(s\) without consumption or population at both dates",
+     r"\1 commune(s) sans consommation ou sans population aux deux dates : données incomplètes"),
 ]
 
 
@@ -255,42 +266,63 @@ def zan(ctx: Any, ind: Indicators) -> None:
     r = z.iloc[0]
     ref = fr.period(r["reference_start"], r["reference_end"])
     per = fr.period(r["period_start"], r["period_end"])
-    status = str(r.get("status", ""))
+    status = _text(r.get("status"))
+    indicative = _text(r.get("indicative_status"))
     n_obs = int(_f(r["years_observed"])) if not np.isnan(_f(r["years_observed"])) else 0
     obs = fr.period(r["period_start"], int(r["period_start"]) + n_obs - 1) if n_obs else "—"
     guarantee = str(r.get("guarantee_applied", "")).lower() == "true"
+    binding = str(r.get("binding", "")).lower() == "true"
+    envelope = "Enveloppe" if binding else "Enveloppe indicative"
     lines = [
         f"- Consommation de référence {ref} : **{fr.hectares(r['reference_ha'])}**",
         f"- Objectif de réduction : **{fr.percent(r['target_pct'], decimals=0)}** "
         f"({md(french_note(str(r.get('target_source', ''))))})",
-        f"- Enveloppe {per} : **{fr.hectares(r['allowed_ha'])}**"
-        + (" (garantie communale de 1 ha appliquée)" if guarantee else ""),
+        f"- {envelope} {per} : **{fr.hectares(r['allowed_ha'])}**"
+        + (f" (garantie communale de {fr.hectares(r.get('guarantee_ha'), decimals=1)} appliquée"
+           + (", éligibilité présumée : document d'urbanisme non renseigné"
+              if _text(r.get("guarantee_reason")) == "assumed" else "") + ")" if guarantee else ""),
         f"- Consommé depuis {int(r['period_start'])} ({obs}, {n_obs} an{'s' if n_obs > 1 else ''}) : "
         f"**{fr.hectares(r['consumed_since_ha'])}**, soit **{fr.percent(r['used_pct'])}** de l'enveloppe",
         f"- Rythme annuel observé : {fr.hectares(r['annual_pace_ha'], decimals=2)}/an ; projection au "
         f"31 décembre {int(r['period_end'])} : **{fr.hectares(r['projected_ha'])}** "
-        f"({fr.percent(r['projected_pct'])} de l'enveloppe)",
+        f"({fr.percent(r['projected_pct'])} de l'enveloppe)"
+        + (" — projection fragile (peu d'années observées ou une année prépondérante)"
+           if _text(r.get("projection_confidence")) == "low" else ""),
     ]
     ey = r.get("exhaustion_year")
-    if not (ey is None or (isinstance(ey, float) and np.isnan(ey)) or str(ey) in ("", "<NA>")):
-        lines.append(f"- Au rythme actuel, l'enveloppe est épuisée au cours de l'année **{fr.year(ey)}**")
-    verdict = STATUS_FR.get(status, status)
-    lines.append(f"- Situation : **{verdict}**")
+    if (status or indicative) and not (ey is None or (isinstance(ey, float) and np.isnan(ey))
+                                       or str(ey) in ("", "<NA>")):
+        if (status or indicative) == "exceeded":  # observed, not extrapolated
+            lines.append(f"- L'enveloppe{'' if binding else ' indicative'} a été dépassée au cours de l'année "
+                         f"**{fr.year(ey)}**")
+        else:
+            lines.append(f"- Au rythme actuel, l'enveloppe {'serait' if binding else 'indicative serait'} épuisée "
+                         f"au cours de l'année **{fr.year(ey)}**")
+    if status:
+        verdict = STATUS_FR.get(status, status)
+        lines.append(f"- Situation : **{verdict}**")
+    elif indicative:
+        verdict = INDICATIVE_FR.get(indicative, indicative)
+        lines.append(f"- Lecture indicative (aucun objectif opposable propre au territoire) : {verdict}")
+    else:
+        verdict = "non évaluée (données incomplètes)" if str(r.get("complete", "True")).lower() == "false" else "—"
+        lines.append(f"- Situation : {verdict}")
     ctx.texts["zan"] = "\n".join(lines) + (
-        "\n\n*Référence : somme des dix flux annuels 2011 à 2020 (1er janvier 2011 → 1er janvier 2021). "
+        f"\n\n*Référence : somme des flux annuels {int(r['reference_start'])} à {int(r['reference_end'])} "
+        f"(1er janvier {int(r['reference_start'])} → 1er janvier {int(r['reference_end']) + 1}). "
         "Projection : rythme observé × nombre d'années de la période.*")
     facts = [
         (f"Consommation de référence {ref} (ha)", _num(r["reference_ha"]), "ha"),
         ("Objectif de réduction (%)", _num(r["target_pct"]), "pct"),
         ("Source de l'objectif", french_note(str(r.get("target_source", ""))), "text"),
-        (f"Enveloppe {per} (ha)", _num(r["allowed_ha"]), "ha"),
+        (f"{envelope} {per} (ha)", _num(r["allowed_ha"]), "ha"),
         (f"Consommé depuis {int(r['period_start'])} (ha)", _num(r["consumed_since_ha"]), "ha"),
         ("Années observées", n_obs, "int"),
         ("Rythme annuel (ha/an)", _num(r["annual_pace_ha"]), "ha2"),
         (f"Projection {per} (ha)", _num(r["projected_ha"]), "ha"),
         ("Part de l'enveloppe consommée (%)", _num(r["used_pct"]), "pct"),
         ("Part de l'enveloppe projetée (%)", _num(r["projected_pct"]), "pct"),
-        ("Situation", verdict, "text"),
+        ("Situation" if status else "Lecture indicative", verdict, "text"),
     ]
     ctx.views["zan"] = pd.DataFrame({"Indicateur": [f[0] for f in facts],
                                      "Valeur": [_fmt_fact(v, k) for _, v, k in facts]})
@@ -302,8 +334,14 @@ def zan(ctx: Any, ind: Indicators) -> None:
         "allowed_ha": _num(r["allowed_ha"]), "period_start": int(r["period_start"]),
         "period_end": int(r["period_end"]), "consumed_since_ha": _num(r["consumed_since_ha"]),
         "used_pct": _num(r["used_pct"]), "projected_ha": _num(r["projected_ha"]),
-        "projected_pct": _num(r["projected_pct"]), "status": status,
+        "projected_pct": _num(r["projected_pct"]), "status": status, "indicative_status": indicative,
     })
+
+
+def _text(value: Any) -> str:
+    """A text cell of a table read back from CSV ('' for empty / NaN)."""
+    return "" if value is None or (isinstance(value, float) and np.isnan(value)) or str(value) == "<NA>" \
+        else str(value)
 
 
 def _fmt_fact(value: Any, kind: str) -> str:
@@ -598,12 +636,18 @@ def methodology(ctx: Any, ind: Indicators) -> None:
              f"{md(Path(ind.source).name or ind.source)}."]
     if ctx.meta.get("synthetic"):
         lines.append("**Attention : données synthétiques (générées pour les tests), sans valeur réelle.**")
+    zt = ctx.tables.get("zan")
+    z0 = zt.iloc[0] if zt is not None and len(zt) else None
     lines += [
         "- Consommation d'espaces NAF : fichiers fonciers du Cerema, flux annuels au 1er janvier ; les "
         "territoires supra-communaux sont la somme de leurs communes.",
-        "- Trajectoire ZAN (loi Climat et résilience, art. 191 et 194) : référence = dix flux 2011 à 2020, "
-        "enveloppe = référence × (1 − objectif), garantie communale de 1 ha pour les communes ; projection = "
-        "rythme observé × nombre d'années de la période.",
+        "- Trajectoire ZAN (loi Climat et résilience, art. 191 et 194) : référence = "
+        + (f"somme des flux {int(z0['reference_start'])} à {int(z0['reference_end'])}, " if z0 is not None
+           else "somme des flux annuels de la décennie de référence, ")
+        + "enveloppe = référence × (1 − objectif) ou enveloppe en hectares du document, garantie communale "
+        "pour les communes éligibles (première décennie) ; consommation décomptée = consommation brute − "
+        "déductions (PENE, photovoltaïque…) ; projection = rythme observé × nombre d'années de la période ; "
+        "situation donnée seulement face à un objectif opposable du territoire.",
         "- Artificialisation (décret n° 2023-1096, nomenclature R. 101-1 du code de l'urbanisme) : "
         "chaque couple couverture × usage de l'OCS GE est classé par la table de règles ci-dessous"
         + (f" (« {md(rule_name)} »)" if rule_name else "") + ".",

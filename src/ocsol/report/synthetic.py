@@ -118,15 +118,15 @@ def write_synthetic_indicators(
         pace = since / n
         projected = pace * 10
         exhaustion = int(2021 + np.floor(allowed / pace)) if pace > 0 else None
-        status = "exceeded" if since > allowed else ("will exceed" if projected > allowed else "within")
-        zrows.append([lvl, code, 2011, 2020, ref, 50.0, "national", allowed, guarantee, 2021, 2030,
+        reading = "exceeded" if since > allowed else ("will_exceed" if projected > allowed else "within")
+        zrows.append([lvl, code, 2011, 2020, ref, 50.0, "national_default", allowed, guarantee, 2021, 2030,
                       since, n, pace, projected, since / allowed * 100, projected / allowed * 100,
-                      exhaustion if exhaustion and exhaustion <= 2030 else None, status])
+                      exhaustion if exhaustion and exhaustion <= 2030 else None, "", reading, False, True])
     zan = pd.DataFrame(zrows, columns=[
         "level", "code", "reference_start", "reference_end", "reference_ha", "target_pct", "target_source",
         "allowed_ha", "guarantee_applied", "period_start", "period_end", "consumed_since_ha",
         "years_observed", "annual_pace_ha", "projected_ha", "used_pct", "projected_pct",
-        "exhaustion_year", "status"])
+        "exhaustion_year", "status", "indicative_status", "binding", "complete"])
     zan["exhaustion_year"] = zan["exhaustion_year"].astype("Int64")
 
     # OCS GE stocks and transitions (communes, then summed)
