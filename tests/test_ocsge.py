@@ -127,7 +127,7 @@ def test_cli_writes_tables(paper, tmp_path):
         assert list(df.columns[:2]) == ["level", "code"]
     assert (out / "changes.gpkg").exists()
     summary = pd.read_csv(out / "stock_summary.csv", dtype={"code": str})
-    assert list(summary.columns) == ["level", "code", "vintage", "area_ha", "covered_ha", "artif_ha", "artif_pct",
+    assert list(summary.columns) == ["level", "code", "measure", "vintage", "area_ha", "covered_ha", "artif_ha", "artif_pct",
                                      "imper_ha", "imper_pct"]
 
 

@@ -239,6 +239,10 @@ def test_batch_isolates_a_broken_territory_and_skips_up_to_date_reports(syntheti
     assert len(data) == 6
     schema = json.loads((tmp_path / "opendata" / "indicateurs_territoires.schema.json").read_text())
     assert [f["name"] for f in schema["fields"]] == data.columns.tolist()
+    from frictionless import validate  # the batch's datapackage.json over the CSV (issue 10)
+
+    assert validate(tmp_path / "opendata" / "datapackage.json").valid
+    assert (tmp_path / "opendata" / "indicateurs_territoires.iso19139.xml").is_file()
     import geopandas as gpd
 
     geo = gpd.read_file(tmp_path / "opendata" / "indicateurs_territoires.gpkg")

@@ -45,6 +45,10 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "diff": [],
         "min_coverage": 0.99,
         "repair": True,
+        # IGN OCS GE Artificialisation products (measure decret_ign, issue 10):
+        # [ocsge.artif] vintages = {year = path}, layer; [[ocsge.artif_diff]] from, to, paths, layer
+        "artif": {},
+        "artif_diff": [],
     },
     # issue 15: décret thresholds computed by ocsol from raw OCS GE (docs/thresholds.md). Written
     # [ocsge.thresholds] in the file; defaults follow MonDiagArtif's 2024 reference (THRESHOLDS.md §2)
@@ -68,9 +72,11 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "buffer_m": 0.5,  # half-width given to linear barriers (m)
     },
     "consumption": {"path": REQUIRED, "code": "idcom", "sheet": None},
-    "population": {"path": REQUIRED, "code": "insee_com", "sheet": None},
-    "households": {"path": REQUIRED, "code": "insee_com", "sheet": None},
-    "jobs": {"path": REQUIRED, "code": "insee_com", "sheet": None},
+    # code: detected when absent (insee_com, codgeo, …); header_row: 1-based header line under
+    # INSEE title lines, detected when absent (issue 10, INSEE tables as published)
+    "population": {"path": REQUIRED, "code": None, "sheet": None, "header_row": None},
+    "households": {"path": REQUIRED, "code": None, "sheet": None, "header_row": None},
+    "jobs": {"path": REQUIRED, "code": None, "sheet": None, "header_row": None},
     "zan": {  # ZAN trajectory (issue 11: targets as documents, guarantee, deductions, after 2031)
         "reference": [2011, 2020],
         "period": [2021, 2030],
@@ -127,6 +133,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
 }
 
 DIFF_KEYS = {"from": REQUIRED, "to": REQUIRED, "paths": REQUIRED, "rule": None, "layer": None}
+ARTIF_KEYS = {"vintages": FREE_TABLE, "layer": None}  # [ocsge.artif]
+ARTIF_DIFF_KEYS = {"from": REQUIRED, "to": REQUIRED, "paths": REQUIRED, "layer": None}  # [[ocsge.artif_diff]]
 
 
 @dataclass(frozen=True)
@@ -302,4 +310,29 @@ def _check_section(name: str, values: dict[str, Any], problems: list[str]) -> di
                 if default is REQUIRED and key not in entry:
                     problems.append(f"[[ocsge.diff]] #{i} needs a {key!r} key")
         out["diff"] = diffs
+        out["artif"], out["artif_diff"] = _check_artif(out.get("artif"), out.get("artif_diff"), problems)
     return out
+
+
+def _check_artif(artif: Any, diffs: Any, problems: list[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """``[ocsge.artif]`` and ``[[ocsge.artif_diff]]`` (IGN OCS GE Artificialisation products)."""
+    if not isinstance(artif, dict):
+        problems.append("[ocsge].artif must be a table: [ocsge.artif.vintages] with year = path")
+        artif = {}
+    for key in artif:
+        if key not in ARTIF_KEYS:
+            problems.append(f"unknown key {key!r} in [ocsge.artif]" + close_matches(key, ARTIF_KEYS))
+    if not isinstance(artif.get("vintages", {}), dict):
+        problems.append("[ocsge.artif].vintages must be a table: [ocsge.artif.vintages] with year = path")
+    artif = {"vintages": dict(artif.get("vintages") or {}), "layer": artif.get("layer")}
+    if not isinstance(diffs, list) or not all(isinstance(d, dict) for d in diffs):
+        problems.append("[ocsge].artif_diff must be an array of tables: [[ocsge.artif_diff]]")
+        return artif, []
+    for i, entry in enumerate(diffs, start=1):
+        for key in entry:
+            if key not in ARTIF_DIFF_KEYS:
+                problems.append(f"unknown key {key!r} in [[ocsge.artif_diff]] #{i}" + close_matches(key, ARTIF_DIFF_KEYS))
+        for key, default in ARTIF_DIFF_KEYS.items():
+            if default is REQUIRED and key not in entry:
+                problems.append(f"[[ocsge.artif_diff]] #{i} needs a {key!r} key")
+    return artif, diffs

@@ -159,8 +159,8 @@ def compute_consumption_tables(
             if not config.has(name):
                 return None
             s = config.sections[name]
-            table = read_population(config.resolve(s["path"]), code=s.get("code") or "insee_com",
-                                    sheet=s.get("sheet"), what=name)
+            table = read_population(config.resolve(s["path"]), code=s.get("code"), sheet=s.get("sheet"),
+                                    what=name, header_row=s.get("header_row"))
             if cog_inputs is not None:
                 table = reconciliation(cog_inputs, territories, table["code"]).apply(table, values=[name],
                                                                                     by=["year"])

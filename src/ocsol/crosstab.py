@@ -52,6 +52,7 @@ from rasterio.windows import Window
 
 from .errors import ConfigError, SchemaError, UnknownCodeError, format_problems
 from .io.raster import Grid, RasterInfo, WindowReader, open_vintages
+from .io.xr import raster_sources
 from .legends import load_legend
 
 if TYPE_CHECKING:
@@ -177,7 +178,8 @@ def crosstab_rasters(
         :class:`~ocsol.territories.Territories` with geometry, or a GeoDataFrame with a ``code``
         column; any CRS.
     vintages
-        Year → raster path; every raster on the same grid.
+        Year → raster path, or an :class:`xarray.DataArray` with a CRS and ``y``/``x``
+        coordinates (:mod:`ocsol.io.xr`); every raster on the same grid.
     legend
         As returned by :func:`ocsol.legends.load_legend`.
     block_size
@@ -199,6 +201,7 @@ def crosstab_rasters(
     if unknown not in UNKNOWN_POLICIES:
         raise ConfigError(f"[raster].unknown = {unknown!r}; use one of {', '.join(UNKNOWN_POLICIES)}")
     zones = _zones(territories)
+    vintages, _in_memory = raster_sources(vintages)  # xarray DataArrays → in-memory GeoTIFFs
     infos, grid = open_vintages(vintages)
     years = sorted(infos)
     pairs = list(zip(years[:-1], years[1:], strict=True)) or [(years[0], years[0])]

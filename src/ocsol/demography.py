@@ -187,30 +187,55 @@ def efficiency(
     seen = set()
     for a, b, origin in wanted:
         notes: list[str] = [origin] if origin else []
-        end = b
-        if cons_years and pop_years:
-            end = min(b, cons_years[-1], pop_years[-1] - 1)
-        if end != b:
-            notes.append(f"period clipped to {a}–{end} (data available)")
-        if (a, end) in seen:
+        start, end = clip_period(a, b, cons_years, pop_years)
+        no_data = start is None
+        if no_data:  # never an inverted period: the one asked for, empty, with the reason
+            start, end = a, b
+            notes.append("no consumption and population data cover this period")
+        elif (start, end) != (a, b):
+            notes.append(f"period clipped to {start}–{end} (data available)")
+        if (start, end) in seen:
             continue
-        seen.add((a, end))
-        frames.append(_one_period(units, consumption, pop, stock, extra, a, end, notes, sdg_variant, territories))
+        seen.add((start, end))
+        frames.append(_one_period(units, consumption, pop, stock, extra, start, end, notes, sdg_variant, territories,
+                                  empty=no_data))
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=EFFICIENCY_COLUMNS)
     cols = EFFICIENCY_COLUMNS + (["households_jobs_per_ha"] if extra else [])
     return out[cols]
 
 
+def clip_period(start: int, end: int, cons_years: list[int], pop_years: list[int]) -> tuple[int | None, int | None]:
+    """The largest part of the flow years ``start…end`` that the data can measure.
+
+    It needs the consumption of every year ``s…e`` and the population at ``s`` and ``e + 1``
+    (population years may be sparse: census years). Returns ``(None, None)`` when nothing fits;
+    never an inverted period.
+
+    >>> clip_period(2021, 2030, list(range(2009, 2024)), list(range(2009, 2024)))
+    (2021, 2022)
+    >>> clip_period(2011, 2020, list(range(2009, 2024)), [2015, 2021])
+    (2015, 2020)
+    >>> clip_period(2021, 2030, list(range(2009, 2024)), [2015, 2021])
+    (None, None)
+    """
+    if not cons_years or not pop_years:
+        return start, end
+    lo, hi = max(start, min(cons_years)), min(end, max(cons_years))
+    s = min((y for y in pop_years if y >= lo), default=None)
+    e = max((y - 1 for y in pop_years if y - 1 <= hi), default=None)
+    if s is None or e is None or e < s:
+        return None, None
+    return s, e
+
+
 def _one_period(units: pd.DataFrame, consumption: pd.DataFrame, pop: pd.DataFrame,
                 stock: pd.DataFrame | None, extra: dict[str, pd.DataFrame], start: int, end: int,
-                notes: list[str], variant: str, territories: Territories) -> pd.DataFrame:
+                notes: list[str], variant: str, territories: Territories, *, empty: bool = False) -> pd.DataFrame:
     df = units.copy()
     df["period_start"], df["period_end"] = start, end
     n = len(df)
     note = [list(notes) for _ in range(n)]
-    if end < start:
-        for x in note:
-            x.append("no consumption or population data for this period")
+    if empty:
         for c in EFFICIENCY_COLUMNS[4:-3]:
             df[c] = np.nan
         n_com = territories.units().set_index(["level", "code"])["n_communes"]

@@ -198,3 +198,50 @@ def fragmentation_change(table: pd.DataFrame) -> pd.DataFrame:
                                                  if a.meff_cbc_km2 > 0 else np.nan),
                          "seff_change_per_1000km2": b.seff_per_1000km2 - a.seff_per_1000km2})
     return pd.DataFrame(rows, columns=CHANGE_COLUMNS)
+
+
+def configured_fragmentation(config, vintages: dict[int, gpd.GeoDataFrame], classes: pd.DataFrame, thresholded,
+                             zones: change.Zones, territories: Territories, *, summary: pd.DataFrame):
+    """The ``[fragmentation]`` step of the pipeline: ``fragmentation`` and ``fragmentation_change`` tables, QA notes."""
+    from .errors import ConfigError
+    from .io.vector import read_layer, working_crs
+    from .threshold_tables import with_status
+
+    sec = config.sections["fragmentation"]
+    choice = sec["barrier"]
+    barriers = {"matrix": ["matrix"], "thresholds": ["thresholds"], "both": ["matrix", "thresholds"]}.get(choice)
+    if barriers is None:
+        raise ConfigError(f"{config.label}: [fragmentation] barrier = {choice!r} is not known; use \"matrix\", "
+                          "\"thresholds\" (artificial land by the matrix or after the thresholds) or \"both\"")
+    for b in barriers:
+        if b == "thresholds" and thresholded is None:
+            raise ConfigError(f"{config.label}: [fragmentation] barrier = \"thresholds\" needs an [ocsge.thresholds] "
+                              "section (enabled = true)")
+    if sec["adjacency"] not in ("queen", "rook"):
+        raise ConfigError(f"{config.label}: [fragmentation] adjacency = {sec['adjacency']!r}; use \"queen\" or \"rook\"")
+    if not vintages:
+        raise ConfigError(f"{config.label}: [fragmentation] needs full OCS GE vintages ([ocsge.vintages])")
+    lines = []
+    paths = sec["lines"] if isinstance(sec["lines"], list) else [sec["lines"]]
+    for path in paths:
+        g, _ = read_layer(config.resolve(path), what="linear barrier layer", crs=working_crs(config.crs),
+                          polygons=False)
+        lines.extend(g.geometry.values)
+    s = summary[(summary["level"] == "commune") & (summary["covered_ha"] > 0)]
+    s = s[s["measure"] != "decret_thresholds"]  # the matrix (or custom rule) rows: what each vintage covers
+    covered = {int(y): list(g["code"]) for y, g in s.groupby("vintage")}
+    parts = []
+    for b in barriers:
+        layers = thresholded if b == "thresholds" else {y: with_status(v, classes) for y, v in vintages.items()}
+        parts.append(fragmentation_table(layers, zones, territories, barrier=b,
+                                         status="artif_seuil" if b == "thresholds" else "artif",
+                                         lines=np.array(lines, dtype=object), buffer_m=float(sec["buffer_m"]),
+                                         adjacency=sec["adjacency"], communes=covered))
+    table = pd.concat(parts, ignore_index=True)
+    notes = [_qa("effective mesh size: an indicator beyond the law (Jaeger 2000, EEA), barriers "
+                 f"= artificial land ({', '.join(barriers)}) + {len(lines)} linear feature(s)", "", "")]
+    return {"fragmentation": table, "fragmentation_change": fragmentation_change(table)}, notes
+
+
+def _qa(item: str, count: object, detail: str) -> dict:
+    return {"topic": "fragmentation", "item": item, "count": count, "detail": detail}

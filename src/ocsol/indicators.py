@@ -58,7 +58,16 @@ def _ha(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
 
 
 def flag(pieces: pd.DataFrame, classes: pd.DataFrame, *, suffix: str = "") -> pd.DataFrame:
-    """Join the ``artif``/``imper`` flags of each (cs, us) couple onto a pieces table."""
+    """Join the ``artif``/``imper`` flags of each (cs, us) couple onto a pieces table.
+
+    Pieces that already carry both flags (e.g. from an IGN artificialisation product, where the
+    flag depends on the polygon, not only on its couple) keep them.
+    """
+    if {f"artif{suffix}", f"imper{suffix}"} <= set(pieces.columns):
+        out = pieces.copy()
+        out[f"artif{suffix}"] = out[f"artif{suffix}"].astype(bool)
+        out[f"imper{suffix}"] = out[f"imper{suffix}"].astype(bool)
+        return out
     cl = classes[["cs", "us", "artif", "imper"]].rename(
         columns={"cs": f"cs{suffix}", "us": f"us{suffix}", "artif": f"artif{suffix}", "imper": f"imper{suffix}"}
     )
@@ -76,9 +85,11 @@ def stock(stock_pieces: pd.DataFrame, classes: pd.DataFrame, territories: Territ
 
     Returns ``level, code, vintage, cs, us, artif, imper, area_ha, cs_label, us_label``.
     """
-    agg = aggregate(stock_pieces, territories, by=["vintage", "cs", "us"], values=["area_m2"])
+    flagged = {"artif", "imper"} <= set(stock_pieces.columns)  # flags per piece (IGN product)
+    by = ["vintage", "cs", "us", "artif", "imper"] if flagged else ["vintage", "cs", "us"]
+    agg = aggregate(stock_pieces, territories, by=by, values=["area_m2"])
     out = flag(agg, classes)
-    labels = classes[["cs", "us", "cs_label", "us_label"]]
+    labels = classes[["cs", "us", "cs_label", "us_label"]].drop_duplicates(["cs", "us"])
     out = out.merge(labels, on=["cs", "us"], how="left")
     out = _ha(out, ["area_m2"])
     return out[["level", "code", "vintage", "cs", "us", "artif", "imper", "area_ha", "cs_label", "us_label"]]
@@ -269,6 +280,7 @@ def build_tables(
     *,
     full_pairs: list[tuple[int, int]] | None = None,
     extent: pd.DataFrame | None = None,
+    measure: str = "decret_matrix",
 ) -> Tables:
     """All artificialisation tables at every level, after checking the invariants.
 
@@ -286,7 +298,12 @@ def build_tables(
     extent
         ``code, vintage_from, vintage_to``: the communes each pair of vintages covers, which
         get a flow row even without change (default: every commune).
+    measure
+        What the figures measure (a key of :data:`MEASURES`), written in a ``measure`` column
+        right after ``code`` in every table.
     """
+    if measure not in MEASURES:
+        raise ValueError(f"unknown measure {measure!r}; one of {', '.join(MEASURES)}")
     full_pairs = list(full_pairs or [])
     if len(stock_pieces) or len(transition_pieces):
         check_invariants(stock_pieces, transition_pieces, territories, full_pairs=full_pairs)
@@ -297,7 +314,40 @@ def build_tables(
     la = land_account(tr, stocks_known=set(full_pairs)) if len(tr) else _empty(ACCOUNT_COLS)
     if len(fl) and len(ss) and full_pairs:
         _check_net_flow(fl, ss, full_pairs)
+    ss, st, fl, tr, la = (with_measure(t, measure) for t in (ss, st, fl, tr, la))
     return Tables(stock_summary=ss, stock=st, flows=fl, transitions=tr, land_account=la)
+
+
+#: What an artificialisation figure measures, in order of preference for a headline figure
+#: (the legal measure first). Every artificialisation table has a ``measure`` column.
+MEASURES = {
+    "decret_ign": "IGN OCS GE Artificialisation product: décret n° 2023-1096 with its interpretation "
+                  "thresholds applied by IGN (the legal measure)",
+    "decret_thresholds": "décret n° 2023-1096 matrix with the interpretation thresholds computed by ocsol",
+    "decret_matrix": "décret n° 2023-1096 matrix on raw OCS GE, interpretation thresholds not applied",
+    "custom_rule": "a user rule table (not the décret)",
+    "raster_proxy": "classified raster (proxy, not the OCS GE legal measure)",
+}
+
+
+def with_measure(table: pd.DataFrame, measure: str) -> pd.DataFrame:
+    """The table with a ``measure`` column placed right after ``code`` (replaced if present)."""
+    out = table.drop(columns=["measure"], errors="ignore")
+    at = list(out.columns).index("code") + 1 if "code" in out.columns else 0
+    out.insert(at, "measure", pd.Series([measure] * len(out), index=out.index, dtype=object))
+    return out
+
+
+def headline_measure(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the most authoritative measure present (order of :data:`MEASURES`), per territory.
+
+    A table without a ``measure`` column is returned unchanged.
+    """
+    if "measure" not in table.columns or table.empty:
+        return table
+    rank = table["measure"].map({m: i for i, m in enumerate(MEASURES)}).fillna(len(MEASURES))
+    best = rank.groupby([table["level"], table["code"]]).transform("min")
+    return table[rank == best]
 
 
 def _check_net_flow(fl: pd.DataFrame, ss: pd.DataFrame, full_pairs: list[tuple[int, int]]) -> None:

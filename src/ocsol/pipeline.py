@@ -142,14 +142,15 @@ def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) 
 
         rp = compute_raster_pieces(config, territories, progress=progress)
         full = sorted({(int(a), int(b)) for a, b in rp.transitions[["vintage_from", "vintage_to"]].itertuples(index=False)})
-        t = indicators.build_tables(rp.stock, rp.transitions, rp.classes, territories, full_pairs=full)
+        t = indicators.build_tables(rp.stock, rp.transitions, rp.classes, territories, full_pairs=full,
+                                    measure="raster_proxy")
         no_imper = not rp.classes["imper"].astype(bool).any()
         for name, df in t.as_dict().items():
             df = df.assign(source=f"raster:{config.get('raster', 'legend')}")
             if no_imper:  # the legend says nothing of imperviousness: unknown, not 0 ha
                 cols = [c for c in ("imper_ha", "imper_pct", "desimper_ha", "net_imper_ha") if c in df]
                 df[cols] = float("nan")
-            tables[name] = df
+            tables[name] = _stack(tables.get(name), df)  # [ocsge] rows kept: told apart by measure
         if no_imper:
             qa.append(_qa("raster", "imperméabilisation not measured: the legend has no impervious class", "",
                           str(config.get("raster", "legend"))))
@@ -171,16 +172,18 @@ def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) 
     if any(config.has(s) for s in ("consumption", "population")):
         from .consumption_tables import compute_consumption_tables
 
-        extra = compute_consumption_tables(config, territories, stock_summary=tables.get("stock_summary"))
+        summary = tables.get("stock_summary")
+        extra = compute_consumption_tables(
+            config, territories,
+            stock_summary=None if summary is None else indicators.headline_measure(summary))
         status = extra.pop("correction_status", None)
         if status is not None:  # [cog]: how each territory's consumption was re-keyed to its codes
             tables["territories"] = tables["territories"].merge(status, on=["level", "code"], how="left")
         for name, df in extra.items():
-            if name.endswith("_qa"):
+            if name.endswith("_qa"):  # summarised in qa.csv, and written whole (per commune) as <name>.csv
                 qa += [_qa(name, str(r.get("check", r.get("note", ""))), r.get("count", r.get("value", "")),
                            str(r.get("detail", r.get("code", "")))) for r in df.to_dict("records")]
-            else:
-                tables[name] = df
+            tables[name] = df
         for section in ("consumption", "population", "households", "jobs"):
             if config.has(section):
                 provenance += file_provenance(section, config.resolve(config.sections[section]["path"]))
@@ -198,6 +201,16 @@ def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) 
                                             horizon=int(config.sections["zan"]["horizon"]))
     tables["qa"] = _collapse_qa(pd.DataFrame(qa, columns=["topic", "item", "count", "detail"]))
     return Results(tables=tables, changes=changes, territories=territories, provenance=provenance, config=config)
+
+
+def _stack(first: pd.DataFrame | None, second: pd.DataFrame) -> pd.DataFrame:
+    """Rows of two measures in one table (the first's rows first); empty parts are skipped."""
+    parts = [t for t in (first, second) if t is not None and len(t)]
+    if not parts:
+        return second if first is None else first
+    if len(parts) == 1:
+        return parts[0]
+    return pd.concat(parts, ignore_index=True)
 
 
 def _collapse_qa(qa: pd.DataFrame, *, limit: int = 3) -> pd.DataFrame:
@@ -279,12 +292,10 @@ def _compute_ocsge(config: Config, territories: Territories):
                 "list all files of one pair in the same entry's paths, or use a separate configuration"
             )
         diff_pairs.add((y1, y2))
-        paths = entry["paths"] if isinstance(entry["paths"], list) else [entry["paths"]]
-        resolved = [config.resolve(x) for x in paths]
+        resolved = entry_paths(config, entry)
         diff, repaired = read_ocsge_diff(resolved, vintage_from=y1, vintage_to=y2, crs=config.crs,
                                          layer=entry.get("layer"))
-        for p in resolved:
-            provenance += file_provenance(f"ocsge diff {y1}-{y2}", p)
+        provenance += [r for p in resolved for r in file_provenance(f"ocsge diff {y1}-{y2}", p)]
         if repaired:
             qa.append(_qa("ocsge", f"repaired geometries in change layer {y1}-{y2}", repaired, ", ".join(map(str, resolved))))
         qa += _empty_codes(diff, ["cs_from", "us_from", "cs_to", "us_to"], ", ".join(map(str, resolved)))
@@ -315,7 +326,7 @@ def _compute_ocsge(config: Config, territories: Territories):
     extent = pd.concat(extents, ignore_index=True) if extents else None
     try:
         tables = indicators.build_tables(stock_p, trans_p, base_classes, territories, full_pairs=full_pairs,
-                                         extent=extent).as_dict()
+                                         extent=extent, measure=_rule_measure(base_rule_name)).as_dict()
     except (CoverageError, InvariantError) as exc:  # name the files behind the vintages
         files = "; ".join(f"{y} = {config.resolve(p)}" for y, p in sorted(sec["vintages"].items()))
         raise type(exc)(f"{exc} [OCS GE vintages: {files}]") from None
@@ -326,18 +337,27 @@ def _compute_ocsge(config: Config, territories: Territories):
                           ", ".join(outside[:10]) + (" …" if len(outside) > 10 else "")))
     if len(tables["stock_summary"]):
         indicators.check_coverage(tables["stock_summary"], min_coverage=float(sec["min_coverage"]), source="OCS GE")
+    for entry in sec["diff"]:  # a change layer with its own rule: its pair's rows measure that rule
+        if entry.get("rule"):
+            pair = (_year(entry["from"], config), _year(entry["to"], config))
+            for name in ("flows", "transitions", "land_account"):
+                t = tables[name]
+                hit = (t["vintage_from"].astype(int) == pair[0]) & (t["vintage_to"].astype(int) == pair[1])
+                t.loc[hit, "measure"] = _rule_measure(entry["rule"])
     thresholded = None
     if config.has("ocsge.thresholds") and config.get("ocsge.thresholds", "enabled"):
-        extra, notes, thresholded = _ocsge_thresholds(config, vintages, base_classes, zones, territories,
-                                                      base_rule_name, diff_pairs)
-        for name in ("stock_summary", "stock", "flows", "transitions", "land_account"):
-            tables[name] = _matrix_measure(tables[name])
+        from .threshold_tables import configured_thresholds
+
+        extra, notes, thresholded = configured_thresholds(config, vintages, base_classes, zones, territories,
+                                                          rule_name=base_rule_name, diff_pairs=diff_pairs)
         for name, df in extra.items():
             tables[name] = pd.concat([tables[name], df], ignore_index=True)
         qa += notes
     if config.has("fragmentation"):
-        frag, notes = _fragmentation(config, vintages, base_classes, thresholded, zones, territories,
-                                     tables["stock_summary"])
+        from .fragmentation import configured_fragmentation
+
+        frag, notes = configured_fragmentation(config, vintages, base_classes, thresholded, zones, territories,
+                                               summary=tables["stock_summary"])
         tables.update(frag)
         qa += notes
     tables["rule"] = pd.concat(rule_tables, ignore_index=True)
@@ -351,6 +371,30 @@ def _compute_ocsge(config: Config, territories: Territories):
                                                       "imper": "imper_to"}), on=["_pair", "cs_to", "us_to"], how="left")
         changes = gpd.GeoDataFrame(changes.drop(columns="_pair"), geometry="geometry", crs=config.crs)
         changes["area_m2"] = changes["area_m2"].round(4)
+    if changes is not None:
+        changes.insert(1, "measure", _rule_measure(base_rule_name))
+        for entry in sec["diff"]:
+            if entry.get("rule"):
+                hit = ((changes["vintage_from"] == _year(entry["from"], config))
+                       & (changes["vintage_to"] == _year(entry["to"], config)))
+                changes.loc[hit, "measure"] = _rule_measure(entry["rule"])
+    if (sec.get("artif") or {}).get("vintages") or sec.get("artif_diff"):  # IGN Artificialisation products
+        from .ign_artif import compute_ign_tables
+
+        ign, ign_changes, prov, notes = compute_ign_tables(config, territories, zones, base_rule, base_rule_name)
+        for name, df in ign.items():
+            tables[name] = _stack(df, tables.get(name))  # the legal measure's rows first
+        if ign_changes is not None and len(ign_changes):
+            ign_changes = ign_changes[["code", "measure", *[c for c in ign_changes.columns
+                                                              if c not in ("code", "measure")]]]
+            ign_changes["area_m2"] = ign_changes["area_m2"].round(4)
+            if changes is None or not len(changes):
+                changes = ign_changes
+            else:
+                changes = gpd.GeoDataFrame(pd.concat([ign_changes, changes[list(ign_changes.columns)]],
+                                                     ignore_index=True), geometry="geometry", crs=config.crs)
+        provenance += prov
+        qa += notes
     nomen = nomenclature.outside_nomenclature(classes)
     for r in nomen.itertuples():
         code = r.code if r.code else "(vide)"
@@ -359,85 +403,10 @@ def _compute_ocsge(config: Config, territories: Territories):
     return tables, changes, provenance, qa
 
 
-def _ocsge_thresholds(config: Config, vintages, classes, zones, territories, rule_name, diff_pairs):
-    """Tables of the décret measure with thresholds computed by ocsol (``[ocsge.thresholds]``)."""
-    from .io.vector import read_layer, working_crs
-    from .threshold_tables import threshold_layers, threshold_qa, threshold_tables
-    from .thresholds import ThresholdSettings
-
-    if rule_name != "decret-2023":
-        raise ConfigError(f"{config.label}: [ocsge.thresholds] applies the décret's thresholds to its matrix; it "
-                          f"needs ocsge.rule = \"decret-2023\" (found {rule_name!r}); remove one of the two")
-    if not vintages:
-        raise ConfigError(f"{config.label}: [ocsge.thresholds] needs full OCS GE vintages ([ocsge.vintages]); "
-                          "change layers alone cannot be thresholded")
-    sec = config.sections["ocsge.thresholds"]
-    settings = ThresholdSettings.from_config(sec)
-    edge = None
-    if sec["edge"]:
-        g, _ = read_layer(config.resolve(sec["edge"]), what="data edge layer", crs=working_crs(config.crs))
-        edge = g.geometry.union_all()
-    layers = threshold_layers(vintages, classes, settings=settings, edge=edge)
-    notes = threshold_qa(layers)
-    notes += [_qa("thresholds", f"pair {a}-{b} from a change layer: no decret_thresholds flows "
-                  "(thresholds need both full vintages)", "", "") for a, b in sorted(diff_pairs)]
-    notes.append(_qa("thresholds", "decret_thresholds rows: thresholds computed by ocsol from raw OCS GE, not IGN's "
-                     "product; imperméabilisation has no threshold (same as decret_matrix)", "", settings.label))
-    return threshold_tables(layers, classes, zones, territories), notes, layers
-
-
-def _fragmentation(config: Config, vintages, classes, thresholded, zones, territories, summary):
-    """``fragmentation`` and ``fragmentation_change`` tables (``[fragmentation]``)."""
-    import numpy as np
-
-    from .fragmentation import fragmentation_change, fragmentation_table
-    from .io.vector import read_layer, working_crs
-    from .threshold_tables import with_status
-
-    sec = config.sections["fragmentation"]
-    choice = sec["barrier"]
-    barriers = {"matrix": ["matrix"], "thresholds": ["thresholds"], "both": ["matrix", "thresholds"]}.get(choice)
-    if barriers is None:
-        raise ConfigError(f"{config.label}: [fragmentation] barrier = {choice!r} is not known; use \"matrix\", "
-                          "\"thresholds\" (artificial land by the matrix or after the thresholds) or \"both\"")
-    for b in barriers:
-        if b == "thresholds" and thresholded is None:
-            raise ConfigError(f"{config.label}: [fragmentation] barrier = \"thresholds\" needs an [ocsge.thresholds] "
-                              "section (enabled = true)")
-    if sec["adjacency"] not in ("queen", "rook"):
-        raise ConfigError(f"{config.label}: [fragmentation] adjacency = {sec['adjacency']!r}; use \"queen\" or \"rook\"")
-    if not vintages:
-        raise ConfigError(f"{config.label}: [fragmentation] needs full OCS GE vintages ([ocsge.vintages])")
-    lines = []
-    paths = sec["lines"] if isinstance(sec["lines"], list) else [sec["lines"]]
-    for path in paths:
-        g, _ = read_layer(config.resolve(path), what="linear barrier layer", crs=working_crs(config.crs),
-                          polygons=False)
-        lines.extend(g.geometry.values)
-    s = summary[(summary["level"] == "commune") & (summary["covered_ha"] > 0)]
-    if "measure" in s.columns:
-        s = s[s["measure"] == "decret_matrix"]
-    covered = {int(y): list(g["code"]) for y, g in s.groupby("vintage")}
-    parts = []
-    for b in barriers:
-        layers = thresholded if b == "thresholds" else {y: with_status(v, classes) for y, v in vintages.items()}
-        parts.append(fragmentation_table(layers, zones, territories, barrier=b,
-                                         status="artif_seuil" if b == "thresholds" else "artif",
-                                         lines=np.array(lines, dtype=object), buffer_m=float(sec["buffer_m"]),
-                                         adjacency=sec["adjacency"], communes=covered))
-    table = pd.concat(parts, ignore_index=True)
-    notes = [_qa("fragmentation", "effective mesh size: an indicator beyond the law (Jaeger 2000, EEA), barriers "
-                 f"= artificial land ({', '.join(barriers)}) + {len(lines)} linear feature(s)", "", "")]
-    return {"fragmentation": table, "fragmentation_change": fragmentation_change(table)}, notes
-
-
-def _matrix_measure(table: pd.DataFrame) -> pd.DataFrame:
-    """Matrix rows tagged ``decret_matrix`` when the table has no ``measure`` column yet."""
-    if "measure" in table.columns:
-        return table
-    out = table.copy()
-    out.insert(list(out.columns).index("code") + 1, "measure", "decret_matrix")
-    return out
+def entry_paths(config: Config, entry: dict[str, Any]) -> list[Path]:
+    """The files of a ``[[ocsge.diff]]`` / ``[[ocsge.artif_diff]]`` entry, resolved."""
+    paths = entry["paths"] if isinstance(entry["paths"], list) else [entry["paths"]]
+    return [config.resolve(x) for x in paths]
 
 
 def _flag_pair(pieces: pd.DataFrame, classes: pd.DataFrame) -> pd.DataFrame:
@@ -478,6 +447,11 @@ def _empty_codes(layer, cols, source) -> list[dict]:
         if n:
             out.append(_qa("ocsge", f"polygons with an empty {c} code (classified by the rule table)", n, source))
     return out
+
+
+def _rule_measure(rule: str) -> str:
+    """``decret_matrix`` for the packaged décret rule, ``custom_rule`` for a user rule table."""
+    return "decret_matrix" if str(rule) == "decret-2023" else "custom_rule"
 
 
 def _rule_ref(config: Config, rule: str) -> str | Path:
@@ -545,9 +519,14 @@ def write_results(results: Results, out_dir: str | os.PathLike[str]) -> list[Pat
     if results.changes is not None and len(results.changes):
         ch = results.changes
         writers["changes.gpkg"] = lambda p: write_gpkg(ch, p, layer="changes")
+        writers["changes.parquet"] = lambda p: ch.to_parquet(p, index=False)  # GeoParquet
+        from .io.styles import change_layer_qml
+
+        writers["changes.qml"] = lambda p: p.write_text(change_layer_qml(), encoding="utf-8")  # QGIS style
     if results.territories.has_geometry:
         geo = results.territories.communes
         writers["communes.gpkg"] = lambda p: write_gpkg(geo, p, layer="communes")
+        writers["communes.parquet"] = lambda p: geo.to_parquet(p, index=False)
     meta = manifest_from_config(results.config) | {"files": manifest_files(writers)}
     manifest = json.dumps(meta, indent=1, ensure_ascii=False, sort_keys=True)
     writers["manifest.json"] = lambda p: p.write_text(manifest, encoding="utf-8")

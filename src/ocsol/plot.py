@@ -22,6 +22,8 @@ import pandas as pd
 
 from .report import format as fr
 
+#: Kinds of change polygons and their colours (maps here, QGIS style of changes.gpkg in ocsol.io.styles).
+CHANGE_COLOURS = {"Artificialisation": "#d62728", "Désartificialisation": "#2ca02c", "Autre changement": "#9e9e9e"}
 DESTINATIONS = {"habitat_ha": ("Habitat", "#e4572e"), "activite_ha": ("Activité", "#4c72b0"),
                 "mixte_ha": ("Mixte", "#8172b2"), "route_ha": ("Route", "#7f7f7f"),
                 "ferroviaire_ha": ("Ferroviaire", "#3b3b3b"), "inconnu_ha": ("Inconnu", "#c7c7c7")}
@@ -350,8 +352,7 @@ def change_map(changes: Any, *, outline: Any = None, ax: Any = None, title: str 
             a1 = changes["artif_to"].fillna(False).astype(bool).to_numpy()
             kind[~a0 & a1] = "Artificialisation"
             kind[a0 & ~a1] = "Désartificialisation"
-        colours = {"Artificialisation": "#d62728", "Désartificialisation": "#2ca02c", "Autre changement": "#9e9e9e"}
-        for k, colour in colours.items():
+        for k, colour in CHANGE_COLOURS.items():
             sel = changes[kind == k]
             if len(sel):
                 _add_polygons(ax, sel.geometry, facecolor=colour, edgecolor=colour, linewidth=0.3)

@@ -15,7 +15,6 @@ The key is split again in the output tables, which therefore hold real codes onl
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -33,15 +32,6 @@ MEASURE = "decret_thresholds"
 #: Tables of the thresholded measure (transitions and land accounts are those of the matrix:
 #: the thresholds change the status of polygons, not their couverture or usage).
 TABLES = ("stock_summary", "stock", "flows")
-
-
-@dataclass
-class ThresholdResult:
-    """Tables (``measure = decret_thresholds``), per-vintage layers and QA notes."""
-
-    tables: dict[str, pd.DataFrame]
-    layers: dict[int, gpd.GeoDataFrame]
-    qa: list[dict]
 
 
 def with_status(layer: gpd.GeoDataFrame, classes: pd.DataFrame) -> gpd.GeoDataFrame:
@@ -103,11 +93,11 @@ def threshold_tables(
     extent = pd.concat(extents, ignore_index=True) if extents else None
     keyed_classes = _keyed_classes(classes)
     t = indicators.build_tables(stock_p, trans_p, keyed_classes, territories, full_pairs=full_pairs,
-                                extent=extent).as_dict()
+                                extent=extent, measure=MEASURE).as_dict()
     st = t["stock"].copy()
     st["us"] = st["us"].str.split(SEP, n=1).str[0]
     out = {"stock_summary": t["stock_summary"], "stock": st, "flows": t["flows"]}
-    return {name: _with_measure(df) for name, df in out.items()}
+    return out
 
 
 def threshold_qa(layers: dict[int, gpd.GeoDataFrame]) -> list[dict]:
@@ -131,6 +121,33 @@ def threshold_qa(layers: dict[int, gpd.GeoDataFrame]) -> list[dict]:
     return rows
 
 
+def configured_thresholds(config, vintages: dict[int, gpd.GeoDataFrame], classes: pd.DataFrame, zones: change.Zones,
+                          territories: Territories, *, rule_name: str, diff_pairs: set[tuple[int, int]]):
+    """The ``[ocsge.thresholds]`` step of the pipeline: ``(tables, qa notes, thresholded layers)``."""
+    from .errors import ConfigError
+    from .io.vector import read_layer, working_crs
+
+    if rule_name != "decret-2023":
+        raise ConfigError(f"{config.label}: [ocsge.thresholds] applies the décret's thresholds to its matrix; it "
+                          f"needs ocsge.rule = \"decret-2023\" (found {rule_name!r}); remove one of the two")
+    if not vintages:
+        raise ConfigError(f"{config.label}: [ocsge.thresholds] needs full OCS GE vintages ([ocsge.vintages]); "
+                          "change layers alone cannot be thresholded")
+    sec = config.sections["ocsge.thresholds"]
+    settings = ThresholdSettings.from_config(sec)
+    edge = None
+    if sec["edge"]:
+        g, _ = read_layer(config.resolve(sec["edge"]), what="data edge layer", crs=working_crs(config.crs))
+        edge = g.geometry.union_all()
+    layers = threshold_layers(vintages, classes, settings=settings, edge=edge)
+    notes = threshold_qa(layers)
+    notes += [_qa(f"pair {a}-{b} from a change layer: no decret_thresholds flows "
+                  "(thresholds need both full vintages)", "", "") for a, b in sorted(diff_pairs)]
+    notes.append(_qa("decret_thresholds rows: thresholds computed by ocsol from raw OCS GE, not IGN's "
+                     "product; imperméabilisation has no threshold (same as decret_matrix)", "", settings.label))
+    return threshold_tables(layers, classes, zones, territories), notes, layers
+
+
 def _qa(item: str, count: object, detail: str) -> dict:
     return {"topic": "thresholds", "item": item, "count": count, "detail": detail}
 
@@ -151,13 +168,3 @@ def _keyed_classes(classes: pd.DataFrame) -> pd.DataFrame:
         part["artif"] = flag
         parts.append(part)
     return pd.concat(parts, ignore_index=True)
-
-
-def _with_measure(table: pd.DataFrame) -> pd.DataFrame:
-    """The ``measure`` column right after ``code`` (the contract with the matrix tables)."""
-    with_measure = getattr(indicators, "with_measure", None)
-    if with_measure is not None:
-        return with_measure(table, MEASURE)
-    out = table.drop(columns=["measure"], errors="ignore")
-    out.insert(list(out.columns).index("code") + 1, "measure", MEASURE)
-    return out

@@ -16,8 +16,8 @@ import re
 
 import pandas as pd
 
-from ..errors import SchemaError, format_problems
-from .common import as_code, find_column, read_table
+from ..errors import InputFileError, SchemaError, format_problems
+from .common import VECTOR_SUFFIXES, as_code, check_file, find_column, read_table
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,12 @@ log = logging.getLogger(__name__)
 NAF_RE = re.compile(r"^naf(\d{2})art(\d{2})$", re.IGNORECASE)
 #: Destination flow ``art{a}{hab|act|mix|rou|fer|inc}{b}``.
 DEST_RE = re.compile(r"^art(\d{2})(hab|act|mix|rou|fer|inc)(\d{2})$", re.IGNORECASE)
+#: Older millésimes' multi-year totals: ``nafart0920`` (total), ``arthab0920`` (by destination).
+OLD_TOTAL_RE = re.compile(r"^(?:nafart|art(hab|act|mix|rou|fer|inc))(\d{2})(\d{2})$", re.IGNORECASE)
+#: Share of the commune area consumed over a window, in % (``artcom0923``; definition UNVERIFIED).
+SHARE_RE = re.compile(r"^artcom(\d{2})(\d{2})$", re.IGNORECASE)
+#: Destination families older millésimes lack (2009–2021 and before: no road / rail split).
+OPTIONAL_DESTINATIONS = ("rou", "fer")
 
 #: Cerema destination suffix -> output column (m²).
 DESTINATIONS: dict[str, str] = {
@@ -119,7 +125,7 @@ def read_cerema(
     >>> conso.attrs["years"][0], conso.attrs["years"][-1], conso["code"].nunique()
     (2009, 2023, 58)
     """
-    df = read_table(path, what="Cerema consumption", sheet=sheet)
+    df = _read_cerema_table(path, sheet=sheet)
     src = str(path)
     code_col = find_column(list(df.columns), CODE_CANDIDATES, given=code, source=src,
                            what="commune code", config_key="consumption.code")
@@ -136,16 +142,29 @@ def read_cerema(
     codes = codes.fillna("<empty>")
 
     annual: dict[int, str] = {}
-    multi: list[tuple[int, int, str]] = []
+    multi: list[tuple[int, int, str, str]] = []  # start, end (last flow year), column, value column
+    shares: list[tuple[int, int, str]] = []
     for col in df.columns:
         m = NAF_RE.match(col)
-        if not m:
+        if m:
+            a, b = int(m.group(1)), int(m.group(2))
+            if b == a + 1:
+                annual[_year(m.group(1))] = col
+            elif b > a + 1:
+                multi.append((_year(m.group(1)), _year(m.group(2)) - 1, col, "total_m2"))
             continue
-        a, b = int(m.group(1)), int(m.group(2))
-        if b == a + 1:
-            annual[_year(m.group(1))] = col
-        elif b > a + 1:
-            multi.append((_year(m.group(1)), _year(m.group(2)) - 1, col))
+        m = DEST_RE.match(col)
+        if m and int(m.group(3)) > int(m.group(1)) + 1:
+            multi.append((_year(m.group(1)), _year(m.group(3)) - 1, col, DESTINATIONS[m.group(2).lower()]))
+            continue
+        m = OLD_TOTAL_RE.match(col)
+        if m and int(m.group(3)) > int(m.group(2)):
+            value = DESTINATIONS[m.group(1).lower()] if m.group(1) else "total_m2"
+            multi.append((_year(m.group(2)), _year(m.group(3)) - 1, col, value))
+            continue
+        m = SHARE_RE.match(col)
+        if m:
+            shares.append((_year(m.group(1)), _year(m.group(2)) - 1, col))
     if not annual:
         raise SchemaError(
             f"{src}: no annual consumption column naf{{YY}}art{{YY+1}} (e.g. naf11art12); found "
@@ -161,8 +180,14 @@ def read_cerema(
         m = DEST_RE.match(col)
         if m and int(m.group(3)) == int(m.group(1)) + 1:
             dest_cols[(_year(m.group(1)), m.group(2).lower())] = col
+    notes: list[dict] = []
+    absent = [d for d in OPTIONAL_DESTINATIONS if not any((y, d) in dest_cols for y in years)]
+    for d in absent:  # an older millésime: the family did not exist yet; 0, and said so
+        notes.append({"check": "destination_absent", "note": f"no art{{YY}}{d}{{YY+1}} columns in this millésime: "
+                      f"{DESTINATIONS[d][:-3]} flows set to 0 (older Cerema files count them in other destinations)",
+                      "count": len(years)})
     missing = [f"art{y % 100:02d}{d}{(y + 1) % 100:02d}" for y in years for d in DESTINATIONS
-               if (y, d) not in dest_cols]
+               if (y, d) not in dest_cols and d not in absent]
     if missing:
         problems.append(f"missing destination column(s) {format_problems(missing, limit=8)}")
     if problems:
@@ -176,6 +201,9 @@ def read_cerema(
         problems += _bad_cells(df[col], vals, codes, col)
         part["total_m2"] = vals.to_numpy()
         for d, out in DESTINATIONS.items():
+            if d in absent:
+                part[out] = 0.0
+                continue
             col = dest_cols[(y, d)]
             vals = _numbers(df[col])
             problems += _bad_cells(df[col], vals, codes, col,
@@ -183,29 +211,146 @@ def read_cerema(
             part[out] = vals.to_numpy()
         parts.append(pd.DataFrame(part))
     multi_records = []
-    for start, end, col in sorted(multi):
+    for start, end, col, value in sorted(multi):
+        vals = _numbers(df[col])
+        problems += _bad_cells(df[col], vals, codes, col,
+                               min_value=-INC_RESIDUE_M2 * (end - start + 1) if value == "inconnu_m2" else 0.0)
+        multi_records += [{"code": c, "start": start, "end": end, "total_m2": float(v), "value": value,
+                           "column": col} for c, v in zip(codes, vals, strict=True)]
+    for start, end, col in shares:  # recognised, range-checked, not used (definition UNVERIFIED)
         vals = _numbers(df[col])
         problems += _bad_cells(df[col], vals, codes, col)
-        multi_records += [{"code": c, "start": start, "end": end, "total_m2": float(v)}
-                          for c, v in zip(codes, vals, strict=True)]
+        over = int((vals > 100).sum())
+        notes.append({"check": "share_column", "note": f"{col}: share of the commune area consumed {start}–{end} "
+                      "(%), recognised and not used" + (f"; {over} value(s) above 100 %" if over else ""),
+                      "count": over})
     if problems:
         raise SchemaError(f"{src}: " + format_problems(problems) + "; fix these cells (values are m²)")
     out = pd.concat(parts, ignore_index=True)
     out["code"] = out["code"].astype(object)
     out["year"] = out["year"].astype(int)
     out = out.sort_values(["code", "year"], kind="mergesort").reset_index(drop=True)
-    out.attrs = {"multi_year": multi_records, "years": years, "source": src}
+    out.attrs = {"multi_year": multi_records, "years": years, "source": src, "notes": notes,
+                 "absent_values": [DESTINATIONS[d] for d in absent]}
     log.info("%s: %d communes, annual flows %d–%d, %d multi-year total(s)", src, len(df), years[0],
              years[-1], len(multi))
     return out
 
 
+def _read_cerema_table(path: str | os.PathLike[str], *, sheet: str | int | None) -> pd.DataFrame:
+    """Cerema's file as text columns: CSV/XLSX, or the attribute table of its SHP/GPKG edition."""
+    p = check_file(path, what="Cerema consumption")
+    if p.suffix.lower() not in VECTOR_SUFFIXES - {".parquet", ".json"} and p.suffix.lower() != ".dbf":
+        return read_table(p, what="Cerema consumption", sheet=sheet)
+    import warnings
+
+    import pyogrio
+
+    from .vector import pick_layer
+
+    def has_flows(fields: list[str]) -> bool:
+        return any(NAF_RE.match(str(f)) for f in fields)
+
+    layer = pick_layer(p, layer=str(sheet) if sheet else None, what="Cerema consumption", wants=has_flows,
+                       expected="naf{YY}art{YY+1} columns", config_key="[consumption] (sheet)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            df = pyogrio.read_dataframe(p, layer=layer, read_geometry=False)
+    except Exception as exc:  # GDAL raises many types for corrupt files
+        raise InputFileError(f"{p}: cannot read the Cerema attribute table ({type(exc).__name__}: {exc})") from None
+    df = df.drop(columns=[c for c in ("geometry",) if c in df.columns])
+    df.columns = [str(c).strip() for c in df.columns]
+    return df.astype("string").astype(object).where(df.notna(), None)
+
+
+#: INSEE "séries historiques" columns: ``P21_POP`` (2021), ``D99_POP`` (dénombrement 1999)…
+HISTORICAL_SUFFIX = {"population": "pop", "households": "men", "jobs": "emplt"}
+POP_CODE_CANDIDATES = ["insee_com", "codgeo", "code_insee", "idcom", "com", "depcom", "code_commune", "code"]
+
+
+def wide_columns(columns: list[str], what: str) -> tuple[dict[int, str], list[str]]:
+    """Year columns of a wide population table, and the change columns recognised as such.
+
+    ``pmun2021``/``pop2021``/``pop21``/``P21_POP``/``D99_POP`` are years. Cerema's file has
+    2-digit years (``pop15``, ``pop21``) and 4-digit **changes** (``pop1521`` = 2015 → 2021):
+    when a quantity has 2-digit year columns, its 4-digit columns are changes; a 4-digit number
+    that is no plausible year (``1521``) is a change too.
+
+    >>> wide_columns(["pop15", "pop21", "pop1521", "men1521"], "population")
+    ({2015: 'pop15', 2021: 'pop21'}, ['pop1521'])
+    >>> wide_columns(["CODGEO", "P21_POP", "P15_POP", "D99_POP", "P21_MEN"], "population")
+    ({1999: 'D99_POP', 2015: 'P15_POP', 2021: 'P21_POP'}, [])
+    """
+    prefixes = "|".join(sorted(WIDE_PREFIXES[what], key=len, reverse=True))
+    pattern = re.compile(rf"^(?:{prefixes})_?(\d{{4}}|\d{{2}})$", re.IGNORECASE)
+    hist = re.compile(rf"^([PD])(\d{{2}})_{HISTORICAL_SUFFIX[what]}$", re.IGNORECASE)
+    found = [(c, m.group(1)) for c in columns if (m := pattern.match(str(c)))]
+    two_digit = any(len(d) == 2 for _, d in found)
+    years: dict[int, str] = {}
+    changes: list[str] = []
+    for c, d in found:
+        n = int(d)
+        if len(d) == 2:
+            years[_two_digit_year(n)] = c
+        elif two_digit or not 1850 <= n <= 2100:
+            changes.append(c)
+        else:
+            years[n] = c
+    for c in columns:
+        m = hist.match(str(c))
+        if m:
+            yy = int(m.group(2))
+            years[1900 + yy if m.group(1).upper() == "D" else _two_digit_year(yy)] = str(c)
+    return dict(sorted(years.items())), changes
+
+
+def _two_digit_year(n: int) -> int:
+    return 2000 + n if n <= 60 else 1900 + n
+
+
+def find_header_row(path: str | os.PathLike[str], *, sheet: str | int | None = None,
+                    candidates: list[str], scan: int = 40) -> tuple[int, str | int | None]:
+    """The 0-based header line of a table with title lines above it (INSEE files), and its sheet.
+
+    The header is the first line among the first ``scan`` that holds one of the ``candidates``
+    (any case). For an XLSX file without ``sheet``, the first sheet that has such a line.
+    Returns ``(0, sheet)`` when nothing is found (the reader then names the missing column).
+    """
+    p = check_file(path, what="table")
+    wanted = {c.lower() for c in candidates}
+    if p.suffix.lower() in {".xlsx", ".xlsm", ".xls"}:
+        try:
+            sheets = [sheet] if sheet not in (None, "") else pd.ExcelFile(p).sheet_names
+        except (ValueError, OSError, ImportError):
+            return 0, sheet
+        for sh in sheets:
+            try:
+                head = pd.read_excel(p, sheet_name=sh, header=None, nrows=scan, dtype=str)
+            except (ValueError, OSError, KeyError):
+                return 0, sheet
+            for i, row in enumerate(head.itertuples(index=False)):
+                if any(str(v).strip().lower() in wanted for v in row if isinstance(v, str)):
+                    return i, sh
+        return 0, sheet
+    if p.suffix.lower() not in {".csv", ".txt", ".tsv"}:
+        return 0, sheet
+    with open(p, "rb") as fh:
+        text = fh.read(1 << 16).decode("utf-8", errors="replace")  # only to find the header line
+    for i, line in enumerate(text.splitlines()[:scan]):
+        cells = re.split(r"[;,\t]", line)
+        if any(c.strip().strip('"').lower() in wanted for c in cells):
+            return i, sheet
+    return 0, sheet
+
+
 def read_population(
     path: str | os.PathLike[str],
     *,
-    code: str = "insee_com",
+    code: str | None = None,
     sheet: str | int | None = None,
     what: str = "population",
+    header_row: int | None = None,
 ) -> pd.DataFrame:
     """Read population (or households, or jobs) by commune and year, wide or long.
 
@@ -216,11 +361,15 @@ def read_population(
         population; ``men…`` for households; ``emp…`` for jobs). Long: ``code, year`` and a
         value column named ``population`` / ``households`` / ``jobs`` (or ``value``).
     code
-        Column holding the INSEE commune code.
+        Column holding the INSEE commune code (detected among ``insee_com``, ``codgeo``,
+        ``code_insee``, ``idcom``, ``com``, ``depcom``… when not given).
     sheet
-        Sheet name or index for XLSX files.
+        Sheet name or index for XLSX files (default: the first sheet with a header line).
     what
         ``"population"``, ``"households"`` or ``"jobs"``; names the value column returned.
+    header_row
+        1-based line of the header when title lines sit above it (INSEE files); detected
+        when not given (the first line holding a commune-code column name).
 
     Returns
     -------
@@ -243,11 +392,15 @@ def read_population(
     """
     if what not in WIDE_PREFIXES:
         raise ValueError(f"what must be one of {', '.join(WIDE_PREFIXES)}, not {what!r}")
-    df = read_table(path, what=what, sheet=sheet)
+    if header_row is None:
+        skip, sheet = find_header_row(path, sheet=sheet, candidates=[*([code] if code else []), *POP_CODE_CANDIDATES])
+    else:
+        skip = int(header_row) - 1
+    df = read_table(path, what=what, sheet=sheet, header_row=skip)
     src = str(path)
     cols = list(df.columns)
-    code_col = find_column(cols, ["insee_com", "codgeo", "code_insee", "idcom", "code"], given=code,
-                           source=src, what="commune code", config_key=f"{what}.code")
+    code_col = find_column(cols, POP_CODE_CANDIDATES, given=code,
+                           source=src, what="commune code", config_key=f"[{what}] code (or header_row)")
     codes = as_code(df[code_col], width=5)
     problems: list[str] = []
     if codes.isna().any():
@@ -271,14 +424,9 @@ def read_population(
         if len(dup):
             problems.append(f"duplicate (code, year) rows, e.g. {dup['code'].iloc[0]} {dup['year'].iloc[0]}")
     else:
-        prefixes = "|".join(sorted(WIDE_PREFIXES[what], key=len, reverse=True))
-        pattern = re.compile(rf"^(?:{prefixes})_?(\d{{4}}|\d{{2}})$", re.IGNORECASE)
-        year_cols = {}
-        for c in cols:
-            m = pattern.match(c)
-            if m and c != code_col:
-                y = int(m.group(1))
-                year_cols[y + 2000 if y < 100 else y] = c
+        year_cols, changes = wide_columns([c for c in cols if c != code_col], what)
+        if changes:
+            log.info("%s: %s read as changes between years, not used", src, ", ".join(changes))
         if not year_cols:
             raise SchemaError(
                 f"{src}: no {what} columns found (looked for wide {WIDE_PREFIXES[what][0]}YYYY columns "

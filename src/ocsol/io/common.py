@@ -31,22 +31,23 @@ def check_file(path: str | os.PathLike[str], *, what: str, hint: str = "") -> Pa
 
 
 def read_table(
-    path: str | os.PathLike[str], *, what: str = "table", sheet: str | int | None = None
+    path: str | os.PathLike[str], *, what: str = "table", sheet: str | int | None = None, header_row: int = 0
 ) -> pd.DataFrame:
     """Read a CSV (comma, semicolon or tab, UTF-8 or Latin-1) or XLSX table, all columns as text.
 
     Numbers are converted by the caller, which knows which columns hold numbers and can name
-    the bad cell. Column names are stripped of surrounding spaces.
+    the bad cell. Column names are stripped of surrounding spaces. ``header_row`` (0-based)
+    skips title lines above the header (INSEE tables).
     """
     p = check_file(path, what=what)
     suffix = p.suffix.lower()
     try:
         if suffix in {".xlsx", ".xls", ".xlsm"}:
-            df = pd.read_excel(p, sheet_name=sheet or 0, dtype=str)
+            df = pd.read_excel(p, sheet_name=sheet or 0, dtype=str, header=header_row)
         elif suffix == ".parquet":
             df = pd.read_parquet(p).astype(str)
         else:
-            df = _read_csv_text(p)
+            df = _read_csv_text(p, header_row=header_row)
     except InputFileError:
         raise
     except (ValueError, OSError, ImportError, KeyError) as exc:
@@ -58,7 +59,7 @@ def read_table(
     return df
 
 
-def _read_csv_text(p: Path) -> pd.DataFrame:
+def _read_csv_text(p: Path, *, header_row: int = 0) -> pd.DataFrame:
     raw = p.read_bytes()
     try:
         text_head = raw[:65536].decode("utf-8-sig")
@@ -66,11 +67,12 @@ def _read_csv_text(p: Path) -> pd.DataFrame:
     except UnicodeDecodeError:
         text_head = raw[:65536].decode("latin-1")
         encoding = "latin-1"
-    first = text_head.splitlines()[0] if text_head.splitlines() else ""
+    lines = text_head.splitlines()
+    first = lines[header_row] if len(lines) > header_row else ""
     sep = max([",", ";", "\t"], key=first.count)
     try:
         return pd.read_csv(p, sep=sep, dtype=str, encoding=encoding, keep_default_na=False,
-                           na_values=[""])
+                           na_values=[""], skiprows=header_row)
     except pd.errors.ParserError as exc:
         raise InputFileError(f"{p}: malformed CSV ({exc}); check for truncated lines or stray separators") from None
     except pd.errors.EmptyDataError:

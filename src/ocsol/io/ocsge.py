@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..errors import SchemaError
 from .common import find_column
-from .vector import read_layer, working_crs
+from .vector import has_fields, read_layer, working_crs
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,10 @@ def read_ocsge(
     (GeoDataFrame, int)
         ``cs, us, geometry`` and the number of geometries repaired with ``make_valid``.
     """
-    gdf, repaired = read_layer(path, what="OCS GE layer", crs=working_crs(crs), layer=layer)
+    gdf, repaired = read_layer(path, what="OCS GE layer", crs=working_crs(crs), layer=layer,
+                               wants=has_fields([cs_field] if cs_field else CS_CANDIDATES,
+                                                 [us_field] if us_field else US_CANDIDATES),
+                               expected="couverture/usage fields (code_cs, code_us)", config_key="[ocsge]")
     cs = find_column(gdf.columns, CS_CANDIDATES, given=cs_field, source=str(path), what="couverture (CS)",
                      config_key="ocsge.cs_field")
     us = find_column(gdf.columns, US_CANDIDATES, given=us_field, source=str(path), what="usage (US)",
@@ -84,7 +87,10 @@ def read_ocsge_diff(
     frames = []
     repaired = 0
     for path in paths:
-        gdf, rep = read_layer(path, what="OCS GE change layer", crs=working_crs(crs), layer=layer)
+        gdf, rep = read_layer(path, what="OCS GE change layer", crs=working_crs(crs), layer=layer,
+                              wants=has_fields(*[[f"{k}_{y}"] for k in ("cs", "us") for y in (vintage_from, vintage_to)]),
+                              expected=f"fields cs_{vintage_from}, us_{vintage_from}, cs_{vintage_to}, us_{vintage_to}",
+                              config_key="[[ocsge.diff]]")
         repaired += rep
         cols: dict[str, str] = {}
         for role, year in (("from", vintage_from), ("to", vintage_to)):

@@ -94,7 +94,8 @@ def open_raster(path: str | os.PathLike[str], *, what: str = "raster") -> Raster
     SchemaError
         Non-integer pixels (a classified raster holds class values) or a rotated grid.
     """
-    p = check_file(path, what=what, hint="check [raster.vintages] in ocsol.toml")
+    in_memory = str(path).startswith("/vsimem/")  # an xarray DataArray handed over by ocsol.io.xr
+    p = Path(str(path)) if in_memory else check_file(path, what=what, hint="check [raster.vintages] in ocsol.toml")
     try:
         with rasterio.open(p) as ds:
             crs, transform = ds.crs, ds.transform

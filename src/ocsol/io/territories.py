@@ -11,7 +11,7 @@ import pandas as pd
 from ..errors import SchemaError
 from ..territories import COMMUNE, Territories
 from .common import VECTOR_SUFFIXES, as_code, check_file, find_column, read_table
-from .vector import read_layer, working_crs
+from .vector import has_fields, is_geoparquet, read_layer, working_crs
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +62,10 @@ def read_territories(
     levels = dict(levels or {})
     level_names = dict(level_names or {})
     repaired = 0
-    if p.suffix.lower() in VECTOR_SUFFIXES and p.suffix.lower() != ".parquet" or p.suffix.lower() == ".geoparquet":
-        gdf, repaired = read_layer(p, what="territories", crs=working_crs(crs), layer=layer)
+    if p.suffix.lower() in VECTOR_SUFFIXES and p.suffix.lower() != ".parquet" or is_geoparquet(p):
+        gdf, repaired = read_layer(p, what="territories", crs=working_crs(crs), layer=layer,
+                                   wants=has_fields([code] if code else CODE_CANDIDATES),
+                                   expected="commune code field", config_key="[territories]")
         table = gdf
     else:
         table = read_table(p, what="territories")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -11,12 +14,14 @@ import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError as PyprojCRSError
 
-from ..errors import CRSError, InputFileError, SchemaError
+from ..errors import CRSError, InputFileError, SchemaError, close_matches
 from .common import VECTOR_SUFFIXES, check_file
 
 log = logging.getLogger(__name__)
 
 POLYGONAL = {"Polygon", "MultiPolygon"}
+#: Formats that hold one layer only (the `layer` key is then not needed and not checked).
+SINGLE_LAYER_SUFFIXES = {".shp", ".geojson", ".json", ".fgb"}
 
 try:  # reading through Arrow is 2-3x faster for large layers
     import pyarrow  # noqa: F401
@@ -57,22 +62,32 @@ def read_layer(
     layer: str | None = None,
     columns: list[str] | None = None,
     polygons: bool = True,
+    wants: Callable[[Sequence[str]], bool] | None = None,
+    expected: str = "expected fields",
+    config_key: str = "its section",
 ) -> tuple[gpd.GeoDataFrame, int]:
     """Read a vector layer, check it, reproject it and repair invalid geometries.
 
     Returns the layer and the number of repaired geometries. Raises InputFileError for a
     missing, empty or unreadable file, CRSError without a CRS, SchemaError for non-polygons.
+    A file with several layers is read through :func:`pick_layer` (``wants``, ``expected`` and
+    ``config_key`` are passed to it).
     """
     p = check_file(path, what=what)
     if p.suffix.lower() not in VECTOR_SUFFIXES:
         raise InputFileError(
             f"{p}: unsupported {what} format {p.suffix!r}; use GeoPackage, Shapefile, GeoJSON or GeoParquet"
         )
+    layer = pick_layer(p, layer=layer, what=what, wants=wants, expected=expected, config_key=config_key)
     try:
-        if p.suffix.lower() in {".parquet", ".geoparquet"}:
-            gdf = gpd.read_parquet(p, columns=None if columns is None else [*columns, "geometry"])
-        else:
-            gdf = gpd.read_file(p, layer=layer, engine="pyogrio", columns=columns, use_arrow=_HAS_ARROW)
+        with warnings.catch_warnings(record=True) as caught:  # library warnings go to the log, not the terminal
+            warnings.simplefilter("always")
+            if p.suffix.lower() in {".parquet", ".geoparquet"}:
+                gdf = gpd.read_parquet(p, columns=None if columns is None else [*columns, "geometry"])
+            else:
+                gdf = gpd.read_file(p, layer=layer, engine="pyogrio", columns=columns, use_arrow=_HAS_ARROW)
+        for w in caught:
+            log.info("%s: %s", p, w.message)
     except (ValueError, KeyError) as exc:
         raise SchemaError(f"{p}: {exc}") from None
     except Exception as exc:  # pyogrio/GDAL raise many types for corrupt files
@@ -110,6 +125,99 @@ def read_layer(
     if repaired:
         log.info("%s: repaired %d invalid geometries with make_valid", p, repaired)
     return gdf, repaired
+
+
+def is_geoparquet(path: str | os.PathLike[str]) -> bool:
+    """Whether a ``.parquet``/``.geoparquet`` file carries GeoParquet ``geo`` metadata."""
+    p = Path(path)
+    if p.suffix.lower() not in {".parquet", ".geoparquet"}:
+        return False
+    if p.suffix.lower() == ".geoparquet":
+        return True
+    try:
+        import pyarrow.parquet as pq
+
+        return b"geo" in (pq.read_schema(p).metadata or {})
+    except Exception:  # unreadable: the reader reports it
+        return False
+
+
+def has_fields(*alternatives: Sequence[str]) -> Callable[[Sequence[str]], bool]:
+    """A test on a layer's fields: for each group of names, one is present (any case)."""
+    def test(fields: Sequence[str]) -> bool:
+        lower = {str(f).lower() for f in fields}
+        return all(any(str(a).lower() in lower for a in group) for group in alternatives)
+    return test
+
+
+def list_layers(path: str | os.PathLike[str], *, fields: bool = True) -> dict[str, list[str]]:
+    """Layer name → field names of a vector file (one entry for single-layer formats).
+
+    With ``fields=False`` only the names are read (the lists are empty).
+    """
+    import pyogrio
+
+    p = Path(path)
+    if p.suffix.lower() in {".parquet", ".geoparquet"}:
+        return {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        names = [str(n) for n in pyogrio.list_layers(p)[:, 0]]
+        if not fields:
+            return dict.fromkeys(names, [])
+        return {n: [str(f) for f in pyogrio.read_info(p, layer=n)["fields"]] for n in names}
+
+
+def pick_layer(
+    path: str | os.PathLike[str],
+    *,
+    layer: str | None,
+    what: str,
+    wants: Callable[[Sequence[str]], bool] | None = None,
+    expected: str = "expected fields",
+    config_key: str = "its section",
+) -> str | None:
+    """The layer to read from a file that may hold several (GeoPackage as IGN delivers it).
+
+    A named ``layer`` must exist. Without one, a single-layer file is read as is; with several
+    layers, the one whose fields satisfy ``wants`` is read when exactly one does; otherwise
+    SchemaError lists each layer with its fields and asks for ``layer = "…"`` (never the first
+    layer by chance).
+    """
+    try:
+        layers = list_layers(path, fields=False)
+        if len(layers) > 1:
+            layers = list_layers(path)
+    except Exception:  # unreadable: read_layer reports it with its own message
+        return layer
+    if layer is not None:
+        if len(layers) == 1 and Path(path).suffix.lower() in SINGLE_LAYER_SUFFIXES:
+            return None  # a shapefile/GeoJSON has one layer: a section-wide layer name is for its GeoPackages
+        if layers and str(layer) not in layers:
+            raise SchemaError(
+                f"{path}: no layer {layer!r} in this {what} file{close_matches(str(layer), list(layers))}; "
+                f"its layers are {_describe(list_layers(path))}; fix layer = \"…\" in {config_key} of ocsol.toml"
+            )
+        return layer
+    if len(layers) <= 1:
+        return None
+    good = [n for n, fields in layers.items() if wants is not None and wants(fields)]
+    if len(good) == 1:
+        log.info("%s: reading layer %r (the only one with the %s)", path, good[0], expected)
+        return good[0]
+    which = "no layer has" if not good else f"{len(good)} layers have"
+    raise SchemaError(
+        f"{path}: {len(layers)} layers and {which} the {expected}: {_describe(layers)}; "
+        f"name the one to read: layer = \"…\" in {config_key} of ocsol.toml"
+    )
+
+
+def _describe(layers: dict[str, list[str]], n: int = 8) -> str:
+    out = []
+    for name, fields in layers.items():
+        shown = ", ".join(fields[:n]) + (f", … {len(fields) - n} more" if len(fields) > n else "")
+        out.append(f"{name!r} ({shown})")
+    return "; ".join(out)
 
 
 def repair(gdf: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:

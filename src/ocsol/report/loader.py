@@ -36,7 +36,9 @@ TABLES = ["territories", "stock_summary", "stock", "flows", "transitions", "land
           "zan", "zan_path", "efficiency", "rule", "qa", "fragmentation"]
 TEXT_COLUMNS = {"level", "code", "name", "cs", "us", "cs_from", "us_from", "cs_to", "us_to", "class",
                 "target_source", "status", "note", "cs_label", "us_label", "source", "role", "path", "sha256",
-                "modified", "topic", "item", "detail", "rule"}
+                "modified", "topic", "item", "detail", "rule", "measure"}
+#: Tables whose rows carry a ``measure``: a report shows one measure per territory (the legal one first).
+MEASURED = {"stock_summary", "stock", "flows", "transitions", "land_account"}
 #: Files that define an indicators folder's content (their hash is the report's "inputs" stamp).
 FINGERPRINT_SUFFIXES = {".csv", ".json"}
 
@@ -73,8 +75,13 @@ class Indicators:
     source: str = ""
 
     def table(self, name: str) -> pd.DataFrame:
-        """A whole table (empty frame when the run did not produce it)."""
-        return self.tables.get(name, pd.DataFrame(columns=["level", "code"]))
+        """A whole table (empty frame when the run did not produce it); one measure per territory."""
+        df = self.tables.get(name, pd.DataFrame(columns=["level", "code"]))
+        if name in MEASURED:
+            from ..indicators import headline_measure
+
+            return headline_measure(df)
+        return df
 
     @cached_property
     def _index(self) -> dict[str, dict[tuple[str, str], Any]]:
@@ -92,6 +99,10 @@ class Indicators:
         rows = idx.get((level, code))
         if rows is None:
             return df.iloc[0:0]
+        if name in MEASURED:
+            from ..indicators import headline_measure
+
+            return headline_measure(df.iloc[rows])
         return df.iloc[rows]
 
     def units(self, level: str) -> pd.DataFrame:

@@ -73,6 +73,9 @@ FIELDS: list[tuple[str, str, str, str, str]] = [
     ("complete", "Données complètes", "false si des communes du territoire manquent dans le fichier du Cerema "
      "(aucune situation n'est alors donnée)", "boolean", ""),
     ("artif_vintage", "Millésime OCS GE", "Dernier millésime d'occupation du sol", "year", ""),
+    ("artif_measure", "Mesure des stocks", "Ce que mesurent les surfaces artificialisées : decret_ign (produit OCS GE "
+     "Artificialisation de l'IGN, seuils appliqués : la mesure réglementaire), decret_matrix (matrice du décret "
+     "sans les seuils), custom_rule (règle utilisateur), raster_proxy (raster, indicatif)", "string", ""),
     ("artif_ha", "Surface artificialisée", "Surface artificialisée au dernier millésime (décret 2023-1096)",
      "number", "ha"),
     ("artif_pct", "Part artificialisée", "Surface artificialisée / surface du territoire × 100", "number", "%"),
@@ -80,6 +83,8 @@ FIELDS: list[tuple[str, str, str, str, str]] = [
     ("imper_pct", "Part imperméabilisée", "Surface imperméabilisée / surface du territoire × 100", "number", "%"),
     ("flows_from", "Flux : millésime de départ", "Premier millésime du dernier flux mesuré", "year", ""),
     ("flows_to", "Flux : millésime d'arrivée", "Second millésime du dernier flux mesuré", "year", ""),
+    ("flows_measure", "Mesure des flux", "Ce que mesurent les soldes (mêmes valeurs que la mesure des stocks)",
+     "string", ""),
     ("net_artif_ha", "Solde d'artificialisation", "Artificialisation − désartificialisation entre les deux "
      "millésimes", "number", "ha"),
     ("net_imper_ha", "Solde d'imperméabilisation", "Imperméabilisation − désimperméabilisation entre les deux "
@@ -103,15 +108,18 @@ def summary_table(ind: Indicators, territories: list[tuple[str, str]]) -> pd.Dat
     summ = ind.table("stock_summary")
     if len(summ) and "vintage" in summ:
         last = summ.sort_values("vintage").groupby(["level", "code"], as_index=False).tail(1)
-        last = last[["level", "code", "vintage", "artif_ha", "artif_pct", "imper_ha", "imper_pct"]]
-        df = df.merge(last.rename(columns={"vintage": "artif_vintage"}), on=["level", "code"], how="left")
+        last = last[["level", "code", "vintage", "artif_ha", "artif_pct", "imper_ha", "imper_pct",
+                     *(["measure"] if "measure" in last else [])]]
+        df = df.merge(last.rename(columns={"vintage": "artif_vintage", "measure": "artif_measure"}),
+                      on=["level", "code"], how="left")
     flows = ind.table("flows")
     if len(flows) and "vintage_to" in flows:
         lf = (flows.sort_values(["vintage_to", "vintage_from"], kind="mergesort")
               .groupby(["level", "code"], as_index=False).tail(1))
-        lf = lf[["level", "code", "vintage_from", "vintage_to", "net_artif_ha", "net_imper_ha"]]
-        df = df.merge(lf.rename(columns={"vintage_from": "flows_from", "vintage_to": "flows_to"}),
-                      on=["level", "code"], how="left")
+        lf = lf[["level", "code", "vintage_from", "vintage_to", "net_artif_ha", "net_imper_ha",
+                 *(["measure"] if "measure" in lf else [])]]
+        df = df.merge(lf.rename(columns={"vintage_from": "flows_from", "vintage_to": "flows_to",
+                                         "measure": "flows_measure"}), on=["level", "code"], how="left")
     eff = ind.table("efficiency")
     if len(eff) and "m2_per_new_inhabitant" in eff:
         ef = eff.sort_values("period_start").groupby(["level", "code"], as_index=False).head(1)
@@ -140,6 +148,10 @@ def table_schema(*, title: str | None = None) -> dict[str, Any]:
             f["constraints"] = {"required": True}
         if name == "status":
             f["constraints"] = {"enum": ["within", "will_exceed", "exceeded", ""]}
+        if name in ("artif_measure", "flows_measure"):
+            from ..indicators import MEASURES
+
+            f["constraints"] = {"enum": list(MEASURES)}
         if ftype == "number":
             f["example"] = "12.5"
         fields.append(f)
@@ -200,6 +212,11 @@ def write_opendata(
         files[f"{BASENAME}.gpkg"] = lambda p: write_gpkg(gdf, p, layer=BASENAME)
     else:
         log.info("no commune polygons in the indicators: no GeoPackage in %s", folder)
+    from .catalogue import catalogue_files  # datapackage.json + ISO 19139 record (issue 10)
+
+    files |= catalogue_files(basename=BASENAME, schema=table_schema(title=title), provenance=ind.provenance,
+                             geometries=geo, title=title, author=ind.meta.get("author"),
+                             formats=["csv", "gpkg"] if geo is not None else ["csv"])
     return [p for p in publish_files(files, folder) if p.name != "manifest.json"]
 
 
