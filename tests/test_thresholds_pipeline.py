@@ -198,7 +198,8 @@ def test_cli_thresholds_compare(tmp_path, capsys):
     made = apply_thresholds(g, settings=target)
     gpd.GeoDataFrame({"code_cs": g["cs"], "code_us": g["us"]}, geometry=g.geometry.values,
                      crs=g.crs).to_file(tmp_path / "raw.gpkg", driver="GPKG", engine="pyogrio")
-    gpd.GeoDataFrame({"code_cs": made["cs"], "artif": np.where(made["artif_seuil"], "artif", "non artif"),
+    gpd.GeoDataFrame({"code_cs": made["cs"], "code_us": made["us"],
+                      "artif": np.where(made["artif_seuil"], "artif", "non artif"),
                       "crit_seuil": made["crit_seuil"]}, geometry=made.geometry.values,
                      crs=g.crs).to_file(tmp_path / "ign.gpkg", driver="GPKG", engine="pyogrio")
     communes.to_file(tmp_path / "communes.gpkg", driver="GPKG", engine="pyogrio")

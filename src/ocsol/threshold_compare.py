@@ -183,24 +183,6 @@ def _finish(df: pd.DataFrame, *, rank: bool) -> pd.DataFrame:
     return out
 
 
-def read_ign_artif(path, *, crs: str, layer: str | None = None) -> gpd.GeoDataFrame:
-    """IGN's artificialisation layer as ``artif`` (bool) + geometry; ``artif`` must be 'artif'/'non artif'."""
-    from .io.common import find_column
-    from .io.vector import read_layer, working_crs
-
-    gdf, _ = read_layer(path, what="IGN artificialisation layer", crs=working_crs(crs), layer=layer)
-    col = find_column(gdf.columns, ["artif"], given=None, source=str(path), what="artif ('artif' / 'non artif')",
-                      config_key="--ign-layer")
-    values = gdf[col].astype("string").str.strip().str.lower()
-    flags = values.map({"artif": True, "non artif": False})
-    bad = flags.isna()
-    if bad.any():
-        found = sorted(set(values[bad].fillna("(vide)")))[:5]
-        raise SchemaError(f"{path}: {int(bad.sum())} polygon(s) with artif not 'artif' / 'non artif' (found {found}); "
-                          "give IGN's OCS GE Artificialisation layer")
-    return gpd.GeoDataFrame({"artif": flags.astype(bool).to_numpy()}, geometry=gdf.geometry.values, crs=gdf.crs)
-
-
 def compare_command(*, config, vintage: int, ign, ign_layer: str | None = None, out) -> Comparison:
     """``ocsol thresholds compare``: read the configuration's raw vintage and IGN's layer, compare, write.
 
@@ -211,6 +193,7 @@ def compare_command(*, config, vintage: int, ign, ign_layer: str | None = None, 
     from .config import Config, load_config
     from .errors import ConfigError
     from .io.ocsge import read_ocsge
+    from .io.ocsge_artif import read_ocsge_artif
     from .io.write import check_out_dir, publish_files
     from .pipeline import _rule_ref, load_territories
 
@@ -227,7 +210,8 @@ def compare_command(*, config, vintage: int, ign, ign_layer: str | None = None, 
     classes = nomenclature.classify(raw[["cs", "us"]], nomenclature.load_rule(_rule_ref(cfg, sec["rule"])))
     raw["artif"] = raw[["cs", "us"]].merge(classes, on=["cs", "us"], how="left")["artif"].to_numpy(dtype=bool)
     base = ThresholdSettings.from_config(cfg.sections["ocsge.thresholds"])
-    result = compare_with_ign(raw, read_ign_artif(ign, crs=cfg.crs, layer=ign_layer),
+    ign_layer_, _ = read_ocsge_artif(ign, vintage=int(vintage), crs=cfg.crs, layer=ign_layer)
+    result = compare_with_ign(raw, ign_layer_,
                               change.Zones.from_communes(territories.communes), base=base)
     tables = {"thresholds_compare.csv": result.total, "thresholds_compare_communes.csv": result.communes}
     publish_files({name: (lambda p, df=df: df.to_csv(p, index=False, lineterminator="\n", float_format="%.6f"))
