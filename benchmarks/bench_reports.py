@@ -1,8 +1,10 @@
 """Benchmark: per-report time and batch throughput of ``ocsol batch`` (target ≤ 1 s/report amortised).
 
-Reports are written for N territories of a **synthetic** indicators folder (every section has
-data: consumption, ZAN, OCS GE stocks, flows, transitions, change map, demography, neighbours),
-so each report is a full one — the worst case, not a half-empty page. Kernel start, notebook
+Reports are written for N territories computed by the **real pipeline** from generated input
+files (:func:`ocsol.synthetic_inputs.write_synthetic_inputs`: communes, two OCS GE vintages,
+Cerema consumption, population), so every section has data — the worst case, not a half-empty
+page — and a renamed column breaks the benchmark. ``--indicators DIR`` reuses a folder already
+computed (e.g. to time another checkout on the same tables: ``PYTHONPATH=../main/src``). Kernel start, notebook
 execution, HTML export, figure CSV and XLSX are all included; PDF is not (it is opt-in).
 
 Also measured, on a few reports: the same work with a fresh kernel per report (papermill's
@@ -38,17 +40,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--fresh", type=int, default=6, help="reports to time with a fresh kernel each (0: skip)")
     parser.add_argument("--out", default=str(HERE / "out" / "reports"), help="output folder (emptied)")
+    parser.add_argument("--indicators", help="an indicators folder to reuse (default: generate inputs and compute)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 
     from ocsol.report.batch import batch_reports, select_territories
     from ocsol.report.export import ReportRunner
     from ocsol.report.loader import load_indicators
-    from ocsol.report.synthetic import write_synthetic_indicators
 
     out = Path(args.out)
     shutil.rmtree(out, ignore_errors=True)
-    ind_dir = write_synthetic_indicators(out.parent / "indicators", n_communes=args.communes, n_epci=args.epci)
+    if args.indicators:
+        ind_dir = Path(args.indicators)
+    else:
+        from ocsol.report import compute_indicators
+        from ocsol.synthetic_inputs import write_synthetic_inputs
+
+        config = write_synthetic_inputs(out.parent / "inputs", n_communes=args.communes, n_epci=args.epci)
+        ind_dir = compute_indicators(config, out.parent / "indicators")
     ind = load_indicators(ind_dir)
     territories = select_territories(ind)
     summary: dict[str, object] = {"cpus": os.cpu_count(), "territories": len(territories), "jobs": args.jobs,

@@ -130,12 +130,16 @@ def test_neighbours_by_centroid_and_median():
     out = neighbours(t, "commune", "2", table=table, value="v", n=2)
     assert out["role"].tolist() == ["territory", "neighbour", "neighbour", "median"]
     assert out["code"].tolist()[1:3] == ["1", "3"] and out["distance_km"].tolist()[1:3] == [1.0, 1.0]
+    assert np.isnan(out["value"].iloc[-1])  # a median of two values is not shown (fewer than 3)
+    out = neighbours(t, "commune", "2", table=table, value="v", n=2, min_median=2)
     assert out["value"].iloc[-1] == 20.0
     ep = pd.DataFrame({"level": "epci", "code": ["A", "B", "C"], "v": [1.0, 2.0, 3.0]})
     out = neighbours(t, "epci", "A", table=ep, value="v", n=8)
     assert out["code"].tolist()[1:3] == ["B", "C"] and out["distance_km"].iloc[1] == pytest.approx(2.0)
     out = neighbours(t, "commune", "0", table=table, value="v", with_codes=["5"])
-    assert out["value"].tolist() == [0.0, 50.0, 50.0]
+    assert out["value"].tolist()[:2] == [0.0, 50.0] and np.isnan(out["value"].iloc[-1])
+    out = neighbours(t, "commune", "2", table=table, value="v", n=8, within=["0", "4", "5"])
+    assert out["code"].tolist()[1:4] == ["0", "4", "5"] and out["value"].iloc[-1] == 40.0  # median of 0, 40, 50
 
 
 def test_neighbours_errors():

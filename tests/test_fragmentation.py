@@ -133,22 +133,3 @@ def test_pipeline_fragmentation_table(tmp_path):
     no_thresholds = {**base, "ocsge": {"vintages": base["ocsge"]["vintages"]}, "fragmentation": {"barrier": "thresholds"}}
     with pytest.raises(ConfigError, match=r"needs an \[ocsge.thresholds\]"):
         compute(config_from_dict(no_thresholds, base_dir=tmp_path))
-
-
-def test_report_section_says_beyond_the_law(tmp_path):
-    from ocsol.pipeline import write_results
-    from ocsol.report import build_context
-
-    _two_generated_vintages(tmp_path, n=300, seed=4)
-    cfg = config_from_dict({"territories": {"path": "c.gpkg", "code": "code", "levels": {"dep": "dep"}},
-                            "ocsge": {"vintages": {"2019": "o2019.gpkg", "2022": "o2022.gpkg"}},
-                            "fragmentation": {}}, base_dir=tmp_path)
-    res = compute(cfg)
-    write_results(res, tmp_path / "out")
-    ctx = build_context("D", "dep", indicators=str(tmp_path / "out"), output=str(tmp_path / "rep"))
-    assert "hors obligation légale" in ctx.texts["fragmentation"]
-    view = ctx.views["fragmentation"]
-    expected = res["fragmentation"].query("level == 'dep'")["meff_cbc_km2"].to_numpy()
-    assert view["Maille effective CBC (km²)"].to_numpy() == pytest.approx(expected)
-    ctx2 = build_context("00001", "commune", indicators=str(tmp_path / "out"), output=str(tmp_path / "rep"))
-    assert len(ctx2.views["fragmentation"]) == 2

@@ -1,7 +1,7 @@
 """Reports: context, French format, notebooks (papermill), export, batch, Chromium rendering.
 
 The real bundled sample (``data/sample/ocsol.toml``) is computed once per session; the batch
-tests use a synthetic indicators folder (:mod:`ocsol.report.synthetic`), small and exact.
+tests run the real pipeline on generated input files (:mod:`ocsol.synthetic_inputs`).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import pytest
 
 import ocsol
 from ocsol.errors import TerritoryNotFoundError
+from ocsol.fr import format as fr
 from ocsol.report import build_context, compute_indicators
-from ocsol.report import format as fr
 from ocsol.report.batch import batch_reports, select_territories
 from ocsol.report.commands import demo_selection, report_command
 from ocsol.report.export import (
@@ -30,21 +30,24 @@ from ocsol.report.export import (
     report_notebook,
 )
 from ocsol.report.loader import load_indicators
-from ocsol.report.synthetic import write_synthetic_indicators
 from ocsol.sample import sample_config
+from ocsol.synthetic_inputs import write_synthetic_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 LYON = "200046977"
-HEADINGS = [
-    "1. Identité du territoire",
-    "2. Consommation d'espaces naturels, agricoles et forestiers",
-    "3. Trajectoire ZAN",
-    "4. Artificialisation et imperméabilisation des sols",
-    "5. Démographie et efficacité de la consommation d'espace",
-    "6. Comparaison avec les territoires voisins",
+HEADINGS = [  # the rapport_local profile of an EPCI
+    "1. Objet du rapport",
+    "2. Identité du territoire",
+    "3. Communes membres",
+    "4. Consommation d'espaces naturels, agricoles et forestiers",
+    "5. Respect des objectifs de réduction de la consommation d'espaces",
+    "6. Artificialisation et imperméabilisation des sols",
     "7. Raisons des évolutions observées",
-    "8. Méthodologie et provenance des données",
+    "8. Démographie et efficacité de la consommation d'espace",
+    "9. Comparaison avec des territoires de même niveau",
+    "10. Méthodologie et provenance des données",
+    "11. Annexe : nomenclature de l'article R. 101-1 du code de l'urbanisme",
 ]
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
 
@@ -58,7 +61,10 @@ def sample_indicators(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def synthetic(tmp_path_factory) -> Path:
-    return write_synthetic_indicators(tmp_path_factory.mktemp("synth"), n_communes=4, n_epci=1)
+    """Generated input files (4 communes, 1 EPCI, département 99) through the real pipeline."""
+    folder = tmp_path_factory.mktemp("synth")
+    config = write_synthetic_inputs(folder / "entrees", n_communes=4, n_epci=1, rnu=["99004"])
+    return compute_indicators(config, folder / "indicateurs")
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +136,9 @@ def test_context_slices_tables_and_headline_equals_tables(synthetic):
     assert ctx.level == "commune" and ctx.name == "Commune synthétique 1"
     for key in ("reference_ha", "allowed_ha", "consumed_since_ha", "used_pct", "projected_pct"):
         assert ctx.headline[key] == pytest.approx(float(z[key]), rel=0, abs=1e-12)
-    assert all(ctx.available.values())
+    data_sections = ("identite", "consommation", "zan", "artificialisation", "demographie", "comparaison")
+    assert all(ctx.available[s] for s in data_sections)
+    assert not ctx.available["membres"]  # a commune has no members
     assert set(ctx.tables["consumption"]["code"]) == {"99001"}
     assert {"consommation", "trajectoire", "stock_couverture", "transitions", "carte", "comparaison"} <= set(
         ctx.figures)
@@ -202,14 +210,15 @@ def test_report_html_is_self_contained_without_errors(lyon_report):
     assert not EXTERNAL.findall(html), EXTERNAL.findall(html)[:3]
     assert "<script" not in html.lower()
     imgs = re.findall(r"<img [^>]*>", html)
-    assert len(imgs) == 3 and all(re.search(r'alt="[^"]{20,}"', i) for i in imgs)  # described figures
+    # member maps (2), consumption bars and pie, trajectory; no comparison (no other EPCI in the Rhône)
+    assert len(imgs) == 5 and all(re.search(r'alt="[^"]{20,}"', i) for i in imgs)  # described figures
     assert '<html lang="fr">' in html
     assert "data:image/png;base64," in html
     assert "def " not in html and "build_context" not in html  # inputs hidden
     for heading in HEADINGS:
         assert heading.replace("'", "&#39;") in html or heading in html, heading
-    assert "Métropole de Lyon" in html and "2011–2020" in html and "2021–2030" in html
-    assert "827,7\u202fha" in html  # the reference decade, in French format
+    assert "Métropole de Lyon" in html and "2011-2021 (flux 2011 à 2020)" in html and "2021-2031" in html
+    assert "827,75\u202fha" in html  # the reference decade, in French format (2 decimals for hectares)
 
 
 def test_explore_notebook_runs_and_records_api_numbers(tmp_path):

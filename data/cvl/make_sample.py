@@ -62,6 +62,7 @@ names = {{ epci = "NOM_EPCI" }}
 
 [ocsge]
 rule = "decret-2023"
+synthetic = true  # banner on every report
 
 [ocsge.vintages]
 2019 = "ocsge_synth_2019.gpkg"

@@ -31,14 +31,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("indicators", help="compute every indicator table (CSV) and the change polygons (GPKG)")
     p.add_argument("--config", "-c", help="ocsol.toml (default: the bundled sample)")
-    p.add_argument("--out", "-o", default="out", help="output folder (default: out)")
+    p.add_argument("--out", "-o", default="indicateurs", help="output folder (default: indicateurs)")
     _add_common(p)
 
     p = sub.add_parser("report", help="write the report of one territory")
     p.add_argument("code", help="territory code (INSEE for a commune, SIREN for an EPCI, …)")
     p.add_argument("--level", help="level of the code (inferred when the code names one territory only)")
     p.add_argument("--config", "-c", help="ocsol.toml (default: the bundled sample)")
-    p.add_argument("--out", "-o", default="reports", help="output folder (default: reports)")
+    p.add_argument("--out", "-o", default="rapport", help="output folder (default: rapport)")
     p.add_argument("--pdf", action="store_true", help="also print a PDF with headless Chromium")
     _add_common(p)
 
@@ -50,12 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="rewrite reports that are up to date")
     p.add_argument("--pdf", action="store_true", help="also print each report to PDF with headless Chromium")
     p.add_argument("--territories", nargs="+", metavar="CODE", help="only these territories (CODE or LEVEL:CODE)")
-    p.add_argument("--out", "-o", default="reports", help="output folder (default: reports)")
+    p.add_argument("--out", "-o", default="rapports", help="output folder (default: rapports)")
     _add_common(p)
 
     p = sub.add_parser("demo", help="the main job on the bundled sample: indicators and a batch of reports")
     p.add_argument("--config", "-c", help="another configuration to demonstrate (default: the bundled sample)")
-    p.add_argument("--out", "-o", default="reports", help="output folder (default: reports)")
+    p.add_argument("--out", "-o", default="demo", help="output folder (default: demo)")
     p.add_argument("--jobs", "-j", type=int, default=2, help="worker processes (default: 2)")
     _add_common(p)
 

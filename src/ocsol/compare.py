@@ -54,6 +54,8 @@ def neighbours(
     value: str,
     n: int = 8,
     with_codes: Sequence[str] | None = None,
+    within: Sequence[str] | None = None,
+    min_median: int = 3,
 ) -> pd.DataFrame:
     """A territory, its N nearest territories of the same level (or a given list), and the median.
 
@@ -72,6 +74,10 @@ def neighbours(
         Number of nearest territories (by centroid distance) when ``with_codes`` is not given.
     with_codes
         Territories of the same level to compare with instead of the nearest ones.
+    within
+        Codes the nearest neighbours are taken from (e.g. the same département); all by default.
+    min_median
+        Fewest neighbour values a median is computed over (else the median is empty).
 
     Returns
     -------
@@ -115,12 +121,15 @@ def neighbours(
     else:
         if not territories.has_geometry:
             centroids(territories)  # raises the explanatory error
-        chosen = dist.drop(index=code).sort_values(kind="mergesort").index[:n].tolist()
+        cand = dist.drop(index=code)
+        if within is not None:
+            cand = cand[cand.index.isin([str(c) for c in within])]
+        chosen = cand.sort_values(kind="mergesort").index[:n].tolist()
     rows = [("territory", level, code, territories.name_of(level, code), 0.0, values.get(code, np.nan))]
     for c in chosen:
         rows.append(("neighbour", level, c, territories.name_of(level, c), float(dist.get(c, np.nan)),
                      values.get(c, np.nan)))
     neigh = pd.to_numeric(pd.Series([r[5] for r in rows[1:]], dtype=float), errors="coerce")
-    rows.append(("median", level, "", "median of the neighbours", np.nan,
-                 float(neigh.median()) if neigh.notna().any() else np.nan))
+    rows.append(("median", level, "", "median", np.nan,
+                 float(neigh.median()) if neigh.notna().sum() >= min_median else np.nan))
     return pd.DataFrame(rows, columns=NEIGHBOUR_COLUMNS)

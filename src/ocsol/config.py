@@ -35,6 +35,9 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "membership": None,
         "membership_code": None,
         "names": FREE_TABLE,
+        # reports (i12): honest perimeters and synthetic inputs
+        "perimeters": None,  # CSV level, code, n_communes[, cog]: expected members (partial parents say so)
+        "synthetic": False,  # the territories themselves are invented (banner on every report)
     },
     "ocsge": {
         "rule": "decret-2023",
@@ -45,6 +48,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "diff": [],
         "min_coverage": 0.99,
         "repair": True,
+        "synthetic": False,  # the [ocsge.vintages] layers are SYNTHETIC (banner on the reports using them)
         # IGN OCS GE Artificialisation products (measure decret_ign, issue 10):
         # [ocsge.artif] vintages = {year = path}, layer; [[ocsge.artif_diff]] from, to, paths, layer
         "artif": {},
@@ -117,6 +121,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "allow_version_change": True,
         "unknown": "error",  # values outside the legend: "error" (list them) or "nodata" (uncovered)
         "threads": 0,  # worker threads for the crosstab; 0 = one per CPU
+        "synthetic": False,  # the rasters are SYNTHETIC (banner on the reports)
+        "versions": FREE_TABLE,  # year -> product version (v100, v200): a change across versions is partly method change
     },
     "cog": {  # commune-code reconciliation of commune-keyed sources (ocsol.cog)
         "changes": None,  # INSEE commune changes CSV (MOD, DATE_EFF, TYPECOM_AV, COM_AV, TYPECOM_AP, COM_AP)
@@ -129,10 +135,17 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "author": None,
         "levels": None,
         "territories": None,
+        # report profiles, front matter and editable texts (i12)
+        "profile": None,  # force one profile for every territory (rapport_local, rnu_ddt, bilan_scot, ...)
+        "profiles": FREE_TABLE,  # level or "level:code" -> profile
+        "year": None,  # year of the report (e.g. 2027); default: the year it is produced
+        "period": None,  # [first, last] civil years covered; default: the consumption years shown
+        "texts": None,  # Markdown texts per territory, e.g. "textes/{level}-{code}.md"
+        "previous": None,  # date or reference of the previous report
     },
 }
 
-DIFF_KEYS = {"from": REQUIRED, "to": REQUIRED, "paths": REQUIRED, "rule": None, "layer": None}
+DIFF_KEYS = {"from": REQUIRED, "to": REQUIRED, "paths": REQUIRED, "rule": None, "layer": None, "synthetic": False}
 ARTIF_KEYS = {"vintages": FREE_TABLE, "layer": None}  # [ocsge.artif]
 ARTIF_DIFF_KEYS = {"from": REQUIRED, "to": REQUIRED, "paths": REQUIRED, "layer": None}  # [[ocsge.artif_diff]]
 

@@ -84,20 +84,22 @@ def zan_qa(config: Config, zan: pd.DataFrame, deductions: pd.DataFrame | None = 
     z = config.sections["zan"]
     rows = []
     if not z.get("documents") and float(z["guarantee_ha"] or 0.0):
-        rows.append({"check": "garantie communale: no [zan].documents table, every commune assumed eligible "
+        rows.append({"key": "guarantee_assumed",
+                     "check": "garantie communale: no [zan].documents table, every commune assumed eligible "
                               "(guarantee_reason = assumed)", "count": int((zan["guarantee_reason"] == "assumed").sum()),
                      "detail": "give a planning-documents table to exclude RNU communes"})
     if not z.get("targets"):
-        rows.append({"check": "no [zan].targets table: every target is a default, no binding status",
+        rows.append({"key": "no_targets", "check": "no [zan].targets table: every target is a default, no binding status",
                      "count": len(zan), "detail": "indicative readings only (indicative_status)"})
     renat = deductions[deductions["type"] == "renaturation"] if deductions is not None else None
     if renat is not None and len(renat) and not z["count_renaturation"]:
-        rows.append({"check": "renaturation rows of [zan].deductions not deducted (count_renaturation = false, "
+        rows.append({"key": "renaturation_not_deducted",
+                     "check": "renaturation rows of [zan].deductions not deducted (count_renaturation = false, "
                               "R. 2231-1 1°: the council's option)", "count": len(renat),
                      "detail": f"{renat['area_ha'].sum():.4f} ha"})
     inc = zan[~zan["complete"].astype(bool)]
     if len(inc):
-        rows.append({"check": "territories with communes missing from the consumption file: no status",
+        rows.append({"key": "incomplete", "check": "territories with communes missing from the consumption file: no status",
                      "count": len(inc), "detail": ", ".join(f"{r.level} {r.code} ({r.n_missing} missing)"
                                                             for r in inc.head(10).itertuples())})
     return rows
@@ -215,10 +217,11 @@ def _reconcile_consumption(cog_inputs: tuple[pd.DataFrame, pd.DataFrame | None],
         attrs["multi_year"] = rec.apply(multi, values=["total_m2"], by=["start", "end"]).to_dict("records")
     mapped.attrs = attrs
     counts = rec.status["correction_status"].value_counts()
-    qa = [{"check": f"communes {s} by the commune-code reconciliation", "count": int(counts.get(s, 0)),
-           "detail": ", ".join(rec.status.loc[rec.status["correction_status"] == s, "code"].head(10))}
+    qa = [{"check": f"communes {s} by the commune-code reconciliation", "key": s, "count": int(counts.get(s, 0)),
+           "detail": ", ".join(rec.status.loc[rec.status["correction_status"] == s, "code"].head(10)),
+           "codes": rec.status.loc[rec.status["correction_status"] == s, "code"].tolist()}
           for s in ("merged", "split", "missing_from_source")]
-    qa.append({"check": "source codes reaching no commune of the territories (left out)",
+    qa.append({"check": "source codes reaching no commune of the territories (left out)", "key": "unmapped",
                "count": len(rec.unmapped), "detail": ", ".join(rec.unmapped[:10])})
     status = pd.concat([rec.status.assign(level=COMMUNE)[["level", "code", "correction_status", "source_codes"]],
                         parent_status(rec.status, territories.membership, territories.levels)], ignore_index=True)

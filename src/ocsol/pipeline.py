@@ -126,10 +126,18 @@ def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) 
     provenance = file_provenance("territories", config.resolve(config.sections["territories"]["path"]))
     qa: list[dict] = []
     if territories.repaired:
-        qa.append(_qa("territories", "repaired geometries", territories.repaired, territories.source))
+        qa.append(_qa("territories", "repaired geometries", territories.repaired, territories.source,
+                      key="territories.repaired", files=[territories.source]))
     tables: dict[str, pd.DataFrame] = {}
     units = territories.units()
     units["area_ha"] = units.pop("area_m2") / M2_PER_HA
+    perimeters = config.get("territories", "perimeters")
+    if perimeters:
+        from .io.territories import read_perimeters
+
+        path = config.resolve(perimeters)
+        units = perimeter_columns(units, read_perimeters(path))
+        provenance += file_provenance("perimeters", path)
     tables["territories"] = units
     changes = None
     if config.has("ocsge"):
@@ -153,12 +161,15 @@ def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) 
             tables[name] = _stack(tables.get(name), df)  # [ocsge] rows kept: told apart by measure
         if no_imper:
             qa.append(_qa("raster", "imperméabilisation not measured: the legend has no impervious class", "",
-                          str(config.get("raster", "legend"))))
+                          str(config.get("raster", "legend")), key="raster.no_imper",
+                          legend=str(config.get("raster", "legend"))))
         for year, path in config.sections["raster"]["vintages"].items():
             provenance += file_provenance(f"raster {year}", config.resolve(path))
         for r in rp.unknown.to_dict("records"):
             qa.append(_qa("raster", f"unknown raster value {r['value']} in {r['vintage']} (counted as no data)",
-                          int(r["pixels"]), f"{r['path']}: {r['area_m2'] / 1e4:.4f} ha"))
+                          int(r["pixels"]), f"{r['path']}: {r['area_m2'] / 1e4:.4f} ha", key="raster.unknown_value",
+                          files=[str(r["path"])], value=str(r["value"]), vintage=str(r["vintage"]),
+                          area_ha=float(r["area_m2"]) / 1e4))
         cov = rp.covered
         for col, label in (("nodata_m2", "no data"), ("unknown_m2", "unknown values"),
                            ("other_vintage_m2", "valid in one vintage only")):
@@ -166,9 +177,11 @@ def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) 
             if len(part):
                 qa.append(_qa("raster", f"zone area left out of stocks: {label} (ha)",
                               round(float(part[col].sum()) / 1e4, 4),
-                              ", ".join(sorted(set(part["code"].astype(str))))[:200]))
+                              ", ".join(sorted(set(part["code"].astype(str))))[:200], key=f"raster.{col[:-3]}",
+                              codes=sorted(set(part["code"].astype(str)))))
         qa.append(_qa("raster", "raster figures are proxies (classified imagery), not the OCS GE legal measure",
-                      "", str(config.get("raster", "legend"))))
+                      "", str(config.get("raster", "legend")), key="raster.proxy",
+                      legend=str(config.get("raster", "legend"))))
     if any(config.has(s) for s in ("consumption", "population")):
         from .consumption_tables import compute_consumption_tables
 
@@ -182,7 +195,10 @@ def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) 
         for name, df in extra.items():
             if name.endswith("_qa"):  # summarised in qa.csv, and written whole (per commune) as <name>.csv
                 qa += [_qa(name, str(r.get("check", r.get("note", ""))), r.get("count", r.get("value", "")),
-                           str(r.get("detail", r.get("code", "")))) for r in df.to_dict("records")]
+                           str(r.get("detail", r.get("code", ""))), key=f"{name}.{_row_key(r)}",
+                           codes=_codes(r), status=str(r.get("status", "") or ""),
+                           year=_int_or_none(r.get("year_start")))
+                       for r in df.to_dict("records")]
             tables[name] = df
         for section in ("consumption", "population", "households", "jobs"):
             if config.has(section):
@@ -199,8 +215,29 @@ def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) 
         tables["zan_2031"] = net_trajectory(tables.get("flows"), net_targets_from_config(net_targets),
                                             period=(per_end + 1, per_end + 10),
                                             horizon=int(config.sections["zan"]["horizon"]))
-    tables["qa"] = _collapse_qa(pd.DataFrame(qa, columns=["topic", "item", "count", "detail"]))
+    tables["qa"] = _collapse_qa(pd.DataFrame(qa, columns=QA_COLUMNS))
     return Results(tables=tables, changes=changes, territories=territories, provenance=provenance, config=config)
+
+
+#: Columns of ``qa.csv``: ``key`` (worded by the French catalogue, ``ocsol/fr/catalogue.csv``
+#: group ``qa``), ``item``/``detail`` (plain English, for logs), ``codes`` (communes or zones
+#: concerned, ``;``-separated; empty when the row is about a whole file or run), ``files``
+#: (file names concerned), ``params`` (JSON values the French wording uses).
+QA_COLUMNS = ["topic", "key", "item", "count", "detail", "codes", "files", "params"]
+
+
+def perimeter_columns(units: pd.DataFrame, expected: pd.DataFrame) -> pd.DataFrame:
+    """``territories`` with ``n_communes_expected``, ``perimeter_cog`` and ``perimeter_complete``.
+
+    ``perimeter_complete`` is True/False where an expected count is known (``n_communes`` ≥ it),
+    empty otherwise: a parent whose communes in the data are fewer than its members is partial.
+    """
+    out = units.merge(expected.rename(columns={"n_communes": "n_communes_expected", "cog": "perimeter_cog"}),
+                      on=["level", "code"], how="left")
+    known = out["n_communes_expected"].notna()
+    out["perimeter_complete"] = pd.array([pd.NA] * len(out), dtype="boolean")
+    out.loc[known, "perimeter_complete"] = (out.loc[known, "n_communes"] >= out.loc[known, "n_communes_expected"])
+    return out
 
 
 def _stack(first: pd.DataFrame | None, second: pd.DataFrame) -> pd.DataFrame:
@@ -214,7 +251,8 @@ def _stack(first: pd.DataFrame | None, second: pd.DataFrame) -> pd.DataFrame:
 
 
 def _collapse_qa(qa: pd.DataFrame, *, limit: int = 3) -> pd.DataFrame:
-    """One row per (topic, item) when an item repeats more than ``limit`` times (one per commune…)."""
+    """One row per (topic, item) when an item repeats more than ``limit`` times (one per commune…);
+    the codes of the merged rows are kept together in ``codes``."""
     rows = []
     for (topic, item), grp in qa.groupby(["topic", "item"], sort=False):
         if len(grp) <= limit:
@@ -222,13 +260,51 @@ def _collapse_qa(qa: pd.DataFrame, *, limit: int = 3) -> pd.DataFrame:
             continue
         counts = pd.to_numeric(grp["count"], errors="coerce")
         details = grp["detail"].astype(str).tolist()
-        rows.append({"topic": topic, "item": item, "count": int(counts.sum()) if counts.notna().all() else len(grp),
-                     "detail": " | ".join(details[:limit]) + f" | … and {len(grp) - limit} more"})
+        codes = sorted({c for v in grp["codes"] for c in str(v or "").split(";") if c})
+        first = grp.iloc[0]
+        rows.append({"topic": topic, "key": first["key"], "item": item,
+                     "count": int(counts.sum()) if counts.notna().all() else len(grp),
+                     "detail": " | ".join(details[:limit]) + f" | … and {len(grp) - limit} more",
+                     "codes": ";".join(codes), "files": first["files"], "params": first["params"]})
     return pd.DataFrame(rows, columns=qa.columns)
 
 
-def _qa(topic: str, item: str, count: object, detail: str = "") -> dict:
-    return {"topic": topic, "item": item, "count": count, "detail": detail}
+def _qa(topic: str, item: str, count: object, detail: str = "", *, key: str = "", codes: Any = (),
+        files: Any = (), **params: Any) -> dict:
+    """One QA row: ``key`` words it in French (catalogue group ``qa``), ``params`` fill the wording.
+
+    A row without a key (or with a key the catalogue lacks) is shown in reports as « Autre
+    contrôle (topic) : voir qa.csv » — never in English; add its key to ``ocsol/fr/catalogue.csv``.
+    """
+    return {"topic": topic, "key": key, "item": item, "count": count, "detail": detail,
+            "codes": ";".join(str(c) for c in codes if str(c)),
+            "files": ";".join(sorted({Path(str(f)).name for f in files if str(f)})),
+            "params": json.dumps({k: v for k, v in params.items() if v is not None}, ensure_ascii=False,
+                                 sort_keys=True)}
+
+
+def _row_key(row: dict) -> str:
+    """The key of a consumption/COG QA row: its ``key`` when given, else its ``check``."""
+    key = row.get("key")
+    return key if isinstance(key, str) and key else str(row.get("check", ""))
+
+
+def _codes(row: dict) -> list[str]:
+    """Codes a consumption/COG QA row concerns (its ``code``, or the codes listed in its detail)."""
+    codes = row.get("codes")
+    if isinstance(codes, list):
+        return [str(c) for c in codes]
+    code = row.get("code")
+    if isinstance(code, str) and code:
+        return [code]
+    return []
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return None if pd.isna(value) else int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _compute_ocsge(config: Config, territories: Territories):
@@ -259,8 +335,9 @@ def _compute_ocsge(config: Config, territories: Territories):
                                      layer=sec["layer"])
         provenance += file_provenance(f"ocsge {year}", p)
         if repaired:
-            qa.append(_qa("ocsge", f"repaired geometries in vintage {year}", repaired, str(p)))
-        qa += _empty_codes(layer, ["cs", "us"], str(p))
+            qa.append(_qa("ocsge", f"repaired geometries in vintage {year}", repaired, str(p),
+                          key="ocsge.repaired_vintage", files=[p], vintage=int(year)))
+        qa += _empty_codes(layer, ["cs", "us"], str(p), [p])
         classes_parts.append(_classify(layer, ["cs"], ["us"], base_rule, str(p)))
         vintages[year] = layer
     years = sorted(vintages)
@@ -276,8 +353,10 @@ def _compute_ocsge(config: Config, territories: Territories):
         full_pairs.append((y1, y2))
         both = set(res.stock_from["code"]) & set(res.stock_to["code"])
         extents.append(pd.DataFrame({"code": sorted(both), "vintage_from": y1, "vintage_to": y2}))
-        qa.append(_qa("ocsge", f"polygons identical in {y1} and {y2} (no overlay needed)", res.matched, ""))
-        qa.append(_qa("ocsge", f"polygons of {y1} overlaid with {y2}", res.overlaid, ""))
+        qa.append(_qa("ocsge", f"polygons identical in {y1} and {y2} (no overlay needed)", res.matched, "",
+                      key="ocsge.identical", y1=int(y1), y2=int(y2)))
+        qa.append(_qa("ocsge", f"polygons of {y1} overlaid with {y2}", res.overlaid, "", key="ocsge.overlaid",
+                      y1=int(y1), y2=int(y2)))
 
     for i, entry in enumerate(sec["diff"], start=1):
         y1, y2 = _year(entry["from"], config), _year(entry["to"], config)
@@ -297,8 +376,10 @@ def _compute_ocsge(config: Config, territories: Territories):
                                          layer=entry.get("layer"))
         provenance += [r for p in resolved for r in file_provenance(f"ocsge diff {y1}-{y2}", p)]
         if repaired:
-            qa.append(_qa("ocsge", f"repaired geometries in change layer {y1}-{y2}", repaired, ", ".join(map(str, resolved))))
-        qa += _empty_codes(diff, ["cs_from", "us_from", "cs_to", "us_to"], ", ".join(map(str, resolved)))
+            qa.append(_qa("ocsge", f"repaired geometries in change layer {y1}-{y2}", repaired,
+                          ", ".join(map(str, resolved)), key="ocsge.repaired_diff", files=resolved, y1=int(y1),
+                          y2=int(y2)))
+        qa += _empty_codes(diff, ["cs_from", "us_from", "cs_to", "us_to"], ", ".join(map(str, resolved)), resolved)
         rule = base_rule
         if entry.get("rule"):
             rule = nomenclature.load_rule(_rule_ref(config, entry["rule"]))
@@ -315,7 +396,7 @@ def _compute_ocsge(config: Config, territories: Territories):
         inside = float(table["area_m2"].sum())
         if total - inside > 1.0:
             qa.append(_qa("ocsge", f"change-layer area outside the territories, {y1}-{y2} (ha)",
-                          round((total - inside) / 1e4, 4), ""))
+                          round((total - inside) / 1e4, 4), "", key="ocsge.diff_outside", y1=int(y1), y2=int(y2)))
 
     classes = _merge_classes(classes_parts)
     base_classes = classes[classes["_pair"] == ""].drop(columns="_pair")
@@ -334,7 +415,8 @@ def _compute_ocsge(config: Config, territories: Territories):
         outside = sorted(set(territories.communes["code"]) - set(stock_p["code"]))
         if outside:
             qa.append(_qa("ocsge", "communes outside every OCS GE vintage (no stock rows)", len(outside),
-                          ", ".join(outside[:10]) + (" …" if len(outside) > 10 else "")))
+                          ", ".join(outside[:10]) + (" …" if len(outside) > 10 else ""),
+                          key="ocsge.outside_vintages", codes=outside))
     if len(tables["stock_summary"]):
         indicators.check_coverage(tables["stock_summary"], min_coverage=float(sec["min_coverage"]), source="OCS GE")
     for entry in sec["diff"]:  # a change layer with its own rule: its pair's rows measure that rule
@@ -399,7 +481,7 @@ def _compute_ocsge(config: Config, territories: Territories):
     for r in nomen.itertuples():
         code = r.code if r.code else "(vide)"
         qa.append(_qa("ocsge", f"code outside the OCS GE nomenclature, classified by the rule table ({r.field})",
-                      "", code))
+                      "", code, key="ocsge.outside_nomenclature", field=str(r.field), code=code))
     return tables, changes, provenance, qa
 
 
@@ -440,12 +522,13 @@ def _classify(layer, cs_cols, us_cols, rule, source) -> pd.DataFrame:
     return nomenclature.classify(pairs[["cs", "us"]], rule, source=source, area=pairs["a"])
 
 
-def _empty_codes(layer, cols, source) -> list[dict]:
+def _empty_codes(layer, cols, source, files=()) -> list[dict]:
     out = []
     for c in cols:
         n = int((layer[c] == "").sum())
         if n:
-            out.append(_qa("ocsge", f"polygons with an empty {c} code (classified by the rule table)", n, source))
+            out.append(_qa("ocsge", f"polygons with an empty {c} code (classified by the rule table)", n, source,
+                           key="ocsge.empty_code", files=files, field=c))
     return out
 
 
@@ -488,7 +571,33 @@ def manifest_from_config(cfg: Config | None) -> dict[str, Any]:
         "author": sec["report"].get("author"),
         "report_levels": sec["report"].get("levels"),
         "report_territories": sec["report"].get("territories"),
+        "report_profile": sec["report"].get("profile"),
+        "report_profiles": sec["report"].get("profiles") or {},
+        "report_year": sec["report"].get("year"),
+        "report_period": sec["report"].get("period"),
+        "report_texts": str(cfg.resolve(sec["report"]["texts"])) if sec["report"].get("texts") else None,
+        "report_previous": sec["report"].get("previous"),
+        "synthetic": _synthetic_inputs(cfg),
+        "raster_versions": {str(k): str(v) for k, v in (sec["raster"].get("versions") or {}).items()}
+        if cfg.has("raster") else {},
     }
+
+
+def _synthetic_inputs(cfg: Config) -> list[str]:
+    """Inputs the configuration flags as synthetic: ``territories``, ``raster``, ``ocsge:<year>``."""
+    sec = cfg.sections
+    out = []
+    if sec["territories"].get("synthetic"):
+        out.append("territories")
+    if cfg.has("raster") and sec["raster"].get("synthetic"):
+        out.append("raster")
+    if cfg.has("ocsge"):
+        if sec["ocsge"].get("synthetic"):
+            out += [f"ocsge:{int(y)}" for y in sec["ocsge"].get("vintages", {})]
+        for d in sec["ocsge"].get("diff") or []:
+            if d.get("synthetic"):
+                out += [f"ocsge:{int(d['from'])}", f"ocsge:{int(d['to'])}"]
+    return sorted(set(out))
 
 
 def write_results(results: Results, out_dir: str | os.PathLike[str]) -> list[Path]:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .report import format as fr
+from .fr import format as fr
 
 #: Kinds of change polygons and their colours (maps here, QGIS style of changes.gpkg in ocsol.io.styles).
 CHANGE_COLOURS = {"Artificialisation": "#d62728", "Désartificialisation": "#2ca02c", "Autre changement": "#9e9e9e"}
@@ -215,8 +215,8 @@ def stock_by_class(
         ax.barh(ypos + (i - (len(vintages) - 1) / 2) * h, piv[v].to_numpy(), height=h,
                 color=[colours[c] for c in classes], alpha=alpha, edgecolor="#333333", linewidth=0.3,
                 label=str(v))
-    names = [f"{c} {labels.get(c, '')}".strip() if labels.get(c) and str(labels.get(c)) != str(c) else str(c)
-             for c in classes]
+    names = [f"{c} {labels.get(c, '')}".strip() if labels.get(c) and str(labels.get(c)) != str(c)
+             else class_label(c) for c in classes]
     names = [n if len(n) <= 48 else n[:47] + "…" for n in names]
     ax.set_yticks(ypos, names, fontsize=8)
     ax.invert_yaxis()
@@ -241,7 +241,7 @@ def stock_by_class(
 
 def transition_matrix(
     transitions: pd.DataFrame, *, by: str = "cs", ax: Any = None, show_diagonal: bool = False,
-    title: str | None = None,
+    title: str | None = None, labels: dict[str, str] | None = None,
 ) -> Any:
     """Heat map of the areas changing class between two vintages (ha).
 
@@ -251,6 +251,8 @@ def transition_matrix(
         ``<by>_from``, ``<by>_to``, ``area_ha`` (one pair of vintages).
     show_diagonal
         Also colour the unchanged areas (they dwarf the changes, so hidden by default).
+    labels
+        Class code → label (raster legends: ``10`` → ``Couvert arboré``), shown after the code.
     """
     f, t = f"{by}_from", f"{by}_to"
     m = transitions.groupby([f, t])["area_ha"].sum().unstack(fill_value=0.0)
@@ -264,11 +266,13 @@ def transition_matrix(
     if not show_diagonal:
         np.fill_diagonal(values, np.nan)
     n = len(classes)
-    ax = _axes(ax, figsize=(min(2.0 + 0.6 * n, 10.0), min(1.6 + 0.5 * n, 9.0)))
+    ax = _axes(ax, figsize=(min(max(6.5, 2.0 + 0.6 * n), 10.0), min(max(3.5, 1.6 + 0.5 * n), 9.0)))
+    labels = labels or {}
+    names = [f"{class_label(c)} {labels[c]}"[:34] if labels.get(c) else class_label(c) for c in classes]
     masked = np.ma.masked_invalid(np.where(values > 0, values, np.nan))
     im = ax.imshow(masked, cmap="OrRd", aspect="auto")
-    ax.set_xticks(range(n), classes, rotation=60, ha="right", fontsize=7)
-    ax.set_yticks(range(n), classes, fontsize=7)
+    ax.set_xticks(range(n), names, rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(range(n), names, fontsize=7)
     ax.set_xlabel("Classe d'arrivée")
     ax.set_ylabel("Classe de départ")
     if n <= 14:
@@ -283,9 +287,74 @@ def transition_matrix(
     period = ""
     if "vintage_from" in transitions and len(transitions):
         period = f" {int(transitions['vintage_from'].iloc[0])}–{int(transitions['vintage_to'].iloc[0])}"
-    ax.set_title(title or f"Changements de couverture{period} (hors surfaces inchangées)", fontsize=11, loc="left")
-    longest = max((len(str(c)) for c in classes), default=4)
-    _margins(ax, left=0.55 + 0.06 * longest, right=1.1, bottom=0.5 + 0.05 * longest, top=0.4)
+    ax.set_title(title or f"Changements de couverture{period}\n(hors surfaces inchangées)", fontsize=10, loc="left")
+    longest = max((len(str(c)) for c in names), default=4)
+    _margins(ax, left=0.55 + 0.06 * longest, right=1.1, bottom=0.5 + 0.05 * longest, top=0.6)
+    return ax
+
+
+def class_label(code: Any) -> str:
+    """A class code as shown in charts and tables: an empty code is ``(code vide)``, never blank.
+
+    >>> class_label(""), class_label("CS1.1.1.1")
+    ('(code vide)', 'CS1.1.1.1')
+    """
+    from .fr import text
+
+    s = "" if code is None or (isinstance(code, float) and np.isnan(code)) else str(code).strip()
+    return s if s and s.lower() != "nan" else text("class", "")
+
+
+def members_map(members: Any, *, value: str, kind: str = "choropleth", label: str = "", ax: Any = None,
+                title: str | None = None) -> Any:
+    """Map of a parent's member communes: shares as a choropleth, hectares as proportional symbols.
+
+    Parameters
+    ----------
+    members
+        GeoDataFrame of the communes with the ``value`` column.
+    kind
+        ``"choropleth"`` (value as colour) or ``"symbols"`` (circle area ∝ value, on grey communes).
+    """
+    import matplotlib as mpl
+    from matplotlib.collections import PatchCollection
+    from matplotlib.patches import PathPatch
+
+    ax = _axes(ax, figsize=(7.0, 6.0))
+    geoms = list(members.geometry)
+    vals = pd.to_numeric(members[value], errors="coerce").to_numpy(dtype=float)
+    paths = [_polygon_paths([g]) for g in geoms]
+    finite = vals[np.isfinite(vals)]
+    vmax = float(finite.max()) if len(finite) and finite.max() > 0 else 1.0
+    if kind == "choropleth":
+        cmap = mpl.colormaps["OrRd"]
+        norm = mpl.colors.Normalize(vmin=0, vmax=vmax)
+        patches, colours = [], []
+        for ps, v in zip(paths, vals, strict=True):
+            for p in ps:
+                patches.append(PathPatch(p))
+                colours.append(cmap(norm(v)) if np.isfinite(v) else "#eeeeee")
+        ax.add_collection(PatchCollection(patches, facecolor=colours, edgecolor="#555555", linewidth=0.3))
+        sm = mpl.cm.ScalarMappable(norm=norm, cmap=cmap)
+        cb = ax.figure.colorbar(sm, ax=ax, shrink=0.7)
+        cb.set_label(label or value)
+        cb.ax.yaxis.set_major_formatter(fr.axis_formatter(decimals=1))
+    else:
+        patches = [PathPatch(p) for ps in paths for p in ps]
+        ax.add_collection(PatchCollection(patches, facecolor="#eeeeee", edgecolor="#888888", linewidth=0.3))
+        pts = members.geometry.representative_point()
+        size = np.where(np.isfinite(vals) & (vals > 0), vals / vmax * 900.0, 0.0)
+        ax.scatter(pts.x, pts.y, s=size, color="#e4572e", alpha=0.6, edgecolor="#7a1f0a", linewidth=0.5)
+        for frac in (1.0, 0.25):
+            ax.scatter([], [], s=900.0 * frac, color="#e4572e", alpha=0.6,
+                       label=f"{fr.number(vmax * frac, decimals=1)} ha")
+        ax.legend(title=label or value, frameon=False, fontsize=8, title_fontsize=8, loc="upper left",
+                  bbox_to_anchor=(1.0, 1.0), labelspacing=1.5)
+    ax.autoscale_view()
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    ax.set_title(title or label or value, fontsize=10, loc="left")
+    _margins(ax, left=0.2, right=1.6, bottom=0.2, top=0.5)
     return ax
 
 
@@ -427,4 +496,21 @@ def neighbours_comparison(
 
 
 __all__ = ["consumption_by_destination", "zan_trajectory", "stock_by_class", "transition_matrix", "change_map",
-           "neighbours_comparison", "class_colours"]
+           "neighbours_comparison", "class_colours", "class_label", "members_map", "destinations_pie"]
+
+
+def destinations_pie(data: pd.DataFrame, *, ax: Any = None, title: str | None = None) -> Any:
+    """Consumption of the whole period by destination (``destination``, ``area_ha``), as a pie."""
+    ax = _axes(ax, figsize=(7.0, 3.6))
+    colours = {label: colour for label, colour in DESTINATIONS.values()}
+    vals = data["area_ha"].to_numpy(dtype=float)
+    total = vals.sum()
+    labels = [f"{d} ({fr.number(v / total * 100 if total else 0, decimals=1)} %)" for d, v in
+              zip(data["destination"], vals, strict=True)]
+    ax.pie(vals, colors=[colours.get(d, "#999999") for d in data["destination"]], startangle=90,
+           counterclock=False, wedgeprops={"linewidth": 0.5, "edgecolor": "white"})
+    ax.legend(labels, frameon=False, fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    ax.set_aspect("equal")
+    ax.set_title(title or "Consommation de la période par destination", fontsize=10, loc="left")
+    _margins(ax, left=0.2, right=3.4, bottom=0.2, top=0.5)
+    return ax

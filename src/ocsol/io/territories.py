@@ -161,3 +161,34 @@ def read_territories(
         repaired=repaired,
         source=str(Path(path)),
     )
+
+
+def read_perimeters(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read the expected member counts of parent units (``[territories].perimeters``).
+
+    Columns ``level``, ``code``, ``n_communes`` (members in the official geography, e.g. the COG)
+    and optionally ``cog`` (which geography, printed in the report: ``COG 2024``).
+
+    Raises
+    ------
+    SchemaError
+        When a column is missing, a count is not a positive whole number, or a unit repeats.
+    """
+    p = check_file(path, what="perimeters table", hint="set [territories].perimeters to a CSV")
+    df = read_table(p, what="perimeters table")
+    missing = [c for c in ("level", "code", "n_communes") if c not in df.columns]
+    if missing:
+        raise SchemaError(f"{p}: perimeters table lacks column(s) {', '.join(missing)}; found "
+                          f"[{', '.join(df.columns)}]; expected level, code, n_communes[, cog]")
+    out = pd.DataFrame({"level": df["level"].astype(str).str.strip(), "code": as_code(df["code"])})
+    n = pd.to_numeric(df["n_communes"], errors="coerce")
+    bad = df.loc[n.isna() | (n <= 0) | (n % 1 != 0), "n_communes"].tolist()
+    if bad:
+        raise SchemaError(f"{p}: n_communes must be a positive whole number; found {bad[:5]}")
+    out["n_communes"] = n.astype(int)
+    out["cog"] = df["cog"].fillna("").astype(str) if "cog" in df.columns else ""
+    dup = out[out.duplicated(["level", "code"], keep=False)]
+    if len(dup):
+        raise SchemaError(f"{p}: unit listed twice: {', '.join(sorted(set(dup['level'] + ':' + dup['code'])))}; "
+                          "keep one row per level and code")
+    return out

@@ -185,14 +185,17 @@ def _cell_value(value: Any) -> Any:
     return value
 
 
-def write_xlsx(sheets: dict[str, pd.DataFrame], target: str | os.PathLike[str]) -> Path:
+def write_xlsx(sheets: dict[str, pd.DataFrame], target: str | os.PathLike[str], *,
+               formats: dict[str, dict[str, str]] | None = None) -> Path:
     """Write tables as an XLSX workbook (one sheet each), every string as a text cell.
 
     A string starting with ``=`` is written as text (never a formula) and marked with Excel's
     quote prefix, so editing the cell does not turn it into one either. The archive carries fixed
-    dates, so the same tables give the same bytes.
+    dates, so the same tables give the same bytes. ``formats`` (sheet → column → Excel number
+    format) sets number formats; columns are sized to their content and the header row frozen.
     """
     from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
 
     stamp = _source_date()
     wb = Workbook()
@@ -211,11 +214,26 @@ def write_xlsx(sheets: dict[str, pd.DataFrame], target: str | os.PathLike[str]) 
                         cell.quotePrefix = True
                 else:
                     cell.value = v
+        fmt = (formats or {}).get(name, {})
+        for j, col in enumerate(df.columns, start=1):
+            letter = get_column_letter(j)
+            width = max([len(str(col))] + [len(str(x)) for x in df[col].head(200)])
+            ws.column_dimensions[letter].width = min(max(8, width + 2), 60)
+            if col in fmt:
+                for cell in ws[letter][1:]:
+                    cell.number_format = fmt[col]
+        ws.freeze_panes = "A2"
     wb.properties.created = wb.properties.modified = stamp.replace(tzinfo=None)
     buf = io.BytesIO()
     wb.save(buf)
     data = _fixed_zip_dates(buf.getvalue(), stamp)
     return write_bytes(data, target)
+
+
+def write_zip(data: bytes, target: str | os.PathLike[str]) -> Path:
+    """Write an Office (ZIP) document with every member dated like the other outputs (same content,
+    same bytes), atomically."""
+    return write_bytes(_fixed_zip_dates(data, _source_date()), target)
 
 
 def _fixed_zip_dates(data: bytes, stamp: datetime) -> bytes:

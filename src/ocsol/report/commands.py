@@ -71,7 +71,7 @@ def report_command(
     *,
     level: str | None = None,
     config: str | None = None,
-    out: str = "reports",
+    out: str = "rapport",
     pdf: bool = False,
 ) -> int:
     """``ocsol report CODE``: the report of one territory, in ``<out>/<level>-<code>/``.
@@ -127,7 +127,7 @@ def batch_command(
     within: str | None = None,
     jobs: int = 2,
     force: bool = False,
-    out: str = "reports",
+    out: str = "rapports",
     pdf: bool = False,
     progress: bool = True,
     territories: list[str] | None = None,
@@ -216,13 +216,15 @@ def demo_selection(ind) -> list[tuple[str, str]]:
     return sorted(dict.fromkeys(parents), key=lambda t: (order.get(t[0], 99), t[1])) + sel
 
 
-def demo_command(*, out: str = "reports", jobs: int = 2, config: str | None = None, progress: bool = True) -> int:
+def demo_command(*, out: str = "demo", jobs: int = 2, config: str | None = None, progress: bool = True) -> int:
     """``ocsol demo``: the bundled sample's indicators and a batch of reports with ``index.html``.
 
     Covers the Métropole de Lyon and a few of its communes, the Bassin d'Arcachon communes, the
     synthetic Centre-Val de Loire EPCI and its communes (and whatever else the combined sample
     configuration ``data/sample/ocsol.toml`` holds), plus the São Tomé WorldCover zones in
-    ``<out>/saotome/`` (linked from the main index) when that sample is present.
+    ``<out>/saotome/`` (linked from the main index) when that sample is present, and generated
+    inputs in ``<out>/synthetique/`` (run through the real pipeline; one commune declared under the
+    RNU): together they render every report profile.
     """
     outp = Path(out)
     raster = _raster_sample() if config is None else None
@@ -235,21 +237,36 @@ def _demo(outp: Path, *, jobs: int, config: str | None, raster: Path | None, pro
 
     links: list[tuple[str, str]] = []
     code = 0
+    extra: list[tuple[Path, Path, str]] = []
     if raster is not None:  # the raster demo (WorldCover, São Tomé) in its own sub-folder and index
-        sub = outp / "saotome"
-        rind_dir = _indicators(raster, sub)
-        rind = load_indicators(rind_dir)
-        rsel = demo_selection(rind)
-        _say(f"ocsol demo: {len(rsel)} zones from {raster}")
-        code = max(code, _run_batch(rind, rind_dir, rsel, sub, jobs=jobs, force=False, pdf=False, progress=progress,
-                                    title=rind.meta.get("title")))
-        links.append((str(rind.meta.get("title") or "São Tomé (raster)"), "saotome/index.html"))
+        extra.append((raster, outp / "saotome", "São Tomé (raster)"))
+    if config is None:  # generated inputs (real pipeline): a DDT's RNU report, among others
+        extra.append((_synthetic_sample(outp / "synthetique" / "entrees"), outp / "synthetique",
+                      "Échantillon synthétique"))
+    for cfg, sub, label in extra:
+        sind_dir = _indicators(str(cfg), sub)
+        sind = load_indicators(sind_dir)
+        ssel = demo_selection(sind)
+        _say(f"ocsol demo: {len(ssel)} territories from {cfg}")
+        code = max(code, _run_batch(sind, sind_dir, ssel, sub, jobs=jobs, force=False, pdf=False, progress=progress,
+                                    title=sind.meta.get("title")))
+        links.append((str(sind.meta.get("title") or label), f"{sub.name}/index.html"))
     ind_dir = _indicators(config, outp)
     ind = load_indicators(ind_dir)
     sel = demo_selection(ind)
     _say(f"ocsol demo: {len(sel)} territories from {_config_path(config)}")
     return max(code, _run_batch(ind, ind_dir, sel, outp, jobs=jobs, force=False, pdf=False, progress=progress,
                                 title="ocsol — démonstration sur l'échantillon fourni", links=links))
+
+
+def _synthetic_sample(folder: Path) -> Path:
+    """Generated inputs for the demo; commune 99004 is declared under the RNU (``rnu_ddt`` profile)."""
+    from ..synthetic_inputs import write_synthetic_inputs
+
+    cfg = folder / "ocsol.toml"
+    if not cfg.is_file():
+        write_synthetic_inputs(folder, n_communes=4, rnu=["99004"])
+    return cfg
 
 
 def _raster_sample() -> Path | None:

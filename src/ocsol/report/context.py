@@ -23,48 +23,76 @@ from typing import Any
 
 import pandas as pd
 
+from .. import fr
+from ..fr import format as ff
 from ..territories import COMMUNE
-from . import format as fr
 from . import safe
 from .loader import Indicators, indicators_from_config, load_indicators
 
 log = logging.getLogger(__name__)
 
-SECTIONS = ("identite", "consommation", "zan", "artificialisation", "demographie", "comparaison",
-            "methodologie")
-LEVEL_LABELS = {"commune": "Commune", "epci": "EPCI", "scot": "SCoT", "dep": "Département",
-                "departement": "Département", "region": "Région", "pays": "Pays", "zone": "Zone"}
 HEADLINE_FILE = "headline.json"
+#: What each section shows, in order: ("md", text key), ("table", view), ("plot", figure).
+SECTION_ITEMS: dict[str, list[tuple[str, str]]] = {
+    "front": [("md", "front")],
+    "identite": [("md", "identite")],
+    "membres": [("md", "membres"), ("plot", "membres_part"), ("plot", "membres_ha"), ("table", "membres")],
+    "consommation": [("md", "consommation"), ("plot", "consommation"), ("plot", "destinations"),
+                     ("table", "consommation")],
+    "zan": [("md", "zan"), ("plot", "trajectoire"), ("table", "zan")],
+    "artificialisation": [("md", "artificialisation"), ("table", "stocks"), ("table", "flux"),
+                          ("table", "flux_couverture"), ("table", "flux_usage"), ("table", "naf_ocsge"),
+                          ("plot", "stock_couverture"), ("plot", "stock_usage"), ("plot", "transitions"),
+                          ("plot", "carte"), ("table", "compte")],
+    "demographie": [("md", "demographie"), ("table", "demographie")],
+    "comparaison": [("md", "comparaison"), ("plot", "comparaison"), ("table", "comparaison")],
+    "raisons": [("md", "raisons")],
+    "renaturation": [("md", "renaturation")],
+    "objectifs": [("md", "objectifs")],
+    "autres": [("md", "autres")],
+    "methodologie": [("md", "methodologie"), ("table", "provenance"), ("table", "regles"), ("table", "controles")],
+    "annexe": [("md", "annexe"), ("table", "annexe")],
+}
 #: Alternative texts of the figures.
 FIGURE_ALT = {
     "consommation": "Histogramme de la consommation annuelle d'espaces NAF par destination, en hectares",
+    "destinations": "Diagramme circulaire de la consommation d'espaces NAF de la période par destination",
     "trajectoire": "Courbes de la consommation cumulée depuis le début de période, de sa projection et de "
                    "l'enveloppe autorisée, en hectares",
     "stock_couverture": "Barres des surfaces par couverture du sol et par millésime, en hectares",
     "stock_usage": "Barres des surfaces par usage du sol et par millésime, en hectares",
     "transitions": "Matrice des surfaces ayant changé de couverture entre deux millésimes, en hectares",
     "carte": "Carte des polygones d'artificialisation et de désartificialisation sur le territoire",
-    "comparaison": "Barres comparant le territoire à ses voisins de même niveau, avec la médiane",
+    "comparaison": "Barres comparant le territoire à des territoires de même niveau, avec la médiane",
+    "membres_part": "Carte des communes membres colorées selon la consommation depuis le début de période "
+                    "rapportée à leur surface",
+    "membres_ha": "Carte des communes membres avec des cercles proportionnels à la consommation depuis le début "
+                  "de période, en hectares",
 }
 #: Captions of the display tables.
 VIEW_TITLES = {
-    "communes": "Communes du territoire",
+    "membres": "Communes membres : référence, enveloppe, garantie et consommation",
     "consommation": "Consommation annuelle d'espaces NAF par destination",
-    "zan": "Trajectoire ZAN : chiffres clés",
+    "zan": "Objectif de réduction : chiffres clés",
     "stocks": "Surfaces artificialisées et imperméabilisées par millésime",
     "flux": "Flux d'artificialisation et d'imperméabilisation entre millésimes",
+    "flux_couverture": "Surfaces artificialisées et rendues imperméables, par couverture d'arrivée",
+    "flux_usage": "Surfaces artificialisées et rendues imperméables, par usage d'arrivée",
+    "naf_ocsge": "Estimation OCS GE : espaces naturels, agricoles ou forestiers artificialisés, selon leur "
+                 "occupation au premier millésime (à rapprocher de la consommation d'ENAF du Cerema)",
     "compte": "Compte foncier par classe (entrées et sorties)",
     "demographie": "Démographie et efficacité de la consommation d'espace",
-    "comparaison": "Comparaison avec les territoires voisins",
+    "comparaison": "Comparaison avec des territoires de même niveau",
     "provenance": "Fichiers sources (empreinte SHA-256)",
-    "regles": "Table de règles d'artificialisation et d'imperméabilisation",
-    "controles": "Contrôles et corrections appliqués aux données",
+    "regles": "Table de règles d'artificialisation et d'imperméabilisation appliquée",
+    "controles": "Contrôles et corrections appliqués aux données du territoire",
+    "annexe": "Nomenclature de l'article R. 101-1 du code de l'urbanisme",
 }
 
 
 def level_label(level: str) -> str:
     """French label of a territory level (``epci`` → ``EPCI``)."""
-    return LEVEL_LABELS.get(level, level.replace("_", " ").capitalize())
+    return fr.level_label(level)
 
 
 @dataclass
@@ -76,21 +104,25 @@ class ReportContext:
     level, code, name
         The territory.
     area_ha, n_communes
-        Its area and number of communes.
+        Its area and number of communes (in the data).
+    profile
+        Its report profile (:mod:`ocsol.report.profiles`): the sections shown and their frame.
     tables
         Raw rows of every indicator table for this territory (``level, code`` columns kept).
-    views
-        Display tables: French column headers (units in the headers), raw values.
-    kinds
-        For each view, column → kind (``ha``, ``pct``, ``int``, ``text``…) driving the French format.
+    views, kinds
+        Display tables (French headers with units, raw values) and, per column, the kind of
+        figure that fixes its format (:data:`ocsol.fr.format.DECIMALS`).
     figures
         The data behind each figure (also written as CSV by :meth:`save`).
-    texts
-        Markdown of each section.
+    texts, intros
+        Markdown of each section, and the sentence under its heading.
     available, messages
         Section → whether it has data; section → the one-sentence notice when it has not.
     headline
-        Key figures (raw numbers) written to ``headline.json``.
+        Key figures (raw numbers, :mod:`ocsol.report.headline`) written to ``headline.json``.
+    synthetic, perimeter, verdict, texts_missing
+        Honesty flags: synthetic inputs used, perimeter completeness, kind of verdict
+        (``binding``, ``indicative``, ``none``), mandatory texts not supplied.
     """
 
     level: str
@@ -99,22 +131,116 @@ class ReportContext:
     area_ha: float
     n_communes: int
     parameters: dict[str, Any]
+    profile: str = "rapport_local"
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     views: dict[str, pd.DataFrame] = field(default_factory=dict)
     kinds: dict[str, dict[str, str]] = field(default_factory=dict)
     figures: dict[str, pd.DataFrame] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)
+    intros: dict[str, str] = field(default_factory=dict)
     available: dict[str, bool] = field(default_factory=dict)
     messages: dict[str, str] = field(default_factory=dict)
     headline: dict[str, Any] = field(default_factory=dict)
+    synthetic: list[str] = field(default_factory=list)
+    perimeter: dict[str, Any] = field(default_factory=dict)
+    verdict: str = "none"
+    texts_missing: list[str] = field(default_factory=list)
+    measures: list[str] = field(default_factory=list)
     changes: Any = None
     outline: Any = None
+    member_geometry: Any = None
     meta: dict[str, Any] = field(default_factory=dict)
     output: Path | None = None
     version: str = ""
     generated: str = ""
+    _png: dict[str, bytes] = field(default_factory=dict, repr=False)
 
-    # -- display helpers (used by the notebook: each shows its item, or nothing) ----------------
+    @property
+    def display_name(self) -> str:
+        """The name, or ``Département 33`` when the data give no name but the code."""
+        return self.name if self.name != self.code else f"{fr.level_label(self.level)} {self.code}"
+
+    # -- the report, section by section (the notebook's one display call) ---------------------
+    def outline_sections(self) -> list[tuple[int, str, str]]:
+        """``(number, section, heading)`` of the sections shown, in the profile's order."""
+        from .profiles import sections
+
+        out = []
+        for section, _mandatory in sections(self.profile):
+            if self.available.get(section) is False and section in ("front", "membres", "annexe", "renaturation",
+                                                                     "objectifs", "autres"):
+                continue
+            out.append((len(out) + 1, section, fr.text("section", section)))
+        return out
+
+    def banner(self) -> str:
+        """The synthetic-data banner sentence ('' when no input of this report is synthetic)."""
+        if not self.synthetic:
+            return ""
+        parts = []
+        ocs = sorted(int(p.split(":")[1]) for p in self.synthetic if p.startswith("ocsge:"))
+        for p in self.synthetic:
+            if p in ("territories", "raster", "all"):
+                parts.append(fr.text("banner_part", p))
+        if ocs:
+            parts.append(fr.text("banner_part", "ocsge", vintages=", ".join(map(str, ocs))))
+        return fr.text("banner", "synthetic", what=" et ".join(parts))
+
+    def page_html(self) -> str:
+        """Print styles (the territory name and page numbers in the footer, the synthetic banner in
+        the header of every page) and the banner on screen, as HTML."""
+        from .safe import escape
+
+        text = self.banner()
+        css = ("<style>@page { @bottom-left { content: " + _css_string(self.display_name)
+               + "; font-size: 8pt; color: #5b6675; } "
+               "@bottom-right { content: \"Page \" counter(page) \" / \" counter(pages); font-size: 8pt; "
+               "color: #5b6675; }"
+               + (" @top-center { content: " + _css_string(text) + "; font-size: 8pt; font-weight: bold; "
+                  "color: #7a2b00; }" if text else "")
+               + " }</style>")
+        if text:
+            css += f'<div class="ocsol-banner" role="note">{escape(text)}</div>'
+        return css
+
+    def show(self) -> None:
+        """Display the whole report: banner, title, then each section of the profile."""
+        from IPython.display import HTML, Markdown, display
+
+        display(HTML(self.page_html()))
+        display(Markdown(self.texts["titre"]))
+        for number, section, heading in self.outline_sections():
+            self.show_section(section, heading=f"{number}. {heading}")
+
+    def show_section(self, section: str, *, heading: str | None = None) -> None:
+        """Display one section: heading, intro and text in one block (the heading never ends a
+        page alone), then its tables and figures (or its one-sentence notice)."""
+        from IPython.display import Markdown, display
+
+        from .profiles import CONTENT_OF
+
+        content = CONTENT_OF.get(section, section)
+        items = SECTION_ITEMS.get(content, [])
+        head = [f"## {heading}"] if heading else []
+        if self.intros.get(content):
+            head.append(self.intros[content])
+        rest = items
+        if items and items[0][0] == "md":
+            text = self.section_markdown(items[0][1])
+            if text:
+                head.append(text)
+            rest = items[1:]
+        if head:
+            display(Markdown("\n\n".join(head)))
+        for kind, name in rest:
+            if kind == "md":
+                self.md(name)
+            elif kind == "table":
+                self.table(name)
+            else:
+                self.plot(name)
+
+    # -- display helpers (each shows its item, or nothing) -----------------------------------
     def md(self, section: str) -> None:
         """Show the Markdown text of a section (or its one-sentence "no data" notice)."""
         from IPython.display import Markdown, display
@@ -127,6 +253,8 @@ class ReportContext:
         """Markdown of a section: its text, or the notice saying its data is absent."""
         if section in self.messages and not self.available.get(section, True):
             return f"*{self.messages[section]}*"
+        if section == "occupation":
+            section = "artificialisation"
         return self.texts.get(section, "")
 
     def table(self, name: str) -> None:
@@ -165,11 +293,14 @@ class ReportContext:
                  "text/plain": f"[figure : {FIGURE_ALT.get(name, name)}]"}, raw=True)
 
     def figure_png(self, name: str, *, dpi: int = 96) -> bytes | None:
-        """The PNG bytes of a figure (None when its data is absent)."""
+        """The PNG bytes of a figure (None when its data is absent); drawn once per context."""
         import io
 
         import matplotlib.pyplot as plt
 
+        key = f"{name}@{dpi}"
+        if key in self._png:
+            return self._png[key]
         ax = self.draw(name)
         if ax is None:
             return None
@@ -180,42 +311,60 @@ class ReportContext:
             fig.savefig(buf, format="png", dpi=dpi)
         finally:
             plt.close(fig)
-        return buf.getvalue()
+        self._png[key] = buf.getvalue()
+        return self._png[key]
 
     def draw(self, name: str, ax=None):
         """Draw a figure on ``ax`` (a new figure when None) and return the Axes, or None."""
         from .. import plot
 
+        if name in ("membres_part", "membres_ha"):
+            g = self.member_geometry
+            if g is None or len(g) == 0:
+                return None
+            if name == "membres_part":
+                return plot.members_map(g, value="used_share", kind="choropleth", ax=ax,
+                                        label="Consommé depuis le début de période (% de la surface)")
+            return plot.members_map(g, value="consumed_since_ha", kind="symbols", ax=ax, label="Consommé (ha)",
+                                    title="Consommé depuis le début de période (ha)")
         data = self.figures.get(name)
         if data is None or data.empty:
             return None
         if name == "consommation":
             return plot.consumption_by_destination(data, ax=ax)
+        if name == "destinations":
+            return plot.destinations_pie(data, ax=ax)
         if name == "trajectoire":
             z = self.tables["zan"].iloc[0]
             return plot.zan_trajectory(data, reference_ha=float(z["reference_ha"]),
-                                       reference_label=f"Référence {fr.period(z['reference_start'], z['reference_end'])}",
-                                       ax=ax)
+                                       reference_label=f"Référence {int(z['reference_start'])}-"
+                                                       f"{int(z['reference_end']) + 1}", ax=ax)
         if name == "stock_couverture":
             return plot.stock_by_class(data, by="cs", ax=ax)
         if name == "stock_usage":
             return plot.stock_by_class(data, by="us", ax=ax)
         if name == "transitions":
-            return plot.transition_matrix(data, ax=ax)
+            return plot.transition_matrix(data, ax=ax, labels=data.attrs.get("labels"))
         if name == "carte":
             return plot.change_map(self.changes, outline=self.outline, ax=ax)
         if name == "comparaison":
-            return plot.neighbours_comparison(data, value="value", label=str(data.attrs.get("label", "")), ax=ax)
+            return plot.neighbours_comparison(data, value="value", label=str(data.attrs.get("label", "")), ax=ax,
+                                              title="Comparaison avec des territoires de même niveau")
+        if name == "membres":
+            return None
         raise KeyError(f"unknown figure {name!r}; figures are {', '.join(self.figures)}")
 
     # -- outputs -----------------------------------------------------------------------------
-    def save(self, output: str | os.PathLike[str] | None = None) -> Path:
-        """Write ``headline.json``, every figure's data as CSV and the tables as ``tableaux.xlsx``.
+    def save(self, output: str | os.PathLike[str] | None = None, *, docx: bool = True) -> Path:
+        """Write ``headline.json``, every figure's data as CSV, the tables as ``tableaux.xlsx`` and
+        the editable ``rapport.docx``.
 
         Parameters
         ----------
         output
             Folder (default: the context's ``output``, else the current folder).
+        docx
+            Also write ``rapport.docx`` (same sections as the HTML).
 
         Returns
         -------
@@ -231,10 +380,40 @@ class ReportContext:
                 write_csv(pd.DataFrame(df), out / "donnees" / f"figure_{name}.csv", spreadsheet=True)
         sheets = {name: v for name, v in self.views.items() if v is not None and not v.empty}
         if sheets:
-            write_xlsx(sheets, out / "tableaux.xlsx")  # strings as text cells, never formulas
+            # strings as text cells, never formulas; numbers with the report's decimals
+            write_xlsx(sheets, out / "tableaux.xlsx", formats=xlsx_formats(sheets, self.kinds))
+        if docx:
+            from .docx import write_docx
+
+            write_docx(self, out / "rapport.docx")
         target = out / HEADLINE_FILE
         write_text(json.dumps(self.headline, ensure_ascii=False, indent=1, default=_json_default), target)
         return target
+
+
+#: Excel number format of each kind of figure (same decimals as the report).
+XLSX_FORMATS = {kind: ("#,##0" + ("." + "0" * d if d else "")) for kind, d in ff.DECIMALS.items()}
+XLSX_FORMATS["signed"] = "+#,##0.00;-#,##0.00;0.00"
+XLSX_FORMATS["year"] = "0"
+
+
+def xlsx_formats(sheets: dict[str, pd.DataFrame], kinds: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """Sheet → column → Excel number format, from the kinds of the report's columns."""
+    return {name: {col: XLSX_FORMATS[k] for col, k in kinds.get(name, {}).items() if k in XLSX_FORMATS}
+            for name in sheets}
+
+
+def _css_string(text: str) -> str:
+    """A CSS string literal that cannot close the string, the rule or the style element.
+
+    >>> inner = _css_string('a "b" </style>')[1:-1]
+    >>> '"' in inner or "<" in inner
+    False
+    """
+    out = []
+    for ch in text:
+        out.append(ch if ch.isalnum() or ch in " -'.,:;()«»/_" and ch not in "<>" else f"\\{ord(ch):06X} ")
+    return '"' + "".join(out) + '"'
 
 
 def _json_default(value: Any) -> Any:
@@ -257,31 +436,14 @@ def html_table(view: pd.DataFrame, kinds: dict[str, str], *, caption: str | None
 
 
 def format_table(view: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
-    """A copy of a view with every number written in French format."""
+    """A copy of a view with every number written in French format (fixed decimals per kind)."""
     out = pd.DataFrame(index=view.index)
     for col in view.columns:
         kind = kinds.get(col, "text")
-        s = view[col]
-        if kind == "ha" or kind == "num1":
-            out[col] = [fr.number(v, decimals=1) for v in s]
-        elif kind == "ha2":
-            out[col] = [fr.number(v, decimals=2) for v in s]
-        elif kind == "signed":
-            out[col] = [fr.number(v, decimals=1, signed=True) for v in s]
-        elif kind == "pct":
-            out[col] = [fr.number(v, decimals=1) for v in s]
-        elif kind == "pct2":
-            out[col] = [fr.number(v, decimals=2) for v in s]
-        elif kind == "int":
-            out[col] = [fr.integer(v) for v in s]
-        elif kind == "year":
-            out[col] = [fr.year(v) for v in s]
-        elif kind == "rate":
-            out[col] = [fr.number(v, decimals=4) for v in s]
-        elif kind == "bool":
-            out[col] = ["oui" if (v is True or str(v).lower() == "true") else "non" for v in s]
+        if kind == "text":
+            out[col] = ["" if (v is None or (isinstance(v, float) and math.isnan(v))) else str(v) for v in view[col]]
         else:
-            out[col] = ["" if (v is None or (isinstance(v, float) and math.isnan(v))) else str(v) for v in s]
+            out[col] = [ff.fmt(v, kind) for v in view[col]]
     return out
 
 
@@ -324,14 +486,11 @@ def build_context(
 
     Examples
     --------
-    >>> import tempfile
-    >>> from ocsol.report.synthetic import write_synthetic_indicators
-    >>> folder = write_synthetic_indicators(tempfile.mkdtemp(), n_communes=3, n_epci=1, geometry=False)
-    >>> ctx = build_context("999000001", indicators=str(folder))
-    >>> ctx.level, ctx.n_communes, ctx.available["zan"]
-    ('epci', 3, True)
-    >>> ctx.section_markdown("zan").splitlines()[0].startswith("- Consommation de référence 2011–2020")
-    True
+    >>> ctx = build_context("200046977")  # the bundled sample: Métropole de Lyon
+    >>> ctx.level, ctx.profile, ctx.available["zan"]
+    ('epci', 'rapport_local', True)
+    >>> ctx.section_markdown("zan").splitlines()[0]
+    '- Consommation de référence 2011-2021 (flux 2011 à 2020) : **827,75\\u202fha**'
     """
     from .. import __version__
     from . import sections
@@ -384,4 +543,4 @@ def read_headline(folder: str | os.PathLike[str]) -> dict[str, Any]:
     return json.loads((Path(folder) / HEADLINE_FILE).read_text(encoding="utf-8"))
 
 
-__all__ = ["ReportContext", "build_context", "read_headline", "save_headline", "level_label", "SECTIONS", "COMMUNE"]
+__all__ = ["ReportContext", "build_context", "read_headline", "save_headline", "level_label", "COMMUNE"]

@@ -245,7 +245,7 @@ def chromium_render(html: str | os.PathLike[str], *, pdf: str | os.PathLike[str]
     if png is not None:
         jobs.append(([f"--screenshot={Path(png).resolve()}", f"--window-size={window[0]},{window[1]}"], Path(png)))
     if dom:
-        jobs.append((["--dump-dom"], None))
+        jobs.append((["--dump-dom", f"--window-size={window[0]},{window[1]}"], None))
     for extra, target in jobs:
         with tempfile.TemporaryDirectory(prefix="ocsol-chromium-") as profile:
             cmd = [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *extra, url]

@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..fr import format as fr
 from ..territories import COMMUNE
-from . import format as fr
 from . import safe
 from .loader import Indicators, has_membership
 
@@ -72,11 +72,15 @@ FIELDS: list[tuple[str, str, str, str, str]] = [
      "boolean", ""),
     ("complete", "Données complètes", "false si des communes du territoire manquent dans le fichier du Cerema "
      "(aucune situation n'est alors donnée)", "boolean", ""),
+    ("status_fr", "Situation en clair", "Situation en français : appréciation face à un objectif opposable, sinon "
+     "lecture indicative ; rien pour un périmètre partiel ou des données incomplètes", "string", ""),
+    ("perimeter_complete", "Périmètre complet", "Toutes les communes membres sont dans les données (vide : "
+     "non vérifié)", "boolean", ""),
     ("artif_vintage", "Millésime OCS GE", "Dernier millésime d'occupation du sol", "year", ""),
     ("artif_measure", "Mesure des stocks", "Ce que mesurent les surfaces artificialisées : decret_ign (produit OCS GE "
      "Artificialisation de l'IGN, seuils appliqués : la mesure réglementaire), decret_matrix (matrice du décret "
      "sans les seuils), custom_rule (règle utilisateur), raster_proxy (raster, indicatif)", "string", ""),
-    ("artif_ha", "Surface artificialisée", "Surface artificialisée au dernier millésime (décret 2023-1096)",
+    ("artif_ha", "Surface artificialisée", "Surface artificialisée au dernier millésime, selon la mesure artif_measure",
      "number", "ha"),
     ("artif_pct", "Part artificialisée", "Surface artificialisée / surface du territoire × 100", "number", "%"),
     ("imper_ha", "Surface imperméabilisée", "Surface imperméabilisée au dernier millésime", "number", "ha"),
@@ -97,33 +101,24 @@ FIELDS: list[tuple[str, str, str, str, str]] = [
 
 
 def summary_table(ind: Indicators, territories: list[tuple[str, str]]) -> pd.DataFrame:
-    """One row per territory with its headline indicators (columns of :data:`FIELDS`)."""
+    """One row per territory with its headline indicators (columns of :data:`FIELDS`), picked by
+    :func:`ocsol.report.headline.headline_table` (the same figures as the reports)."""
+    from .headline import headline_table
+
     keys = pd.DataFrame(territories, columns=["level", "code"])
     units = ind.table("territories")
-    df = keys.merge(units[[c for c in ("level", "code", "name", "area_ha", "n_communes") if c in units]],
-                    on=["level", "code"], how="left")
-    zan = ind.table("zan")
-    if len(zan) and "reference_ha" in zan:
-        df = df.merge(zan.drop_duplicates(["level", "code"]), on=["level", "code"], how="left")
-    summ = ind.table("stock_summary")
-    if len(summ) and "vintage" in summ:
-        last = summ.sort_values("vintage").groupby(["level", "code"], as_index=False).tail(1)
-        last = last[["level", "code", "vintage", "artif_ha", "artif_pct", "imper_ha", "imper_pct",
-                     *(["measure"] if "measure" in last else [])]]
-        df = df.merge(last.rename(columns={"vintage": "artif_vintage", "measure": "artif_measure"}),
-                      on=["level", "code"], how="left")
-    flows = ind.table("flows")
-    if len(flows) and "vintage_to" in flows:
-        lf = (flows.sort_values(["vintage_to", "vintage_from"], kind="mergesort")
-              .groupby(["level", "code"], as_index=False).tail(1))
-        lf = lf[["level", "code", "vintage_from", "vintage_to", "net_artif_ha", "net_imper_ha",
-                 *(["measure"] if "measure" in lf else [])]]
-        df = df.merge(lf.rename(columns={"vintage_from": "flows_from", "vintage_to": "flows_to",
-                                         "measure": "flows_measure"}), on=["level", "code"], how="left")
-    eff = ind.table("efficiency")
-    if len(eff) and "m2_per_new_inhabitant" in eff:
-        ef = eff.sort_values("period_start").groupby(["level", "code"], as_index=False).head(1)
-        df = df.merge(ef[["level", "code", "m2_per_new_inhabitant"]], on=["level", "code"], how="left")
+    df = keys.merge(units[[c for c in ("level", "code", "name", "area_ha", "n_communes", "perimeter_complete")
+                           if c in units]], on=["level", "code"], how="left")
+    from .measures import with_measure
+
+    tables = {n: ind.table(n) for n in ("zan", "stock_summary", "flows", "efficiency")}
+    for n in ("stock_summary", "flows"):
+        if len(tables[n]):
+            tables[n] = with_measure(tables[n], ind.table("rule"), default_rule=str(ind.meta.get("rule") or ""))
+    head = headline_table(tables)
+    if len(head):
+        df = df.merge(head, on=["level", "code"], how="left")
+    df["status_fr"] = [_status_words(r) for r in df.to_dict("records")]
     cols = [f[0] for f in FIELDS if f[0] != "report"]
     for c in cols:
         if c not in df:
@@ -133,6 +128,24 @@ def summary_table(ind: Indicators, territories: list[tuple[str, str]]) -> pd.Dat
         if c in out and t in ("integer", "year"):
             out[c] = pd.to_numeric(out[c], errors="coerce").astype("Int64")
     return out
+
+
+def _status_words(row: dict[str, Any]) -> str:
+    """The French words of a territory's ZAN status: a verdict only against a binding target."""
+    from .. import fr as words
+
+    status = row.get("status")
+    if status is None or (isinstance(status, float) and np.isnan(status)) or str(status) in ("", "nan", "<NA>"):
+        status = row.get("indicative_status")
+    if status is None or (isinstance(status, float) and np.isnan(status)) or str(status) in ("", "nan", "<NA>"):
+        return ""
+    perim = row.get("perimeter_complete")
+    if perim is not None and not (isinstance(perim, float) and np.isnan(perim)) and perim is not pd.NA \
+            and str(perim).lower() == "false":
+        return "périmètre partiel : pas d'appréciation"
+    if str(row.get("binding", "")).lower() == "true":
+        return words.text("binding_status", str(status), default=str(status))
+    return words.text("indicative_status", str(status), default=str(status))
 
 
 def table_schema(*, title: str | None = None) -> dict[str, Any]:
@@ -246,16 +259,14 @@ INDEX_COLUMNS: list[tuple[str, str, str]] = [  # key, header, kind
     ("name", "Territoire", "link"),
     ("level", "Niveau", "text"),
     ("code", "Code", "text"),
-    ("area_ha", "Surface (ha)", "ha"),
     ("reference_ha", "Conso. de référence (ha)", "ha"),
     ("allowed_ha", "Enveloppe de la période (ha)", "ha"),
     ("consumed_since_ha", "Consommé depuis le début de période (ha)", "ha"),
     ("used_pct", "Enveloppe consommée (%)", "pct"),
-    ("projected_pct", "Projection (% de l'enveloppe)", "pct"),
-    ("status", "Situation", "status"),
+    ("status_fr", "Situation", "status"),
     ("artif_pct", "Artificialisé (%)", "pct"),
     ("net_artif_ha", "Solde artif. (ha)", "signed"),
-    ("m2_per_new_inhabitant", "m²/nouvel habitant", "int"),
+    ("m2_per_new_inhabitant", "m²/nouvel habitant", "m2"),
 ]
 
 _SORT_JS = """
@@ -268,6 +279,7 @@ document.querySelectorAll('table.sortable th').forEach(function (th, col) {
     var rows = Array.prototype.slice.call(body.rows);
     rows.sort(function (a, b) {
       var x = a.cells[col].getAttribute('data-v'), y = b.cells[col].getAttribute('data-v');
+      if (x === '' || y === '') { return (x === '') - (y === ''); }  // missing values last, both ways
       var nx = parseFloat(x), ny = parseFloat(y);
       var r = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : (isNaN(nx) ? (isNaN(ny) ? x.localeCompare(y, 'fr') : 1) : -1);
       return asc ? r : -r;
@@ -279,15 +291,17 @@ document.querySelectorAll('table.sortable th').forEach(function (th, col) {
 
 _CSS = """
 body { font-family: "DejaVu Sans", Arial, sans-serif; color: #1d2733; margin: 0; }
-main { max-width: 90rem; margin: 0 auto; padding: 1.5rem 2rem; }
+main { max-width: 80rem; margin: 0 auto; padding: 1rem 1rem; }
 h1 { color: #000091; font-size: 1.6rem; border-bottom: 3px solid #000091; }
 h2 { color: #000091; font-size: 1.2rem; margin-top: 2rem; }
-table { border-collapse: collapse; font-size: 0.82rem; }
-th { background: #eef0f6; cursor: pointer; text-align: left; padding: 0.35rem 0.5rem; border-bottom: 2px solid #c8cdd6;
-     position: sticky; top: 0; }
+table { border-collapse: collapse; font-size: 0.74rem; width: 100%; }
+th { background: #eef0f6; cursor: pointer; text-align: left; padding: 0.3rem 0.35rem; border-bottom: 2px solid #c8cdd6;
+     position: sticky; top: 0; vertical-align: bottom; }
 th[aria-sort=ascending]::after { content: " ▲"; } th[aria-sort=descending]::after { content: " ▼"; }
-td { padding: 0.25rem 0.5rem; border-bottom: 1px solid #e1e4ea; text-align: right; white-space: nowrap; }
-td.t { text-align: left; } tr.failed td { background: #fff1f0; }
+td { padding: 0.2rem 0.35rem; border-bottom: 1px solid #e1e4ea; text-align: right; white-space: nowrap; }
+td.t { text-align: left; white-space: normal; } tr.failed td { background: #fff1f0; }
+.banner { background: #fff4e5; border: 2px solid #b34000; color: #7a2b00; font-weight: bold; padding: 0.4rem 0.8rem; }
+.flag { color: #b34000; font-size: 0.7rem; display: block; }
 .within { color: #18753c; } .will-exceed { color: #b34000; } .exceeded { color: #ce0500; font-weight: bold; }
 .note { color: #5b6675; font-size: 0.85rem; }
 """
@@ -311,6 +325,7 @@ def write_index(batch: Any, ind: Indicators, out: str | os.PathLike[str], *, tit
         for col, _header, kind in columns:
             value = row.get(col) if col not in ("level", "code") else (r.level if col == "level" else r.code)
             cells.append(_cell(value, kind, r, level_label))
+        cells.append(_flags_cell(r.headline or {}))
         state = "à jour" if r.skipped else ("écrit" if r.ok else "échec")
         err = r.error or ""
         short = (err[:80] + "…") if len(err) > 80 else err
@@ -318,7 +333,9 @@ def write_index(batch: Any, ind: Indicators, out: str | os.PathLike[str], *, tit
                                " : " + short if short else ""))
         rows_html.append(safe.html("<tr{}>{}</tr>", safe.Markup("" if r.ok else ' class="failed"'),
                                    safe.join(cells)))
-    headers = safe.join(safe.html("<th>{}</th>", h) for _, h, _ in columns) + safe.html("<th>Rapport</th>")
+    headers = (safe.join(safe.html("<th>{}</th>", h) for _, h, _ in columns)
+               + safe.html("<th>À vérifier</th><th>Rapport</th>"))
+    synthetic = [r for r in results if (r.headline or {}).get("synthetic")]
     failed = [r for r in results if not r.ok]
     n_ok = len(results) - len(failed)
     heading = title or ind.meta.get("title") or "Rapports de suivi de l'artificialisation des sols"
@@ -328,6 +345,9 @@ def write_index(batch: Any, ind: Indicators, out: str | os.PathLike[str], *, tit
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         safe.html("<title>{}</title>", heading), f"<style>{_CSS}</style>", "</head>", "<body><main>",
         safe.html("<h1>{}</h1>", heading),
+        *([safe.html('<p class="banner">Données synthétiques : {} rapport(s) reposent sur des données générées pour '
+                     "les tests et démonstrations (signalés dans la colonne « À vérifier ») ; leurs chiffres ne "
+                     "décrivent pas les territoires réels.</p>", fr.integer(len(synthetic)))] if synthetic else []),
         safe.html("<p>{} territoires : {} rapports disponibles{}. Produit le {} avec ocsol {} ({} s, {} processus). "
                   "Cliquer sur un en-tête de colonne pour trier.</p>",
                   fr.integer(len(results)), fr.integer(n_ok),
@@ -376,7 +396,8 @@ def _cell(value: Any, kind: str, r: Any, level_label: Any) -> safe.Markup:
     """One cell of the index (every value escaped through :mod:`ocsol.report.safe`)."""
     missing = value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA
     if kind == "link":
-        name = str(value if not missing else r.code)
+        raw = str(value if not missing else r.code)
+        name = f"{level_label(r.level)} {raw}" if raw == r.code and r.level != COMMUNE else raw
         if r.ok:
             return safe.html('<td class="t" data-v="{}"><a href="{}/rapport.html">{}</a></td>', name, r.folder.name, name)
         return safe.html('<td class="t" data-v="{}">{}</td>', name, name)
@@ -384,14 +405,23 @@ def _cell(value: Any, kind: str, r: Any, level_label: Any) -> safe.Markup:
         text = level_label(str(value)) if value == r.level else str(value)
         return safe.html('<td class="t" data-v="{}">{}</td>', str(value), text)
     if kind == "status":
-        from .sections import STATUS_FR
-
         v = "" if missing else str(value)
-        return safe.html('<td class="t {}" data-v="{}">{}</td>', v.replace(" ", "-").replace("_", "-"), v,
-                         STATUS_FR.get(v, v))
+        return safe.html('<td class="t" data-v="{}">{}</td>', v, v or fr.MISSING)
     if missing:
         return safe.html('<td data-v="">{}</td>', fr.MISSING)
     num = float(value)
-    text = {"ha": fr.number(num), "pct": fr.number(num), "signed": fr.number(num, signed=True),
-            "int": fr.integer(num)}.get(kind, fr.number(num))
-    return safe.html('<td data-v="{}">{}</td>', repr(num), text)
+    return safe.html('<td data-v="{}">{}</td>', repr(num), fr.fmt(num, kind))
+
+
+def _flags_cell(headline: dict[str, Any]) -> safe.Markup:
+    """What the reader must check before using a report: synthetic data, partial perimeter, texts to write."""
+    flags = []
+    if headline.get("synthetic"):
+        flags.append("données synthétiques")
+    if headline.get("perimeter") == "partial":
+        flags.append("périmètre partiel")
+    missing = headline.get("texts_missing") or []
+    if missing:
+        flags.append("texte à fournir : " + ", ".join(missing))
+    return safe.html('<td class="t" data-v="{}">{}</td>', "; ".join(flags),
+                     safe.join(safe.html('<span class="flag">{}</span>', f) for f in flags))

@@ -1,8 +1,12 @@
-"""Contents of each report section, following R. 2231-1 CGCT (DOMAIN.md §1.7).
+"""Contents of the report sections: title, identity, consumption (R. 2231-1 1°), objectives (4°),
+artificialisation (2°, 3°), demography, methodology.
 
-One builder per section fills the context's ``texts`` (Markdown), ``views`` (display tables,
-French headers with units), ``figures`` (data behind each chart), ``available`` / ``messages``
-(one sentence when the data is absent) and ``headline`` (raw key figures).
+One builder per section fills the context's ``texts`` (Markdown), ``intros`` (the sentence under
+the heading), ``views`` (display tables, French headers with units), ``kinds`` (kind of each
+column → its fixed decimals), ``figures`` (data behind each chart) and ``available`` /
+``messages``. Every word comes from the catalogue (:mod:`ocsol.fr`); every user string goes
+through :func:`ocsol.report.safe.md` before it enters Markdown. Members, comparison, front
+matter and the territory's own texts are in :mod:`.members` and :mod:`.texts`.
 """
 
 from __future__ import annotations
@@ -14,95 +18,78 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import plot
+from .. import fr, plot
+from ..fr import format as ff
 from ..territories import COMMUNE
-from . import format as fr
-from .fragmentation import fragmentation
+from . import members, methodology, texts
+from .headline import MEASURE_ORDER, headline_table
 from .loader import Indicators, has_membership
+from .measures import perimeter, synthetic_parts, with_measure
+from .profiles import CGCT, VERDICT, choose_profile
 from .safe import md
 
 log = logging.getLogger(__name__)
 
 DESTINATIONS = {col: label for col, (label, _colour) in plot.DESTINATIONS.items()}  # one list, in plot
-#: Verdict against a binding (opposable) target: ``status``.
-STATUS_FR = {"within": "dans l'enveloppe", "will_exceed": "dépassement projeté",
-             "exceeded": "enveloppe dépassée"}
-#: Reading against a non-binding target (default or inherited): ``indicative_status``; no verdict.
-INDICATIVE_FR = {"within": "rythme compatible avec l'objectif indicatif",
-                 "will_exceed": "rythme supérieur à l'objectif indicatif",
-                 "exceeded": "consommation supérieure à l'objectif indicatif"}
-TARGET_SOURCE_FR = {"own": "document du territoire", "region_default": "objectif régional par défaut, non "
-                    "territorialisé", "national_default": "objectif indicatif : réduction nationale, non "
-                    "territorialisée"}
-MISSING = {
-    "consommation": "Aucune donnée de consommation d'espaces naturels, agricoles et forestiers (fichiers "
-                    "fonciers du Cerema) n'est disponible pour ce territoire.",
-    "zan": "La trajectoire ZAN n'est pas calculée pour ce territoire, faute de données de consommation "
-           "d'espaces NAF.",
-    "artificialisation": "Aucune donnée d'occupation du sol (OCS GE ou carte raster) n'est disponible pour ce "
-                         "territoire : l'artificialisation et l'imperméabilisation ne sont pas mesurées.",
-    "demographie": "Aucune donnée de population n'est disponible pour ce territoire : l'efficacité de la "
-                   "consommation d'espace n'est pas calculée.",
-    "comparaison": "Aucun territoire de même niveau n'est disponible pour une comparaison.",
-}
-
-
-#: English notes of the indicator tables → French (regular expressions, applied in order).
-NOTES_FR: list[tuple[str, str]] = [
-    (r"^national_default$", TARGET_SOURCE_FR["national_default"]),
-    (r"^region_default$", TARGET_SOURCE_FR["region_default"]),
-    (r"^own$", TARGET_SOURCE_FR["own"]),
-    (r"^parent:(\S+):(\S+)$", r"hérité de \1 \2 (indicatif)"),
-    (r"period clipped to (\S+) \(data available\)", r"période ramenée à \1 (données disponibles)"),
-    (r"OCS GE vintages", "millésimes OCS GE"),
-    (r"population fell by (\d+): no m² per new inhabitant; LCRPGR not meaningful for PGR < 0 "
-     r"\(left empty, read LCR and PGR\)",
-     r"population en baisse de \1 habitants : pas de m² par nouvel habitant, LCRPGR non interprétable (PGR < 0)"),
-    (r"population unchanged: no m² per new inhabitant, LCRPGR undefined \(PGR = 0\)",
-     "population inchangée : pas de m² par nouvel habitant, LCRPGR non défini (PGR = 0)"),
-    (r"no OCS GE artificialised stock at (\d+) or (\d+): LCR not computed",
-     r"pas de stock artificialisé OCS GE en \1 ou \2 : LCR non calculé"),
-    (r"no OCS GE stock: LCR not computed", "pas de stock OCS GE : LCR non calculé"),
-    (r"consumption not available for every year (\S+)", r"consommation non disponible pour toutes les années \1"),
-    (r"no population at (\d+) or (\d+)", r"pas de population en \1 ou \2"),
-    (r"(\d+) commune\(s\) without consumption or population at both dates",
-     r"\1 commune(s) sans consommation ou sans population aux deux dates : données incomplètes"),
-]
-
-
-def french_note(text: str) -> str:
-    """Translate the known English notes of the indicator tables (others are kept as they are).
-
-    >>> french_note("period clipped to 2021–2022 (data available)")
-    'période ramenée à 2021–2022 (données disponibles)'
-    """
-    import re
-
-    if text in ("", "nan", "None"):
-        return ""
-    for pattern, repl in NOTES_FR:
-        text = re.sub(pattern, repl, text)
-    return text
 
 
 def build_all(ctx: Any, ind: Indicators) -> None:
-    """Fill every section of ``ctx`` from the indicators."""
-    title(ctx, ind)
+    """Fill every section of ``ctx`` from the indicators, following its profile."""
+    units = ind.table("territories")
+    row = units[(units["level"] == ctx.level) & (units["code"] == ctx.code)].iloc[0]
+    ctx.profile = choose_profile(ctx.level, ctx.code, tables=ctx.tables, meta=ctx.meta)
+    ctx.perimeter = perimeter(row) if ctx.level != COMMUNE else {"state": "complete", "n": 1, "expected": 1, "cog": ""}
+    rule = ind.table("rule")
+    for name in ("stock_summary", "flows", "stock", "transitions", "land_account"):
+        if name in ctx.tables:
+            ctx.tables[name] = with_measure(ctx.tables[name], rule, default_rule=str(ctx.meta.get("rule") or ""))
+    ctx.synthetic = synthetic_parts(ctx.meta, ctx.tables)
+    title(ctx)
     identity(ctx, ind)
     consumption(ctx)
-    zan(ctx, ind)
+    zan(ctx)
     artificialisation(ctx, ind)
     demography(ctx)
-    comparison(ctx, ind)
-    fragmentation(ctx, ind)  # issue 15, beyond the law
-    methodology(ctx, ind)
-    ctx.headline["sections"] = dict(ctx.available)
+    members.members(ctx, ind)
+    members.comparison(ctx, ind)
+    texts.front_matter(ctx)
+    texts.user_texts(ctx)
+    texts.annex(ctx)
+    methodology.methodology(ctx, ind)
+    headline(ctx)
+
+
+def headline(ctx: Any) -> None:
+    """``ctx.headline``: identity, the picked headline figures (:mod:`.headline`), flags."""
+    h = headline_table(ctx.tables)
+    row = h.iloc[0].to_dict() if len(h) else {}
+    clean = {k: _clean(v) for k, v in row.items() if k not in ("level", "code")}
+    ctx.headline.update(clean)
+    ctx.headline.update({"level": ctx.level, "code": ctx.code, "name": ctx.name, "area_ha": ctx.area_ha,
+                         "n_communes": ctx.n_communes, "profile": ctx.profile, "synthetic": bool(ctx.synthetic),
+                         "perimeter": ctx.perimeter["state"], "verdict": ctx.verdict,
+                         "texts_missing": list(ctx.texts_missing), "sections": dict(ctx.available),
+                         "ocsol_version": ctx.version})
+
+
+def _clean(v: Any) -> Any:
+    if v is None:
+        return None
+    if isinstance(v, (float, np.floating)):
+        return None if np.isnan(v) else float(v)
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.bool_,)):
+        return bool(v)
+    if v is pd.NA or (isinstance(v, str) and v == "nan"):
+        return None
+    return v
 
 
 def _set(ctx: Any, section: str, ok: bool) -> None:
     ctx.available[section] = bool(ok)
-    if not ok and section in MISSING:
-        ctx.messages[section] = MISSING[section]
+    if not ok and fr.has("missing", section):
+        ctx.messages[section] = fr.text("missing", section)
 
 
 def _view(ctx: Any, name: str, columns: list[tuple[str, str, str]], df: pd.DataFrame) -> None:
@@ -120,80 +107,72 @@ def _f(value: Any) -> float:
         return float("nan")
 
 
-def _num(value: Any) -> float | None:
-    v = _f(value)
-    return None if np.isnan(v) else v
+def _present(value: Any) -> bool:
+    return not (value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
+                or str(value) in ("", "nan", "<NA>", "None"))
 
 
-def title(ctx: Any, ind: Indicators) -> None:
-    from .context import level_label
-
-    heading = md(ctx.meta.get("report_title") or "Rapport local de suivi de l'artificialisation des sols")
-    sub = f"{md(level_label(ctx.level))} · code {md(ctx.code)} · rapport produit le {ctx.generated} avec ocsol {ctx.version}"
-    author = md(ctx.meta.get("author"))
-    ctx.texts["titre"] = (f"# {md(ctx.name)}\n\n**{heading}** (articles L. 2231-1 et R. 2231-1 du code général des "
-                          f"collectivités territoriales)\n\n{sub}" + (f" · {author}" if author else ""))
+def _true(value: Any) -> bool:
+    return str(value).strip().lower() in ("true", "1", "oui", "yes")
 
 
-# -- 1. identité ------------------------------------------------------------------------------
-CORRECTION_STATUS_FR = {
-    "unchanged": "données inchangées (mêmes codes INSEE que le découpage des territoires)",
-    "merged": "données corrigées : fusion de communes, les données des anciennes communes sont additionnées",
-    "split": "données corrigées : scission de commune, les données sont réparties au prorata de la surface "
-             "(ou des poids fournis)",
-    "missing_from_source": "données absentes de la source pour cette commune (comptées nulles)",
-}
+def _level_word(ctx: Any) -> str:
+    """The level's label; the base units of a non-French land-cover report are zones, not communes."""
+    if ctx.profile == "occupation_sol" and ctx.level == COMMUNE:
+        return fr.level_label("zone")
+    return fr.level_label(ctx.level)
 
 
-def _status_value(ind: Indicators, level: str, code: str) -> str | None:
+# -- titre -------------------------------------------------------------------------------------
+def title(ctx: Any) -> None:
+    heading = ctx.meta.get("report_title") or fr.text("profile_title", ctx.profile)
+    frame = fr.text("profile_frame", ctx.profile)
+    year = ctx.meta.get("report_year") or int(ctx.generated[:4])
+    sub = (f"{_level_word(ctx)} · code {md(ctx.code)} · {fr.text('front', 'year', year=year)} · "
+           f"produit le {ctx.generated} avec ocsol {ctx.version}")
+    author = ctx.meta.get("author")
+    ctx.texts["titre"] = (f"# {md(ctx.display_name)}\n\n**{md(heading)}**\n\n*{frame}*\n\n{sub}"
+                          + (f" · {md(str(author))}" if author else ""))
+    ctx.texts["cgct"] = "yes" if ctx.profile in CGCT else ""
+
+
+# -- identité ------------------------------------------------------------------------------------
+def _correction_status(ind: Indicators, level: str, code: str) -> tuple[str | None, str]:
     units = ind.units(level)
     if "correction_status" not in units:
-        return None
-    hit = units.loc[units["code"] == code, "correction_status"]
-    return None if hit.empty or pd.isna(hit.iloc[0]) else str(hit.iloc[0])
-
-
-def _correction_status(ind: Indicators, level: str, code: str) -> str:
-    """The commune-code correction status of a territory, in French ('' without [cog])."""
-    value = _status_value(ind, level, code)
-    if value is None:
-        return ""
-    text = CORRECTION_STATUS_FR.get(value, value)
-    units = ind.units(level)
+        return None, ""
+    hit = units.loc[units["code"] == code]
+    if hit.empty or pd.isna(hit["correction_status"].iloc[0]):
+        return None, ""
+    value = str(hit["correction_status"].iloc[0])
+    words = fr.text("correction_status", value, default=value)
     if "source_codes" in units:
-        src = units.loc[units["code"] == code, "source_codes"]
-        if len(src) and isinstance(src.iloc[0], str) and "+" in src.iloc[0]:
-            text += f" (codes source : {md(src.iloc[0].replace('+', ', '))})"
-    return text
+        src = hit["source_codes"].iloc[0]
+        if isinstance(src, str) and "+" in src:
+            words += f" (codes source : {md(src.replace('+', ', '))})"
+    return value, words
 
 
 def identity(ctx: Any, ind: Indicators) -> None:
-    from .context import level_label
-
     terr = ind.territories
     ctx.available["identite"] = True
-    lines = [f"**{md(ctx.name)}** — {md(level_label(ctx.level))}, code {md(ctx.code)}.", "",
-             f"- Surface : **{fr.hectares(ctx.area_ha)}**"]
+    lines = [f"**{md(ctx.display_name)}** — {_level_word(ctx)}, code {md(ctx.code)}.", "",
+             f"- Surface : **{ff.fmt_unit(ctx.area_ha, 'ha')}**"]
     parents = terr.parents(ctx.code, ctx.level) if ctx.level == COMMUNE or has_membership(terr) else []
     if ctx.level != COMMUNE:
-        lines.append(f"- Nombre de communes : **{fr.integer(ctx.n_communes)}**")
+        lines.append(f"- Nombre de communes dans les données : **{ff.fmt(ctx.n_communes, 'int')}**")
+        p = ctx.perimeter
+        cog = f", {p['cog']}" if p.get("cog") else ""
+        lines.append("- " + fr.text("perimeter", p["state"], n=p["n"], expected=p["expected"], cog=md(cog)))
     for lvl, code in parents:
         pname = terr.name_of(lvl, code)
-        lines.append(f"- {md(level_label(lvl))} d'appartenance : {md(pname)}" + (f" ({md(code)})" if pname != code else ""))
-    status = _correction_status(ind, ctx.level, ctx.code)
-    if status:
-        lines.append(f"- Codes communes des sources : {status}")
+        lines.append(f"- {fr.level_label(lvl)} d'appartenance : {md(pname)}"
+                     + (f" ({md(code)})" if pname != code else ""))
+    value, words = _correction_status(ind, ctx.level, ctx.code)
+    if words:
+        lines.append(f"- Codes communes des sources : {words}")
     ctx.texts["identite"] = "\n".join(lines)
-    ctx.headline.update({"correction_status": _status_value(ind, ctx.level, ctx.code)})
-    ctx.headline.update({"level": ctx.level, "code": ctx.code, "name": ctx.name, "area_ha": ctx.area_ha,
-                         "n_communes": ctx.n_communes, "parents": [f"{lvl}:{c}" for lvl, c in parents]})
-    if ctx.level != COMMUNE and has_membership(terr):
-        members = terr.members(ctx.level, ctx.code)
-        units = ind.units(COMMUNE)
-        m = units[units["code"].isin(members)].sort_values("name")
-        _view(ctx, "communes", [("code", "Code INSEE", "text"), ("name", "Commune", "text"),
-                                ("area_ha", "Surface (ha)", "ha")], m)
-    # geometry of the territory (for the map)
+    ctx.headline.update({"correction_status": value, "parents": [f"{lvl}:{c}" for lvl, c in parents]})
     if terr.has_geometry:
         codes = terr.members(ctx.level, ctx.code) if has_membership(terr) or ctx.level == COMMUNE else []
         comm = terr.communes
@@ -205,13 +184,14 @@ def identity(ctx: Any, ind: Indicators) -> None:
             ctx.changes = ch if len(ch) else None
 
 
-# -- 2. consommation d'ENAF (R. 2231-1 1°) ------------------------------------------------------
+# -- consommation d'ENAF (R. 2231-1 1°) ----------------------------------------------------------
 def consumption(ctx: Any) -> None:
     cons = ctx.tables.get("consumption")
     if cons is None or cons.empty:
         _set(ctx, "consommation", False)
         return
     _set(ctx, "consommation", True)
+    ctx.intros["consommation"] = fr.text("section_intro", "consommation_cgct" if ctx.profile in CGCT else "consommation")
     cons = cons.sort_values("year")
     zan = ctx.tables.get("zan")
     start = int(zan["reference_start"].iloc[0]) if zan is not None and len(zan) else int(cons["year"].min())
@@ -227,140 +207,174 @@ def consumption(ctx: Any) -> None:
     top = sorted(dest.items(), key=lambda kv: -kv[1])[:2]
     lines = [
         f"De {first} à {last} ({last - first + 1} flux annuels), le territoire a consommé "
-        f"**{fr.hectares(total)}** d'espaces naturels, agricoles et forestiers, soit "
-        f"**{fr.percent(total / ctx.area_ha * 100 if ctx.area_ha else None, decimals=2)}** de sa surface.",
+        f"**{ff.fmt_unit(total, 'ha')}** d'espaces naturels, agricoles et forestiers, soit "
+        f"**{ff.fmt_unit(total / ctx.area_ha * 100 if ctx.area_ha else None, 'pct_area')}** de sa surface.",
     ]
     if total > 0 and top:
-        parts = [f"{k.lower()} ({fr.percent(v / total * 100, decimals=0)})" for k, v in top]
+        parts = [f"{k.lower()} ({ff.fmt_unit(v / total * 100, 'pct')})" for k, v in top]
         lines.append(f"Principales destinations : {', '.join(parts)}.")
     if zan is not None and len(zan):
         z = zan.iloc[0]
-        lines.append(f"Décennie de référence {fr.period(z['reference_start'], z['reference_end'])} : "
-                     f"**{fr.hectares(z['reference_ha'])}** "
-                     f"({fr.percent(_f(z['reference_ha']) / ctx.area_ha * 100 if ctx.area_ha else None, decimals=2)}"
+        lines.append(f"Période de référence {_ref_label(z)} : **{ff.fmt_unit(z['reference_ha'], 'ha')}** "
+                     f"({ff.fmt_unit(_f(z['reference_ha']) / ctx.area_ha * 100 if ctx.area_ha else None, 'pct_area')}"
                      " de la surface).")
     if prov:
         lines.append(f"L'année {', '.join(map(str, prov))} est provisoire (millésime le plus récent des "
                      "fichiers fonciers).")
     lines.append("*Convention : l'année N désigne le flux du 1er janvier N au 1er janvier N+1.*")
     ctx.texts["consommation"] = "\n\n".join(lines)
-    cols = [("year", "Année", "year"), ("total_ha", "Total (ha)", "ha2")]
-    cols += [(c, f"{label} (ha)", "ha2") for c, label in DESTINATIONS.items()]
-    cols += [("pct_area", "Part de la surface (%)", "pct2"), ("provisional", "Provisoire", "bool")]
+    cols = [("year", "Année", "year"), ("total_ha", "Total (ha)", "ha")]
+    cols += [(c, f"{label} (ha)", "ha") for c, label in DESTINATIONS.items()]
+    cols += [("pct_area", "Part de la surface (%)", "pct_area"), ("provisional", "Provisoire", "bool")]
     _view(ctx, "consommation", cols, shown)
     fig = shown[["year", *[c for c in DESTINATIONS if c in shown], "total_ha"]].copy()
     if "provisional" in shown:
         fig["provisional"] = shown["provisional"].astype(str).str.lower() == "true"
     ctx.figures["consommation"] = fig.reset_index(drop=True)
+    dest_total = pd.DataFrame({"destination": list(dest), "area_ha": list(dest.values())})
+    ctx.figures["destinations"] = dest_total[dest_total["area_ha"] > 0].reset_index(drop=True)
     ctx.headline.update({"consumption_first_year": first, "consumption_last_year": last,
                          "consumption_total_ha": total})
 
 
-# -- 3. trajectoire ZAN (R. 2231-1 4°) -----------------------------------------------------------
-def zan(ctx: Any, ind: Indicators) -> None:
+def _ref_label(z: pd.Series) -> str:
+    """``2011-2021 (flux 2011 à 2020)``: the legal decade, then the flows it sums."""
+    a, b = int(z["reference_start"]), int(z["reference_end"])
+    return f"{a}-{b + 1} (flux {a} à {b})"
+
+
+def _period_label(z: pd.Series) -> str:
+    a, b = int(z["period_start"]), int(z["period_end"])
+    return f"{a}-{b + 1} (flux {a} à {b})"
+
+
+# -- objectifs (R. 2231-1 4°) ----------------------------------------------------------------------
+def _target_source(z: pd.Series) -> str:
+    doc = z.get("target_document_name") if _present(z.get("target_document_name")) else z.get("target_document")
+    src = str(z.get("target_source", "") or "")
+    if _present(doc):
+        status = z.get("doc_status")
+        words = md(str(doc)) + (f" ({md(str(status))})" if _present(status) else "")
+        return words if src in ("", "own") else f"{words} — " + _target_source(z.drop(
+            [c for c in ("target_document", "target_document_name") if c in z.index]))
+    if src.startswith("parent:"):
+        _, lvl, code = (src.split(":", 2) + ["", ""])[:3]
+        return fr.text("target_source", "parent", level=fr.level_label(lvl), code=md(code))
+    if fr.has("target_source", src):
+        return fr.text("target_source", src)
+    if " (inherited from " in src and src.endswith(")"):
+        base, rest = src[:-1].split(" (inherited from ", 1)
+        lvl, _, code = rest.partition(" ")
+        base_words = fr.text("target_source", base, default=md(base))
+        return fr.text("target_source", "inherited", source=base_words, level=fr.level_label(lvl), code=md(code))
+    return md(src)
+
+
+def _verdict(ctx: Any, z: pd.Series) -> tuple[str, str]:
+    """(kind, sentence): kind = ``binding``, ``indicative`` or ``none``."""
+    if ctx.profile not in VERDICT:
+        return "none", fr.text("verdict_sentence", "none", reason=fr.text("no_verdict", "diagnostic"))
+    p = ctx.perimeter
+    if p["state"] == "partial":
+        cog = f", {p['cog']}" if p.get("cog") else ""
+        return "none", fr.text("verdict_sentence", "none",
+                               reason=fr.text("no_verdict", "partial", n=p["n"], expected=p["expected"],
+                                              cog=md(cog)))
+    if "complete" in z.index and _present(z.get("complete")) and not _true(z.get("complete")):
+        return "none", fr.text("verdict_sentence", "none",
+                               reason=fr.text("no_verdict", "incomplete", n_missing=ff.fmt(z.get("n_missing"), "int")))
+    binding = "binding" in z.index and _true(z.get("binding"))
+    if binding and _present(z.get("status")):
+        return "binding", fr.text("verdict_sentence", "binding", document=_target_source(z),
+                                  status=fr.text("binding_status", str(z["status"]), default=md(str(z["status"]))))
+    ind_status = z.get("indicative_status") if "indicative_status" in z.index else z.get("status")
+    key = str(ind_status) if _present(ind_status) else ""
+    return "indicative", fr.text("verdict_sentence", "indicative",
+                                 status=fr.text("indicative_status", key, default=md(key)))
+
+
+def zan(ctx: Any) -> None:
     z = ctx.tables.get("zan")
     if z is None or z.empty:
         _set(ctx, "zan", False)
+        ctx.verdict = "none"
         return
     _set(ctx, "zan", True)
     r = z.iloc[0]
-    ref = fr.period(r["reference_start"], r["reference_end"])
-    per = fr.period(r["period_start"], r["period_end"])
-    status = _text(r.get("status"))
-    indicative = _text(r.get("indicative_status"))
+    per = _period_label(r)
+    ctx.intros["zan"] = fr.text("section_intro", "zan" if ctx.profile in CGCT else "zan_diag", period=per)
     n_obs = int(_f(r["years_observed"])) if not np.isnan(_f(r["years_observed"])) else 0
-    obs = fr.period(r["period_start"], int(r["period_start"]) + n_obs - 1) if n_obs else "—"
-    guarantee = str(r.get("guarantee_applied", "")).lower() == "true"
-    binding = str(r.get("binding", "")).lower() == "true"
-    envelope = "Enveloppe" if binding else "Enveloppe indicative"
+    obs = ff.period(r["period_start"], int(r["period_start"]) + n_obs - 1) if n_obs else "—"
+    guarantee = _true(r.get("guarantee_applied", ""))
+    g_words = ""
+    if guarantee:
+        g_ha = r.get("guarantee_ha") if "guarantee_ha" in r.index else None
+        reason = str(r.get("guarantee_reason", "")) if "guarantee_reason" in r.index else ""
+        g_words = " (" + (fr.text("guarantee_reason", reason) if fr.has("guarantee_reason", reason) and reason
+                          else "garantie communale") + (f" : {ff.fmt_unit(g_ha, 'ha')}" if _present(g_ha) else "") + ")"
     lines = [
-        f"- Consommation de référence {ref} : **{fr.hectares(r['reference_ha'])}**",
-        f"- Objectif de réduction : **{fr.percent(r['target_pct'], decimals=0)}** "
-        f"({md(french_note(str(r.get('target_source', ''))))})",
-        f"- {envelope} {per} : **{fr.hectares(r['allowed_ha'])}**"
-        + (f" (garantie communale de {fr.hectares(r.get('guarantee_ha'), decimals=1)} appliquée"
-           + (", éligibilité présumée : document d'urbanisme non renseigné"
-              if _text(r.get("guarantee_reason")) == "assumed" else "") + ")" if guarantee else ""),
+        f"- Consommation de référence {_ref_label(r)} : **{ff.fmt_unit(r['reference_ha'], 'ha')}**",
+        f"- Objectif de réduction : **{ff.fmt_unit(r['target_pct'], 'pct')}** ({_target_source(r)})",
+        f"- Enveloppe {per} : **{ff.fmt_unit(r['allowed_ha'], 'ha')}**{g_words}",
         f"- Consommé depuis {int(r['period_start'])} ({obs}, {n_obs} an{'s' if n_obs > 1 else ''}) : "
-        f"**{fr.hectares(r['consumed_since_ha'])}**, soit **{fr.percent(r['used_pct'])}** de l'enveloppe",
-        f"- Rythme annuel observé : {fr.hectares(r['annual_pace_ha'], decimals=2)}/an ; projection au "
-        f"31 décembre {int(r['period_end'])} : **{fr.hectares(r['projected_ha'])}** "
-        f"({fr.percent(r['projected_pct'])} de l'enveloppe)"
-        + (" — projection fragile (peu d'années observées ou une année prépondérante)"
-           if _text(r.get("projection_confidence")) == "low" else ""),
+        f"**{ff.fmt_unit(r['consumed_since_ha'], 'ha')}**, soit **{ff.fmt_unit(r['used_pct'], 'pct')}** de l'enveloppe",
     ]
+    gross, counted = _f(r.get("consumed_gross_ha")), _f(r.get("consumed_counted_ha"))
+    if not (np.isnan(gross) or np.isnan(counted)) and abs(gross - counted) > 1e-9:
+        kinds = [fr.text("deduction", c) for c in r.index if c.startswith("deducted_") and _f(r.get(c)) > 0
+                 and fr.has("deduction", c)]
+        lines.append("- " + fr.text("deductions", "sentence", gross=ff.fmt_unit(gross, "ha"),
+                                    deducted=ff.fmt_unit(gross - counted, "ha"), kinds=", ".join(kinds) or "—",
+                                    counted=ff.fmt_unit(counted, "ha")))
+    conf = str(r.get("projection_confidence", "")) if "projection_confidence" in r.index else ""
+    if conf != "none":
+        lines.append(f"- Rythme annuel observé : {ff.fmt_unit(r['annual_pace_ha'], 'ha')}/an ; projection au "
+                     f"1er janvier {int(r['period_end']) + 1} : **{ff.fmt_unit(r['projected_ha'], 'ha')}** "
+                     f"({ff.fmt_unit(r['projected_pct'], 'pct')} de l'enveloppe)")
     ey = r.get("exhaustion_year")
-    if (status or indicative) and not (ey is None or (isinstance(ey, float) and np.isnan(ey))
-                                       or str(ey) in ("", "<NA>")):
-        if (status or indicative) == "exceeded":  # observed, not extrapolated
-            lines.append(f"- L'enveloppe{'' if binding else ' indicative'} a été dépassée au cours de l'année "
-                         f"**{fr.year(ey)}**")
-        else:
-            lines.append(f"- Au rythme actuel, l'enveloppe {'serait' if binding else 'indicative serait'} épuisée "
-                         f"au cours de l'année **{fr.year(ey)}**")
-    if status:
-        verdict = STATUS_FR.get(status, status)
-        lines.append(f"- Situation : **{verdict}**")
-    elif indicative:
-        verdict = INDICATIVE_FR.get(indicative, indicative)
-        lines.append(f"- Lecture indicative (aucun objectif opposable propre au territoire) : {verdict}")
-    else:
-        verdict = "non évaluée (données incomplètes)" if str(r.get("complete", "True")).lower() == "false" else "—"
-        lines.append(f"- Situation : {verdict}")
+    if _present(ey) and conf != "none":
+        last_obs = int(r["period_start"]) + n_obs - 1
+        kind = "observed" if int(_f(ey)) <= last_obs else "projected"
+        lines.append("- " + fr.text("exhaustion", kind, year=ff.year(ey)))
+    if fr.has("projection_confidence", conf):
+        lines.append("- *" + fr.text("projection_confidence", conf) + "*")
+    ctx.verdict, sentence = _verdict(ctx, r)
+    lines.append(f"- {sentence}")
+    a, b = int(r["reference_start"]), int(r["reference_end"])
     ctx.texts["zan"] = "\n".join(lines) + (
-        f"\n\n*Référence : somme des flux annuels {int(r['reference_start'])} à {int(r['reference_end'])} "
-        f"(1er janvier {int(r['reference_start'])} → 1er janvier {int(r['reference_end']) + 1}). "
-        "Projection : rythme observé × nombre d'années de la période.*")
+        f"\n\n*Référence : somme des {b - a + 1} flux annuels {a} à {b} (1er janvier {a} → 1er janvier {b + 1}). "
+        f"Période : flux {int(r['period_start'])} à {int(r['period_end'])}, soit du 1er janvier "
+        f"{int(r['period_start'])} au 1er janvier {int(r['period_end']) + 1} (approximation en années civiles de la "
+        "décennie légale). Projection : rythme observé × nombre d'années de la période.*")
+    verdict_text = {"binding": fr.text("binding_status", str(r.get("status")), default=""),
+                    "indicative": sentence.split("— ")[-1].strip("*. "), "none": "pas d'appréciation"}[ctx.verdict]
     facts = [
-        (f"Consommation de référence {ref} (ha)", _num(r["reference_ha"]), "ha"),
-        ("Objectif de réduction (%)", _num(r["target_pct"]), "pct"),
-        ("Source de l'objectif", french_note(str(r.get("target_source", ""))), "text"),
-        (f"{envelope} {per} (ha)", _num(r["allowed_ha"]), "ha"),
-        (f"Consommé depuis {int(r['period_start'])} (ha)", _num(r["consumed_since_ha"]), "ha"),
+        (f"Consommation de référence {_ref_label(r)} (ha)", r["reference_ha"], "ha"),
+        ("Objectif de réduction (%)", r["target_pct"], "pct"),
+        ("Source de l'objectif", _target_source(r).replace("\\", ""), "text"),
+        (f"Enveloppe {per} (ha)", r["allowed_ha"], "ha"),
+        (f"Consommé depuis {int(r['period_start'])} (ha)", r["consumed_since_ha"], "ha"),
         ("Années observées", n_obs, "int"),
-        ("Rythme annuel (ha/an)", _num(r["annual_pace_ha"]), "ha2"),
-        (f"Projection {per} (ha)", _num(r["projected_ha"]), "ha"),
-        ("Part de l'enveloppe consommée (%)", _num(r["used_pct"]), "pct"),
-        ("Part de l'enveloppe projetée (%)", _num(r["projected_pct"]), "pct"),
-        ("Situation" if status else "Lecture indicative", verdict, "text"),
+        ("Rythme annuel (ha/an)", r["annual_pace_ha"], "ha"),
+        (f"Projection {per} (ha)", r["projected_ha"], "ha"),
+        ("Part de l'enveloppe consommée (%)", r["used_pct"], "pct"),
+        ("Part de l'enveloppe projetée (%)", r["projected_pct"], "pct"),
+        ("Appréciation", verdict_text.replace("**", ""), "text"),
     ]
     ctx.views["zan"] = pd.DataFrame({"Indicateur": [f[0] for f in facts],
-                                     "Valeur": [_fmt_fact(v, k) for _, v, k in facts]})
+                                     "Valeur": [ff.fmt(v, k) for _, v, k in facts]})
     ctx.kinds["zan"] = {}
-    ctx.figures["trajectoire"] = _trajectory(ctx, r, ind)
-    ctx.headline.update({
-        "reference_start": int(r["reference_start"]), "reference_end": int(r["reference_end"]),
-        "reference_ha": _num(r["reference_ha"]), "target_pct": _num(r["target_pct"]),
-        "allowed_ha": _num(r["allowed_ha"]), "period_start": int(r["period_start"]),
-        "period_end": int(r["period_end"]), "consumed_since_ha": _num(r["consumed_since_ha"]),
-        "used_pct": _num(r["used_pct"]), "projected_ha": _num(r["projected_ha"]),
-        "projected_pct": _num(r["projected_pct"]), "status": status, "indicative_status": indicative,
-    })
+    ctx.figures["trajectoire"] = _trajectory(ctx, r)
 
 
-def _text(value: Any) -> str:
-    """A text cell of a table read back from CSV ('' for empty / NaN)."""
-    return "" if value is None or (isinstance(value, float) and np.isnan(value)) or str(value) == "<NA>" \
-        else str(value)
-
-
-def _fmt_fact(value: Any, kind: str) -> str:
-    if kind == "text":
-        return str(value)
-    if kind == "int":
-        return fr.integer(value)
-    return fr.number(value, decimals=2 if kind == "ha2" else 1)
-
-
-def _trajectory(ctx: Any, r: pd.Series, ind: Indicators) -> pd.DataFrame:
+def _trajectory(ctx: Any, r: pd.Series) -> pd.DataFrame:
     """Year-by-year data of the trajectory chart: observed, projected and allowed cumulative."""
     p0, p1 = int(r["period_start"]), int(r["period_end"])
     path = ctx.tables.get("zan_path")
     if path is None or path.empty:
         from ..zan import DEFAULT_DECADES, zan_path
 
-        decades = ctx.meta.get("decades") or DEFAULT_DECADES
-        path = zan_path(ctx.tables["zan"], decades=decades)
+        path = zan_path(ctx.tables["zan"], decades=ctx.meta.get("decades") or DEFAULT_DECADES)
     path = path.sort_values("year")
     years = list(range(p0, int(path["year"].max()) + 1))
     out = pd.DataFrame({"year": years})
@@ -368,76 +382,101 @@ def _trajectory(ctx: Any, r: pd.Series, ind: Indicators) -> pd.DataFrame:
     cons = ctx.tables.get("consumption")
     obs = pd.Series(dtype=float)
     if cons is not None and len(cons):
-        c = cons[cons["year"] >= p0].set_index("year")["total_ha"].sort_index()
-        obs = c.cumsum()
-    out["consumption_ha"] = out["year"].map(cons.set_index("year")["total_ha"]) if cons is not None and len(cons) \
-        else np.nan
+        obs = cons[cons["year"] >= p0].set_index("year")["total_ha"].sort_index().cumsum()
+        out["consumption_ha"] = out["year"].map(cons.set_index("year")["total_ha"])
+    else:
+        out["consumption_ha"] = np.nan
     out["observed_cumulative_ha"] = out["year"].map(obs)
     last = int(obs.index.max()) if len(obs) else p0 - 1
     done = float(obs.iloc[-1]) if len(obs) else 0.0
     pace = _f(r["annual_pace_ha"])
-    proj = [done + pace * (y - last) if last <= y <= p1 and not np.isnan(pace) else np.nan for y in years]
-    out["projected_cumulative_ha"] = proj
+    conf = str(r.get("projection_confidence", "")) if "projection_confidence" in r.index else ""
+    out["projected_cumulative_ha"] = [done + pace * (y - last) if last <= y <= p1 and not np.isnan(pace)
+                                      and conf != "none" else np.nan for y in years]
     out["reference_ha"] = _f(r["reference_ha"])
     return out
 
 
-# -- 4. artificialisation et imperméabilisation (R. 2231-1 2° et 3°) --------------------------
+# -- artificialisation et imperméabilisation (R. 2231-1 2° et 3°) -----------------------------------
+def _measures(*tables: pd.DataFrame | None) -> list[str]:
+    present = {str(m) for t in tables if t is not None and len(t) and "measure" in t.columns for m in t["measure"]}
+    return [m for m in MEASURE_ORDER if m in present] + sorted(present - set(MEASURE_ORDER))
+
+
+def _measure_params(ctx: Any, t: pd.DataFrame | None) -> dict[str, str]:
+    rule = ""
+    if t is not None and len(t) and "rule_name" in t.columns:
+        names = [n for n in t["rule_name"].astype(str).unique() if n]
+        rule = ", ".join(Path(n).name for n in names)
+    legend = str(ctx.meta.get("raster_legend") or "")
+    return {"rule": md(rule or "?"), "legend": md(legend or "raster")}
+
+
 def artificialisation(ctx: Any, ind: Indicators) -> None:
-    summ = ctx.tables.get("stock_summary")
-    flows = ctx.tables.get("flows")
-    stock = ctx.tables.get("stock")
-    trans = ctx.tables.get("transitions")
+    summ, flows = ctx.tables.get("stock_summary"), ctx.tables.get("flows")
+    stock, trans = ctx.tables.get("stock"), ctx.tables.get("transitions")
     has_stock = summ is not None and len(summ) > 0
     has_flows = flows is not None and len(flows) > 0
+    section = "occupation" if ctx.profile == "occupation_sol" else "artificialisation"
+    ctx.available["occupation"] = ctx.available["artificialisation"] = bool(has_stock or has_flows)
     if not (has_stock or has_flows):
         _set(ctx, "artificialisation", False)
+        _set(ctx, "occupation", False)
         return
-    _set(ctx, "artificialisation", True)
-    source = ""
-    for t in (summ, flows):
-        if t is not None and "source" in t.columns and len(t) and str(t["source"].iloc[0]):
-            source = str(t["source"].iloc[0])
-    lines = []
-    if source.startswith("raster"):
-        lines.append("*Mesure indicative issue d'une carte d'occupation du sol raster "
-                     f"({md(source.split(':', 1)[-1])}) : ce n'est pas la mesure réglementaire de l'OCS GE.*")
+    ctx.intros[section] = fr.text("section_intro", section)
+    measures = _measures(summ, flows)
+    ctx.measures = measures
+    lines: list[str] = []
+    several = len(measures) > 1
+    for m in measures:
+        s = summ[summ["measure"] == m] if has_stock else None
+        f = flows[flows["measure"] == m] if has_flows else None
+        params = _measure_params(ctx, f if f is not None and len(f) else s)
+        lines.append(f"**{fr.text('measure_title', m, default=md(m), **params)}**")
+        if s is not None and len(s):
+            last = s.sort_values("vintage").iloc[-1]
+            lines.append(f"En {int(last['vintage'])}, **{ff.fmt_unit(last['artif_ha'], 'ha')}** sont "
+                         f"classés artificialisés (**{ff.fmt_unit(last['artif_pct'], 'pct')}** de la surface) et "
+                         f"**{ff.fmt_unit(last['imper_ha'], 'ha')}** imperméabilisés "
+                         f"({ff.fmt_unit(last['imper_pct'], 'pct')}).")
+        elif has_stock or not several:
+            lines.append("Le stock n'est pas mesuré (seule une couche de changements est disponible).")
+        if f is not None and len(f):
+            lf = f.sort_values(["vintage_to", "vintage_from"], kind="mergesort").iloc[-1]
+            net = fr.text("measure_net", m, default="soit un solde de {net}",
+                          net=ff.fmt_unit(lf["net_artif_ha"], "signed"))
+            legal = m == "decret_ign"
+            lines.append(
+                f"Entre {int(lf['vintage_from'])} et {int(lf['vintage_to'])} : artificialisation "
+                f"**{ff.fmt_unit(lf['artif_ha'], 'ha')}**, désartificialisation "
+                f"{ff.fmt_unit(lf['desartif_ha'], 'ha')}, {net} ; surfaces rendues imperméables : "
+                f"{ff.fmt_unit(lf['imper_ha'], 'ha')}, solde {ff.fmt_unit(lf['net_imper_ha'], 'signed')}"
+                + (" (R. 2231-1 3° du CGCT)." if legal else "."))
+            lines.append(_version_change(ctx, int(lf["vintage_from"]), int(lf["vintage_to"])))
+        elif not several:
+            lines.append("Un seul millésime est disponible : pas de flux entre millésimes.")
+        lines.append("*" + fr.text("measure_note", m, default=md(m), **params) + "*")
+    ctx.texts["artificialisation"] = "\n\n".join(x for x in lines if x)
+    label = {m: fr.text("measure_short", m, default=m, **_measure_params(ctx, flows if has_flows else summ))
+             for m in measures}
     if has_stock:
-        s = summ.sort_values("vintage")
-        last = s.iloc[-1]
-        lines.append(f"En {int(last['vintage'])}, **{fr.hectares(last['artif_ha'])}** sont artificialisés "
-                     f"(**{fr.percent(last['artif_pct'])}** de la surface) et "
-                     f"**{fr.hectares(last['imper_ha'])}** imperméabilisés ({fr.percent(last['imper_pct'])}).")
-        _view(ctx, "stocks", [("vintage", "Millésime", "year"), ("covered_ha", "Surface couverte (ha)", "ha"),
-                              ("artif_ha", "Artificialisé (ha)", "ha"), ("artif_pct", "Artificialisé (%)", "pct"),
-                              ("imper_ha", "Imperméabilisé (ha)", "ha"), ("imper_pct", "Imperméabilisé (%)", "pct")], s)
-        ctx.headline.update({"artif_vintage": int(last["vintage"]), "artif_ha": _num(last["artif_ha"]),
-                             "artif_pct": _num(last["artif_pct"]), "imper_ha": _num(last["imper_ha"]),
-                             "imper_pct": _num(last["imper_pct"])})
-    else:
-        lines.append("Le stock artificialisé n'est pas mesuré (seule une couche de changements est disponible).")
+        s = summ.sort_values(["measure", "vintage"]).assign(measure_fr=lambda d: d["measure"].map(label))
+        cols = [("vintage", "Millésime", "year")] + ([("measure_fr", "Mesure", "text")] if several else [])
+        _view(ctx, "stocks", cols + [("covered_ha", "Surface couverte (ha)", "ha"),
+                                     ("artif_ha", "Artificialisé (ha)", "ha"), ("artif_pct", "Artificialisé (%)", "pct"),
+                                     ("imper_ha", "Imperméabilisé (ha)", "ha"),
+                                     ("imper_pct", "Imperméabilisé (%)", "pct")], s)
     if has_flows:
-        f = flows.sort_values(["vintage_from", "vintage_to"], kind="mergesort").copy()
+        f = flows.sort_values(["measure", "vintage_from", "vintage_to"], kind="mergesort").copy()
         f["period"] = [f"{int(a)}–{int(b)}" for a, b in zip(f["vintage_from"], f["vintage_to"], strict=True)]
-        lf = f.iloc[-1]
-        lines.append(
-            f"Entre {int(lf['vintage_from'])} et {int(lf['vintage_to'])} : artificialisation "
-            f"**{fr.hectares(lf['artif_ha'], decimals=2)}**, désartificialisation "
-            f"{fr.hectares(lf['desartif_ha'], decimals=2)}, soit un **solde de "
-            f"{fr.hectares(lf['net_artif_ha'], decimals=2, signed=True)}** (R. 2231-1 2°) ; "
-            f"surfaces rendues imperméables : {fr.hectares(lf['imper_ha'], decimals=2)}, solde "
-            f"{fr.hectares(lf['net_imper_ha'], decimals=2, signed=True)} (R. 2231-1 3°).")
-        _view(ctx, "flux", [("period", "Période", "text"), ("artif_ha", "Artificialisation (ha)", "ha2"),
-                            ("desartif_ha", "Désartificialisation (ha)", "ha2"),
-                            ("net_artif_ha", "Solde artificialisation (ha)", "signed"),
-                            ("imper_ha", "Imperméabilisation (ha)", "ha2"),
-                            ("desimper_ha", "Désimperméabilisation (ha)", "ha2"),
-                            ("net_imper_ha", "Solde imperméabilisation (ha)", "signed")], f)
-        ctx.headline.update({"flows_from": int(lf["vintage_from"]), "flows_to": int(lf["vintage_to"]),
-                             "net_artif_ha": _num(lf["net_artif_ha"]), "net_imper_ha": _num(lf["net_imper_ha"])})
-    else:
-        lines.append("Un seul millésime est disponible : pas de flux entre millésimes.")
-    ctx.texts["artificialisation"] = "\n\n".join(lines)
+        f["measure_fr"] = f["measure"].map(label)
+        cols = [("period", "Période", "text")] + ([("measure_fr", "Mesure", "text")] if several else [])
+        _view(ctx, "flux", cols + [("artif_ha", "Artificialisé (ha)", "ha"),
+                                   ("desartif_ha", "Désartificialisé (ha)", "ha"),
+                                   ("net_artif_ha", "Solde artif. (ha)", "signed"),
+                                   ("imper_ha", "Imperméabilisé (ha)", "ha"),
+                                   ("desimper_ha", "Désimperméabilisé (ha)", "ha"),
+                                   ("net_imper_ha", "Solde imper. (ha)", "signed")], f)
     if stock is not None and len(stock):
         ctx.figures["stock_couverture"] = _stock_figure(stock, "cs")
         if (stock["us"].astype(str) != "").any():
@@ -447,17 +486,21 @@ def artificialisation(ctx: Any, ind: Indicators) -> None:
         a, b = pairs.iloc[-1]
         t = trans[(trans["vintage_from"] == a) & (trans["vintage_to"] == b)]
         m = t.groupby(["cs_from", "cs_to"], as_index=False)["area_ha"].sum()
-        m.attrs["period"] = f"{int(a)}–{int(b)}"
-        ctx.figures["transitions"] = m.assign(vintage_from=int(a), vintage_to=int(b))
+        fig = m.assign(vintage_from=int(a), vintage_to=int(b))
+        fig.attrs["labels"] = _raster_labels(stock)
+        ctx.figures["transitions"] = fig
     la = ctx.tables.get("land_account")
     if la is not None and len(la):
         pairs = la[["vintage_from", "vintage_to"]].drop_duplicates().sort_values(["vintage_to", "vintage_from"])
         a, b = pairs.iloc[-1]
-        acc = la[(la["vintage_from"] == a) & (la["vintage_to"] == b)]
+        acc = la[(la["vintage_from"] == a) & (la["vintage_to"] == b)].copy()
         acc = acc[(acc["additions_ha"].fillna(0) > 0) | (acc["reductions_ha"].fillna(0) > 0)]
-        _view(ctx, "compte", [("class", "Classe", "text"), ("opening_ha", f"Stock {int(a)} (ha)", "ha2"),
-                              ("additions_ha", "Entrées (ha)", "ha2"), ("reductions_ha", "Sorties (ha)", "ha2"),
-                              ("closing_ha", f"Stock {int(b)} (ha)", "ha2")], acc)
+        labels = _raster_labels(stock)
+        acc["class_fr"] = [f"{plot.class_label(c)} {labels[c]}" if labels.get(c) else plot.class_label(c)
+                           for c in acc["class"]]
+        _view(ctx, "compte", [("class_fr", "Classe", "text"), ("opening_ha", f"Stock {int(a)} (ha)", "ha"),
+                              ("additions_ha", "Entrées (ha)", "ha"), ("reductions_ha", "Sorties (ha)", "ha"),
+                              ("closing_ha", f"Stock {int(b)} (ha)", "ha")], acc)
     if ctx.changes is not None and len(ctx.changes):
         ch = ctx.changes
         cols = [c for c in ("code", "vintage_from", "vintage_to", "cs_from", "us_from", "cs_to", "us_to",
@@ -465,6 +508,75 @@ def artificialisation(ctx: Any, ind: Indicators) -> None:
         data = pd.DataFrame(ch[cols])
         data["area_ha"] = ch.geometry.area.to_numpy() / 10_000
         ctx.figures["carte"] = data.reset_index(drop=True)
+        _flows_by_class(ctx, data)
+
+
+def _flows_by_class(ctx: Any, changes: pd.DataFrame) -> None:
+    """Artificialisation and imperméabilisation of the latest pair by couverture and by usage of
+    arrival (R. 2231-1 2° and 3°, broken down), from the change polygons and their rule's flags."""
+    from ..nomenclature import couverture, usage
+
+    need = {"artif_from", "artif_to", "imper_from", "imper_to", "cs_to", "us_to"}
+    if not need <= set(changes.columns) or changes.empty:
+        return
+    last = changes[["vintage_from", "vintage_to"]].drop_duplicates().sort_values(["vintage_to", "vintage_from"]).iloc[-1]
+    c = changes[(changes["vintage_from"] == last["vintage_from"]) & (changes["vintage_to"] == last["vintage_to"])]
+    flag = {k: c[k].astype(str).str.lower() == "true" for k in ("artif_from", "artif_to", "imper_from", "imper_to")}
+    c = c.assign(artif=np.where(~flag["artif_from"] & flag["artif_to"], c["area_ha"], 0.0),
+                 imper=np.where(~flag["imper_from"] & flag["imper_to"], c["area_ha"], 0.0))
+    period = f"{int(last['vintage_from'])}–{int(last['vintage_to'])}"
+    _naf_split(ctx, c[c["artif"] > 0], period)
+    for by, table, name in (("cs_to", couverture(), "flux_couverture"), ("us_to", usage(), "flux_usage")):
+        g = c.groupby(by, as_index=False)[["artif", "imper"]].sum()
+        g = g[(g["artif"] > 0) | (g["imper"] > 0)].sort_values("artif", ascending=False)
+        if g.empty:
+            continue
+        labels = table.set_index("code")["label_short"]
+        g["class_fr"] = [f"{plot.class_label(k)} {labels.get(k, '')}".strip() for k in g[by]]
+        what = "Couverture" if by == "cs_to" else "Usage"
+        _view(ctx, name, [("class_fr", f"{what} d'arrivée", "text"),
+                          ("artif", f"Artificialisé {period} (ha)", "ha"),
+                          ("imper", f"Imperméabilisé {period} (ha)", "ha")], g)
+
+
+def _raster_labels(stock: pd.DataFrame | None) -> dict[str, str]:
+    """Raster class value → legend label (``10`` → ``Couvert arboré``); empty for OCS GE codes."""
+    if stock is None or stock.empty or "cs_label" not in stock.columns or "source" not in stock.columns:
+        return {}
+    if not str(stock["source"].iloc[0]).startswith("raster"):
+        return {}
+    pairs = stock[["cs", "cs_label"]].dropna().drop_duplicates("cs")
+    return {str(c): str(lab).split(" (")[0] for c, lab in zip(pairs["cs"], pairs["cs_label"], strict=True)}
+
+
+def _naf_split(ctx: Any, new: pd.DataFrame, period: str) -> None:
+    """Estimated natural / agricultural / forest split of the newly artificialised land, by its class
+    at the first vintage (rules: ``ocsol/data/naf_split.csv``, first match wins; an estimate)."""
+    from importlib import resources
+
+    if new.empty:
+        return
+    with resources.files("ocsol").joinpath("data", "naf_split.csv").open(encoding="utf-8") as f:
+        rules = pd.read_csv(f, dtype=str, keep_default_na=False)
+    space = pd.Series("", index=new.index, dtype=object)
+    for r in rules.itertuples(index=False):
+        col = new["us_from" if r.field == "us" else "cs_from"].astype(str)
+        hit = (space == "") & col.str.startswith(r.prefix)
+        space[hit] = r.space
+    g = new.assign(space=space).groupby("space")["artif"].sum()
+    order = [s for s in ("naturel", "agricole", "forestier") if s in g.index]
+    df = pd.DataFrame({"space": [s.capitalize() for s in order], "area_ha": [float(g[s]) for s in order]})
+    df["share"] = df["area_ha"] / df["area_ha"].sum() * 100
+    _view(ctx, "naf_ocsge", [("space", "Espace artificialisé", "text"), ("area_ha", f"Surface {period} (ha)", "ha"),
+                             ("share", "Part (%)", "pct")], df)
+
+
+def _version_change(ctx: Any, a: int, b: int) -> str:
+    versions = ctx.meta.get("raster_versions") or {}
+    va, vb = versions.get(str(a)), versions.get(str(b))
+    if va and vb and va != vb:
+        return fr.text("version_change", "raster", vintages=f"{a} et {b}", versions=f"{md(va)} → {md(vb)}")
+    return ""
 
 
 def _stock_figure(stock: pd.DataFrame, by: str) -> pd.DataFrame:
@@ -473,6 +585,8 @@ def _stock_figure(stock: pd.DataFrame, by: str) -> pd.DataFrame:
     g = stock.groupby(keys, as_index=False, dropna=False)["area_ha"].sum()
     g = g.sort_values(["vintage", by]).reset_index(drop=True)
     source = str(stock["source"].iloc[0]) if "source" in stock.columns and len(stock) else ""
+    if by == "cs" and source.startswith("raster:") and lab in g.columns:  # French name only, not "(Tree cover)"
+        g[lab] = g[lab].astype(str).str.split(" (", n=1, regex=False).str[0]
     if by == "cs" and source.startswith("raster:"):  # raster classes: the legend's colours
         try:
             from ..legends import load_legend
@@ -484,176 +598,53 @@ def _stock_figure(stock: pd.DataFrame, by: str) -> pd.DataFrame:
     return g
 
 
-# -- 5. démographie et efficacité (SDG 11.3.1) ---------------------------------------------------
+# -- démographie et efficacité (SDG 11.3.1) ---------------------------------------------------------
+def _efficiency_note(r: Any) -> str:
+    p0, p1 = _f(r.population_start), _f(r.population_end)
+    keys = []
+    if np.isnan(_f(r.consumption_ha)):
+        keys.append("no_consumption")
+    if np.isnan(p0) or np.isnan(p1):
+        keys.append("no_population")
+    elif p1 < p0:
+        keys.append("population_fell")
+    elif p1 == p0:
+        keys.append("population_stable")
+    if np.isnan(_f(getattr(r, "lcr", np.nan))) and "no_population" not in keys:
+        keys.append("no_stock")
+    return " ; ".join(fr.text("efficiency_note", k) for k in keys)
+
+
 def demography(ctx: Any) -> None:
     eff = ctx.tables.get("efficiency")
     if eff is None or eff.empty:
         _set(ctx, "demographie", False)
         return
     _set(ctx, "demographie", True)
+    ctx.intros["demographie"] = fr.text("section_intro", "demographie")
     e = eff.sort_values(["period_start", "period_end"]).copy()
-    e["period"] = [fr.period(a, b) for a, b in zip(e["period_start"], e["period_end"], strict=True)]
-    if "note" in e:
-        e["note"] = [french_note(str(n)) for n in e["note"]]
+    e["period"] = [ff.period(a, b) for a, b in zip(e["period_start"], e["period_end"], strict=True)]
+    e["note_fr"] = [_efficiency_note(r) for r in e.itertuples(index=False)]
     lines = []
     for r in e.itertuples(index=False):
         m2 = _f(r.m2_per_new_inhabitant)
         p0, p1 = _f(r.population_start), _f(r.population_end)
-        growth = p1 - p0
-        text = (f"- {r.period} : {fr.hectares(r.consumption_ha)} consommés ; population "
-                f"{fr.integer(p0)} → {fr.integer(p1)} habitants ({fr.number(growth, decimals=0, signed=True)})")
+        text = (f"- {r.period} : {ff.fmt_unit(r.consumption_ha, 'ha')} consommés ; population "
+                f"{ff.fmt(p0, 'int')} → {ff.fmt(p1, 'int')} habitants ({ff.number(p1 - p0, decimals=0, signed=True)})")
         if not np.isnan(m2):
-            text += f", soit **{fr.square_metres(m2)} par nouvel habitant**"
-        elif np.isnan(_f(r.consumption_ha)):
-            text += " ; consommation d'ENAF non disponible sur la période : pas de m² par nouvel habitant"
-        elif np.isnan(growth):
-            text += " ; population non disponible aux deux dates : pas de m² par nouvel habitant"
-        else:
-            text += " ; la consommation par nouvel habitant n'est pas définie (population stable ou en baisse)"
+            text += f", soit **{ff.fmt_unit(m2, 'm2')} par nouvel habitant**"
+        elif r.note_fr:
+            text += f" ; {r.note_fr}"
         lines.append(text)
-    lines.append("\n*ODD 11.3.1 : rapport entre le taux de consommation d'espace (LCR) et le taux de "
-                 "croissance démographique (PGR), LCR = ln(Urb₂/Urb₁)/années, PGR = ln(Pop₂/Pop₁)/années. "
-                 "Non interprétable quand la population baisse.*")
+    lines.append("\n*ODD 11.3.1 : rapport entre le taux de croissance de la surface artificialisée (LCR, "
+                 "OCS GE) et le taux de croissance démographique (PGR) ; LCR = ln(Urb₂/Urb₁)/années, "
+                 "PGR = ln(Pop₂/Pop₁)/années. Non interprétable quand la population baisse.*")
     ctx.texts["demographie"] = "\n".join(lines)
     cols = [("period", "Période", "text"), ("consumption_ha", "Consommation (ha)", "ha"),
             ("population_start", "Population début", "int"), ("population_end", "Population fin", "int"),
-            ("m2_per_new_inhabitant", "m² par nouvel habitant", "int")]
+            ("m2_per_new_inhabitant", "m² par nouvel habitant", "m2")]
     if "households_jobs_per_ha" in e.columns:
-        cols.append(("households_jobs_per_ha", "(Δménages + Δemplois) par ha", "num1"))
-    cols += [("lcr", "LCR (/an)", "rate"), ("pgr", "PGR (/an)", "rate"), ("lcrpgr", "LCRPGR", "ha2"),
-             ("note", "Note", "text")]
+        cols.append(("households_jobs_per_ha", "(Δménages + Δemplois) par ha", "ratio"))
+    cols += [("lcr", "LCR (/an)", "rate"), ("pgr", "PGR (/an)", "rate"), ("lcrpgr", "LCRPGR", "ratio"),
+             ("note_fr", "Note", "text")]
     _view(ctx, "demographie", cols, e)
-    first = e.iloc[0]
-    ctx.headline.update({"m2_per_new_inhabitant": _num(first["m2_per_new_inhabitant"]),
-                         "efficiency_period": f"{int(first['period_start'])}-{int(first['period_end'])}"})
-
-
-# -- 6. comparaison ---------------------------------------------------------------------------------
-def comparison(ctx: Any, ind: Indicators) -> None:
-    terr = ind.territories
-    zan = ind.table("zan")
-    n = int(ctx.meta.get("neighbours") or 8)
-    with_codes = ctx.meta.get("compare_with") or None
-    units = ind.units(ctx.level)
-    codes: list[str] = []
-    how = ""
-    try:
-        from ..compare import neighbours
-
-        value_table = units[["level", "code", "area_ha"]]
-        nb = neighbours(terr, ctx.level, ctx.code, table=value_table, value="area_ha", n=n,
-                        with_codes=with_codes if isinstance(with_codes, list) else None)
-        codes = nb.loc[nb["role"] == "neighbour", "code"].tolist()
-        how = ("les territoires choisis" if with_codes else
-               "le territoire de même niveau le plus proche" if len(codes) == 1 else
-               f"les {len(codes)} territoires de même niveau les plus proches")
-    except Exception as exc:  # no geometry: siblings within the same parent
-        log.debug("neighbours by distance unavailable: %s", exc)
-        if ctx.level == COMMUNE and has_membership(terr):
-            parents = terr.parents(ctx.code)
-            if parents:
-                plvl, pcode = parents[0]
-                codes = [c for c in terr.members(plvl, pcode) if c != ctx.code][:n]
-                how = f"les communes du même {plvl.upper() if plvl == 'epci' else plvl} ({md(terr.name_of(plvl, pcode))})"
-        if not codes:
-            codes = [c for c in units["code"] if c != ctx.code][:n]
-            how = "d'autres territoires de même niveau"
-    if not codes:
-        _set(ctx, "comparaison", False)
-        return
-    _set(ctx, "comparaison", True)
-    rows = units.set_index("code")
-    z = zan[zan["level"] == ctx.level].set_index("code") if len(zan) else pd.DataFrame()
-    summ = ind.table("stock_summary")
-    if len(summ) and "vintage" in summ:
-        s = summ[summ["level"] == ctx.level].sort_values("vintage").groupby("code").tail(1).set_index("code")
-    else:
-        s = pd.DataFrame()
-    eff = ind.table("efficiency")
-    ef = eff[eff["level"] == ctx.level].sort_values("period_start").groupby("code").head(1).set_index("code") \
-        if len(eff) else pd.DataFrame()
-
-    def get(df: pd.DataFrame, code: str, col: str) -> float:
-        return _f(df.at[code, col]) if len(df) and code in df.index and col in df.columns else float("nan")
-
-    table = []
-    for role, code in [("territoire", ctx.code)] + [("voisin", c) for c in codes]:
-        area = get(rows, code, "area_ha")
-        ref = get(z, code, "reference_ha")
-        table.append({"role": role, "code": code, "name": str(rows.at[code, "name"]) if code in rows.index else code,
-                      "area_ha": area, "reference_ha": ref,
-                      "reference_pct": ref / area * 100 if area else np.nan,
-                      "consumed_since_ha": get(z, code, "consumed_since_ha"), "used_pct": get(z, code, "used_pct"),
-                      "artif_pct": get(s, code, "artif_pct"),
-                      "m2_per_new_inhabitant": get(ef, code, "m2_per_new_inhabitant")})
-    df = pd.DataFrame(table)
-    med = {"role": "médiane", "code": "", "name": "Médiane des territoires comparés"}
-    for col in df.columns[3:]:
-        med[col] = float(df.loc[df["role"] == "voisin", col].median())
-    df = pd.concat([df, pd.DataFrame([med])], ignore_index=True)
-    df = df.dropna(axis=1, how="all")
-    ctx.texts["comparaison"] = (f"Le territoire est comparé avec {how}. La dernière ligne donne la médiane "
-                                "des territoires comparés.")
-    _view(ctx, "comparaison", [("name", "Territoire", "text"), ("code", "Code", "text"),
-                               ("area_ha", "Surface (ha)", "ha"), ("reference_ha", "Conso. référence (ha)", "ha"),
-                               ("reference_pct", "Conso. référence (% surface)", "pct2"),
-                               ("consumed_since_ha", "Conso. depuis début de période (ha)", "ha"),
-                               ("used_pct", "Enveloppe consommée (%)", "pct"),
-                               ("artif_pct", "Artificialisé (%)", "pct"),
-                               ("m2_per_new_inhabitant", "m² par nouvel habitant", "int")], df)
-    value, label = ("reference_pct", "Consommation de référence (% de la surface)")
-    if "reference_pct" not in df or df["reference_pct"].isna().all():
-        value, label = ("artif_pct", "Part artificialisée (%)")
-    if value in df and df[value].notna().any():
-        fig = df[["role", "code", "name", value]].rename(columns={value: "value"})
-        fig.attrs["label"] = label
-        ctx.figures["comparaison"] = fig
-
-
-# -- 8. méthodologie et provenance -----------------------------------------------------------------
-def methodology(ctx: Any, ind: Indicators) -> None:
-    ctx.available["methodologie"] = True
-    prov = ind.provenance.copy()
-    if len(prov):
-        prov["file"] = [Path(str(p)).name for p in prov["path"]]
-        _view(ctx, "provenance", [("role", "Rôle", "text"), ("file", "Fichier", "text"),
-                                  ("sha256", "SHA-256", "text"), ("modified", "Modifié le", "text"),
-                                  ("size", "Taille (octets)", "int"), ("rows", "Lignes", "int")], prov)
-    rule = ind.table("rule")
-    if len(rule) and "cs" in rule.columns:
-        _view(ctx, "regles", [("cs", "Couverture (motif)", "text"), ("us", "Usage (motif)", "text"),
-                              ("artif", "Artificialisé", "bool"), ("imper", "Imperméabilisé", "bool"),
-                              ("category", "Catégorie", "text"), ("note", "Note", "text")], rule)
-    qa = ind.table("qa")
-    if len(qa) and "item" in qa.columns:
-        _view(ctx, "controles", [("topic", "Thème", "text"), ("item", "Contrôle", "text"),
-                                 ("count", "Nombre", "text"), ("detail", "Détail", "text")], qa)
-    rule_name = ""
-    if len(rule) and "rule" in rule.columns:
-        rule_name = str(rule["rule"].iloc[0])
-    rule_name = rule_name or str(ctx.meta.get("rule") or "")
-    lines = [f"Rapport produit le {ctx.generated} avec **ocsol {ctx.version}** à partir de "
-             f"{md(Path(ind.source).name or ind.source)}."]
-    if ctx.meta.get("synthetic"):
-        lines.append("**Attention : données synthétiques (générées pour les tests), sans valeur réelle.**")
-    zt = ctx.tables.get("zan")
-    z0 = zt.iloc[0] if zt is not None and len(zt) else None
-    lines += [
-        "- Consommation d'espaces NAF : fichiers fonciers du Cerema, flux annuels au 1er janvier ; les "
-        "territoires supra-communaux sont la somme de leurs communes.",
-        "- Trajectoire ZAN (loi Climat et résilience, art. 191 et 194) : référence = "
-        + (f"somme des flux {int(z0['reference_start'])} à {int(z0['reference_end'])}, " if z0 is not None
-           else "somme des flux annuels de la décennie de référence, ")
-        + "enveloppe = référence × (1 − objectif) ou enveloppe en hectares du document, garantie communale "
-        "pour les communes éligibles (première décennie) ; consommation décomptée = consommation brute − "
-        "déductions (PENE, photovoltaïque…) ; projection = rythme observé × nombre d'années de la période ; "
-        "situation donnée seulement face à un objectif opposable du territoire.",
-        "- Artificialisation (décret n° 2023-1096, nomenclature R. 101-1 du code de l'urbanisme) : "
-        "chaque couple couverture × usage de l'OCS GE est classé par la table de règles ci-dessous"
-        + (f" (« {md(rule_name)} »)" if rule_name else "") + ".",
-        "- Imperméabilisation : zones bâties (CS1.1.1.1) et zones non bâties imperméables (CS1.1.1.2).",
-        "- Les fichiers sources sont identifiés par leur empreinte SHA-256 : un même fichier donne les "
-        "mêmes chiffres.",
-    ]
-    ctx.texts["methodologie"] = "\n".join(lines)
-    ctx.headline["ocsol_version"] = ctx.version

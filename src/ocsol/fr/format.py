@@ -1,4 +1,6 @@
-"""French number formatting for reports: ``1 234,5 ha``, ``12,3 %``, ``−4,0 ha``.
+"""French number formatting (the only one): ``1 234,5 ha``, ``12,3 %``, ``−4,0 ha``.
+
+French number formatting for reports: ``1 234,5 ha``, ``12,3 %``, ``−4,0 ha``.
 
 One convention everywhere (text, tables, chart axes):
 
@@ -127,3 +129,47 @@ def axis_formatter(*, decimals: int = 0, unit: str = ""):
     return FuncFormatter(fmt)
 
 
+
+
+#: Kind of figure → digits after the decimal comma. One kind, one precision, on every page.
+DECIMALS: dict[str, int] = {
+    "ha": 2,  # every area in hectares (stocks, flows, consumption, envelopes, paces in ha/an)
+    "signed": 2,  # net flows in hectares, written with a sign
+    "pct": 1,  # shares of an envelope, of a stock (artificialised %, used %)
+    "pct_area": 2,  # shares of the territory's area (consumption is a small share)
+    "m2": 0,  # square metres (per new inhabitant)
+    "int": 0,  # counts, populations
+    "rate": 4,  # annual rates (LCR, PGR)
+    "ratio": 2,  # ratios (LCRPGR, households + jobs per ha)
+}
+
+
+def fmt(value: Any, kind: str) -> str:
+    """A figure written by its kind, with the kind's fixed number of decimals (:data:`DECIMALS`).
+
+    Kinds ``year``, ``bool`` and ``text`` are written as such; any other kind must be in
+    :data:`DECIMALS`.
+
+    Examples
+    --------
+    >>> fmt(827.7, "ha").replace(NNBSP, " ")
+    '827,70'
+    >>> fmt(-3.2, "signed")
+    '−3,20'
+    >>> fmt(True, "bool"), fmt(2021.0, "year")
+    ('oui', '2021')
+    """
+    if kind == "year":
+        return year(value)
+    if kind == "bool":
+        return "oui" if (value is True or str(value).lower() == "true") else "non"
+    if kind == "text":
+        return "" if _is_missing(value) and not isinstance(value, str) else str(value)
+    return number(value, decimals=DECIMALS[kind], signed=kind == "signed")
+
+
+def fmt_unit(value: Any, kind: str) -> str:
+    """A figure with its unit: ``827,70 ha``, ``12,3 %``, ``73 m²``."""
+    unit = {"ha": "ha", "signed": "ha", "pct": "%", "pct_area": "%", "m2": "m²"}.get(kind, "")
+    text = fmt(value, kind)
+    return text if (not unit or text == MISSING) else f"{text}{NNBSP}{unit}"
