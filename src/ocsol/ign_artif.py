@@ -75,7 +75,15 @@ def compute_ign_tables(config: Config, territories: Territories, zones: change.Z
     Returns ``(tables, changes, provenance, qa)`` like the OCS GE step of :func:`ocsol.compute`.
     """
     from .io.ocsge_artif import read_ocsge_artif, read_ocsge_artif_diff
-    from .pipeline import _classify, _diff_extent, _qa, _year, entry_paths, file_provenance
+    from .pipeline import (
+        _classify,
+        _diff_extent,
+        _qa,
+        _year,
+        entry_paths,
+        file_provenance,
+        partial_qa,
+    )
 
     sec = config.sections["ocsge"]
     art = sec.get("artif") or {}
@@ -83,6 +91,7 @@ def compute_ign_tables(config: Config, territories: Territories, zones: change.Z
     qa: list[dict] = []
     stock_parts, trans_parts, change_parts, class_parts, extents = [], [], [], [], []
     years: list[int] = []
+    stock_codes: dict[int, set[str]] = {}
     for key, path in sorted((art.get("vintages") or {}).items(), key=lambda kv: _year(kv[0], config)):
         year = _year(key, config)
         p = config.resolve(path)
@@ -97,6 +106,7 @@ def compute_ign_tables(config: Config, territories: Territories, zones: change.Z
         cls = _classify(layer, ["cs"], ["us"], rule, str(p))
         class_parts.append(cls)
         stock_parts.append(with_imper(artif_stock_pieces(layer, zones, vintage=year), cls))
+        stock_codes[year] = set(stock_parts[-1]["code"])
         years.append(year)
     pairs: list[tuple[int, int]] = []
     for i, entry in enumerate(sec.get("artif_diff") or [], start=1):
@@ -120,6 +130,9 @@ def compute_ign_tables(config: Config, territories: Territories, zones: change.Z
         trans_parts.append(with_imper(with_imper(table, cls, suffix="_from"), cls, suffix="_to"))
         change_parts.append(ch)
         extents.append(_diff_extent(diff, territories, y1, y2))
+        if y1 in stock_codes and y2 in stock_codes:  # communes both IGN stocks cover: 0 when no change
+            both = sorted(stock_codes[y1] & stock_codes[y2])
+            extents.append(pd.DataFrame({"code": both, "vintage_from": y1, "vintage_to": y2}))
         outside = float(diff.geometry.area.sum()) - float(table["area_m2"].sum())
         if outside > 1.0:
             qa.append(_qa("ocsge", f"artificialisation difference area outside the territories, {y1}-{y2} (ha)",
@@ -135,8 +148,9 @@ def compute_ign_tables(config: Config, territories: Territories, zones: change.Z
     trans_p = (pd.concat(trans_parts, ignore_index=True) if trans_parts
                else pd.DataFrame(columns=change.TRANSITION_COLUMNS))
     extent = pd.concat(extents, ignore_index=True) if extents else None
-    tables = indicators.build_tables(stock_p, trans_p, classes, territories, extent=extent,
-                                     measure=MEASURE).as_dict()
+    built = indicators.build_tables(stock_p, trans_p, classes, territories, extent=extent, measure=MEASURE)
+    tables = built.as_dict()
+    qa += partial_qa(built.partial, MEASURE)
     if len(tables["stock_summary"]):
         indicators.check_coverage(tables["stock_summary"], min_coverage=float(sec["min_coverage"]),
                                   source="OCS GE artificialisation")

@@ -14,13 +14,13 @@ Every table is computed per commune and summed to the parent levels
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from .errors import CoverageError, InvariantError
-from .territories import Territories, aggregate
+from .territories import COMMUNE, Territories, aggregate
 from .units import M2_PER_HA
 
 log = logging.getLogger(__name__)
@@ -32,13 +32,18 @@ RELATIVE_TOLERANCE = 1e-6
 
 @dataclass
 class Tables:
-    """The artificialisation tables at every level (hectares)."""
+    """The artificialisation tables at every level (hectares).
+
+    ``partial`` lists the parent rows left out because some member communes are outside the
+    layers (``level, code, n_missing, n_members``; see :func:`complete_parents`).
+    """
 
     stock_summary: pd.DataFrame
     stock: pd.DataFrame
     flows: pd.DataFrame
     transitions: pd.DataFrame
     land_account: pd.DataFrame
+    partial: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PARTIAL_COLS))
 
     def as_dict(self) -> dict[str, pd.DataFrame]:
         return {
@@ -284,6 +289,10 @@ def build_tables(
 ) -> Tables:
     """All artificialisation tables at every level, after checking the invariants.
 
+    A parent gets rows only for the vintages (pairs) whose figures cover all its communes: a
+    sum over some of them would pass for the whole territory. The parents left out are in
+    ``Tables.partial`` (to be reported in ``qa.csv``).
+
     Parameters
     ----------
     stock_pieces, transition_pieces
@@ -314,8 +323,68 @@ def build_tables(
     la = land_account(tr, stocks_known=set(full_pairs)) if len(tr) else _empty(ACCOUNT_COLS)
     if len(fl) and len(ss) and full_pairs:
         _check_net_flow(fl, ss, full_pairs)
+    stock_cover = ss.loc[ss["level"] == COMMUNE, ["code", "vintage"]]
+    flow_cover = fl.loc[fl["level"] == COMMUNE, ["code", "vintage_from", "vintage_to"]]
+    (ss, p1), (st, _) = (complete_parents(t, stock_cover, territories, keys=["vintage"]) for t in (ss, st))
+    (fl, p3), (tr, _), (la, _) = (complete_parents(t, flow_cover, territories, keys=["vintage_from", "vintage_to"])
+                                    for t in (fl, tr, la))
+    partial = pd.concat([p1, p3], ignore_index=True).groupby(["level", "code"], as_index=False).max()
     ss, st, fl, tr, la = (with_measure(t, measure) for t in (ss, st, fl, tr, la))
-    return Tables(stock_summary=ss, stock=st, flows=fl, transitions=tr, land_account=la)
+    return Tables(stock_summary=ss, stock=st, flows=fl, transitions=tr, land_account=la,
+                  partial=partial[PARTIAL_COLS])
+
+
+PARTIAL_COLS = ["level", "code", "n_missing", "n_members"]
+
+
+def complete_parents(
+    table: pd.DataFrame, covered: pd.DataFrame, territories: Territories, *, keys: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The table without the parent rows whose communes are not all covered (a partial sum).
+
+    Parameters
+    ----------
+    table
+        A table at every level (``level, code, *keys, …``).
+    covered
+        ``code, *keys``: the communes that have figures for each key (vintage or pair).
+    territories
+        Communes and levels.
+    keys
+        The columns telling the figures apart (``vintage``; ``vintage_from, vintage_to``).
+
+    Returns
+    -------
+    (DataFrame, DataFrame)
+        The table with communes and complete parents only, and the parents left out
+        (``level, code, n_missing, n_members``, the worst key).
+
+    Examples
+    --------
+    >>> comm = pd.DataFrame({"code": ["1", "2", "3"], "area_m2": [1.0, 1.0, 1.0]})
+    >>> memb = pd.DataFrame({"code": ["1", "2", "3"], "epci": ["A", "A", "B"]})
+    >>> t = Territories(communes=comm, membership=memb, levels=("epci",))
+    >>> tab = pd.DataFrame({"level": ["commune", "commune", "epci", "epci"], "code": ["1", "3", "A", "B"],
+    ...                     "vintage": 2019, "x": [1, 2, 1, 2]})
+    >>> kept, left = complete_parents(tab, tab[tab["level"] == "commune"], t, keys=["vintage"])
+    >>> kept["code"].tolist(), left.values.tolist()
+    (['1', '3', 'B'], [['epci', 'A', 1, 2]])
+    """
+    if table.empty or covered.empty:
+        return table, pd.DataFrame(columns=PARTIAL_COLS)
+    combos = covered[keys].drop_duplicates()
+    have = covered[["code", *keys]].drop_duplicates().assign(_in=True)
+    base = territories.communes[["code"]].merge(combos, how="cross").merge(have, on=["code", *keys], how="left")
+    base["n_missing"] = base["_in"].isna().astype(int)
+    base["n_members"] = 1
+    count = aggregate(base, territories, by=keys, values=["n_missing", "n_members"])
+    bad = count[(count["level"] != COMMUNE) & (count["n_missing"] > 0)]
+    if bad.empty:
+        return table, pd.DataFrame(columns=PARTIAL_COLS)
+    hit = table[["level", "code", *keys]].merge(bad[["level", "code", *keys]].assign(_bad=True),
+                                                on=["level", "code", *keys], how="left")["_bad"].notna().to_numpy()
+    left = bad.groupby(["level", "code"], as_index=False)[["n_missing", "n_members"]].max()
+    return table[~hit].reset_index(drop=True), left[PARTIAL_COLS]
 
 
 #: What an artificialisation figure measures, in order of preference for a headline figure

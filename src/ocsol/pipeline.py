@@ -152,6 +152,7 @@ def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) 
         full = sorted({(int(a), int(b)) for a, b in rp.transitions[["vintage_from", "vintage_to"]].itertuples(index=False)})
         t = indicators.build_tables(rp.stock, rp.transitions, rp.classes, territories, full_pairs=full,
                                     measure="raster_proxy")
+        qa += partial_qa(t.partial, "raster_proxy", topic="raster")
         no_imper = not rp.classes["imper"].astype(bool).any()
         for name, df in t.as_dict().items():
             df = df.assign(source=f"raster:{config.get('raster', 'legend')}")
@@ -212,7 +213,20 @@ def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) 
         from .zan_2031 import net_trajectory
 
         per_end = int(config.sections["zan"]["period"][1])
-        tables["zan_2031"] = net_trajectory(tables.get("flows"), net_targets_from_config(net_targets),
+        nt = net_targets_from_config(net_targets)
+        exists = set(zip(territories.names["level"], territories.names["code"], strict=True))
+        exists |= {("commune", c) for c in territories.communes["code"]}
+        seen: dict[tuple[str, str], int] = {}
+        for i, r in enumerate(nt.itertuples(index=False), start=1):
+            if (r.level, r.code) not in exists:  # else a phantom row, and the unit left without its target
+                raise ConfigError(f"{config.label}: [[zan.net_targets]] #{i}: {r.level} {r.code} names no territory "
+                                  "of the run; fix level and code (INSEE/SIREN code as text)")
+            if (r.level, r.code) in seen:  # zan_2031.csv has one decade per territory: one entry would be lost
+                raise ConfigError(f"{config.label}: [[zan.net_targets]] #{i}: {r.level} {r.code} already has entry "
+                                  f"#{seen[(r.level, r.code)]}; give one entry per territory (the decade after "
+                                  "[zan].period)")
+            seen[(r.level, r.code)] = i
+        tables["zan_2031"] = net_trajectory(tables.get("flows"), nt,
                                             period=(per_end + 1, per_end + 10),
                                             horizon=int(config.sections["zan"]["horizon"]))
     tables["qa"] = _collapse_qa(pd.DataFrame(qa, columns=QA_COLUMNS))
@@ -305,6 +319,17 @@ def _int_or_none(value: Any) -> int | None:
         return None if pd.isna(value) else int(value)
     except (TypeError, ValueError):
         return None
+
+
+def partial_qa(partial: pd.DataFrame, measure: str, *, topic: str = "ocsge") -> list[dict]:
+    """One QA row naming the parents without ``measure`` figures because not all their communes are covered."""
+    if partial is None or partial.empty:
+        return []
+    items = [f"{r.level} {r.code} ({r.n_missing} of {r.n_members} communes outside)" for r in partial.itertuples()]
+    return [_qa(topic, f"{measure} figures not given for territories whose communes are not all covered (a partial "
+                       "sum); the headline uses another measure when one covers them", len(items),
+                ", ".join(items[:10]) + (" …" if len(items) > 10 else ""), key="ocsge.partial_parents",
+                codes=partial["code"].astype(str).tolist(), measure=measure)]
 
 
 def _compute_ocsge(config: Config, territories: Territories):
@@ -406,8 +431,10 @@ def _compute_ocsge(config: Config, territories: Territories):
     trans_p = pd.concat(trans_parts, ignore_index=True) if trans_parts else pd.DataFrame(columns=change.TRANSITION_COLUMNS)
     extent = pd.concat(extents, ignore_index=True) if extents else None
     try:
-        tables = indicators.build_tables(stock_p, trans_p, base_classes, territories, full_pairs=full_pairs,
-                                         extent=extent, measure=_rule_measure(base_rule_name)).as_dict()
+        built = indicators.build_tables(stock_p, trans_p, base_classes, territories, full_pairs=full_pairs,
+                                        extent=extent, measure=_rule_measure(base_rule_name))
+        tables = built.as_dict()
+        qa += partial_qa(built.partial, _rule_measure(base_rule_name))
     except (CoverageError, InvariantError) as exc:  # name the files behind the vintages
         files = "; ".join(f"{y} = {config.resolve(p)}" for y, p in sorted(sec["vintages"].items()))
         raise type(exc)(f"{exc} [OCS GE vintages: {files}]") from None

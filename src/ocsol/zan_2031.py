@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-#: Preferred measure when ``flows`` holds several (thresholds applied first).
-MEASURE_ORDER = ("decret_ign", "decret_thresholds", "decret_matrix", "custom_rule", "raster_proxy")
+from .indicators import headline_measure
+
 #: Columns of ``zan_2031.csv``.
 ZAN_2031_COLUMNS: list[str] = [
     "level", "code", "period_start", "period_end", "horizon", "target_source", "document", "document_name",
@@ -140,7 +140,7 @@ def net_trajectory(
 
 
 def _one_measure(flows: pd.DataFrame | None) -> pd.DataFrame:
-    """Flows of one measure per territory (the first of :data:`MEASURE_ORDER` present)."""
+    """Flows of one measure per territory (:func:`ocsol.indicators.headline_measure`, the one picker)."""
     cols = ["level", "code", "vintage_from", "vintage_to", "net_artif_ha", "measure"]
     if flows is None or not len(flows):
         return pd.DataFrame(columns=cols)
@@ -148,9 +148,6 @@ def _one_measure(flows: pd.DataFrame | None) -> pd.DataFrame:
     if "measure" not in f:
         src = f["source"].astype(str) if "source" in f else pd.Series("", index=f.index)
         f["measure"] = np.where(src.str.startswith("raster"), "raster_proxy", "")
-    rank = {m: i for i, m in enumerate(MEASURE_ORDER)}
-    f["_r"] = f["measure"].map(rank).fillna(len(rank))
-    best = f.groupby(["level", "code"])["_r"].transform("min")
-    f = f[f["_r"] == best]
+    f = headline_measure(f)
     f = f.astype({"vintage_from": int, "vintage_to": int, "code": str})
     return f[cols]

@@ -73,10 +73,15 @@ def targets_for(
     """
     own: dict[tuple[str, str], Target] = {}
     known = set(territories.all_levels)
+    exists = set(zip(territories.names["level"], territories.names["code"], strict=True))
+    exists |= {(COMMUNE, c) for c in territories.communes["code"]}
     for r in (targets.itertuples(index=False) if targets is not None else []):
         if r.level not in known:
             raise ConfigError(f"targets: level {r.level!r} of {r.code} is not a level of the territories "
                               f"({', '.join(sorted(known))}); fix the targets file or [territories].levels")
+        if (r.level, r.code) not in exists:  # else the target would be dropped and the unit left on a default
+            raise SchemaError(f"targets: {r.level} {r.code} names no territory of the run; fix the code, or remove "
+                              "the rows of territories outside [territories]")
         own[(r.level, r.code)] = Target(
             float(getattr(r, "target_pct", np.nan)), float(getattr(r, "envelope_ha", np.nan)), "own",
             str(getattr(r, "document", "") or ""), str(getattr(r, "document_name", "") or ""),

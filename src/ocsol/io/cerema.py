@@ -149,6 +149,9 @@ def read_cerema(
         if m:
             a, b = int(m.group(1)), int(m.group(2))
             if b == a + 1:
+                if _year(m.group(1)) in annual:  # e.g. naf11art12 and NAF11ART12: one would win silently
+                    problems.append(f"columns {annual[_year(m.group(1))]!r} and {col!r} both give the flow of "
+                                    f"{_year(m.group(1))}; keep one")
                 annual[_year(m.group(1))] = col
             elif b > a + 1:
                 multi.append((_year(m.group(1)), _year(m.group(2)) - 1, col, "total_m2"))
@@ -179,7 +182,11 @@ def read_cerema(
     for col in df.columns:
         m = DEST_RE.match(col)
         if m and int(m.group(3)) == int(m.group(1)) + 1:
-            dest_cols[(_year(m.group(1)), m.group(2).lower())] = col
+            key = (_year(m.group(1)), m.group(2).lower())
+            if key in dest_cols:
+                problems.append(f"columns {dest_cols[key]!r} and {col!r} both give the {key[1]} flow of {key[0]}; "
+                                "keep one")
+            dest_cols[key] = col
     notes: list[dict] = []
     absent = [d for d in OPTIONAL_DESTINATIONS if not any((y, d) in dest_cols for y in years)]
     for d in absent:  # an older millésime: the family did not exist yet; 0, and said so
@@ -269,13 +276,14 @@ HISTORICAL_SUFFIX = {"population": "pop", "households": "men", "jobs": "emplt"}
 POP_CODE_CANDIDATES = ["insee_com", "codgeo", "code_insee", "idcom", "com", "depcom", "code_commune", "code"]
 
 
-def wide_columns(columns: list[str], what: str) -> tuple[dict[int, str], list[str]]:
+def wide_columns(columns: list[str], what: str, *, source: str = "") -> tuple[dict[int, str], list[str]]:
     """Year columns of a wide population table, and the change columns recognised as such.
 
     ``pmun2021``/``pop2021``/``pop21``/``P21_POP``/``D99_POP`` are years. Cerema's file has
     2-digit years (``pop15``, ``pop21``) and 4-digit **changes** (``pop1521`` = 2015 → 2021):
     when a quantity has 2-digit year columns, its 4-digit columns are changes; a 4-digit number
-    that is no plausible year (``1521``) is a change too.
+    that is no plausible year (``1521``) is a change too. Two columns for one year are a
+    SchemaError (naming ``source``).
 
     >>> wide_columns(["pop15", "pop21", "pop1521", "men1521"], "population")
     ({2015: 'pop15', 2021: 'pop21'}, ['pop1521'])
@@ -289,19 +297,26 @@ def wide_columns(columns: list[str], what: str) -> tuple[dict[int, str], list[st
     two_digit = any(len(d) == 2 for _, d in found)
     years: dict[int, str] = {}
     changes: list[str] = []
+
+    def put(year: int, col: str) -> None:
+        if year in years:  # e.g. pmun2021 and pop2021: which one counts would be a silent choice
+            raise SchemaError(f"{source or 'table'}: {what} {year} is given by two columns, {years[year]!r} and "
+                              f"{col!r}; keep one (or name the table's columns apart)")
+        years[year] = col
+
     for c, d in found:
         n = int(d)
         if len(d) == 2:
-            years[_two_digit_year(n)] = c
+            put(_two_digit_year(n), str(c))
         elif two_digit or not 1850 <= n <= 2100:
             changes.append(c)
         else:
-            years[n] = c
+            put(n, str(c))
     for c in columns:
         m = hist.match(str(c))
         if m:
             yy = int(m.group(2))
-            years[1900 + yy if m.group(1).upper() == "D" else _two_digit_year(yy)] = str(c)
+            put(1900 + yy if m.group(1).upper() == "D" else _two_digit_year(yy), str(c))
     return dict(sorted(years.items())), changes
 
 
@@ -424,7 +439,7 @@ def read_population(
         if len(dup):
             problems.append(f"duplicate (code, year) rows, e.g. {dup['code'].iloc[0]} {dup['year'].iloc[0]}")
     else:
-        year_cols, changes = wide_columns([c for c in cols if c != code_col], what)
+        year_cols, changes = wide_columns([c for c in cols if c != code_col], what, source=src)
         if changes:
             log.info("%s: %s read as changes between years, not used", src, ", ".join(changes))
         if not year_cols:

@@ -93,7 +93,8 @@ def read_targets(
     path
         CSV or XLSX with columns ``level`` (``commune`` or a parent level of the territories),
         ``code``, ``target_pct`` (reduction versus the reference, ≤ 100, may be negative: an
-        increase) **or** ``envelope_ha`` (hectares allocated; overrides the %), and optionally
+        increase; a value between −1 and 1 without a ``%`` sign is refused as ambiguous, being
+        what a spreadsheet percent cell holds) **or** ``envelope_ha`` (hectares allocated; overrides the %), and optionally
         ``period_start, period_end`` (flow years; default ``period``), ``document`` (SRADDET,
         SDRIF, PADDUC, SAR, SCoT, PLUi, PLU, CC), ``document_name``, ``doc_status``
         (``opposable``, ``arrete``, ``projet``), ``date``, ``source``, ``note``.
@@ -149,6 +150,9 @@ def read_targets(
         if has_pct and (pd.isna(pct[i]) or pct[i] > 100.0):
             problems.append(f"{where}: target_pct {df[pct_col][i]!r} is not a number up to 100 "
                             "(negative = an increase)")
+        if has_pct and 0 < abs(pct[i]) <= 1 and not str(df[pct_col][i]).strip().endswith("%"):
+            problems.append(f"{where}: target_pct {df[pct_col][i]!r} is ambiguous (a spreadsheet percent cell "
+                            "stores 50 % as 0.5): write 50 for 50 %, or '0.5 %' for half a percent")
         if env_col is not None and not pd.isna(df[env_col][i]) and str(df[env_col][i]).strip() and (
                 pd.isna(env[i]) or env[i] < 0):
             problems.append(f"{where}: envelope_ha {df[env_col][i]!r} is not a number ≥ 0")
@@ -249,6 +253,8 @@ def read_deductions(path: str | os.PathLike[str], *, sheet: str | int | None = N
     ``type`` one of ``pene`` (projet d'envergure nationale ou européenne), ``pv`` (ground PV
     meeting décret 2023-1408), ``renaturation``, ``other``; ``area_ha`` > 0; ``reference`` (the
     arrêté, the project or the deliberation) is required: a deduction must say what it rests on.
+    A row repeating another (same code, year, type, area and reference) is an error: it would
+    be deducted twice.
     """
     df = read_table(path, what="deductions", sheet=sheet)
     src, cols = str(path), list(df.columns)
@@ -274,6 +280,12 @@ def read_deductions(path: str | os.PathLike[str], *, sheet: str | int | None = N
             problems.append(f"{where}: area_ha {df[col('area_ha')][i]!r} is not a number > 0")
         if not out.at[i, "reference"]:
             problems.append(f"{where}: empty reference (name the arrêté, project or deliberation)")
+    key = out[["code", "year", "type", "area_ha", "reference"]]
+    for i in key.index[key.duplicated()]:
+        first = key.index[(key == key.loc[i]).all(axis=1)][0]
+        r = out.loc[i]
+        problems.append(f"line {i + 2} repeats line {first + 2} ({r.code} {r.year:g} {r.type} {r.area_ha:g} ha, "
+                        f"{r.reference}): one deduction counted twice; remove the copy")
     if problems:
         raise SchemaError(f"{src}: " + format_problems(problems) + "; fix the deductions file")
     out["year"] = out["year"].astype(int)
