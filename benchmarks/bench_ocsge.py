@@ -240,12 +240,56 @@ def case_pipeline(folder: Path, runs: int) -> dict:
 
 
 CASES = {"ocsol": case_ocsol, "overlay": case_overlay, "pipeline": case_pipeline}
+#: The engine before issue 13 (main at dc770d0), measured side by side in every run.
+BASELINE_COMMIT = "dc770d0"
 
 
-def run_case(name: str, folder: Path, runs: int, extra: list[str] | None = None, *, script: str = __file__) -> dict:
+def baseline_src() -> Path:
+    """A copy of the baseline's ``src/`` (``git archive``), made once in ``benchmarks/out``."""
+    dest = OUT / f"baseline_{BASELINE_COMMIT}"
+    if not (dest / "src" / "ocsol" / "change.py").exists():
+        dest.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", BASELINE_COMMIT, "src"], check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return dest / "src"
+
+
+def parquet_config(folder: Path) -> Path:
+    """The same pair as GeoParquet (converted once), for the GeoParquet end-to-end case."""
+    cfg = folder / "ocsol_parquet.toml"
+    if not cfg.exists():
+        for year in (V1, V2):
+            gpd.read_file(folder / f"ocsge_{year}.gpkg", engine="pyogrio", use_arrow=True).to_parquet(
+                folder / f"ocsge_{year}.parquet")
+        text = (folder / "ocsol.toml").read_text(encoding="utf-8").replace(".gpkg\"\n", ".parquet\"\n")
+        cfg.write_text(text.replace('path = "communes.parquet"', 'path = "communes.gpkg"'), encoding="utf-8")
+    return cfg
+
+
+def cli_run(config: Path, out: Path, src: Path | None = None) -> dict:
+    """``ocsol indicators`` as a whole process: wall time and that process's own peak RSS."""
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "ocsol", "indicators", "-q", "--config", str(config),
+                             "--out", str(out)], env=env, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - t0
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"ocsol indicators failed on {config}: {proc.stderr.read().decode()[-2000:]}")
+    return {"seconds": seconds, "peak_gb": usage.ru_maxrss / 1024**2}
+
+
+def run_case(name: str, folder: Path, runs: int, extra: list[str] | None = None, src: Path | None = None, *,
+             script: str = __file__) -> dict:
     """Run one measured case of ``script`` (this file by default) in a subprocess; its JSON result."""
     cmd = [sys.executable, script, "--case", name, "--folder", str(folder), "--runs", str(runs), *(extra or [])]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode:
         sys.stderr.write(proc.stderr)
         raise SystemExit(f"case {name} failed")
@@ -261,6 +305,7 @@ def main() -> None:
     ap.add_argument("--n-overlay", type=int, default=200_000, help="polygons per vintage, side by side")
     ap.add_argument("--runs", type=int, default=3, help="runs per ocsol case (median)")
     ap.add_argument("--overlay-runs", type=int, default=3, help="runs of geopandas.overlay (slow)")
+    ap.add_argument("--cli-runs", type=int, default=3, help="runs of `ocsol indicators` per input format and engine")
     ap.add_argument("--dep", default="41", help="CVL département code")
     ap.add_argument("--no-gpkg", action="store_true", help="skip the end-to-end run from GeoPackages")
     ap.add_argument("--case", choices=sorted([*CASES, "generate"]), help=argparse.SUPPRESS)
@@ -275,43 +320,67 @@ def main() -> None:
 
     print(f"ocsol OCS GE benchmark — SYNTHETIC vintages over département {args.dep} "
           f"({os.cpu_count()} CPUs, shapely {shapely.__version__}, GEOS {shapely.geos_version_string}, "
-          f"geopandas {gpd.__version__})", flush=True)
+          f"geopandas {gpd.__version__}); baseline = the engine at {BASELINE_COMMIT}, run alongside", flush=True)
+    base = baseline_src()
     report: dict = {}
+
+    def load() -> str:
+        return f"load {os.getloadavg()[0]:.1f}"
+
+    def med(xs: list[float]) -> float:
+        return statistics.median(xs)
+
     for label, n in (("big", args.n), ("side", args.n_overlay)):
+        if not n:  # --n 0: the side-by-side case only
+            continue
         folder, facts = prepare(n, args.dep, gpkg=not args.no_gpkg and label == "big")
         report[label] = {"facts": facts}
         print(f"\n== {n:,} polygons per vintage: {facts['polygons']} polygons, {facts['n_communes']} communes, "
               f"{facts['area_km2']:.0f} km², {facts['vertices_mean']:.1f} vertices/polygon, "
               f"{100 * facts['changed_share']:.1f} % of polygons changed", flush=True)
-        print(f"   generated in {facts['generate_s']:.1f} s (peak {facts['generate_peak_gb']:.2f} GB)", flush=True)
         r = run_case("ocsol", folder, args.runs)
-        report[label]["ocsol"] = r
-        print(f"   ocsol   stock+flows+transitions+land account, per commune + EPCI + dep: "
-              f"median {r['median_s']:.2f} s of {[round(x, 2) for x in r['times_s']]} "
-              f"(zones {r['zones_s']:.2f}, overlay {r['overlay_s']:.2f}, tables {r['tables_s']:.2f}); "
-              f"peak {r['peak_gb']:.2f} GB (input alone {r['input_gb']:.2f} GB); "
-              f"{r['matched']:,} polygons paired as identical, {r['overlaid']:,} overlaid; "
-              f"load from cache {r['load_s']:.1f} s", flush=True)
+        b0 = run_case("ocsol", folder, args.runs, src=base)
+        report[label].update(ocsol=r, baseline=b0)
+        for name, x in (("ocsol   ", r), ("baseline", b0)):
+            print(f"   {name} engine in memory (stock+flows+transitions+land account, every level): "
+                  f"median {x['median_s']:.2f} s of {[round(t, 2) for t in x['times_s']]} "
+                  f"(zones {x['zones_s']:.2f}, overlay {x['overlay_s']:.2f}, tables {x['tables_s']:.2f}); "
+                  f"peak {x['peak_gb']:.2f} GB (input {x['input_gb']:.2f}); {x['matched']:,} paired, "
+                  f"{x['overlaid']:,} overlaid; {load()}", flush=True)
+        print(f"   engine ratio baseline / ocsol: ×{b0['median_s'] / r['median_s']:.2f}", flush=True)
         if label == "big" and not args.no_gpkg:
-            p = run_case("pipeline", folder, 1)
-            report[label]["pipeline"] = p
-            print(f"   ocsol.pipeline.compute from GeoPackages ({facts['gpkg_mb']:.0f} MB): {p['median_s']:.1f} s "
-                  f"(reading one vintage alone: {p['read_one_vintage_s']:.1f} s); peak {p['peak_gb']:.2f} GB",
-                  flush=True)
+            for fmt, cfg in (("GeoPackage", folder / "ocsol.toml"), ("GeoParquet", parquet_config(folder))):
+                runs = {"ocsol": [], "baseline": []}
+                for _ in range(args.cli_runs):
+                    runs["ocsol"].append(cli_run(cfg, OUT / "cli_new"))
+                    runs["baseline"].append(cli_run(cfg, OUT / "cli_base", src=base))
+                report[label][f"cli_{fmt}"] = runs
+                new_s, old_s = med([x["seconds"] for x in runs["ocsol"]]), med([x["seconds"] for x in runs["baseline"]])
+                print(f"   `ocsol indicators` from {fmt}, whole process: ocsol median {new_s:.1f} s "
+                      f"{[round(x['seconds'], 1) for x in runs['ocsol']]} peak {max(x['peak_gb'] for x in runs['ocsol']):.2f} GB"
+                      f"; baseline {old_s:.1f} s {[round(x['seconds'], 1) for x in runs['baseline']]} peak "
+                      f"{max(x['peak_gb'] for x in runs['baseline']):.2f} GB; ×{old_s / new_s:.2f}; {load()}", flush=True)
         if label == "side":
             o = run_case("overlay", folder, args.overlay_runs)
             report[label]["overlay"] = o
             print(f"   geopandas.overlay chained (v1 ∩ v2 ∩ communes) + groupby: median {o['median_s']:.1f} s of "
                   f"{[round(x, 1) for x in o['times_s']]} (v1∩v2 {o['overlay_v1_v2_s']:.1f}, ∩communes "
-                  f"{o['overlay_communes_s']:.1f}, groupby {o['groupby_s']:.1f}); peak {o['peak_gb']:.2f} GB",
+                  f"{o['overlay_communes_s']:.1f}, groupby {o['groupby_s']:.1f}); peak {o['peak_gb']:.2f} GB; {load()}",
                   flush=True)
-            print(f"   ratio geopandas.overlay / ocsol: {o['median_s'] / r['median_s']:.1f}×", flush=True)
+            print(f"   ratio geopandas.overlay / ocsol: ×{o['median_s'] / r['median_s']:.1f} "
+                  f"(baseline engine: ×{o['median_s'] / b0['median_s']:.1f})", flush=True)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "bench_ocsge.json").write_text(json.dumps(report, indent=1, default=float))
-    big = report["big"]["ocsol"]
-    print(f"\ntargets: 1 M case ≤ 30 s → {big['median_s']:.1f} s; ≤ 4 GB → {big['peak_gb']:.2f} GB; "
-          f"≥ 10× geopandas.overlay at {args.n_overlay:,} → "
+    big = report.get("big", {})
+    if big:
+        print(f"\ntarget: engine 1 M in memory ≤ 6 s → {big['ocsol']['median_s']:.1f} s")
+    print(f"target: ≥ 40× geopandas.overlay at {args.n_overlay:,} → "
           f"{report['side']['overlay']['median_s'] / report['side']['ocsol']['median_s']:.1f}×")
+    for fmt, limit in (("GeoParquet", 12), ("GeoPackage", 20)):
+        if f"cli_{fmt}" in big:
+            runs = big[f"cli_{fmt}"]["ocsol"]
+            print(f"targets: `ocsol indicators` from {fmt} ≤ {limit} s → {med([x['seconds'] for x in runs]):.1f} s; "
+                  f"peak ≤ 2 GB → {max(x['peak_gb'] for x in runs):.2f} GB")
 
 
 if __name__ == "__main__":

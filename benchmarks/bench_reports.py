@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--fresh", type=int, default=6, help="reports to time with a fresh kernel each (0: skip)")
     parser.add_argument("--out", default=str(HERE / "out" / "reports"), help="output folder (emptied)")
+    parser.add_argument("--dask", type=int, nargs="*", default=[], metavar="WORKERS",
+                        help="also run the batch on a Dask LocalCluster of these worker counts (e.g. 1 2)")
     parser.add_argument("--indicators", help="an indicators folder to reuse (default: generate inputs and compute)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -73,9 +75,26 @@ def main(argv: list[str] | None = None) -> int:
         "per_report_in_worker_median_s": round(statistics.median(times), 3) if times else None,
         "slowest_report_s (includes kernel start)": round(max(times), 2) if times else None,
     }
-    print(f"batch: {len(res.done)} reports, {len(res.failed)} failed, jobs={res.jobs}, wall {wall:.1f} s, "
+    print(f"batch (process pool, baseline): {len(res.done)} reports, {len(res.failed)} failed, jobs={res.jobs}, wall {wall:.1f} s, "
           f"{wall / max(len(res.done), 1):.3f} s/report amortised; median {statistics.median(times):.2f} s per "
           f"report inside a worker (one worker = one process + one kernel)")
+
+    for workers in args.dask:
+        from ocsol.cluster import open_client
+
+        t0 = time.perf_counter()
+        with open_client(workers=workers) as client:
+            started = time.perf_counter() - t0
+            res_d = batch_reports(territories, indicators=ind_dir, out=out / f"dask{workers}", progress=False,
+                                  client=client)
+        wall_d = time.perf_counter() - t0
+        summary[f"dask_{workers}"] = {"wall_s": round(wall_d, 2), "cluster_start_s": round(started, 2),
+                                      "s_per_report": round(wall_d / max(len(res_d.done), 1), 3),
+                                      "reports": len(res_d.done), "failed": len(res_d.failed),
+                                      "load": round(os.getloadavg()[0], 1)}
+        print(f"dask, {workers} worker(s): {len(res_d.done)} reports, {len(res_d.failed)} failed, wall {wall_d:.1f} s "
+              f"(cluster start {started:.1f} s), {wall_d / max(len(res_d.done), 1):.3f} s/report amortised; "
+              f"load {os.getloadavg()[0]:.1f}")
 
     t0 = time.perf_counter()
     again = batch_reports(territories, indicators=ind_dir, out=out / "batch", jobs=args.jobs, progress=False)

@@ -16,7 +16,9 @@ tables of ``docs/ARCHITECTURE.md``. Three ideas keep it exact and fast:
 
 from __future__ import annotations
 
+import functools
 import logging
+import threading
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -24,6 +26,8 @@ import numpy as np
 import pandas as pd
 import shapely
 from shapely import STRtree
+
+from .cluster import n_threads, thread_map
 
 log = logging.getLogger(__name__)
 
@@ -33,18 +37,68 @@ TRANSITION_COLUMNS = ["code", "vintage_from", "vintage_to", "cs_from", "us_from"
 
 @dataclass
 class Zones:
-    """Communes subdivided into small pieces, with a spatial index on the pieces."""
+    """Communes subdivided into small pieces, with spatial indexes on the pieces and on their
+    edges (cut into short chunks, so that a chunk's bounding box hugs the boundary)."""
 
     codes: np.ndarray  # commune codes (str), one per commune
     pieces: np.ndarray  # geometries
     owner: np.ndarray  # commune index of each piece
+    edges: np.ndarray | None = None  # boundary chunks of the pieces (LineStrings)
 
     @classmethod
     def from_communes(cls, communes: gpd.GeoDataFrame, *, max_vertices: int = 256) -> Zones:
         geoms = np.asarray(communes.geometry.values)
         pieces, owner = subdivide(geoms, max_vertices=max_vertices)
         shapely.prepare(pieces)
-        return cls(codes=communes["code"].astype(str).to_numpy(), pieces=pieces, owner=owner)
+        edges = edge_chunks(pieces)
+        shapely.prepare(edges)
+        return cls(codes=communes["code"].astype(str).to_numpy(), pieces=pieces, owner=owner, edges=edges)
+
+    def thread_pieces(self) -> np.ndarray:
+        """The pieces, prepared, for the calling thread: GEOS builds a prepared geometry's
+        indexes lazily, so two threads must not share one."""
+        local = self.__dict__.setdefault("_local", threading.local())
+        if threading.current_thread() is threading.main_thread():
+            return self.pieces
+        pieces = getattr(local, "pieces", None)
+        if pieces is None:
+            pieces = shapely.from_wkb(shapely.to_wkb(self.pieces))
+            shapely.prepare(pieces)
+            local.pieces = pieces
+        return pieces
+
+    @functools.cached_property
+    def piece_tree(self) -> STRtree:
+        return STRtree(self.pieces)
+
+    @functools.cached_property
+    def edge_tree(self) -> STRtree:
+        return STRtree(self.edges if self.edges is not None else edge_chunks(self.pieces))
+
+
+def edge_chunks(polygons: np.ndarray, *, max_segments: int = 1) -> np.ndarray:
+    """The boundaries of polygons as LineStrings of at most ``max_segments`` segments.
+
+    >>> e = edge_chunks(np.array([shapely.box(0, 0, 10, 10).segmentize(1)]), max_segments=8)
+    >>> len(e), round(float(shapely.length(e).sum()), 9)
+    (5, 40.0)
+    """
+    rings = shapely.get_rings(shapely.get_parts(np.asarray(polygons, dtype=object)))
+    coords, ring_of = shapely.get_coordinates(rings, return_index=True)
+    if len(coords) == 0:
+        return np.array([], dtype=object)
+    starts = np.flatnonzero(np.r_[True, ring_of[1:] != ring_of[:-1]])
+    ends = np.r_[starts[1:], len(coords)]  # one past the closing vertex
+    chunk_lo, chunk_hi = [], []
+    for lo, hi in zip(starts, ends, strict=True):
+        first = np.arange(lo, hi - 1, max_segments)
+        chunk_lo.append(first)
+        chunk_hi.append(np.minimum(first + max_segments, hi - 1))
+    lo = np.concatenate(chunk_lo)
+    hi = np.concatenate(chunk_hi)
+    sizes = hi - lo + 1
+    idx = np.repeat(lo, sizes) + (np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes))
+    return shapely.linestrings(coords[idx], indices=np.repeat(np.arange(len(lo)), sizes))
 
 
 def subdivide(geoms: np.ndarray, *, max_vertices: int = 256) -> tuple[np.ndarray, np.ndarray]:
@@ -122,12 +176,16 @@ class Parts:
     piece: np.ndarray  # index of the commune piece holding the part
 
 
-def split_by_commune(geoms: np.ndarray, zones: Zones, *, areas: np.ndarray | None = None) -> Parts:
+def split_by_commune(geoms: np.ndarray, zones: Zones, *, areas: np.ndarray | None = None,
+                     threads: int | None = None) -> Parts:
     """Split polygons by the communes: the area of every (polygon, commune) part.
 
-    Polygons wholly inside one piece keep their own area; the others are intersected.
-    Parts of area 0 (polygons only touching a commune) are dropped. Area outside every commune
-    is simply not counted.
+    A polygon whose bounding box meets no commune edge lies inside one commune piece (or
+    outside all): it is placed by one point (its bounding box centre) and keeps its own area.
+    The others are tested against the pieces their box meets: inside one piece, their own
+    area; across an edge, the area of the intersection. Parts of area 0 (polygons only touching
+    a commune) are dropped; area outside every commune is not counted. Runs on ``threads``
+    threads (default: one per CPU; shapely releases the GIL); parts come in polygon order.
     """
     geoms = np.asarray(geoms, dtype=object)
     if areas is None:
@@ -135,29 +193,54 @@ def split_by_commune(geoms: np.ndarray, zones: Zones, *, areas: np.ndarray | Non
     if len(geoms) == 0:
         empty = np.array([], dtype=np.int64)
         return Parts(empty, empty, np.array([], dtype=float), np.array([], dtype=bool), empty)
-    tree = STRtree(geoms)
-    piece_idx, poly_idx = tree.query(zones.pieces, predicate="intersects")
-    inside = shapely.contains_properly(zones.pieces[piece_idx], geoms[poly_idx])
+    bounds = shapely.bounds(geoms)
+    # polygons whose box meets an edge chunk's box: the only ones that may cross a boundary
+    _, hit_idx = STRtree(geoms).query(zones.edges if zones.edges is not None else edge_chunks(zones.pieces))
+    near = np.zeros(len(geoms), dtype=bool)
+    near[hit_idx] = True
+    clear = np.flatnonzero(~near)
+    # the pieces whose box meets the polygon's box, then the one holding its box centre
+    c_local, c_piece = zones.piece_tree.query(geoms[clear])
+    cx = (bounds[clear[c_local], 0] + bounds[clear[c_local], 2]) / 2
+    cy = (bounds[clear[c_local], 1] + bounds[clear[c_local], 3]) / 2
+    held = shapely.contains_xy(zones.pieces[c_piece], cx, cy)
+    c_pt, c_piece = c_local[held], c_piece[held]
+    near_idx = np.flatnonzero(near)
+    chunks = [c for c in np.array_split(near_idx, n_threads(threads, len(near_idx))) if len(c)]
+    results = thread_map(lambda idx: _split_near(geoms, idx, areas, zones), chunks)
+    poly = np.concatenate([clear[c_pt], *(r[0] for r in results)])
+    piece = np.concatenate([c_piece, *(r[1] for r in results)])
+    area = np.concatenate([areas[clear[c_pt]], *(r[2] for r in results)])
+    cut = np.concatenate([np.zeros(len(c_pt), dtype=bool), *(r[3] for r in results)])
+    keep = area > 0
+    order = np.lexsort((piece[keep], poly[keep]))  # polygon order: sums independent of the batching
+    poly, piece, area, cut = poly[keep][order], piece[keep][order], area[keep][order], cut[keep][order]
+    return Parts(poly=poly, commune=zones.owner[piece], area=area, cut=cut, piece=piece)
+
+
+def _split_near(geoms: np.ndarray, idx: np.ndarray, areas: np.ndarray, zones: Zones):
+    """Parts of the polygons ``idx`` near an edge: (polygon, piece, area, cut)."""
+    sub = geoms[idx]
+    pieces = zones.thread_pieces()
+    poly_local, piece_idx = zones.piece_tree.query(sub, predicate="intersects")
+    poly_idx = idx[poly_local]
+    inside = shapely.contains_properly(pieces[piece_idx], geoms[poly_idx])
     part_area = np.empty(len(poly_idx), dtype=float)
     part_area[inside] = areas[poly_idx[inside]]
     cross = ~inside
     if cross.any():
-        inter = shapely.intersection(geoms[poly_idx[cross]], zones.pieces[piece_idx[cross]])
+        inter = shapely.intersection(geoms[poly_idx[cross]], pieces[piece_idx[cross]])
         part_area[cross] = shapely.area(inter)
-    keep = part_area > 0
-    return Parts(
-        poly=poly_idx[keep],
-        commune=zones.owner[piece_idx[keep]],
-        area=part_area[keep],
-        cut=cross[keep],
-        piece=piece_idx[keep],
-    )
+    return poly_idx, piece_idx, part_area, cross
 
 
 def _class_ids(cs: np.ndarray, us: np.ndarray) -> tuple[np.ndarray, pd.DataFrame]:
-    mi = pd.MultiIndex.from_arrays([pd.Index(cs, dtype=object), pd.Index(us, dtype=object)])
-    ids, uniques = mi.factorize()
-    classes = pd.DataFrame({"cs": uniques.get_level_values(0), "us": uniques.get_level_values(1)})
+    """A class id per row, numbered in order of first appearance of each (cs, us) couple."""
+    fc, uc = pd.factorize(np.asarray(cs, dtype=object))
+    fu, uu = pd.factorize(np.asarray(us, dtype=object))
+    ids, first = pd.factorize(fc.astype(np.int64) * max(len(uu), 1) + fu)
+    classes = pd.DataFrame({"cs": np.asarray(uc, dtype=object)[first // max(len(uu), 1)],
+                            "us": np.asarray(uu, dtype=object)[first % max(len(uu), 1)]})
     return ids.astype(np.int64), classes
 
 
@@ -206,44 +289,53 @@ def _stock_table(parts: Parts, cs: np.ndarray, us: np.ndarray, zones: Zones, vin
     return out.sort_values(["code", "cs", "us"], kind="mergesort").reset_index(drop=True)
 
 
-def _fingerprints(geoms: np.ndarray) -> np.ndarray:
-    b = shapely.bounds(geoms)
-    df = pd.DataFrame(
-        {
-            "a": shapely.area(geoms),
-            "l": shapely.length(geoms),
-            "x0": b[:, 0],
-            "y0": b[:, 1],
-            "x1": b[:, 2],
-            "y1": b[:, 3],
-            "n": shapely.get_num_coordinates(geoms),
-        }
-    )
-    return pd.util.hash_pandas_object(df, index=False).to_numpy()
-
-
-def match_identical(g1: np.ndarray, g2: np.ndarray) -> np.ndarray:
+def match_identical(g1: np.ndarray, g2: np.ndarray, *, threads: int | None = None) -> np.ndarray:
     """For each polygon of ``g1``, the index of an identical polygon in ``g2``, or -1.
 
-    Candidates share area, length, bounds and vertex count; they are confirmed with
-    ``equals_exact`` (then topological ``equals`` for a different vertex order).
+    Candidates share a hash of their vertices (:func:`ocsol.kernels.vertex_hash`: the same
+    whatever the start vertex and orientation of the rings) and their vertex count; each
+    candidate pair is confirmed exactly (``equals_exact``, else ``equals_exact`` of the
+    normalised geometries), so a hash collision never pairs different polygons.
     Geometries repeated within one vintage are left unmatched (the overlay handles them).
     """
-    h1 = pd.Series(_fingerprints(g1))
-    h2 = pd.Series(_fingerprints(g2))
-    u1 = ~h1.duplicated(keep=False).to_numpy()
-    u2 = ~h2.duplicated(keep=False).to_numpy()
-    right = pd.Series(np.flatnonzero(u2), index=h2[u2].to_numpy())
-    cand = pd.Series(h1.to_numpy()).map(right)
+    h1 = _hashes(g1, threads)
+    h2 = _hashes(g2, threads)
+    u1 = ~pd.Series(h1).duplicated(keep=False).to_numpy()
+    u2 = ~pd.Series(h2).duplicated(keep=False).to_numpy()
+    right = pd.Series(np.flatnonzero(u2), index=h2[u2])
+    cand = pd.Series(h1).map(right)
     cand[~u1] = np.nan
     match = cand.fillna(-1).to_numpy(dtype=np.int64, copy=True)  # writable even when pandas returns a view
     has = np.flatnonzero(match >= 0)
     if len(has):
-        ok = shapely.equals_exact(g1[has], g2[match[has]], tolerance=0.0)
-        if (~ok).any():
-            ok[~ok] = shapely.equals(g1[has[~ok]], g2[match[has[~ok]]])
+        ok = np.concatenate(thread_map(
+            lambda i: shapely.equals_exact(g1[i], g2[match[i]], tolerance=0.0),
+            [c for c in np.array_split(has, n_threads(threads, len(has))) if len(c)]))
+        if (~ok).any():  # another start vertex or orientation: compare the normalised rings
+            bad = has[~ok]
+            ok[~ok] = shapely.equals_exact(shapely.normalize(g1[bad]), shapely.normalize(g2[match[bad]]),
+                                           tolerance=0.0)
         match[has[~ok]] = -1
     return match
+
+
+def _hashes(geoms: np.ndarray, threads: int | None) -> np.ndarray:
+    """Vertex hash combined with the vertex count, computed by chunks on threads."""
+    from .kernels import vertex_hash
+
+    geoms = np.asarray(geoms, dtype=object)
+    chunks = [c for c in np.array_split(np.arange(len(geoms)), max(1, len(geoms) // 50_000)) if len(c)]
+    groups = [chunks[i::n_threads(threads, len(geoms))] for i in range(n_threads(threads, len(geoms)))]
+
+    def work(group: list[np.ndarray]) -> list[np.ndarray]:
+        return [vertex_hash(geoms[c]) for c in group]
+
+    out = np.zeros(len(geoms), dtype=np.uint64)
+    for group, hashes in zip(groups, thread_map(work, groups), strict=True):
+        for c, h in zip(group, hashes, strict=True):
+            out[c] = h
+    n = shapely.get_num_coordinates(geoms).astype(np.uint64)
+    return out ^ (n * np.uint64(0x9E3779B97F4A7C15))
 
 
 @dataclass

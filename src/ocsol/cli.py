@@ -21,6 +21,13 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="only errors")
 
 
+def _add_cluster(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("Dask (per-département inputs, reports)")
+    g.add_argument("--workers", type=int, default=None,
+                   help="Dask LocalCluster workers (default: one per CPU); 0 = no Dask, one after another here")
+    g.add_argument("--scheduler", metavar="ADDRESS", help="run on an existing Dask scheduler (tcp://host:8786)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ocsol",
@@ -32,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("indicators", help="compute every indicator table (CSV) and the change polygons (GPKG)")
     p.add_argument("--config", "-c", help="ocsol.toml (default: the bundled sample)")
     p.add_argument("--out", "-o", default="indicateurs", help="output folder (default: indicateurs)")
+    _add_cluster(p)
     _add_common(p)
 
     p = sub.add_parser("report", help="write the report of one territory")
@@ -51,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pdf", action="store_true", help="also print each report to PDF with headless Chromium")
     p.add_argument("--territories", nargs="+", metavar="CODE", help="only these territories (CODE or LEVEL:CODE)")
     p.add_argument("--out", "-o", default="rapports", help="output folder (default: rapports)")
+    _add_cluster(p)
     _add_common(p)
 
     p = sub.add_parser("demo", help="the main job on the bundled sample: indicators and a batch of reports")
@@ -98,7 +107,7 @@ def cmd_indicators(args: argparse.Namespace) -> int:
 
     config = load_config(_config_path(args.config))
     check_out_dir(args.out, config.input_paths())  # before computing: refuse at once
-    results = compute(config, progress=not args.quiet)
+    results = compute(config, progress=not args.quiet, workers=args.workers, scheduler=args.scheduler)
     written = write_results(results, args.out)
     if not args.quiet:
         print(f"wrote {len(written)} files to {Path(args.out)}/: " + ", ".join(p.name for p in written))
@@ -116,7 +125,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     return batch_command(config=_config_path(args.config), level=args.level, within=args.within, jobs=args.jobs,
                          force=args.force, out=args.out, pdf=args.pdf, progress=not args.quiet,
-                         territories=args.territories)
+                         territories=args.territories, workers=args.workers, scheduler=args.scheduler)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -48,6 +48,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "diff": [],
         "min_coverage": 0.99,
         "repair": True,
+        # issue 13 (France-wide on Dask): inputs per département, see ocsol.departements
+        "departements": None,  # list of codes for {dep} in paths, or a CSV table departement,<year>,…
         "synthetic": False,  # the [ocsge.vintages] layers are SYNTHETIC (banner on the reports using them)
         # IGN OCS GE Artificialisation products (measure decret_ign, issue 10):
         # [ocsge.artif] vintages = {year = path}, layer; [[ocsge.artif_diff]] from, to, paths, layer
@@ -201,6 +203,14 @@ class Config:
                     walk(v)
 
         walk(self.sections)
+        if self.sections.get("ocsge", {}).get("departements"):  # per-département files ({dep}, table)
+            from .departements import plan_ocsge
+            from .errors import OcsolError
+
+            with contextlib.suppress(OcsolError, OSError):
+                for inputs in plan_ocsge(self):
+                    walk([str(p) for p in inputs.vintages.values()])
+                    walk([str(p) for d in inputs.diffs for p in d.paths])
         return list(dict.fromkeys(found))
 
     @property

@@ -13,7 +13,8 @@ How pixels are counted
   touches are never decoded. Windows are processed by a thread pool (rasterio releases the GIL
   while decoding), so memory stays bounded (≈ 30 bytes per pixel of a window per thread)
   whatever the raster size.
-* **Counting**: per window, one ``np.bincount`` over a key ``(zone, value_from, value_to)``.
+* **Counting**: per window, one compiled pass (:func:`ocsol.kernels.pair_bins`, without the GIL,
+  so every thread counts) over a key ``(zone, value_from, value_to)``.
   For 8-bit rasters the raw byte pair is the key (no lookup per pixel); the legend is applied
   to the few non-empty bins afterwards. Wider types are first mapped to legend indices.
 * **Areas**: in a projected CRS, ``count × |pixel width × pixel height|`` (in the CRS plane;
@@ -53,6 +54,7 @@ from rasterio.windows import Window
 from .errors import ConfigError, SchemaError, UnknownCodeError, format_problems
 from .io.raster import Grid, RasterInfo, WindowReader, open_vintages
 from .io.xr import raster_sources
+from .kernels import pair_bins
 from .legends import load_legend
 
 if TYPE_CHECKING:
@@ -353,9 +355,8 @@ class _Counter:
     def _buffers(self, n: int) -> dict[str, Any]:
         """Per-thread scratch arrays, reused from window to window (no page faults per window)."""
         buf = getattr(self._local, "buf", None)
-        if buf is None or buf["key"].size < n:
-            buf = {"key": np.empty(n, np.intp), "pair": np.empty(n, np.uint16), "w": np.empty(n, np.float64),
-                   "w_at": None}
+        if buf is None or buf["w"].size < n:
+            buf = {"w": np.empty(n, np.float64), "w_at": None}
             self._local.buf = buf
         return buf
 
@@ -423,34 +424,20 @@ class _Counter:
                     wts = None if weights is None else weights.reshape(h, w)
                     rows.extend(self._unknown_raw(raws, codes, zl, wts, p, ya, yb, cand))
                 continue
-            key = buf["key"][:n]
-            if self.byte:
-                pair = buf["pair"][:n]
-                np.left_shift(a, 8, out=pair, dtype=np.uint16)
-                np.bitwise_or(pair, b, out=pair)
-                if zl is None:
-                    np.copyto(key, pair)
-                else:
-                    np.left_shift(zl.reshape(-1), 16, out=key, dtype=np.intp)
-                    np.bitwise_or(key, pair, out=key)
-            else:
-                np.multiply(a, self.v, out=key)
-                np.add(key, b, out=key)
-                if zl is not None:
-                    key += zl.reshape(-1).astype(np.intp) * v2
+            # one pass without the GIL (ocsol.kernels): counts and weighted sums together
+            counts, sums = pair_bins(None if zl is None else zl.reshape(-1), a, b, v=self.v, n_zones=m,
+                                     weights=weights)
             if weights is None:
-                counts = np.bincount(key, minlength=m * v2)
                 nz = np.flatnonzero(counts)
                 areas = counts[nz] * float(self.area)
                 pixels = counts[nz].astype(np.float64)
             else:
-                sums = np.bincount(key, weights=weights, minlength=m * v2)
                 nz = np.flatnonzero(sums)
                 areas = sums[nz]
                 pixels = np.full(len(nz), np.nan)
                 cf_, ct_ = np.divmod(nz % v2, self.v)
                 if self.byte and (self.unknown_lut[ya][cf_] | self.unknown_lut[yb][ct_]).any():
-                    pixels = np.bincount(key, minlength=m * v2)[nz].astype(np.float64)  # exact counts for QA
+                    pixels = counts[nz].astype(np.float64)  # exact counts for QA
             local, pair_code = np.divmod(nz, v2)
             if zl is None:
                 zone = np.full(len(nz), cand[0])

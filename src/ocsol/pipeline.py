@@ -17,10 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from . import change, indicators, nomenclature
 from .config import Config, load_config
+from .departements import OcsgeInputs, OcsgePieces, plan_ocsge, run_departements
+from .departements import parse_year as _year
 from .errors import ConfigError, CoverageError, InvariantError
 from .io.ocsge import read_ocsge, read_ocsge_diff
 from .io.territories import read_territories
@@ -99,7 +102,10 @@ def load_territories(config: Config) -> Territories:
     )
 
 
-def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) -> Results:
+def compute(
+    config: Config | str | os.PathLike[str], *, progress: bool = False, workers: int | None = None,
+    scheduler: str | None = None, client: Any = None,
+) -> Results:
     """Compute every table the configuration has inputs for.
 
     Parameters
@@ -107,7 +113,12 @@ def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) 
     config
         A :class:`~ocsol.config.Config` or the path of an ``ocsol.toml``.
     progress
-        Show a progress bar on long steps (raster windows); the CLI sets it.
+        Show a progress bar on long steps (raster windows, départements); the CLI sets it.
+    workers, scheduler, client
+        Where the départements of an ``[ocsge] departements`` configuration run
+        (:mod:`ocsol.departements`): an existing Dask ``client``, the Dask scheduler at
+        ``scheduler``, else a new LocalCluster of ``workers`` processes (default: one per CPU);
+        ``workers=0`` runs them one after another in this process. Same tables either way.
 
     Returns
     -------
@@ -141,7 +152,8 @@ def compute(config: Config | str | os.PathLike[str], *, progress: bool = False) 
     tables["territories"] = units
     changes = None
     if config.has("ocsge"):
-        ocs_tables, changes, prov, notes = _compute_ocsge(config, territories)
+        ocs_tables, changes, prov, notes = _compute_ocsge(config, territories, workers=workers,
+                                                          scheduler=scheduler, progress=progress, client=client)
         tables.update(ocs_tables)
         provenance += prov
         qa += notes
@@ -332,33 +344,43 @@ def partial_qa(partial: pd.DataFrame, measure: str, *, topic: str = "ocsge") -> 
                 codes=partial["code"].astype(str).tolist(), measure=measure)]
 
 
-def _compute_ocsge(config: Config, territories: Territories):
-    sec = config.sections["ocsge"]
+def _compute_ocsge(config: Config, territories: Territories, *, workers: int | None = None,
+                   scheduler: str | None = None, progress: bool = False, client: Any = None):
     if not territories.has_geometry:
         raise ConfigError(
             f"{territories.source}: OCS GE indicators need commune polygons; the territories table has no geometry"
         )
-    zones = change.Zones.from_communes(territories.communes)
+    plan = plan_ocsge(config)
+    communes = territories.communes[["code", "geometry"]]
+    if plan[0].dep is None:
+        pieces = ocsge_departement(config, plan[0], communes=communes)
+    else:  # one task per département (Dask), parents aggregated once on the merged communes
+        pieces = run_departements(config, plan, communes, workers=workers, scheduler=scheduler,
+                                  progress=progress, client=client)
+    return _ocsge_tables(config, territories, pieces)
+
+
+def ocsge_departement(config: Config, inputs: OcsgeInputs, *, communes: gpd.GeoDataFrame) -> OcsgePieces:
+    """The commune-level pieces of one département's OCS GE files (or of all files).
+
+    Reads the vintages and change layers of ``inputs``, cuts them by the communes they reach
+    (all of ``communes`` without a département) and returns the pieces tables, change polygons,
+    classes, provenance and QA notes, before any aggregation to parents. Runs as a Dask task.
+    """
+    sec = config.sections["ocsge"]
     base_rule_name = sec["rule"]
     base_rule = nomenclature.load_rule(_rule_ref(config, base_rule_name))
-    provenance = file_provenance("rule", nomenclature.rule_source(_rule_ref(config, base_rule_name)))
-    qa: list[dict] = []
-    stock_parts: list[pd.DataFrame] = []
-    trans_parts: list[pd.DataFrame] = []
-    change_parts: list[gpd.GeoDataFrame] = []
-    classes_parts: list[pd.DataFrame] = []
-    full_pairs: list[tuple[int, int]] = []
-    extents: list[pd.DataFrame] = []
-    diff_pairs: set[tuple[int, int]] = set()
-    rule_tables = [base_rule.assign(rule=str(base_rule_name), applies_to="default")]
+    out = OcsgePieces()
+    out.provenance += file_provenance("rule", nomenclature.rule_source(_rule_ref(config, base_rule_name)))
+    qa, stock_parts, trans_parts, change_parts, classes_parts = out.qa, out.stock, out.transitions, out.changes, out.classes
+    full_pairs, extents = out.full_pairs, out.extents
+    out.rule_tables.append(base_rule.assign(rule=str(base_rule_name), applies_to="default"))
 
     vintages = {}
-    for key, path in sorted(sec["vintages"].items(), key=lambda kv: _year(kv[0], config)):
-        year = _year(key, config)
-        p = config.resolve(path)
+    for year, p in inputs.vintages.items():
         layer, repaired = read_ocsge(p, crs=config.crs, cs_field=sec["cs_field"], us_field=sec["us_field"],
                                      layer=sec["layer"])
-        provenance += file_provenance(f"ocsge {year}", p)
+        out.provenance += file_provenance(f"ocsge {year}", p)
         if repaired:
             qa.append(_qa("ocsge", f"repaired geometries in vintage {year}", repaired, str(p),
                           key="ocsge.repaired_vintage", files=[p], vintage=int(year)))
@@ -366,6 +388,7 @@ def _compute_ocsge(config: Config, territories: Territories):
         classes_parts.append(_classify(layer, ["cs"], ["us"], base_rule, str(p)))
         vintages[year] = layer
     years = sorted(vintages)
+    zones = _zones(communes, list(vintages.values()), inputs.dep)
     if len(years) == 1:
         stock_parts.append(change.stock_pieces(vintages[years[0]], zones, vintage=years[0]))
     for y1, y2 in zip(years, years[1:], strict=False):
@@ -382,48 +405,59 @@ def _compute_ocsge(config: Config, territories: Territories):
                       key="ocsge.identical", y1=int(y1), y2=int(y2)))
         qa.append(_qa("ocsge", f"polygons of {y1} overlaid with {y2}", res.overlaid, "", key="ocsge.overlaid",
                       y1=int(y1), y2=int(y2)))
+    del vintages
 
-    for i, entry in enumerate(sec["diff"], start=1):
-        y1, y2 = _year(entry["from"], config), _year(entry["to"], config)
-        if y1 == y2:
-            raise ConfigError(f"{config.label}: [[ocsge.diff]] #{i}: from and to are both {y1}; give two different years")
-        if y1 > y2:
-            raise ConfigError(f"{config.label}: [[ocsge.diff]] #{i}: from = {y1} is after to = {y2}; swap them")
-        if (y1, y2) in full_pairs or (y1, y2) in diff_pairs:
-            raise ConfigError(
-                f"{config.label}: [[ocsge.diff]] #{i}: the pair {y1}→{y2} is already given "
-                f"({'by the vintages' if (y1, y2) in full_pairs else 'by another change entry'}); "
-                "list all files of one pair in the same entry's paths, or use a separate configuration"
-            )
-        diff_pairs.add((y1, y2))
-        resolved = entry_paths(config, entry)
+    for entry in inputs.diffs:
+        y1, y2 = entry.vintage_from, entry.vintage_to
+        resolved = list(entry.paths)
         diff, repaired = read_ocsge_diff(resolved, vintage_from=y1, vintage_to=y2, crs=config.crs,
-                                         layer=entry.get("layer"))
-        provenance += [r for p in resolved for r in file_provenance(f"ocsge diff {y1}-{y2}", p)]
+                                         layer=entry.layer)
+        for p in resolved:
+            out.provenance += file_provenance(f"ocsge diff {y1}-{y2}", p)
         if repaired:
             qa.append(_qa("ocsge", f"repaired geometries in change layer {y1}-{y2}", repaired,
                           ", ".join(map(str, resolved)), key="ocsge.repaired_diff", files=resolved, y1=int(y1),
                           y2=int(y2)))
         qa += _empty_codes(diff, ["cs_from", "us_from", "cs_to", "us_to"], ", ".join(map(str, resolved)), resolved)
         rule = base_rule
-        if entry.get("rule"):
-            rule = nomenclature.load_rule(_rule_ref(config, entry["rule"]))
-            provenance += file_provenance(f"rule {y1}-{y2}", nomenclature.rule_source(_rule_ref(config, entry["rule"])))
-        table, ch = change.diff_pieces(diff, zones, vintage_from=y1, vintage_to=y2)
-        extents.append(_diff_extent(diff, territories, y1, y2))
+        if entry.rule:
+            rule = nomenclature.load_rule(_rule_ref(config, entry.rule))
+            out.provenance += file_provenance(f"rule {y1}-{y2}", nomenclature.rule_source(_rule_ref(config, entry.rule)))
+        dzones = _zones(communes, [diff], inputs.dep)
+        table, ch = change.diff_pieces(diff, dzones, vintage_from=y1, vintage_to=y2)
+        extents.append(_diff_extent(diff, communes, y1, y2))
         cls = _classify(diff, ["cs_from", "cs_to"], ["us_from", "us_to"], rule, ", ".join(map(str, resolved)))
         trans_parts.append(_flag_pair(table, cls))  # each change layer is flagged by its own rule
         change_parts.append(ch.assign(_pair=f"{y1}-{y2}"))
-        if entry.get("rule"):
-            rule_tables.append(rule.assign(rule=str(entry["rule"]), applies_to=f"change layer {y1}-{y2}"))
+        if entry.rule:
+            out.rule_tables.append(rule.assign(rule=str(entry.rule), applies_to=f"change layer {y1}-{y2}"))
         classes_parts.append(cls.assign(_pair=f"{y1}-{y2}"))
         total = float(diff.geometry.area.sum())
         inside = float(table["area_m2"].sum())
         if total - inside > 1.0:
             qa.append(_qa("ocsge", f"change-layer area outside the territories, {y1}-{y2} (ha)",
                           round((total - inside) / 1e4, 4), "", key="ocsge.diff_outside", y1=int(y1), y2=int(y2)))
+    return out
 
-    classes = _merge_classes(classes_parts)
+
+def _zones(communes: gpd.GeoDataFrame, layers: list[gpd.GeoDataFrame], dep: str | None) -> change.Zones:
+    """Zones of the communes a département's layers reach (every commune without a département)."""
+    if dep is None:
+        return change.Zones.from_communes(communes)
+    import shapely
+
+    boxes = [shapely.box(*layer.total_bounds) for layer in layers if len(layer)]
+    idx = communes.sindex.query(shapely.union_all(boxes), predicate="intersects") if boxes else []
+    return change.Zones.from_communes(communes.iloc[np.sort(np.asarray(idx, dtype=np.int64))])
+
+
+def _ocsge_tables(config: Config, territories: Territories, pieces: OcsgePieces):
+    sec = config.sections["ocsge"]
+    base_rule_name = sec["rule"]
+    qa, provenance = list(pieces.qa), list(pieces.provenance)
+    stock_parts, trans_parts, change_parts = pieces.stock, pieces.transitions, pieces.changes
+    full_pairs, extents, rule_tables = pieces.full_pairs, pieces.extents, pieces.rule_tables
+    classes = _merge_classes(pieces.classes)
     base_classes = classes[classes["_pair"] == ""].drop(columns="_pair")
     trans_parts = [p if set(indicators.FLAG_COLUMNS) <= set(p.columns) else _flag_pair(p, base_classes)
                    for p in trans_parts]
@@ -490,6 +524,8 @@ def _compute_ocsge(config: Config, territories: Territories):
     if (sec.get("artif") or {}).get("vintages") or sec.get("artif_diff"):  # IGN Artificialisation products
         from .ign_artif import compute_ign_tables
 
+        zones = change.Zones.from_communes(territories.communes)
+        base_rule = nomenclature.load_rule(_rule_ref(config, base_rule_name))
         ign, ign_changes, prov, notes = compute_ign_tables(config, territories, zones, base_rule, base_rule_name)
         for name, df in ign.items():
             tables[name] = _stack(df, tables.get(name))  # the legal measure's rows first
@@ -524,12 +560,14 @@ def _flag_pair(pieces: pd.DataFrame, classes: pd.DataFrame) -> pd.DataFrame:
     return indicators.flag(indicators.flag(pieces, cl, suffix="_from"), cl, suffix="_to")
 
 
-def _diff_extent(diff: gpd.GeoDataFrame, territories: Territories, y1: int, y2: int) -> pd.DataFrame:
+def _diff_extent(diff: gpd.GeoDataFrame, communes: gpd.GeoDataFrame | Territories, y1: int, y2: int) -> pd.DataFrame:
     """Communes inside the convex hull of a change layer: they get flows (0 when no change)."""
     import shapely
 
+    if isinstance(communes, Territories):
+        communes = communes.communes
     hull = shapely.convex_hull(shapely.multipoints(shapely.get_coordinates(diff.geometry.values)))
-    inside = territories.communes.loc[territories.communes.intersects(hull), "code"]
+    inside = communes.loc[communes.intersects(hull), "code"]
     return pd.DataFrame({"code": inside.to_numpy(), "vintage_from": y1, "vintage_to": y2})
 
 
@@ -566,16 +604,6 @@ def _rule_measure(rule: str) -> str:
 
 def _rule_ref(config: Config, rule: str) -> str | Path:
     return rule if rule in nomenclature.BUILTIN_RULES else config.resolve(rule)
-
-
-def _year(value: object, config: Config) -> int:
-    try:
-        year = int(str(value))
-    except ValueError:
-        raise ConfigError(f"{config.label}: vintage {value!r} is not a year; use e.g. 2019") from None
-    if not 1900 <= year <= 2100:
-        raise ConfigError(f"{config.label}: vintage {year} is not a plausible year")
-    return year
 
 
 def manifest_from_config(cfg: Config | None) -> dict[str, Any]:

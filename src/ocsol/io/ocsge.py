@@ -50,7 +50,14 @@ def read_ocsge(
     (GeoDataFrame, int)
         ``cs, us, geometry`` and the number of geometries repaired with ``make_valid``.
     """
-    gdf, repaired = read_layer(path, what="OCS GE layer", crs=working_crs(crs), layer=layer,
+
+    def code_fields(fields: list[str]) -> list[str]:  # read only the two code fields (and the geometry)
+        return [find_column(fields, CS_CANDIDATES, given=cs_field, source=str(path), what="couverture (CS)",
+                            config_key="ocsge.cs_field"),
+                find_column(fields, US_CANDIDATES, given=us_field, source=str(path), what="usage (US)",
+                            config_key="ocsge.us_field")]
+
+    gdf, repaired = read_layer(path, what="OCS GE layer", crs=working_crs(crs), layer=layer, columns=code_fields,
                                wants=has_fields([cs_field] if cs_field else CS_CANDIDATES,
                                                  [us_field] if us_field else US_CANDIDATES),
                                expected="couverture/usage fields (code_cs, code_us)", config_key="[ocsge]")

@@ -54,13 +54,42 @@ def recognise_crs(crs: CRS | None) -> CRS | None:
     return crs
 
 
+def field_names(path: str | os.PathLike[str], *, layer: str | None = None) -> list[str] | None:
+    """The attribute fields of a vector layer from its metadata (nothing else is read), or None
+    when the metadata cannot be read (the full read then reports the problem)."""
+    p = os.fspath(path)
+    try:
+        if p.lower().endswith((".parquet", ".geoparquet")):
+            import pyarrow.parquet as pq
+
+            return [n for n in pq.read_schema(p).names]
+        import pyogrio
+
+        return [str(f) for f in pyogrio.read_info(p, layer=layer)["fields"]]
+    except Exception:  # noqa: BLE001 - any failure: let read_layer name it
+        return None
+
+
+def _parquet_geometry(path: os.PathLike[str]) -> str:
+    """The primary geometry column of a GeoParquet file (``geometry`` when not declared)."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    meta = pq.read_schema(path).metadata or {}
+    try:
+        return str(json.loads(meta[b"geo"])["primary_column"])
+    except (KeyError, ValueError, TypeError):
+        return "geometry"
+
+
 def read_layer(
     path: str | os.PathLike[str],
     *,
     what: str,
     crs: CRS,
     layer: str | None = None,
-    columns: list[str] | None = None,
+    columns: list[str] | Callable[[list[str]], list[str]] | None = None,
     polygons: bool = True,
     wants: Callable[[Sequence[str]], bool] | None = None,
     expected: str = "expected fields",
@@ -70,6 +99,8 @@ def read_layer(
 
     Returns the layer and the number of repaired geometries. Raises InputFileError for a
     missing, empty or unreadable file, CRSError without a CRS, SchemaError for non-polygons.
+    ``columns`` may be a function choosing the fields to read from the layer's field names
+    (read from its metadata): only those are read.
     A file with several layers is read through :func:`pick_layer` (``wants``, ``expected`` and
     ``config_key`` are passed to it).
     """
@@ -79,11 +110,16 @@ def read_layer(
             f"{p}: unsupported {what} format {p.suffix!r}; use GeoPackage, Shapefile, GeoJSON or GeoParquet"
         )
     layer = pick_layer(p, layer=layer, what=what, wants=wants, expected=expected, config_key=config_key)
+    if callable(columns):
+        fields = field_names(p, layer=layer)
+        columns = columns(fields) if fields else None
     try:
         with warnings.catch_warnings(record=True) as caught:  # library warnings go to the log, not the terminal
             warnings.simplefilter("always")
             if p.suffix.lower() in {".parquet", ".geoparquet"}:
-                gdf = gpd.read_parquet(p, columns=None if columns is None else [*columns, "geometry"])
+                gdf = gpd.read_parquet(p, columns=None if columns is None else [*columns, _parquet_geometry(p)])
+            elif columns is not None and _HAS_ARROW:
+                gdf = _read_batches(p, layer=layer, columns=columns)
             else:
                 gdf = gpd.read_file(p, layer=layer, engine="pyogrio", columns=columns, use_arrow=_HAS_ARROW)
         for w in caught:
@@ -92,8 +128,10 @@ def read_layer(
         raise SchemaError(f"{p}: {exc}") from None
     except Exception as exc:  # pyogrio/GDAL raise many types for corrupt files
         raise InputFileError(f"{p}: cannot read {what} ({type(exc).__name__}: {exc}); check the file is complete") from None
-    if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf:
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.active_geometry_name is None:
         raise SchemaError(f"{p}: no geometry in the {what}; give a spatial layer")
+    if gdf.active_geometry_name != "geometry":  # GeoParquet may name it otherwise
+        gdf = gdf.rename_geometry("geometry")
     if len(gdf) == 0:
         raise InputFileError(f"{p}: the {what} layer is empty (0 features); check the export or the layer name")
     if gdf.crs is None:
@@ -125,6 +163,35 @@ def read_layer(
     if repaired:
         log.info("%s: repaired %d invalid geometries with make_valid", p, repaired)
     return gdf, repaired
+
+
+def _read_batches(path: os.PathLike[str], *, layer: str | None, columns: list[str],
+                  batch_size: int = 100_000) -> gpd.GeoDataFrame:
+    """Read a layer by Arrow batches, decoding each batch's WKB at once: the whole layer is
+    never held twice (as WKB and as geometries)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pandas as pd
+    import pyogrio
+
+    geoms: list = []
+    frames: list[pd.DataFrame] = []
+    # WKB is decoded on a second thread while GDAL reads the next batch (both release the GIL)
+    with pyogrio.open_arrow(path, layer=layer, columns=columns, batch_size=batch_size, use_pyarrow=True) as (meta, reader), \
+            ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="ocsol-read") as pool:
+        geom_name = meta["geometry_name"] or "wkb_geometry"
+        waited = 0
+        for batch in reader:
+            geoms.append(pool.submit(shapely.from_wkb, batch.column(geom_name).to_numpy(zero_copy_only=False)))
+            frames.append(batch.select([c for c in batch.schema.names if c != geom_name]).to_pandas())
+            while len(geoms) - waited > 2:  # at most two batches of WKB waiting: memory stays bounded
+                geoms[waited].result()
+                waited += 1
+        geoms = [f.result() for f in geoms]
+    if not geoms:
+        return gpd.GeoDataFrame(pd.DataFrame(columns=columns), geometry=gpd.GeoSeries([]), crs=meta["crs"])
+    attrs = pd.concat(frames, ignore_index=True)
+    return gpd.GeoDataFrame(attrs, geometry=np.concatenate(geoms), crs=meta["crs"])
 
 
 def is_geoparquet(path: str | os.PathLike[str]) -> bool:
@@ -222,8 +289,11 @@ def _describe(layers: dict[str, list[str]], n: int = 8) -> str:
 
 def repair(gdf: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
     """Repair invalid geometries with ``make_valid`` keeping only their polygonal part; count them."""
+    from ..cluster import chunks, n_threads, thread_map
+
     arr = np.asarray(gdf.geometry.values)
-    invalid = ~shapely.is_valid(arr)
+    parts = chunks(len(arr), n_threads(None, len(arr), min_per_thread=20_000))
+    invalid = ~np.concatenate(thread_map(lambda c: shapely.is_valid(arr[c]), parts)) if len(arr) else np.zeros(0, bool)
     n = int(invalid.sum())
     if not n:
         return gdf, 0

@@ -204,6 +204,7 @@ def batch_reports(
     publish: bool = True,
     title: str | None = None,
     links: list[tuple[str, str]] | None = None,
+    client: Any = None,
 ) -> BatchResult:
     """Write the reports of many territories, then the index and the open-data tables.
 
@@ -229,6 +230,9 @@ def batch_reports(
         Write ``index.html`` and ``opendata/``.
     title, links
         Heading of the index, and ``(text, href)`` links it shows (other batches).
+    client
+        A ``dask.distributed`` client: the reports run as tasks on its workers (one kernel per
+        worker) instead of ``jobs`` local processes (:mod:`ocsol.cluster`).
 
     Returns
     -------
@@ -259,13 +263,19 @@ def batch_reports(
 
         if find_chromium() is None:
             log.warning(chromium_missing_message())
+    if client is not None:
+        jobs = len(client.nthreads())  # the cluster's workers
     jobs = max(1, min(int(jobs), len(todo) or 1))
     log.info("%d report(s) to write, %d up to date, %d worker(s)", len(todo), len(results), jobs)
     if todo:
         bar = tqdm(total=len(todo), desc="Rapports", unit="rapport", disable=not progress, leave=True)
         try:
-            results += _run_pool(todo, ind_dir=ind_dir, key=key, jobs=jobs, pdf=pdf, persistent=persistent,
-                                 bar=bar)
+            if client is not None:
+                results += _run_dask(todo, client, ind_dir=ind_dir, key=key, pdf=pdf, persistent=persistent,
+                                     bar=bar)
+            else:
+                results += _run_pool(todo, ind_dir=ind_dir, key=key, jobs=jobs, pdf=pdf, persistent=persistent,
+                                     bar=bar)
         finally:
             bar.close()
     order = {t: i for i, t in enumerate(territories)}
@@ -330,6 +340,45 @@ def _run_pool(todo: list[tuple[str, str, Path]], *, ind_dir: Path, key: str, job
         results.append(_finish(res, lvl, folder, key))
         bar.update(1)
     return results
+
+
+def _report_plugin(persistent: bool) -> Any:
+    """A Dask worker plugin: one report runner (one kernel) per worker, closed with the worker."""
+    from dask.distributed import WorkerPlugin
+
+    class ReportPlugin(WorkerPlugin):
+        name = "ocsol-reports"
+
+        def setup(self, worker: Any) -> None:
+            _worker_init(persistent)
+
+        def teardown(self, worker: Any) -> None:
+            global _RUNNER
+            if _RUNNER is not None:
+                _RUNNER.close()
+                _RUNNER = None
+
+    return ReportPlugin()
+
+
+def _run_dask(todo: list[tuple[str, str, Path]], client: Any, *, ind_dir: Path, key: str, pdf: bool,
+              persistent: bool, bar: Any) -> list[ReportResult]:
+    """Run the reports as tasks on a Dask cluster; a report whose worker died is a failure."""
+    from ..cluster import run_tasks
+
+    client.register_plugin(_report_plugin(persistent), name="ocsol-reports")
+
+    def failed(i: int, exc: BaseException) -> ReportResult:
+        lvl, code, folder = todo[i]
+        return ReportResult(level=lvl, code=code, folder=folder, ok=False, error=f"{type(exc).__name__}: {exc}")
+
+    def done(i: int, res: ReportResult) -> None:
+        bar.update(1)
+
+    items = [(lvl, code, str(ind_dir), str(folder.resolve()), pdf) for lvl, code, folder in todo]
+    out = run_tasks(client, _worker_run, items, labels=[f"{lvl}-{code}" for lvl, code, _ in todo],
+                    on_error=failed, on_result=done)
+    return [_finish(res, lvl, folder, key) for res, (lvl, code, folder) in zip(out, todo, strict=True)]
 
 
 def _finish(res: ReportResult, lvl: str, folder: Path, key: str) -> ReportResult:

@@ -17,6 +17,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from ..config import load_config
 from ..errors import OcsolError
@@ -39,12 +40,12 @@ def _config_path(config: str | os.PathLike[str] | None) -> Path:
     return sample_config("sample")
 
 
-def _indicators(config: str | os.PathLike[str] | None, out: Path) -> Path:
+def _indicators(config: str | os.PathLike[str] | None, out: Path, *, client: Any = None) -> Path:
     from .loader import compute_indicators
 
     cfg = _config_path(config)
     log.info("computing the indicators of %s into %s", cfg, out / INDICATORS_DIR)
-    return compute_indicators(cfg, out / INDICATORS_DIR)
+    return compute_indicators(cfg, out / INDICATORS_DIR, client=client)
 
 
 @contextlib.contextmanager
@@ -131,11 +132,16 @@ def batch_command(
     pdf: bool = False,
     progress: bool = True,
     territories: list[str] | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
 ) -> int:
     """``ocsol batch``: reports for many territories, ``index.html`` and open data.
 
     Without ``level``, ``within`` or ``territories``, the configuration's ``[report]`` section
     chooses (``levels``, ``territories``), else every territory of every level is reported.
+    With ``workers`` (> 0) or ``scheduler``, the indicators (one task per département) and the
+    reports (one task each) run on one Dask cluster (:mod:`ocsol.cluster`); else the reports
+    run on ``jobs`` local processes.
 
     Returns
     -------
@@ -145,38 +151,48 @@ def batch_command(
     outp = Path(out)
     with _out_folder(outp, config):
         return _batch(config=config, level=level, within=within, jobs=jobs, force=force, outp=outp, pdf=pdf,
-                      progress=progress, territories=territories)
+                      progress=progress, territories=territories, workers=workers, scheduler=scheduler)
 
 
 def _batch(*, config: str | None, level: str | None, within: str | None, jobs: int, force: bool, outp: Path,
-           pdf: bool, progress: bool, territories: list[str] | None) -> int:
+           pdf: bool, progress: bool, territories: list[str] | None, workers: int | None = None,
+           scheduler: str | None = None) -> int:
     from .batch import select_territories
     from .loader import load_indicators
 
-    ind_dir = _indicators(config, outp)
-    ind = load_indicators(ind_dir)
-    chosen = territories or None
-    if not (level or within or chosen):
-        chosen = ind.meta.get("report_territories") or None
-        levels = ind.meta.get("report_levels") or None
-        if levels and not chosen:
-            sel = []
-            for lvl in levels:
-                sel += select_territories(ind, level=lvl)
-            return _run_batch(ind, ind_dir, sel, outp, jobs=jobs, force=force, pdf=pdf, progress=progress)
-    sel = select_territories(ind, level=level, within=within, territories=chosen)
-    return _run_batch(ind, ind_dir, sel, outp, jobs=jobs, force=force, pdf=pdf, progress=progress)
+    with contextlib.ExitStack() as stack:
+        client = None
+        if scheduler or workers:
+            from ..cluster import open_client
+
+            client = stack.enter_context(open_client(workers=workers, scheduler=scheduler))
+        ind_dir = _indicators(config, outp, client=client)
+        ind = load_indicators(ind_dir)
+        chosen = territories or None
+        sel: list[tuple[str, str]] | None = None
+        if not (level or within or chosen):
+            chosen = ind.meta.get("report_territories") or None
+            levels = ind.meta.get("report_levels") or None
+            if levels and not chosen:
+                sel = []
+                for lvl in levels:
+                    sel += select_territories(ind, level=lvl)
+        if sel is None:
+            sel = select_territories(ind, level=level, within=within, territories=chosen)
+        return _run_batch(ind, ind_dir, sel, outp, jobs=jobs, force=force, pdf=pdf, progress=progress,
+                          client=client)
 
 
 def _run_batch(ind, ind_dir: Path, sel: list[tuple[str, str]], out: Path, *, jobs: int, force: bool, pdf: bool,
-               progress: bool, title: str | None = None, links: list[tuple[str, str]] | None = None) -> int:
+               progress: bool, title: str | None = None, links: list[tuple[str, str]] | None = None,
+               client: Any = None) -> int:
     from .batch import batch_reports
 
     if not sel:
         raise OcsolError("no territory selected; check --level / --within (levels are "
                          f"{', '.join(ind.territories.all_levels)})")
     res = batch_reports(sel, indicators=ind_dir, out=out, jobs=jobs, force=force, pdf=pdf, progress=progress,
-                        title=title, links=links)
+                        title=title, links=links, client=client)
     n_done, n_skip, n_fail = len(res.done), len(res.skipped), len(res.failed)
     rate = f" ({res.seconds / n_done:.2f} s/report, {res.jobs} job(s))" if n_done else ""
     _say(f"{n_done} report(s) written, {n_skip} up to date, {n_fail} failed in {res.seconds:.1f} s{rate}; "

@@ -211,7 +211,8 @@ def has_membership(territories: Territories) -> bool:
 
 
 def compute_indicators(
-    config: str | os.PathLike[str], out_dir: str | os.PathLike[str], *, progress: bool = False
+    config: str | os.PathLike[str], out_dir: str | os.PathLike[str], *, progress: bool = False,
+    client: Any = None,
 ) -> Path:
     """Compute every indicator table once and write the folder the reports read.
 
@@ -227,7 +228,7 @@ def compute_indicators(
     from ..config import load_config
 
     cfg = load_config(config)
-    results = pipeline.compute(cfg, progress=progress)
+    results = pipeline.compute(cfg, progress=progress, client=client)
     out = Path(out_dir)
     pipeline.write_results(results, out)
     return out
