@@ -488,7 +488,14 @@ def _ocsge_tables(config: Config, territories: Territories, pieces: OcsgePieces)
                 hit = (t["vintage_from"].astype(int) == pair[0]) & (t["vintage_to"].astype(int) == pair[1])
                 t.loc[hit, "measure"] = _rule_measure(entry["rule"])
     thresholded = None
-    if config.has("ocsge.thresholds") and config.get("ocsge.thresholds", "enabled"):
+    want_thresholds = config.has("ocsge.thresholds") and config.get("ocsge.thresholds", "enabled")
+    if want_thresholds or config.has("fragmentation"):  # both need whole vintages (patches cross communes)
+        vintages = {_year(k, config): read_ocsge(config.resolve(p), crs=config.crs, cs_field=sec["cs_field"],
+                                                 us_field=sec["us_field"], layer=sec["layer"])[0]
+                    for k, p in sorted(sec["vintages"].items())}
+        zones = change.Zones.from_communes(territories.communes)
+        diff_pairs = {(_year(e["from"], config), _year(e["to"], config)) for e in sec["diff"]}
+    if want_thresholds:
         from .threshold_tables import configured_thresholds
 
         extra, notes, thresholded = configured_thresholds(config, vintages, base_classes, zones, territories,
