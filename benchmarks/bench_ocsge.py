@@ -282,8 +282,10 @@ def cli_run(config: Path, out: Path, src: Path | None = None) -> dict:
     return {"seconds": seconds, "peak_gb": usage.ru_maxrss / 1024**2}
 
 
-def run_case(name: str, folder: Path, runs: int, extra: list[str] | None = None, src: Path | None = None) -> dict:
-    cmd = [sys.executable, __file__, "--case", name, "--folder", str(folder), "--runs", str(runs), *(extra or [])]
+def run_case(name: str, folder: Path, runs: int, extra: list[str] | None = None, src: Path | None = None, *,
+             script: str = __file__) -> dict:
+    """Run one measured case of ``script`` (this file by default) in a subprocess; its JSON result."""
+    cmd = [sys.executable, script, "--case", name, "--folder", str(folder), "--runs", str(runs), *(extra or [])]
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     if src is not None:
         env["PYTHONPATH"] = str(src)

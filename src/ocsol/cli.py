@@ -68,6 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", "-j", type=int, default=2, help="worker processes (default: 2)")
     _add_common(p)
 
+    p = sub.add_parser("thresholds", help="décret thresholds computed by ocsol: calibration against IGN")
+    tsub = p.add_subparsers(dest="action", required=True)
+    c = tsub.add_parser("compare", help="run every threshold setting on raw OCS GE and rank them by distance to "
+                                        "IGN's artificialisation product of the same millésime")
+    c.add_argument("--config", "-c", required=True, help="ocsol.toml naming the territories and the raw vintage")
+    c.add_argument("--vintage", type=int, required=True, help="millésime of the IGN product (a year of [ocsge.vintages])")
+    c.add_argument("--ign", required=True, help="IGN OCS GE Artificialisation layer (artif = 'artif' / 'non artif')")
+    c.add_argument("--ign-layer", help="layer name in the IGN file")
+    c.add_argument("--out", "-o", default="out", help="output folder (default: out)")
+    _add_common(c)
+
     p = sub.add_parser("versions", help="versions of ocsol, GDAL/PROJ/GEOS and the Python libraries (for bug reports)")
     _add_common(p)
     return parser
@@ -123,6 +134,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return demo_command(out=args.out, jobs=args.jobs, config=args.config, progress=not args.quiet)
 
 
+def cmd_thresholds(args: argparse.Namespace) -> int:
+    from .threshold_compare import compare_command
+
+    res = compare_command(config=args.config, vintage=args.vintage, ign=args.ign, ign_layer=args.ign_layer,
+                          out=args.out)
+    if not args.quiet:
+        cols = ["rank", "settings", "disagree_ha", "share_polygons_disagree", "stock_gap_ha"]
+        print(res.total[cols].head(8).to_string(index=False))
+        best = res.recommended["settings"].tolist()
+        print(f"closest to IGN: {' = '.join(best) if best else 'none (the matrix alone is closest)'}"
+              + (f" ({len(best)} settings give the same result on this layer)" if len(best) > 1 else ""))
+        print(f"wrote {Path(args.out)}/thresholds_compare.csv and thresholds_compare_communes.csv")
+    return 0
+
+
 def cmd_versions(args: argparse.Namespace) -> int:
     import importlib.metadata as md
 
@@ -153,6 +179,7 @@ COMMANDS = {
     "report": cmd_report,
     "batch": cmd_batch,
     "demo": cmd_demo,
+    "thresholds": cmd_thresholds,
     "versions": cmd_versions,
 }
 

@@ -57,6 +57,27 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "artif": {},
         "artif_diff": [],
     },
+    # issue 15: décret thresholds computed by ocsol from raw OCS GE (docs/thresholds.md). Written
+    # [ocsge.thresholds] in the file; defaults follow MonDiagArtif's 2024 reference (THRESHOLDS.md §2)
+    "ocsge.thresholds": {
+        "enabled": True,
+        "adjacency": "queen",  # "queen" (touching at a point links) or "rook" (a shared edge)
+        "schedule": "simultaneous",  # order of the rules: simultaneous, rule1_then_rule2, rule2_then_rule1, fixpoint
+        "edge_policy": "flip",  # patches touching the data edge: "flip" like others, or "protect"
+        "built_scope": "polygon",  # R3 keeps the built "polygon" artificial, or its whole "patch"
+        "area_m2": 2500.0,  # area threshold (a patch strictly smaller flips)
+        "built_m2": 50.0,  # built-land threshold
+        "built_cs": ["CS1.1.1.1"],  # couverture codes counted as built land
+        "snap_m": 0.0,  # snap to this grid (m) before testing adjacency; 0 = none
+        "edge": None,  # polygon layer of the area the data cover (default: the union of each vintage)
+    },
+    # issue 15: effective mesh size of non-artificial land (docs/thresholds.md#fragmentation)
+    "fragmentation": {
+        "barrier": "matrix",  # artificial land by the "matrix", after the "thresholds", or "both"
+        "adjacency": "queen",  # open land touching at a point is connected ("queen") or not ("rook")
+        "lines": [],  # extra linear barrier layers (roads, rail…), paths
+        "buffer_m": 0.5,  # half-width given to linear barriers (m)
+    },
     "consumption": {"path": REQUIRED, "code": "idcom", "sheet": None},
     # code: detected when absent (insee_com, codgeo, …); header_row: 1-based header line under
     # INSEE title lines, detected when absent (issue 10, INSEE tables as published)
@@ -445,6 +466,7 @@ def config_from_dict(
     top_keys = set(SCHEMA[""])
     section_names = [s for s in SCHEMA if s]
     top: dict[str, Any] = {}
+    data = _nested_sections(data, problems)
     for key, value in data.items():
         if key in SCHEMA and key:
             if not isinstance(value, dict):
@@ -469,6 +491,23 @@ def config_from_dict(
     if problems:
         raise ConfigError(f"{label}: " + "; ".join(problems))
     return Config(sections=sections, base_dir=Path(base_dir), source=source, present=frozenset(present))
+
+
+def _nested_sections(data: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+    """``[a.b]`` tables known to :data:`SCHEMA` as sections named ``"a.b"`` (e.g. ``[ocsge.thresholds]``)."""
+    out = dict(data)
+    for name in SCHEMA:
+        if "." not in name:
+            continue
+        parent, child = name.split(".", 1)
+        if isinstance(out.get(parent), dict) and child in out[parent]:
+            value = out[parent][child]
+            out[parent] = {k: v for k, v in out[parent].items() if k != child}
+            if not isinstance(value, dict):
+                problems.append(f"[{name}] must be a table, found {type(value).__name__}")
+                continue
+            out[name] = value
+    return out
 
 
 def _check_section(name: str, values: dict[str, Any], problems: list[str]) -> dict[str, Any]:

@@ -518,6 +518,29 @@ def _ocsge_tables(config: Config, territories: Territories, pieces: OcsgePieces)
                 t = tables[name]
                 hit = (t["vintage_from"].astype(int) == pair[0]) & (t["vintage_to"].astype(int) == pair[1])
                 t.loc[hit, "measure"] = _rule_measure(entry["rule"])
+    thresholded = None
+    want_thresholds = config.has("ocsge.thresholds") and config.get("ocsge.thresholds", "enabled")
+    if want_thresholds or config.has("fragmentation"):  # both need whole vintages (patches cross communes)
+        vintages = {_year(k, config): read_ocsge(config.resolve(p), crs=config.crs, cs_field=sec["cs_field"],
+                                                 us_field=sec["us_field"], layer=sec["layer"])[0]
+                    for k, p in sorted(sec["vintages"].items())}
+        zones = change.Zones.from_communes(territories.communes)
+        diff_pairs = {(_year(e["from"], config), _year(e["to"], config)) for e in sec["diff"]}
+    if want_thresholds:
+        from .threshold_tables import configured_thresholds
+
+        extra, notes, thresholded = configured_thresholds(config, vintages, base_classes, zones, territories,
+                                                          rule_name=base_rule_name, diff_pairs=diff_pairs)
+        for name, df in extra.items():
+            tables[name] = pd.concat([tables[name], df], ignore_index=True)
+        qa += notes
+    if config.has("fragmentation"):
+        from .fragmentation import configured_fragmentation
+
+        frag, notes = configured_fragmentation(config, vintages, base_classes, thresholded, zones, territories,
+                                               summary=tables["stock_summary"])
+        tables.update(frag)
+        qa += notes
     tables["rule"] = pd.concat(rule_tables, ignore_index=True)
     changes = pd.concat(change_parts, ignore_index=True) if change_parts else None
     if changes is not None and len(changes):
@@ -630,6 +653,8 @@ def manifest_from_config(cfg: Config | None) -> dict[str, Any]:
         "title": sec[""].get("title"),
         "config": str(cfg.source) if cfg.source else None,
         "rule": sec["ocsge"].get("rule") if cfg.has("ocsge") else None,
+        "thresholds": ({k: v for k, v in sec["ocsge.thresholds"].items() if k != "edge"}
+                       if cfg.has("ocsge.thresholds") and sec["ocsge.thresholds"]["enabled"] else None),
         "raster_legend": sec["raster"].get("legend") if cfg.has("raster") else None,
         "decades": sec["zan"].get("decades"),
         "zan_horizon": sec["zan"].get("horizon"),

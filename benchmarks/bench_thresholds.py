@@ -1,0 +1,194 @@
+"""Benchmark of the décret thresholds and of the effective mesh size, on SYNTHETIC département layers.
+
+Prints figures; not a test. Usage::
+
+    python benchmarks/bench_thresholds.py [--n 1000000] [--runs 3] [--dep 41]
+
+Inputs are the cached pair of ``benchmarks/bench_ocsge.py`` (generated once, same seed: ``--n``
+polygons per vintage over one Centre-Val de Loire département). Every case runs in its own
+subprocess so that its peak memory (``VmHWM``) is its own; times are medians of ``--runs``.
+
+Cases:
+
+- ``thresholds``: :func:`ocsol.thresholds.apply_thresholds` on each vintage with the default
+  settings (adjacency graph + connected components), then ``fixpoint`` on the same graph, then
+  the 32 settings of the calibration on the same two graphs (queen, rook);
+- ``tables``: the ``decret_thresholds`` stock and flow tables of the pair (thresholds on both
+  vintages + overlay + tables), as the pipeline runs them;
+- ``fragmentation``: CUT and CBC effective mesh per commune, EPCI and département for one vintage
+  (open land = non-artificial polygons by the matrix).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_ocsge as base  # noqa: E402  (the cached synthetic pair and the memory helpers)
+
+V1, V2 = base.V1, base.V2
+
+
+def _classified(folder: Path):
+    from ocsol import nomenclature
+
+    v1, v2, communes, load_s = base.load(folder)
+    rule = nomenclature.load_rule("decret-2023")
+    out = {}
+    for year, v in ((V1, v1), (V2, v2)):
+        cl = nomenclature.classify(v[["cs", "us"]].drop_duplicates(), rule)
+        v["artif"] = v[["cs", "us"]].merge(cl, on=["cs", "us"], how="left")["artif"].to_numpy(dtype=bool)
+        out[year] = v
+    return out, load_s
+
+
+def _territories(folder: Path):
+    from ocsol.io.territories import read_territories
+
+    return read_territories(folder / "communes.gpkg", code="CODE_INSEE", name="NOM",
+                            levels={"epci": "SIREN_EPCI", "dep": "DEP"})
+
+
+def case_thresholds(folder: Path, runs: int) -> dict:
+    from ocsol.thresholds import (
+        ThresholdSettings,
+        all_settings,
+        apply_thresholds,
+        patch_graph,
+        run_thresholds,
+    )
+
+    layers, load_s = _classified(folder)
+    input_gb = base._status_gb("VmRSS")
+    times, cpu, crit = [], [], 0
+    for _ in range(runs):
+        t0, c0 = time.perf_counter(), time.process_time()
+        for v in layers.values():
+            out = apply_thresholds(v)
+            crit = int(out["crit_seuil"].sum())
+        times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    v = layers[V1]
+    t = time.process_time()
+    graph = patch_graph(v)
+    graph_s = time.process_time() - t
+    matrix = v["artif"].to_numpy()
+    t = time.process_time()
+    res = run_thresholds(graph, matrix, ThresholdSettings())
+    run_s = time.process_time() - t
+    t = time.process_time()
+    fix = run_thresholds(graph, matrix, ThresholdSettings(schedule="fixpoint"))
+    fix_s = time.process_time() - t
+    t = time.process_time()
+    rook = patch_graph(v, adjacency="rook")
+    rook_s = time.process_time() - t
+    t = time.process_time()
+    for s in all_settings():
+        run_thresholds(rook if s.adjacency == "rook" else graph, matrix, s)
+    all_s = time.process_time() - t
+    area = graph.area
+    return {"case": "thresholds", "times_s": times, "median_s": statistics.median(times), "load_s": load_s,
+            "cpu_s": cpu, "median_cpu_s": statistics.median(cpu),
+            "input_gb": input_gb, "peak_gb": base.rss_gb(), "polygons": int(len(v)), "edges": int(len(graph.i)),
+            "graph_cpu_s": graph_s, "run_cpu_s": run_s, "fixpoint_cpu_s": fix_s, "fixpoint_iterations": fix.iterations,
+            "rook_graph_cpu_s": rook_s, "all_32_settings_cpu_s": all_s, "crit_polygons_v2": crit,
+            "crit_polygons_v1": int((res.status != matrix).sum()),
+            "crit_ha_v1": float(area[res.status != matrix].sum() / 1e4),
+            "matrix_artif_ha_v1": float(area[matrix].sum() / 1e4),
+            "thresholded_artif_ha_v1": float(area[res.status].sum() / 1e4)}
+
+
+def case_tables(folder: Path, runs: int) -> dict:
+    from ocsol import change, nomenclature
+    from ocsol.threshold_tables import threshold_layers, threshold_tables
+    from ocsol.thresholds import ThresholdSettings
+
+    layers, load_s = _classified(folder)
+    territories = _territories(folder)
+    rule = nomenclature.load_rule("decret-2023")
+    vint = {y: v[["cs", "us", "geometry"]] for y, v in layers.items()}
+    classes = nomenclature.classify(pd.concat([v[["cs", "us"]] for v in vint.values()]).drop_duplicates(), rule)
+    times, cpu = [], []
+    rows = {}
+    for _ in range(runs):
+        t0, c0 = time.perf_counter(), time.process_time()
+        zones = change.Zones.from_communes(territories.communes)
+        th = threshold_layers(vint, classes, settings=ThresholdSettings())
+        tables = threshold_tables(th, classes, zones, territories)
+        times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+        rows = {k: len(df) for k, df in tables.items()}
+        del th, tables
+    return {"case": "tables", "times_s": times, "median_s": statistics.median(times), "load_s": load_s,
+            "cpu_s": cpu, "median_cpu_s": statistics.median(cpu),
+            "peak_gb": base.rss_gb(), "rows": rows}
+
+
+def case_fragmentation(folder: Path, runs: int) -> dict:
+    from ocsol import change
+    from ocsol.fragmentation import effective_mesh
+
+    layers, load_s = _classified(folder)
+    territories = _territories(folder)
+    v = layers[V1]
+    open_land = np.asarray(v.geometry.values[~v["artif"].to_numpy()], dtype=object)
+    del layers
+    times, cpu = [], []
+    table = None
+    for _ in range(runs):
+        t0, c0 = time.perf_counter(), time.process_time()
+        zones = change.Zones.from_communes(territories.communes)
+        table = effective_mesh(open_land, zones, territories)
+        times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    dep = table[table["level"] == "dep"].iloc[0]
+    return {"case": "fragmentation", "times_s": times, "median_s": statistics.median(times), "load_s": load_s,
+            "cpu_s": cpu, "median_cpu_s": statistics.median(cpu),
+            "peak_gb": base.rss_gb(), "open_polygons": int(len(open_land)), "rows": int(len(table)),
+            "dep_meff_km2": float(dep["meff_km2"]), "dep_meff_cbc_km2": float(dep["meff_cbc_km2"])}
+
+
+CASES = {"thresholds": case_thresholds, "tables": case_tables, "fragmentation": case_fragmentation}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=1_000_000, help="polygons per vintage")
+    ap.add_argument("--runs", type=int, default=3, help="runs per case (median)")
+    ap.add_argument("--dep", default="41", help="CVL département code")
+    ap.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
+    ap.add_argument("--tables-runs", type=int, default=1, help="runs of the (slow) tables case")
+    ap.add_argument("--case", choices=sorted(CASES), help=argparse.SUPPRESS)
+    ap.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.case:
+        print(json.dumps(CASES[args.case](args.folder, args.runs), default=float))
+        return
+    folder, facts = base.prepare(args.n, args.dep, gpkg=False)
+    print(f"ocsol thresholds/fragmentation benchmark — SYNTHETIC pair over département {args.dep}: "
+          f"{facts['polygons']} polygons, {facts['n_communes']} communes, {facts['area_km2']:.0f} km² "
+          f"({os.cpu_count()} CPUs)", flush=True)
+    report = {"facts": facts}
+    for name in args.cases:
+        r = base.run_case(name, folder, args.tables_runs if name == "tables" else args.runs, script=__file__)
+        report[name] = r
+        print(f"\n== {name}: median {r['median_s']:.1f} s of {[round(x, 1) for x in r['times_s']]} wall, "
+              f"{r['median_cpu_s']:.1f} s CPU (single-threaded: CPU time is the time on an idle core); "
+              f"peak {r['peak_gb']:.2f} GB", flush=True)
+        print("   " + json.dumps({k: v for k, v in r.items() if k not in ("times_s", "case")}, default=float),
+              flush=True)
+    base.OUT.mkdir(parents=True, exist_ok=True)
+    (base.OUT / f"bench_thresholds_n{args.n}.json").write_text(json.dumps(report, indent=1, default=float))
+
+
+if __name__ == "__main__":
+    main()

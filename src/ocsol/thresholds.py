@@ -1,0 +1,395 @@
+"""Décret n° 2023-1096 interpretation thresholds computed by ocsol from raw OCS GE.
+
+The legal measure of artificialisation applies reference thresholds (2 500 m², 50 m² for built
+land) to the polygons the matrix classifies. IGN delivers that product (``artif``,
+``crit_seuil``) for the départements and millésimes it has processed, without publishing the
+algorithm. This module implements the algorithm of ``THRESHOLDS.md`` §3 (MonDiagArtif's 2024
+PostGIS code is the reference; every point where IGN may differ is a parameter of
+:class:`ThresholdSettings`, whose defaults follow that reference):
+
+1. a *patch* is a connected group of polygons of the same matrix status (adjacency ``queen``:
+   touching at a point links, as ``ST_Intersects``; ``rook``: a shared edge is needed);
+2. R1: a non-artificial patch smaller than ``area_m2`` becomes artificial;
+3. R2: an artificial patch smaller than ``area_m2`` becomes non-artificial, except
+4. R3: built polygons (``built_cs``, ≥ ``built_m2``) stay artificial (``built_scope = "polygon"``),
+   or protect their whole patch (``"patch"``);
+5. the rules are applied together on the matrix status (``simultaneous``), one after the
+   other (``rule1_then_rule2``, ``rule2_then_rule1``) or repeated until nothing changes
+   (``fixpoint``); patches touching the data edge flip (``edge_policy = "flip"``) or not
+   (``"protect"``: strictly « enclavé »).
+
+``crit_seuil`` is *final status ≠ matrix status* (INFERENCE, THRESHOLDS.md step 6).
+
+Speed: the adjacency graph is built once per layer with one spatial-index query (no geometric
+union); patches are the connected components of its edges joining same-status polygons
+(:func:`scipy.sparse.csgraph.connected_components`). Every schedule and every setting reuses
+the same graph (:class:`PatchGraph`), which is what the calibration against IGN
+(:mod:`ocsol.threshold_compare`) relies on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import logging
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from shapely import STRtree
+
+from .config import SCHEMA
+from .errors import ConfigError, InvariantError, SchemaError
+
+log = logging.getLogger(__name__)
+
+#: The choices of each uncertain point (THRESHOLDS.md §3, §8 Q1–Q5); the first is the default.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "adjacency": ("queen", "rook"),
+    "schedule": ("simultaneous", "rule1_then_rule2", "rule2_then_rule1", "fixpoint"),
+    "edge_policy": ("flip", "protect"),
+    "built_scope": ("polygon", "patch"),
+}
+
+
+_DEFAULTS = SCHEMA["ocsge.thresholds"]  # the defaults live in the configuration schema only
+
+
+@dataclass(frozen=True)
+class ThresholdSettings:
+    """How the thresholds are applied (defaults: MonDiagArtif 2024, THRESHOLDS.md §2).
+
+    Attributes
+    ----------
+    area_m2
+        Area threshold: a patch *strictly* smaller flips (décret « ≥ 2 500 m² » counts).
+    built_m2
+        Built-land threshold: built polygons at least this large stay artificial (R3).
+    adjacency
+        ``"queen"`` (touching at a point links two polygons) or ``"rook"`` (a shared edge).
+        UNVERIFIED which one IGN uses.
+    schedule
+        ``"simultaneous"``, ``"rule1_then_rule2"``, ``"rule2_then_rule1"`` or ``"fixpoint"``.
+        UNVERIFIED.
+    edge_policy
+        ``"flip"``: patches touching the data edge flip like the others; ``"protect"``: they
+        never flip (not provably enclosed). UNVERIFIED.
+    built_scope
+        ``"polygon"``: only the built polygon stays artificial; ``"patch"``: a patch holding a
+        built polygon never flips under R2. UNVERIFIED.
+    built_cs
+        Couverture codes counted as built land (R3).
+    snap_m
+        Grid (m) the geometries are snapped to before the adjacency test, so that neighbours
+        share exact vertices (0 = none). Areas always come from the unsnapped geometries.
+    """
+
+    area_m2: float = _DEFAULTS["area_m2"]
+    built_m2: float = _DEFAULTS["built_m2"]
+    adjacency: str = _DEFAULTS["adjacency"]
+    schedule: str = _DEFAULTS["schedule"]
+    edge_policy: str = _DEFAULTS["edge_policy"]
+    built_scope: str = _DEFAULTS["built_scope"]
+    built_cs: tuple[str, ...] = tuple(_DEFAULTS["built_cs"])
+    snap_m: float = _DEFAULTS["snap_m"]
+
+    def __post_init__(self) -> None:
+        for key, allowed in CHOICES.items():
+            value = getattr(self, key)
+            if value not in allowed:
+                raise ConfigError(
+                    f"[ocsge.thresholds] {key} = {value!r} is not known; use one of {', '.join(allowed)}"
+                )
+        for key in ("area_m2", "built_m2", "snap_m"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value) or value < 0:
+                raise ConfigError(f"[ocsge.thresholds] {key} = {value!r} must be a number ≥ 0 (m²/m)")
+        if isinstance(self.built_cs, str):
+            object.__setattr__(self, "built_cs", (self.built_cs,))
+        object.__setattr__(self, "built_cs", tuple(str(c) for c in self.built_cs))
+
+    @classmethod
+    def from_config(cls, section: dict[str, Any]) -> ThresholdSettings:
+        """Settings from a ``[ocsge.thresholds]`` section (unknown keys were refused by the config)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in section.items() if k in names and v is not None})
+
+    @property
+    def label(self) -> str:
+        """Short text naming the four uncertain choices (``queen/simultaneous/flip/polygon``)."""
+        return "/".join(str(getattr(self, k)) for k in CHOICES)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["built_cs"] = list(self.built_cs)
+        return d
+
+
+def all_settings(base: ThresholdSettings | None = None) -> list[ThresholdSettings]:
+    """Every combination of the uncertain choices (:data:`CHOICES`), the other values from ``base``."""
+    base = base or ThresholdSettings()
+    keys = list(CHOICES)
+    return [replace(base, **dict(zip(keys, combo, strict=True))) for combo in itertools.product(*CHOICES.values())]
+
+
+@dataclass
+class PatchGraph:
+    """What the thresholds need of one layer, computed once: areas, built flags and adjacency.
+
+    Attributes
+    ----------
+    area
+        Polygon areas (m²).
+    cs
+        Couverture code of each polygon.
+    i, j
+        Adjacent polygon pairs (``i < j``) under :attr:`adjacency`.
+    on_edge
+        Whether each polygon touches the outer boundary of the data (computed on demand).
+    """
+
+    geoms: np.ndarray
+    area: np.ndarray
+    cs: np.ndarray
+    i: np.ndarray
+    j: np.ndarray
+    adjacency: str
+    edge: shapely.Geometry | None = None
+    _on_edge: np.ndarray | None = None
+
+    @property
+    def n(self) -> int:
+        return len(self.area)
+
+    @property
+    def on_edge(self) -> np.ndarray:
+        if self._on_edge is None:
+            self._on_edge = touches_edge(self.geoms, edge=self.edge)
+        return self._on_edge
+
+    def built(self, settings: ThresholdSettings) -> np.ndarray:
+        return np.isin(self.cs, list(settings.built_cs)) & (self.area >= settings.built_m2)
+
+
+def adjacent_pairs(geoms: np.ndarray, *, adjacency: str = "queen", snap_m: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs ``(i, j)``, ``i < j``, of adjacent polygons, from one spatial-index query.
+
+    ``queen``: the polygons intersect (touching at a point counts, as ``ST_Intersects``);
+    ``rook``: their boundaries share a line (``ST_Relate(a, b, '****1****')``).
+
+    >>> import shapely
+    >>> g = np.array([shapely.box(0, 0, 1, 1), shapely.box(1, 1, 2, 2), shapely.box(1, 0, 2, 1)])
+    >>> [list(map(int, a)) for a in adjacent_pairs(g)]
+    [[0, 0, 1], [1, 2, 2]]
+    >>> [list(map(int, a)) for a in adjacent_pairs(g, adjacency="rook")]
+    [[0, 1], [2, 2]]
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    if snap_m > 0:
+        geoms = shapely.set_precision(geoms, snap_m)
+    a, b = STRtree(geoms).query(geoms)  # bounding boxes; each pair tested once, not twice
+    keep = a < b
+    a, b = a[keep], b[keep]
+    hit = shapely.intersects(geoms[a], geoms[b])
+    a, b = a[hit], b[hit]
+    if adjacency == "rook" and len(a):
+        line = shapely.relate_pattern(geoms[a], geoms[b], "****1****")
+        a, b = a[line], b[line]
+    order = np.lexsort((b, a))
+    return a[order].astype(np.int64), b[order].astype(np.int64)
+
+
+def touches_edge(geoms: np.ndarray, *, edge: shapely.Geometry | None = None, chunk: int = 64) -> np.ndarray:
+    """Whether each polygon touches the outer boundary of the data.
+
+    ``edge`` is the area the data cover (the département polygon); by default the union of the
+    polygons (a coverage union, checked against the summed areas).
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    if edge is None:
+        edge = shapely.coverage_union_all(geoms)
+        total = float(shapely.area(geoms).sum())
+        if abs(edge.area - total) > 1e-6 * max(total, 1.0) + 1.0:  # not a clean coverage: slower exact union
+            edge = shapely.union_all(geoms)
+    lines = []
+    for line in shapely.get_parts(shapely.boundary(edge)):
+        xy = shapely.get_coordinates(line)
+        for k in range(0, max(len(xy) - 1, 1), chunk):
+            lines.append(shapely.linestrings(xy[k:k + chunk + 1]))
+    out = np.zeros(len(geoms), dtype=bool)
+    if lines:
+        _, hit = STRtree(geoms).query(np.array(lines, dtype=object), predicate="intersects")
+        out[hit] = True
+    return out
+
+
+def patch_graph(layer: gpd.GeoDataFrame, *, adjacency: str = "queen", snap_m: float = 0.0,
+                edge: shapely.Geometry | None = None) -> PatchGraph:
+    """Build the :class:`PatchGraph` of a layer of single polygons (``cs``, geometry)."""
+    geoms = np.asarray(layer.geometry.values, dtype=object)
+    i, j = adjacent_pairs(geoms, adjacency=adjacency, snap_m=snap_m)
+    return PatchGraph(geoms=geoms, area=shapely.area(geoms), cs=layer["cs"].to_numpy(dtype=object), i=i, j=j,
+                      adjacency=adjacency, edge=edge)
+
+
+def patches(graph: PatchGraph, status: np.ndarray) -> tuple[int, np.ndarray]:
+    """Connected groups of same-status polygons: ``(number of patches, patch label per polygon)``."""
+    same = status[graph.i] == status[graph.j]
+    m = coo_matrix((np.ones(int(same.sum()), dtype=np.int8), (graph.i[same], graph.j[same])),
+                   shape=(graph.n, graph.n))
+    n, labels = connected_components(m, directed=False)
+    return int(n), labels
+
+
+def _flips(graph: PatchGraph, status: np.ndarray, s: ThresholdSettings, *, r1: bool, r2: bool) -> np.ndarray:
+    """Polygons that rules R1 (fill) / R2+R3 (drop) flip, judged on ``status``."""
+    n, lab = patches(graph, status)
+    small = np.bincount(lab, weights=graph.area, minlength=n) < s.area_m2
+    if s.edge_policy == "protect":
+        small &= np.bincount(lab, weights=graph.on_edge, minlength=n) == 0
+    patch_artif = np.zeros(n, dtype=bool)
+    patch_artif[lab] = status
+    flip_patch = np.zeros(n, dtype=bool)
+    protected = graph.built(s) & status  # R3: built land that is artificial
+    if r1:
+        flip_patch |= small & ~patch_artif
+    if r2:
+        drop = small & patch_artif
+        if s.built_scope == "patch":
+            drop &= np.bincount(lab, weights=protected, minlength=n) == 0
+        flip_patch |= drop
+    flip = flip_patch[lab]
+    if r2 and s.built_scope == "polygon":
+        flip &= ~protected
+    return flip
+
+
+@dataclass
+class ThresholdRun:
+    """The result of one run: final status, number of iterations and oscillating polygons."""
+
+    status: np.ndarray
+    iterations: int
+    oscillating: int
+
+
+def run_thresholds(graph: PatchGraph, matrix: np.ndarray, settings: ThresholdSettings, *,
+                   max_iterations: int = 1000) -> ThresholdRun:
+    """Final artificial status of every polygon of ``graph`` from its matrix status.
+
+    With ``fixpoint``, the simultaneous pass is repeated on the new status until nothing flips.
+    Polygons protected by R3 never flip back, but a non-artificial polygon enclosed in a small
+    artificial patch made of protected buildings would be filled by R1 and dropped by R2 in
+    turn: such oscillating polygons end **artificial** (R1 wins: the surface enclosing them is
+    built land, always artificial) and are counted (INFERENCE; THRESHOLDS.md §3 step 5).
+    """
+    s = settings
+    matrix = np.asarray(matrix, dtype=bool)
+    if len(matrix) != graph.n:
+        raise ValueError(f"{len(matrix)} statuses for {graph.n} polygons")
+    if s.schedule == "simultaneous":
+        return ThresholdRun(matrix ^ _flips(graph, matrix, s, r1=True, r2=True), 1, 0)
+    if s.schedule in ("rule1_then_rule2", "rule2_then_rule1"):
+        first_r1 = s.schedule == "rule1_then_rule2"
+        mid = matrix ^ _flips(graph, matrix, s, r1=first_r1, r2=not first_r1)
+        return ThresholdRun(mid ^ _flips(graph, mid, s, r1=not first_r1, r2=first_r1), 2, 0)
+    status = matrix
+    seen = {_digest(status): 0}
+    history = [status]
+    for it in range(1, max_iterations + 1):
+        flip = _flips(graph, status, s, r1=True, r2=True)
+        if not flip.any():
+            return ThresholdRun(status, it, 0)
+        status = status ^ flip
+        key = _digest(status)
+        if key in seen:  # a cycle: the polygons that change within it end artificial
+            cycle = np.array(history[seen[key]:])
+            moving = cycle.any(axis=0) & ~cycle.all(axis=0)
+            log.info("thresholds (fixpoint): %d polygon(s) oscillate; set artificial", int(moving.sum()))
+            return ThresholdRun(status | moving, it, int(moving.sum()))
+        seen[key] = len(history)
+        history.append(status)
+    raise InvariantError(
+        f"thresholds (fixpoint): no stable status after {max_iterations} passes; report this layer as a bug"
+    )
+
+
+def _digest(status: np.ndarray) -> bytes:
+    return hashlib.blake2b(np.packbits(status).tobytes(), digest_size=16).digest()
+
+
+def single_polygons(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Multipolygons exploded into their parts (each part is judged on its own); index kept."""
+    kinds = shapely.get_type_id(np.asarray(layer.geometry.values))
+    if not (kinds == 6).any():
+        return layer
+    return layer.explode(index_parts=False)
+
+
+def apply_thresholds(
+    layer: gpd.GeoDataFrame,
+    *,
+    settings: ThresholdSettings | None = None,
+    edge: shapely.Geometry | None = None,
+    artif: str = "artif",
+) -> gpd.GeoDataFrame:
+    """Apply the décret thresholds to one vintage of OCS GE.
+
+    Parameters
+    ----------
+    layer
+        One millésime of a whole département (never cut by commune: patches cross them), with
+        ``cs`` and the matrix status in column ``artif`` (bool). Multipolygons are exploded:
+        each part is judged on its own and keeps its row's index and attributes.
+    settings
+        The choices (default: :class:`ThresholdSettings`, MonDiagArtif's 2024 reference).
+    edge
+        The area the data cover (e.g. the département polygon); default: the union of the layer.
+        Only used with ``edge_policy = "protect"``.
+    artif
+        Column holding the matrix status.
+
+    Returns
+    -------
+    GeoDataFrame
+        The (exploded) layer with ``artif_seuil`` (final status) and ``crit_seuil`` (final ≠
+        matrix). ``attrs["thresholds"]`` holds the settings and run diagnostics.
+
+    Raises
+    ------
+    SchemaError
+        When the layer lacks ``cs`` or the status column, or a status is missing.
+
+    Examples
+    --------
+    A 900 m² gravel yard alone in a field is dropped (R2); a 1 600 m² wood hole inside a car
+    park is filled (R1):
+
+    >>> import shapely, geopandas as gpd
+    >>> field = shapely.box(0, 0, 400, 400).difference(shapely.box(185, 185, 215, 215))
+    >>> g = gpd.GeoDataFrame({"cs": ["CS2.2.1", "CS1.1.2.1"], "artif": [False, True]},
+    ...                      geometry=[field, shapely.box(185, 185, 215, 215)], crs="EPSG:2154")
+    >>> out = apply_thresholds(g)
+    >>> out["artif_seuil"].tolist(), out["crit_seuil"].tolist()
+    ([False, False], [False, True])
+    """
+    settings = settings or ThresholdSettings()
+    for col in ("cs", artif):
+        if col not in layer.columns:
+            raise SchemaError(f"thresholds: the layer has no {col!r} column (found {list(layer.columns)})")
+    if layer[artif].isna().any():
+        raise SchemaError(f"thresholds: {int(layer[artif].isna().sum())} polygon(s) have no matrix status")
+    parts = single_polygons(layer)
+    graph = patch_graph(parts, adjacency=settings.adjacency, snap_m=settings.snap_m, edge=edge)
+    matrix = parts[artif].to_numpy(dtype=bool)
+    res = run_thresholds(graph, matrix, settings)
+    out = parts.copy()
+    out["artif_seuil"] = res.status
+    out["crit_seuil"] = res.status != matrix
+    out.attrs["thresholds"] = {**settings.as_dict(), "iterations": res.iterations, "oscillating": res.oscillating,
+                               "exploded_parts": len(parts) - len(layer)}
+    return out
