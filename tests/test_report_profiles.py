@@ -94,6 +94,7 @@ def _h2(path: Path) -> list[str]:
             for h in re.findall(r"<h2[^>]*>(.*?)</h2>", page, flags=re.S)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(CASES))
 def test_each_profile_says_what_it_is(reports, case):
     _src, _lvl, _code, title, cgct, banner, partial, measure = CASES[case]
@@ -117,6 +118,7 @@ def test_each_profile_says_what_it_is(reports, case):
     assert not english, f"English words in the report: {sorted(set(english))}"
 
 
+@pytest.mark.slow
 def test_profiles_have_their_own_sections(reports):
     local = _h2(reports["rapport_local"] / HTML_NAME)
     assert local[0] == "1. Objet du rapport" and "Raisons des évolutions observées" in " ".join(local)
@@ -129,6 +131,7 @@ def test_profiles_have_their_own_sections(reports):
     assert "v100 → v200" in occ_text and "changement de méthode" in occ_text
 
 
+@pytest.mark.slow
 def test_rnu_report_is_written_by_the_ddt_and_asks_for_its_mandatory_text(reports):
     text = _visible(reports["rnu_ddt"] / HTML_NAME)
     assert "direction départementale des territoires" in text
@@ -137,6 +140,7 @@ def test_rnu_report_is_written_by_the_ddt_and_asks_for_its_mandatory_text(report
     assert head["texts_missing"] == ["raisons"] and head["profile"] == "rnu_ddt"
 
 
+@pytest.mark.slow
 def test_user_text_is_rendered_as_text_never_as_markup(reports):
     page = (reports["texts"] / HTML_NAME).read_text(encoding="utf-8")
     assert "<script>alert" not in page and 'href="javascript' not in page
@@ -145,6 +149,7 @@ def test_user_text_is_rendered_as_text_never_as_markup(reports):
     assert "12 ha" in text and "Texte à fournir" not in text.split("Raisons des évolutions")[1][:200]
 
 
+@pytest.mark.slow
 def test_docx_has_the_html_section_headings(reports):
     import docx
 
@@ -157,6 +162,7 @@ def test_docx_has_the_html_section_headings(reports):
     assert BANNER in doc.sections[0].header.paragraphs[0].text
 
 
+@pytest.mark.slow
 def test_members_table_explains_the_sum_of_allowances(reports):
     text = re.sub(r"\s+", " ", _visible(reports["rapport_local"] / HTML_NAME))
     # Lyon: 5 communes lifted to their guarantee; the member envelopes sum above the EPCI's
@@ -189,6 +195,7 @@ def _measured(path: Path, tmp: Path, width: int) -> dict:
     return json.loads(htmllib.unescape(raw))
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_pdf_pages_are_numbered_named_and_end_on_no_heading(reports, tmp_path):
     from pypdf import PdfReader
@@ -208,6 +215,7 @@ def test_pdf_pages_are_numbered_named_and_end_on_no_heading(reports, tmp_path):
             assert lines[-1] not in headings, f"page {i} ends on the heading {lines[-1]!r}"
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_tables_fit_the_page_width(reports, tmp_path):
     for case in ("rapport_local", "rapport_local_synthetic", "diagnostic"):
@@ -217,6 +225,7 @@ def test_tables_fit_the_page_width(reports, tmp_path):
         assert not wide, f"{case}: tables wider than their column: {wide}"
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_index_flags_and_sorts_missing_last_and_fits_1280(folders, tmp_path):
     from ocsol.report.batch import batch_reports, select_territories
@@ -251,6 +260,7 @@ def test_index_flags_and_sorts_missing_last_and_fits_1280(folders, tmp_path):
 
 
 # -- small, fast checks ----------------------------------------------------------------------------
+@pytest.mark.slow
 def test_qa_rows_are_the_territorys_own_in_french(folders):
     from ocsol.report import build_context
 
@@ -294,6 +304,7 @@ def test_numbers_have_fixed_decimals_per_kind():
     assert ff.fmt(12.34, "pct") == "12,3" and ff.fmt(0.149, "pct_area") == "0,15" and ff.fmt(73.4, "m2") == "73"
 
 
+@pytest.mark.slow
 def test_every_qa_key_of_the_samples_is_worded_in_french(folders):
     import pandas as pd
 
@@ -317,6 +328,7 @@ def test_headline_picks_the_most_authoritative_measure_then_the_latest():
     assert (h["flows_measure"], int(h["flows_to"]), h["net_artif_ha"]) == ("decret_ign", 2022, 4.0)
 
 
+@pytest.mark.slow
 def test_flows_by_couverture_and_usage_add_up_to_the_flows(folders):
     from ocsol.report import build_context
 
