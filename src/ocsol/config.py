@@ -7,7 +7,6 @@ Defaults live here and only here.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -395,35 +394,6 @@ class Config:
         """A path from the file, made absolute against the file's folder."""
         p = Path(os.path.expanduser(str(path)))
         return Path(os.path.normpath(p if p.is_absolute() else (self.base_dir / p)))
-
-    def input_paths(self) -> list[Path]:
-        """Every existing file the configuration names (any string value that resolves to a file),
-        and the configuration file itself: what an output folder must never hold."""
-        found: list[Path] = [self.source.resolve()] if self.source else []
-
-        def walk(value: Any) -> None:
-            if isinstance(value, str) and value.strip():
-                p = self.resolve(value)
-                with contextlib.suppress(OSError, ValueError):
-                    if p.is_file():
-                        found.append(p)
-            elif isinstance(value, dict):
-                for v in value.values():
-                    walk(v)
-            elif isinstance(value, list | tuple):
-                for v in value:
-                    walk(v)
-
-        walk(self.sections)
-        if self.sections.get("ocsge", {}).get("departements"):  # per-département files ({dep}, table)
-            from .departements import plan_ocsge
-            from .errors import OcsolError
-
-            with contextlib.suppress(OcsolError, OSError):
-                for inputs in plan_ocsge(self):
-                    walk([str(p) for p in inputs.vintages.values()])
-                    walk([str(p) for d in inputs.diffs for p in d.paths])
-        return list(dict.fromkeys(found))
 
     @property
     def crs(self) -> str:

@@ -33,7 +33,10 @@ from scipy.sparse.csgraph import connected_components
 from shapely import STRtree
 
 from . import change
+from .errors import ConfigError
+from .io.vector import read_layer, working_crs
 from .territories import Territories, aggregate
+from .threshold_tables import with_status
 from .thresholds import adjacent_pairs
 
 log = logging.getLogger(__name__)
@@ -203,10 +206,6 @@ def fragmentation_change(table: pd.DataFrame) -> pd.DataFrame:
 def configured_fragmentation(config, vintages: dict[int, gpd.GeoDataFrame], classes: pd.DataFrame, thresholded,
                              zones: change.Zones, territories: Territories, *, summary: pd.DataFrame):
     """The ``[fragmentation]`` step of the pipeline: ``fragmentation`` and ``fragmentation_change`` tables, QA notes."""
-    from .errors import ConfigError
-    from .io.vector import read_layer, working_crs
-    from .threshold_tables import with_status
-
     sec = config.sections["fragmentation"]
     choice = sec["barrier"]
     barriers = {"matrix": ["matrix"], "thresholds": ["thresholds"], "both": ["matrix", "thresholds"]}.get(choice)

@@ -7,12 +7,10 @@ notebooks and scripts all call these two functions.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +18,33 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from . import change, indicators, nomenclature
-from .config import Config, load_config
-from .departements import OcsgeInputs, OcsgePieces, plan_ocsge, run_departements
+from . import change, indicators, nomenclature, raster_coverage
+from .cluster import open_client, run_tasks
+from .config import PATH, Config, load_config, spec_of
+from .consumption_tables import compute_consumption_tables
+from .departements import (
+    OcsgeInputs,
+    OcsgePieces,
+    input_paths,
+    merge_pieces,
+    plan_ocsge,
+)
 from .departements import parse_year as _year
 from .errors import ConfigError, CoverageError, InvariantError
+from .ign_artif import compute_ign_tables
+from .io.common import text_encoding
 from .io.ocsge import read_ocsge, read_ocsge_diff
-from .io.territories import read_territories
+from .io.styles import change_layer_qml
+from .io.targets import net_targets_from_config
+from .io.territories import read_perimeters, read_territories
 from .io.write import check_out_dir, manifest_files, publish_files, write_gpkg
+from .step_common import classify_layer as _classify
+from .step_common import diff_extent as _diff_extent
+from .step_common import file_provenance, partial_qa
+from .step_common import qa_row as _qa
 from .territories import Territories
 from .units import M2_PER_HA
+from .zan_2031 import net_trajectory
 
 log = logging.getLogger(__name__)
 
@@ -66,26 +81,6 @@ class Results:
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
-
-
-def file_provenance(role: str, path: str | os.PathLike[str]) -> list[dict]:
-    """sha256, size and modification date of an input file (and its shapefile siblings)."""
-    p = Path(path)
-    files = [p]
-    if p.suffix.lower() == ".shp":
-        files += [p.with_suffix(s) for s in (".dbf", ".shx", ".prj") if p.with_suffix(s).exists()]
-    out = []
-    for f in files:
-        h = hashlib.sha256()
-        with open(f, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-        st = f.stat()
-        out.append({
-            "role": role, "path": str(f), "sha256": h.hexdigest(), "size": st.st_size,
-            "modified": datetime.fromtimestamp(st.st_mtime, tz=UTC).strftime("%Y-%m-%d"),
-        })
-    return out
 
 
 def load_territories(config: Config) -> Territories:
@@ -146,8 +141,6 @@ def compute(
     units["area_ha"] = units.pop("area_m2") / M2_PER_HA
     perimeters = config.get("territories", "perimeters")
     if perimeters:
-        from .io.territories import read_perimeters
-
         path = config.resolve(perimeters)
         units = perimeter_columns(units, read_perimeters(path))
         provenance += file_provenance("perimeters", path)
@@ -160,13 +153,13 @@ def compute(
         provenance += prov
         qa += notes
     if config.has("raster"):
+        # start-up: rasterio and numba (≈ 1 s), for rasters only
         from .crosstab import compute_raster_pieces
 
         rp = compute_raster_pieces(config, territories, progress=progress)
         full = sorted({(int(a), int(b)) for a, b in rp.transitions[["vintage_from", "vintage_to"]].itertuples(index=False)})
         t = indicators.build_tables(rp.stock, rp.transitions, rp.classes, territories, full_pairs=full,
                                     pieces_from="raster", measure="raster_proxy")
-        from . import raster_coverage
 
         vint = {int(y): config.resolve(p) for y, p in config.sections["raster"]["vintages"].items()}
         shares = raster_coverage.coverage_shares(
@@ -206,8 +199,6 @@ def compute(
                       "", str(config.get("raster", "legend")), key="raster.proxy",
                       legend=str(config.get("raster", "legend"))))
     if any(config.has(s) for s in ("consumption", "population")):
-        from .consumption_tables import compute_consumption_tables
-
         summary = tables.get("stock_summary")
         extra = compute_consumption_tables(
             config, territories,
@@ -231,9 +222,6 @@ def compute(
                 provenance += file_provenance(f"zan {key}", config.resolve(config.get("zan", key)))
     net_targets = config.sections["zan"].get("net_targets") or []
     if net_targets or len(tables.get("flows", ())):
-        from .io.targets import net_targets_from_config
-        from .zan_2031 import net_trajectory
-
         per_end = int(config.sections["zan"]["period"][1])
         nt = net_targets_from_config(net_targets)
         exists = set(zip(territories.names["level"], territories.names["code"], strict=True))
@@ -308,9 +296,6 @@ def _collapse_qa(qa: pd.DataFrame, *, limit: int = 3) -> pd.DataFrame:
 
 def _encoding_notes(provenance: list[dict], config: Config) -> list[dict]:
     """A qa row for every text input that was not UTF-8 (how it was decoded, on the whole file)."""
-    from .config import PATH, spec_of
-    from .io.common import text_encoding
-
     paths = [r["path"] for r in provenance]
     for section in config.present:  # inputs without a provenance row (membership, COG tables…)
         for key, value in config.sections[section].items():
@@ -324,20 +309,6 @@ def _encoding_notes(provenance: list[dict], config: Config) -> list[dict]:
                 notes.append(_qa("encoding", f"not UTF-8: decoded as {enc} (whole file checked)", "", path,
                                  key="encoding.not_utf8", files=[path], file=Path(path).name, encoding=enc))
     return notes
-
-
-def _qa(topic: str, item: str, count: object, detail: str = "", *, key: str = "", codes: Any = (),
-        files: Any = (), **params: Any) -> dict:
-    """One QA row: ``key`` words it in French (catalogue group ``qa``), ``params`` fill the wording.
-
-    A row without a key (or with a key the catalogue lacks) is shown in reports as « Autre
-    contrôle (topic) : voir qa.csv » — never in English; add its key to ``ocsol/fr/catalogue.csv``.
-    """
-    return {"topic": topic, "key": key, "item": item, "count": count, "detail": detail,
-            "codes": ";".join(str(c) for c in codes if str(c)),
-            "files": ";".join(sorted({Path(str(f)).name for f in files if str(f)})),
-            "params": json.dumps({k: v for k, v in params.items() if v is not None}, ensure_ascii=False,
-                                 sort_keys=True)}
 
 
 def _row_key(row: dict) -> str:
@@ -362,17 +333,6 @@ def _int_or_none(value: Any) -> int | None:
         return None if pd.isna(value) else int(value)
     except (TypeError, ValueError):
         return None
-
-
-def partial_qa(partial: pd.DataFrame, measure: str, *, topic: str = "ocsge") -> list[dict]:
-    """One QA row naming the parents without ``measure`` figures because not all their communes are covered."""
-    if partial is None or partial.empty:
-        return []
-    items = [f"{r.level} {r.code} ({r.n_missing} of {r.n_members} communes outside)" for r in partial.itertuples()]
-    return [_qa(topic, f"{measure} figures not given for territories whose communes are not all covered (a partial "
-                       "sum); the headline uses another measure when one covers them", len(items),
-                ", ".join(items[:10]) + (" …" if len(items) > 10 else ""), key="ocsge.partial_parents",
-                codes=partial["code"].astype(str).tolist(), measure=measure)]
 
 
 def _compute_ocsge(config: Config, territories: Territories, *, workers: int | None = None,
@@ -471,6 +431,26 @@ def ocsge_departement(config: Config, inputs: OcsgeInputs, *, communes: gpd.GeoD
     return out
 
 
+def run_departements(
+    config: Config, plan: list[OcsgeInputs], communes: Any, *, workers: int | None = None,
+    scheduler: str | None = None, progress: bool = False, client: Any = None,
+) -> OcsgePieces:
+    """Compute every département of ``plan`` as a task and merge their pieces.
+
+    ``workers=0`` runs them one after another in this process; otherwise on ``client``, on the
+    scheduler at ``scheduler``, or on a new LocalCluster of ``workers`` processes.
+    """
+    items = [(config, inputs) for inputs in plan]
+    labels = [str(p.dep) for p in plan]
+    kwargs = dict(desc="Départements", unit="dép.", progress=progress, labels=labels, communes=communes)
+    if client is not None or workers == 0:
+        parts = run_tasks(client, ocsge_departement, items, **kwargs)
+    else:
+        with open_client(workers=workers, scheduler=scheduler, n_tasks=len(plan)) as cl:
+            parts = run_tasks(cl, ocsge_departement, items, **kwargs)
+    return merge_pieces(parts, [p.dep for p in plan])
+
+
 def _zones(communes: gpd.GeoDataFrame, layers: list[gpd.GeoDataFrame], dep: str | None) -> change.Zones:
     """Zones of the communes a département's layers reach (every commune without a département)."""
     if dep is None:
@@ -527,7 +507,7 @@ def _ocsge_tables(config: Config, territories: Territories, pieces: OcsgePieces)
         zones = change.Zones.from_communes(territories.communes)
         diff_pairs = {(_year(e["from"], config), _year(e["to"], config)) for e in sec["diff"]}
     if want_thresholds:
-        from .threshold_tables import configured_thresholds
+        from .threshold_tables import configured_thresholds  # start-up: scipy.sparse (≈ 0.5 s)
 
         extra, notes, thresholded = configured_thresholds(config, vintages, base_classes, zones, territories,
                                                           rule_name=base_rule_name, diff_pairs=diff_pairs)
@@ -535,7 +515,7 @@ def _ocsge_tables(config: Config, territories: Territories, pieces: OcsgePieces)
             tables[name] = pd.concat([tables[name], df], ignore_index=True)
         qa += notes
     if config.has("fragmentation"):
-        from .fragmentation import configured_fragmentation
+        from .fragmentation import configured_fragmentation  # start-up: scipy.sparse (≈ 0.5 s)
 
         frag, notes = configured_fragmentation(config, vintages, base_classes, thresholded, zones, territories,
                                                summary=tables["stock_summary"])
@@ -560,8 +540,6 @@ def _ocsge_tables(config: Config, territories: Territories, pieces: OcsgePieces)
                        & (changes["vintage_to"] == _year(entry["to"], config)))
                 changes.loc[hit, "measure"] = _rule_measure(entry["rule"])
     if (sec.get("artif") or {}).get("vintages") or sec.get("artif_diff"):  # IGN Artificialisation products
-        from .ign_artif import compute_ign_tables
-
         zones = change.Zones.from_communes(territories.communes)
         base_rule = nomenclature.load_rule(_rule_ref(config, base_rule_name))
         ign, ign_changes, prov, notes = compute_ign_tables(config, territories, zones, base_rule, base_rule_name)
@@ -586,27 +564,10 @@ def _ocsge_tables(config: Config, territories: Territories, pieces: OcsgePieces)
     return tables, changes, provenance, qa
 
 
-def entry_paths(config: Config, entry: dict[str, Any]) -> list[Path]:
-    """The files of a ``[[ocsge.diff]]`` / ``[[ocsge.artif_diff]]`` entry, resolved."""
-    paths = entry["paths"] if isinstance(entry["paths"], list) else [entry["paths"]]
-    return [config.resolve(x) for x in paths]
-
-
 def _flag_pair(pieces: pd.DataFrame, classes: pd.DataFrame) -> pd.DataFrame:
     """Transition pieces with the artif/imper flags of the rule of their pair of vintages."""
     cl = classes.drop(columns=[c for c in ("_pair",) if c in classes])
     return indicators.flag(indicators.flag(pieces, cl, suffix="_from"), cl, suffix="_to")
-
-
-def _diff_extent(diff: gpd.GeoDataFrame, communes: gpd.GeoDataFrame | Territories, y1: int, y2: int) -> pd.DataFrame:
-    """Communes inside the convex hull of a change layer: they get flows (0 when no change)."""
-    import shapely
-
-    if isinstance(communes, Territories):
-        communes = communes.communes
-    hull = shapely.convex_hull(shapely.multipoints(shapely.get_coordinates(diff.geometry.values)))
-    inside = communes.loc[communes.intersects(hull), "code"]
-    return pd.DataFrame({"code": inside.to_numpy(), "vintage_from": y1, "vintage_to": y2})
 
 
 def _merge_classes(parts: list[pd.DataFrame]) -> pd.DataFrame:
@@ -614,15 +575,6 @@ def _merge_classes(parts: list[pd.DataFrame]) -> pd.DataFrame:
     if not parts:
         return pd.DataFrame(columns=["cs", "us", "artif", "imper", "cs_label", "us_label", "_pair"])
     return pd.concat(parts, ignore_index=True).drop_duplicates(["_pair", "cs", "us"]).reset_index(drop=True)
-
-
-def _classify(layer, cs_cols, us_cols, rule, source) -> pd.DataFrame:
-    area = layer.geometry.area
-    pairs = pd.concat(
-        [pd.DataFrame({"cs": layer[c], "us": layer[u], "a": area}) for c, u in zip(cs_cols, us_cols, strict=True)],
-        ignore_index=True,
-    )
-    return nomenclature.classify(pairs[["cs", "us"]], rule, source=source, area=pairs["a"])
 
 
 def _empty_codes(layer, cols, source, files=()) -> list[dict]:
@@ -707,7 +659,7 @@ def write_results(results: Results, out_dir: str | os.PathLike[str]) -> list[Pat
     """
     inputs = [p["path"] for p in results.provenance]
     if results.config is not None:
-        inputs += results.config.input_paths()
+        inputs += input_paths(results.config)
     check_out_dir(out_dir, inputs, label="output folder")
     writers = {}
     for name in [n for n in TABLE_ORDER if n in results.tables] + sorted(set(results.tables) - set(TABLE_ORDER)):
@@ -722,7 +674,6 @@ def write_results(results: Results, out_dir: str | os.PathLike[str]) -> list[Pat
         ch = results.changes
         writers["changes.gpkg"] = lambda p: write_gpkg(ch, p, layer="changes")
         writers["changes.parquet"] = lambda p: ch.to_parquet(p, index=False)  # GeoParquet
-        from .io.styles import change_layer_qml
 
         writers["changes.qml"] = lambda p: p.write_text(change_layer_qml(), encoding="utf-8")  # QGIS style
     if results.territories.has_geometry:

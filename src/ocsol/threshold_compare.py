@@ -33,8 +33,14 @@ import pandas as pd
 import shapely
 from shapely import STRtree
 
-from . import change
-from .errors import SchemaError
+from . import change, nomenclature
+from .config import Config, load_config
+from .departements import input_paths
+from .errors import ConfigError, SchemaError
+from .io.ocsge import read_ocsge
+from .io.ocsge_artif import read_ocsge_artif
+from .io.write import check_out_dir, publish_files
+from .pipeline import _rule_ref, load_territories
 from .thresholds import (
     CHOICES,
     ThresholdSettings,
@@ -189,16 +195,8 @@ def compare_command(*, config, vintage: int, ign, ign_layer: str | None = None, 
     Writes ``thresholds_compare.csv`` (one row per setting, ranked) and
     ``thresholds_compare_communes.csv`` (per commune) into ``out``.
     """
-    from . import nomenclature
-    from .config import Config, load_config
-    from .errors import ConfigError
-    from .io.ocsge import read_ocsge
-    from .io.ocsge_artif import read_ocsge_artif
-    from .io.write import check_out_dir, publish_files
-    from .pipeline import _rule_ref, load_territories
-
     cfg = config if isinstance(config, Config) else load_config(config)
-    check_out_dir(out, [*cfg.input_paths(), ign])  # before computing: refuse at once
+    check_out_dir(out, [*input_paths(cfg), ign])  # before computing: refuse at once
     sec = cfg.sections["ocsge"]
     paths = {int(str(k)): v for k, v in sec["vintages"].items()}
     if int(vintage) not in paths:

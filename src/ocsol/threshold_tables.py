@@ -22,6 +22,8 @@ import pandas as pd
 import shapely
 
 from . import change, indicators
+from .errors import ConfigError
+from .io.vector import read_layer, working_crs
 from .territories import Territories
 from .thresholds import ThresholdSettings, apply_thresholds
 
@@ -124,9 +126,6 @@ def threshold_qa(layers: dict[int, gpd.GeoDataFrame]) -> list[dict]:
 def configured_thresholds(config, vintages: dict[int, gpd.GeoDataFrame], classes: pd.DataFrame, zones: change.Zones,
                           territories: Territories, *, rule_name: str, diff_pairs: set[tuple[int, int]]):
     """The ``[ocsge.thresholds]`` step of the pipeline: ``(tables, qa notes, thresholded layers)``."""
-    from .errors import ConfigError
-    from .io.vector import read_layer, working_crs
-
     if rule_name != "decret-2023":
         raise ConfigError(f"{config.label}: [ocsge.thresholds] applies the décret's thresholds to its matrix; it "
                           f"needs ocsge.rule = \"decret-2023\" (found {rule_name!r}); remove one of the two")

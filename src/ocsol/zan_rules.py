@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError, SchemaError
+from .io.vector import read_layer, working_crs
 from .territories import COMMUNE, Territories, aggregate
 
 log = logging.getLogger(__name__)
@@ -350,8 +351,6 @@ def communes_touched(
     SchemaError
         Without commune geometry.
     """
-    from .io.vector import read_layer, working_crs
-
     if not territories.has_geometry:
         raise SchemaError("communes_touched: the territories have no geometry; use a commune polygon layer")
     per, _ = read_layer(path, what="PENE perimeter", crs=working_crs(crs), layer=layer)

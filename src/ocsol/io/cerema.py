@@ -25,6 +25,7 @@ from .common import (
     parse_number_columns,
     read_table,
 )
+from .vector import pick_layer
 
 log = logging.getLogger(__name__)
 
@@ -256,8 +257,6 @@ def _read_cerema_table(path: str | os.PathLike[str], *, sheet: str | int | None)
     import warnings
 
     import pyogrio
-
-    from .vector import pick_layer
 
     def has_flows(fields: list[str]) -> bool:
         return any(NAF_RE.match(str(f)) for f in fields)

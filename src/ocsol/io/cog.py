@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..errors import SchemaError, format_problems
 from .common import as_code, find_column, parse_numbers, read_table
+from .targets import parse_date
 
 
 def read_changes(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -71,8 +72,6 @@ def read_deleguees(path: str | os.PathLike[str]) -> pd.DataFrame:
         out["type"] = df[type_col].astype(str).str.strip().to_numpy()
     date_col = next((c for c in cols if c.lower() in ("creation_date", "date_creation")), None)
     if date_col is not None:  # date of creation of the commune nouvelle (garantie communale bonus)
-        from .targets import parse_date
-
         try:
             out["creation_date"] = [parse_date(v) for v in df[date_col]]
         except ValueError as exc:

@@ -14,6 +14,7 @@ import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError as PyprojCRSError
 
+from ..cluster import chunks, n_threads, thread_map
 from ..errors import CRSError, InputFileError, SchemaError, close_matches
 from .common import VECTOR_SUFFIXES, check_file
 
@@ -291,8 +292,6 @@ def _describe(layers: dict[str, list[str]], n: int = 8) -> str:
 
 def repair(gdf: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
     """Repair invalid geometries with ``make_valid`` keeping only their polygonal part; count them."""
-    from ..cluster import chunks, n_threads, thread_map
-
     arr = np.asarray(gdf.geometry.values)
     parts = chunks(len(arr), n_threads(None, len(arr), min_per_thread=20_000))
     invalid = ~np.concatenate(thread_map(lambda c: shapely.is_valid(arr[c]), parts)) if len(arr) else np.zeros(0, bool)

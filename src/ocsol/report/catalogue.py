@@ -24,6 +24,8 @@ from xml.sax.saxutils import escape
 
 import pandas as pd
 
+from .._version import __version__
+
 LICENCE = {"name": "etalab-2.0", "title": "Licence Ouverte / Open Licence version 2.0",
            "path": "https://www.etalab.gouv.fr/licence-ouverte-open-licence"}
 
@@ -193,8 +195,6 @@ def catalogue_files(
     ``geometries`` (GeoDataFrame) gives the extent and CRS when the territories have polygons.
     Returns file name → writer, for :func:`ocsol.io.write.publish_files`.
     """
-    from .. import __version__
-
     created = date.today().isoformat()
     ds_title = title or schema.get("title") or basename
     abstract = schema.get("description", "")

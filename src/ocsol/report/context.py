@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,71 +22,23 @@ from typing import Any
 
 import pandas as pd
 
-from .. import fr
+from .. import fr, plot
+from .._version import __version__
 from ..fr import format as ff
+from ..io.write import write_csv, write_text, write_xlsx
+from ..sample import sample_config
 from ..territories import COMMUNE
-from . import safe
+from . import safe, sections
+from .docx import write_docx
+from .layout import FIGURE_ALT, SECTION_ITEMS, VIEW_TITLES, html_table
 from .loader import Indicators, indicators_from_config, load_indicators
+from .profiles import CONTENT_OF
+from .profiles import sections as profile_sections
+from .safe import escape
 
 log = logging.getLogger(__name__)
 
 HEADLINE_FILE = "headline.json"
-#: What each section shows, in order: ("md", text key), ("table", view), ("plot", figure).
-SECTION_ITEMS: dict[str, list[tuple[str, str]]] = {
-    "front": [("md", "front")],
-    "identite": [("md", "identite")],
-    "membres": [("md", "membres"), ("plot", "membres_part"), ("plot", "membres_ha"), ("table", "membres")],
-    "consommation": [("md", "consommation"), ("plot", "consommation"), ("plot", "destinations"),
-                     ("table", "consommation")],
-    "zan": [("md", "zan"), ("plot", "trajectoire"), ("table", "zan")],
-    "artificialisation": [("md", "artificialisation"), ("table", "stocks"), ("table", "flux"),
-                          ("table", "flux_couverture"), ("table", "flux_usage"), ("table", "naf_ocsge"),
-                          ("plot", "stock_couverture"), ("plot", "stock_usage"), ("plot", "transitions"),
-                          ("plot", "carte"), ("table", "compte")],
-    "demographie": [("md", "demographie"), ("table", "demographie")],
-    "comparaison": [("md", "comparaison"), ("plot", "comparaison"), ("table", "comparaison")],
-    "raisons": [("md", "raisons")],
-    "renaturation": [("md", "renaturation")],
-    "objectifs": [("md", "objectifs")],
-    "autres": [("md", "autres")],
-    "methodologie": [("md", "methodologie"), ("table", "provenance"), ("table", "regles"), ("table", "controles")],
-    "annexe": [("md", "annexe"), ("table", "annexe")],
-}
-#: Alternative texts of the figures.
-FIGURE_ALT = {
-    "consommation": "Histogramme de la consommation annuelle d'espaces NAF par destination, en hectares",
-    "destinations": "Diagramme circulaire de la consommation d'espaces NAF de la période par destination",
-    "trajectoire": "Courbes de la consommation cumulée depuis le début de période, de sa projection et de "
-                   "l'enveloppe autorisée, en hectares",
-    "stock_couverture": "Barres des surfaces par couverture du sol et par millésime, en hectares",
-    "stock_usage": "Barres des surfaces par usage du sol et par millésime, en hectares",
-    "transitions": "Matrice des surfaces ayant changé de couverture entre deux millésimes, en hectares",
-    "carte": "Carte des polygones d'artificialisation et de désartificialisation sur le territoire",
-    "comparaison": "Barres comparant le territoire à des territoires de même niveau, avec la médiane",
-    "membres_part": "Carte des communes membres colorées selon la consommation depuis le début de période "
-                    "rapportée à leur surface",
-    "membres_ha": "Carte des communes membres avec des cercles proportionnels à la consommation depuis le début "
-                  "de période, en hectares",
-}
-#: Captions of the display tables.
-VIEW_TITLES = {
-    "membres": "Communes membres : référence, enveloppe, garantie et consommation",
-    "consommation": "Consommation annuelle d'espaces NAF par destination",
-    "zan": "Objectif de réduction : chiffres clés",
-    "stocks": "Surfaces artificialisées et imperméabilisées par millésime",
-    "flux": "Flux d'artificialisation et d'imperméabilisation entre millésimes",
-    "flux_couverture": "Surfaces artificialisées et rendues imperméables, par couverture d'arrivée",
-    "flux_usage": "Surfaces artificialisées et rendues imperméables, par usage d'arrivée",
-    "naf_ocsge": "Estimation OCS GE : espaces naturels, agricoles ou forestiers artificialisés, selon leur "
-                 "occupation au premier millésime (à rapprocher de la consommation d'ENAF du Cerema)",
-    "compte": "Compte foncier par classe (entrées et sorties)",
-    "demographie": "Démographie et efficacité de la consommation d'espace",
-    "comparaison": "Comparaison avec des territoires de même niveau",
-    "provenance": "Fichiers sources (empreinte SHA-256)",
-    "regles": "Table de règles d'artificialisation et d'imperméabilisation appliquée",
-    "controles": "Contrôles et corrections appliqués aux données du territoire",
-    "annexe": "Nomenclature de l'article R. 101-1 du code de l'urbanisme",
-}
 
 
 def level_label(level: str) -> str:
@@ -163,10 +114,8 @@ class ReportContext:
     # -- the report, section by section (the notebook's one display call) ---------------------
     def outline_sections(self) -> list[tuple[int, str, str]]:
         """``(number, section, heading)`` of the sections shown, in the profile's order."""
-        from .profiles import sections
-
         out = []
-        for section, _mandatory in sections(self.profile):
+        for section, _mandatory in profile_sections(self.profile):
             if self.available.get(section) is False and section in ("front", "membres", "annexe", "renaturation",
                                                                      "objectifs", "autres"):
                 continue
@@ -189,8 +138,6 @@ class ReportContext:
     def page_html(self) -> str:
         """Print styles (the territory name and page numbers in the footer, the synthetic banner in
         the header of every page) and the banner on screen, as HTML."""
-        from .safe import escape
-
         text = self.banner()
         css = ("<style>@page { @bottom-left { content: " + _css_string(self.display_name)
                + "; font-size: 8pt; color: #5b6675; } "
@@ -216,8 +163,6 @@ class ReportContext:
         """Display one section: heading, intro and text in one block (the heading never ends a
         page alone), then its tables and figures (or its one-sentence notice)."""
         from IPython.display import Markdown, display
-
-        from .profiles import CONTENT_OF
 
         content = CONTENT_OF.get(section, section)
         items = SECTION_ITEMS.get(content, [])
@@ -316,8 +261,6 @@ class ReportContext:
 
     def draw(self, name: str, ax=None):
         """Draw a figure on ``ax`` (a new figure when None) and return the Axes, or None."""
-        from .. import plot
-
         if name in ("membres_part", "membres_ha"):
             g = self.member_geometry
             if g is None or len(g) == 0:
@@ -371,8 +314,6 @@ class ReportContext:
         Path
             The headline JSON file.
         """
-        from ..io.write import write_csv, write_text, write_xlsx
-
         out = Path(output or self.output or ".")
         (out / "donnees").mkdir(parents=True, exist_ok=True)
         for name, df in self.figures.items():
@@ -383,8 +324,6 @@ class ReportContext:
             # strings as text cells, never formulas; numbers with the report's decimals
             write_xlsx(sheets, out / "tableaux.xlsx", formats=xlsx_formats(sheets, self.kinds))
         if docx:
-            from .docx import write_docx
-
             write_docx(self, out / "rapport.docx")
         target = out / HEADLINE_FILE
         write_text(json.dumps(self.headline, ensure_ascii=False, indent=1, default=_json_default), target)
@@ -420,31 +359,6 @@ def _json_default(value: Any) -> Any:
     if hasattr(value, "item"):
         return value.item()
     return str(value)
-
-
-def html_table(view: pd.DataFrame, kinds: dict[str, str], *, caption: str | None = None, name: str = "") -> str:
-    """A small, dependency-free HTML table of a view (faster and more controllable than Styler)."""
-    cells = format_table(view, kinds)
-    cls = ["t" if kinds.get(c, "text") in ("text", "bool") else "n" for c in view.columns]
-    head = safe.join(safe.html('<th class="{}">{}</th>', k, c) for c, k in zip(view.columns, cls, strict=True))
-    rows = safe.join(safe.html("<tr>{}</tr>", safe.join(safe.html('<td class="{}">{}</td>', k, v)
-                                                        for v, k in zip(values, cls, strict=True)))
-                     for values in cells.itertuples(index=False))
-    cap = safe.html("<caption>{}</caption>", caption) if caption else ""
-    return str(safe.html('<table class="ocsol-table ocsol-{}">{}<thead><tr>{}</tr></thead><tbody>{}</tbody></table>',
-                         name, cap, head, rows))
-
-
-def format_table(view: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
-    """A copy of a view with every number written in French format (fixed decimals per kind)."""
-    out = pd.DataFrame(index=view.index)
-    for col in view.columns:
-        kind = kinds.get(col, "text")
-        if kind == "text":
-            out[col] = ["" if (v is None or (isinstance(v, float) and math.isnan(v))) else str(v) for v in view[col]]
-        else:
-            out[col] = [ff.fmt(v, kind) for v in view[col]]
-    return out
 
 
 def build_context(
@@ -492,9 +406,6 @@ def build_context(
     >>> ctx.section_markdown("zan").splitlines()[0]
     '- Consommation de référence 2011-2021 (flux 2011 à 2020) : **827,75\\u202fha**'
     """
-    from .. import __version__
-    from . import sections
-
     ind = _indicators(config=config, indicators=indicators)
     lvl, code = ind.territories.find(str(territory), level)
     units = ind.table("territories")
@@ -519,8 +430,6 @@ def _indicators(*, config: str | None, indicators: str | None) -> Indicators:
     if indicators:
         return load_indicators(indicators)
     if config is None:
-        from ..sample import sample_config
-
         config = str(sample_config("sample"))
         if not Path(config).is_file():  # the combined sample may not exist in older checkouts
             config = str(sample_config("lyon"))
@@ -531,7 +440,6 @@ def save_headline(headline: dict[str, Any], path: str | os.PathLike[str] | None)
     """Write key figures as JSON (a notebook's last cell; tests read it). No-op when ``path`` is None."""
     if path is None:
         return None
-    from ..io.write import write_text
 
     target = Path(path)
     write_text(json.dumps(headline, ensure_ascii=False, indent=1, default=_json_default), target)

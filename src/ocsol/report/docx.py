@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .context import SECTION_ITEMS, VIEW_TITLES, format_table
+from ..io.write import write_zip
+from .layout import SECTION_ITEMS, VIEW_TITLES, format_table
 from .profiles import CONTENT_OF
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
@@ -179,8 +180,6 @@ def build_docx(ctx: Any) -> Any:
 
 def write_docx(ctx: Any, path: str | Path) -> Path:
     """Write ``rapport.docx`` atomically, with fixed dates (the same report gives the same bytes)."""
-    from ..io.write import write_zip
-
     doc = build_docx(ctx)
     stamp = datetime(2000, 1, 1, tzinfo=UTC)
     doc.core_properties.created = doc.core_properties.modified = stamp.replace(tzinfo=None)

@@ -15,10 +15,10 @@ import pandas as pd
 from .. import fr
 from ..fr import format as ff
 from ..territories import COMMUNE
-from . import sections as _s  # (imported by sections: attributes used at call time only)
 from .loader import Indicators, has_membership
 from .measures import vintages_used
 from .safe import md
+from .views import add_view, measure_params, to_float
 
 
 # -- méthodologie et provenance -----------------------------------------------------------------------
@@ -68,7 +68,7 @@ def qa_rows(ctx: Any, qa: pd.DataFrame, members_codes: set[str]) -> pd.DataFrame
 
 
 def _dec(value: Any) -> int:
-    v = _s._f(value)
+    v = to_float(value)
     return 0 if np.isnan(v) or float(v).is_integer() else 2
 
 
@@ -83,7 +83,7 @@ def methodology(ctx: Any, ind: Indicators) -> None:
         prov["file"] = [Path(str(p)).name for p in prov["path"]]
         prov = prov[[_role_relevant(ctx, str(r)) for r in prov["role"]]]
         prov["role_fr"] = [_role_fr(str(r)) for r in prov["role"]]
-        _s._view(ctx, "provenance", [("role_fr", "Rôle", "text"), ("file", "Fichier", "text"),
+        add_view(ctx, "provenance", [("role_fr", "Rôle", "text"), ("file", "Fichier", "text"),
                                   ("sha256", "SHA-256", "text"), ("modified", "Modifié le", "text"),
                                   ("size", "Taille (octets)", "int")], prov)
     rule = ind.table("rule")
@@ -93,13 +93,13 @@ def methodology(ctx: Any, ind: Indicators) -> None:
         r = rule[rule["rule"].astype(str).isin(applied)] if "rule" in rule.columns and applied else rule
         r = r.assign(rule_file=[Path(str(x)).name for x in r.get("rule", pd.Series([""] * len(r)))],
                      artif_fr=r["artif"], imper_fr=r["imper"])
-        _s._view(ctx, "regles", [("rule_file", "Règle", "text"), ("cs", "Couverture (motif)", "text"),
+        add_view(ctx, "regles", [("rule_file", "Règle", "text"), ("cs", "Couverture (motif)", "text"),
                               ("us", "Usage (motif)", "text"), ("artif_fr", "Artificialisé", "bool"),
                               ("imper_fr", "Imperméabilisé", "bool"), ("category", "Catégorie", "text"),
                               ("note", "Note", "text")], r)
     qa = qa_rows(ctx, ind.table("qa"), member_codes)
     if len(qa):
-        _s._view(ctx, "controles", [("topic_fr", "Thème", "text"), ("item_fr", "Contrôle", "text"),
+        add_view(ctx, "controles", [("topic_fr", "Thème", "text"), ("item_fr", "Contrôle", "text"),
                                  ("count", "Nombre", "text"), ("where", "Fichiers ou communes", "text")], qa)
     lines = [f"Rapport produit le {ctx.generated} avec **ocsol {ctx.version}** à partir de "
              f"« {md(Path(ind.source).name or ind.source)} »."]
@@ -111,7 +111,7 @@ def methodology(ctx: Any, ind: Indicators) -> None:
                      "une appréciation n'est portée que face à un objectif opposable, sinon la comparaison est "
                      "indicative ; projection = rythme observé × nombre d'années de la période.")
     for m in measures:
-        lines.append("- " + fr.text("measure_note", m, default=md(m), **_s._measure_params(ctx, ctx.tables.get("flows"))))
+        lines.append("- " + fr.text("measure_note", m, default=md(m), **measure_params(ctx, ctx.tables.get("flows"))))
     if "ocsge" in _relevant_topics(ctx):
         lines.append("- Imperméabilisation : zones bâties (CS1.1.1.1) et zones non bâties imperméables (CS1.1.1.2).")
     lines.append("- Les fichiers sources sont identifiés par leur empreinte SHA-256 : un même fichier donne les "

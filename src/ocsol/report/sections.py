@@ -12,7 +12,6 @@ matter and the territory's own texts are in :mod:`.members` and :mod:`.texts`.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,13 +19,19 @@ import pandas as pd
 
 from .. import fr, plot
 from ..fr import format as ff
+from ..legends import load_legend
+from ..nomenclature import couverture, usage
 from ..territories import COMMUNE
+from ..zan import DEFAULT_DECADES, zan_path
 from . import members, methodology, texts
 from .headline import MEASURE_ORDER, headline_table
 from .loader import Indicators, has_membership
 from .measures import perimeter, synthetic_parts, with_measure
 from .profiles import CGCT, VERDICT, choose_profile
 from .safe import md
+from .views import add_view as _view
+from .views import measure_params as _measure_params
+from .views import to_float as _f
 
 log = logging.getLogger(__name__)
 
@@ -90,21 +95,6 @@ def _set(ctx: Any, section: str, ok: bool) -> None:
     ctx.available[section] = bool(ok)
     if not ok and fr.has("missing", section):
         ctx.messages[section] = fr.text("missing", section)
-
-
-def _view(ctx: Any, name: str, columns: list[tuple[str, str, str]], df: pd.DataFrame) -> None:
-    """Register a display table: ``columns`` = (source column, French header, kind)."""
-    cols = [(src, label, kind) for src, label, kind in columns if src in df.columns]
-    view = pd.DataFrame({label: df[src].to_numpy() for src, label, _ in cols})
-    ctx.views[name] = view
-    ctx.kinds[name] = {label: kind for _, label, kind in cols}
-
-
-def _f(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return float("nan")
 
 
 def _present(value: Any) -> bool:
@@ -372,8 +362,6 @@ def _trajectory(ctx: Any, r: pd.Series) -> pd.DataFrame:
     p0, p1 = int(r["period_start"]), int(r["period_end"])
     path = ctx.tables.get("zan_path")
     if path is None or path.empty:
-        from ..zan import DEFAULT_DECADES, zan_path
-
         path = zan_path(ctx.tables["zan"], decades=ctx.meta.get("decades") or DEFAULT_DECADES)
     path = path.sort_values("year")
     years = list(range(p0, int(path["year"].max()) + 1))
@@ -401,15 +389,6 @@ def _trajectory(ctx: Any, r: pd.Series) -> pd.DataFrame:
 def _measures(*tables: pd.DataFrame | None) -> list[str]:
     present = {str(m) for t in tables if t is not None and len(t) and "measure" in t.columns for m in t["measure"]}
     return [m for m in MEASURE_ORDER if m in present] + sorted(present - set(MEASURE_ORDER))
-
-
-def _measure_params(ctx: Any, t: pd.DataFrame | None) -> dict[str, str]:
-    rule = ""
-    if t is not None and len(t) and "rule_name" in t.columns:
-        names = [n for n in t["rule_name"].astype(str).unique() if n]
-        rule = ", ".join(Path(n).name for n in names)
-    legend = str(ctx.meta.get("raster_legend") or "")
-    return {"rule": md(rule or "?"), "legend": md(legend or "raster")}
 
 
 def artificialisation(ctx: Any, ind: Indicators) -> None:
@@ -514,8 +493,6 @@ def artificialisation(ctx: Any, ind: Indicators) -> None:
 def _flows_by_class(ctx: Any, changes: pd.DataFrame) -> None:
     """Artificialisation and imperméabilisation of the latest pair by couverture and by usage of
     arrival (R. 2231-1 2° and 3°, broken down), from the change polygons and their rule's flags."""
-    from ..nomenclature import couverture, usage
-
     need = {"artif_from", "artif_to", "imper_from", "imper_to", "cs_to", "us_to"}
     if not need <= set(changes.columns) or changes.empty:
         return
@@ -589,8 +566,6 @@ def _stock_figure(stock: pd.DataFrame, by: str) -> pd.DataFrame:
         g[lab] = g[lab].astype(str).str.split(" (", n=1, regex=False).str[0]
     if by == "cs" and source.startswith("raster:"):  # raster classes: the legend's colours
         try:
-            from ..legends import load_legend
-
             legend = load_legend(source.split(":", 1)[1])
             g["colour"] = g[by].map(dict(zip(legend["value"].astype(str), legend["colour"], strict=False)))
         except Exception as exc:  # a legend given as a path may not be readable here: default palette
