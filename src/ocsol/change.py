@@ -20,6 +20,7 @@ import functools
 import logging
 import threading
 from dataclasses import dataclass
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -65,7 +66,7 @@ class Zones:
             pieces = shapely.from_wkb(shapely.to_wkb(self.pieces))
             shapely.prepare(pieces)
             local.pieces = pieces
-        return pieces
+        return cast(np.ndarray, pieces)
 
     @functools.cached_property
     def piece_tree(self) -> STRtree:
@@ -94,11 +95,11 @@ def edge_chunks(polygons: np.ndarray, *, max_segments: int = 1) -> np.ndarray:
         first = np.arange(lo, hi - 1, max_segments)
         chunk_lo.append(first)
         chunk_hi.append(np.minimum(first + max_segments, hi - 1))
-    lo = np.concatenate(chunk_lo)
-    hi = np.concatenate(chunk_hi)
-    sizes = hi - lo + 1
-    idx = np.repeat(lo, sizes) + (np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes))
-    return shapely.linestrings(coords[idx], indices=np.repeat(np.arange(len(lo)), sizes))
+    los = np.concatenate(chunk_lo)
+    his = np.concatenate(chunk_hi)
+    sizes = his - los + 1
+    idx = np.repeat(los, sizes) + (np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes))
+    return cast(np.ndarray, shapely.linestrings(coords[idx], indices=np.repeat(np.arange(len(los)), sizes)))
 
 
 def subdivide(geoms: np.ndarray, *, max_vertices: int = 256) -> tuple[np.ndarray, np.ndarray]:
@@ -218,7 +219,8 @@ def split_by_commune(geoms: np.ndarray, zones: Zones, *, areas: np.ndarray | Non
     return Parts(poly=poly, commune=zones.owner[piece], area=area, cut=cut, piece=piece)
 
 
-def _split_near(geoms: np.ndarray, idx: np.ndarray, areas: np.ndarray, zones: Zones):
+def _split_near(geoms: np.ndarray, idx: np.ndarray, areas: np.ndarray,
+                zones: Zones) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Parts of the polygons ``idx`` near an edge: (polygon, piece, area, cut)."""
     sub = geoms[idx]
     pieces = zones.thread_pieces()
@@ -316,7 +318,7 @@ def match_identical(g1: np.ndarray, g2: np.ndarray, *, threads: int | None = Non
             ok[~ok] = shapely.equals_exact(shapely.normalize(g1[bad]), shapely.normalize(g2[match[bad]]),
                                            tolerance=0.0)
         match[has[~ok]] = -1
-    return match
+    return cast(np.ndarray, match)
 
 
 def _hashes(geoms: np.ndarray, threads: int | None) -> np.ndarray:
@@ -335,7 +337,7 @@ def _hashes(geoms: np.ndarray, threads: int | None) -> np.ndarray:
         for c, h in zip(group, hashes, strict=True):
             out[c] = h
     n = shapely.get_num_coordinates(geoms).astype(np.uint64)
-    return out ^ (n * np.uint64(0x9E3779B97F4A7C15))
+    return cast(np.ndarray, out ^ (n * np.uint64(0x9E3779B97F4A7C15)))
 
 
 @dataclass
@@ -480,7 +482,8 @@ def diff_pieces(
     return table, changes
 
 
-def _transition_table(comm, csf, usf, cst, ust, area, zones: Zones, vf: int, vt: int) -> pd.DataFrame:
+def _transition_table(comm: np.ndarray, csf: np.ndarray, usf: np.ndarray, cst: np.ndarray, ust: np.ndarray,
+                      area: np.ndarray, zones: Zones, vf: int, vt: int) -> pd.DataFrame:
     df = pd.DataFrame(
         {"c": comm, "cs_from": csf, "us_from": usf, "cs_to": cst, "us_to": ust, "area_m2": area}
     )
@@ -502,7 +505,7 @@ def _clip(geoms: np.ndarray, piece: np.ndarray, zones: Zones) -> np.ndarray:
     return _polygonal(shapely.intersection(geoms, zones.pieces[piece]))
 
 
-def _empty_changes(crs) -> gpd.GeoDataFrame:
+def _empty_changes(crs: Any) -> gpd.GeoDataFrame:
     cols = {c: pd.Series(dtype=object) for c in ["code", "cs_from", "us_from", "cs_to", "us_to"]}
     return gpd.GeoDataFrame(
         {"code": cols["code"], "vintage_from": pd.Series(dtype=int), "vintage_to": pd.Series(dtype=int),
@@ -512,7 +515,10 @@ def _empty_changes(crs) -> gpd.GeoDataFrame:
     )
 
 
-def _change_polygons(g1, g2, match, inter_geoms, inter_from, inter_to, classes, zones, vf, vt, crs) -> gpd.GeoDataFrame:
+def _change_polygons(g1: np.ndarray, g2: np.ndarray, match: np.ndarray, inter_geoms: np.ndarray,
+                     inter_from: np.ndarray, inter_to: np.ndarray,
+                     classes: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], zones: Zones, vf: int,
+                     vt: int, crs: Any) -> gpd.GeoDataFrame:
     cs1, us1, cs2, us2 = classes
     idx1 = np.flatnonzero(match >= 0)
     changed = (cs1[idx1] != cs2[match[idx1]]) | (us1[idx1] != us2[match[idx1]])

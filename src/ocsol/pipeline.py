@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -645,6 +646,11 @@ def _synthetic_inputs(cfg: Config) -> list[str]:
     return sorted(set(out))
 
 
+def _table_writer(df: pd.DataFrame) -> Callable[[Path], None]:
+    """A writer of one table as CSV (UTF-8, ``\\n`` line ends, six decimals) for :func:`publish_files`."""
+    return lambda p: df.to_csv(p, index=False, encoding="utf-8", lineterminator="\n", float_format="%.6f")
+
+
 def write_results(results: Results, out_dir: str | os.PathLike[str]) -> list[Path]:
     """Write every table as CSV (UTF-8), the change polygons as a GeoPackage, and provenance.
 
@@ -661,11 +667,9 @@ def write_results(results: Results, out_dir: str | os.PathLike[str]) -> list[Pat
     if results.config is not None:
         inputs += input_paths(results.config)
     check_out_dir(out_dir, inputs, label="output folder")
-    writers = {}
+    writers: dict[str, Callable[[Path], object]] = {}
     for name in [n for n in TABLE_ORDER if n in results.tables] + sorted(set(results.tables) - set(TABLE_ORDER)):
-        df = results.tables[name]
-        writers[f"{name}.csv"] = lambda p, df=df: df.to_csv(p, index=False, encoding="utf-8", lineterminator="\n",
-                                                           float_format="%.6f")
+        writers[f"{name}.csv"] = _table_writer(results.tables[name])
     memb = results.territories.membership
     writers["membership.csv"] = lambda p: memb.to_csv(p, index=False, lineterminator="\n")
     prov = pd.DataFrame(results.provenance, columns=["role", "path", "sha256", "size", "modified"])
@@ -674,7 +678,6 @@ def write_results(results: Results, out_dir: str | os.PathLike[str]) -> list[Pat
         ch = results.changes
         writers["changes.gpkg"] = lambda p: write_gpkg(ch, p, layer="changes")
         writers["changes.parquet"] = lambda p: ch.to_parquet(p, index=False)  # GeoParquet
-
         writers["changes.qml"] = lambda p: p.write_text(change_layer_qml(), encoding="utf-8")  # QGIS style
     if results.territories.has_geometry:
         geo = results.territories.communes

@@ -166,7 +166,7 @@ def zan_trajectory(
     return ax
 
 
-def class_colours(codes: list[str], by: str = "cs") -> dict[str, str]:
+def class_colours(codes: list[str], by: str = "cs") -> dict[str, str | tuple[float, float, float, float]]:
     """Colour of each OCS GE code from the nomenclature tables (others: a qualitative palette)."""
     from matplotlib import colormaps
 

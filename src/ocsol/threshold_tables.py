@@ -15,6 +15,7 @@ The key is split again in the output tables, which therefore hold real codes onl
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -22,6 +23,7 @@ import pandas as pd
 import shapely
 
 from . import change, indicators
+from .config import Config
 from .errors import ConfigError
 from .io.vector import read_layer, working_crs
 from .territories import Territories
@@ -102,7 +104,7 @@ def threshold_tables(
     return out
 
 
-def threshold_qa(layers: dict[int, gpd.GeoDataFrame]) -> list[dict]:
+def threshold_qa(layers: dict[int, gpd.GeoDataFrame]) -> list[dict[str, Any]]:
     """What the thresholds changed per vintage (polygons and ha), and run diagnostics."""
     rows = []
     for year, lay in sorted(layers.items()):
@@ -123,8 +125,10 @@ def threshold_qa(layers: dict[int, gpd.GeoDataFrame]) -> list[dict]:
     return rows
 
 
-def configured_thresholds(config, vintages: dict[int, gpd.GeoDataFrame], classes: pd.DataFrame, zones: change.Zones,
-                          territories: Territories, *, rule_name: str, diff_pairs: set[tuple[int, int]]):
+def configured_thresholds(
+    config: Config, vintages: dict[int, gpd.GeoDataFrame], classes: pd.DataFrame, zones: change.Zones,
+    territories: Territories, *, rule_name: str, diff_pairs: set[tuple[int, int]],
+) -> tuple[dict[str, pd.DataFrame], list[dict[str, Any]], dict[int, gpd.GeoDataFrame]]:
     """The ``[ocsge.thresholds]`` step of the pipeline: ``(tables, qa notes, thresholded layers)``."""
     if rule_name != "decret-2023":
         raise ConfigError(f"{config.label}: [ocsge.thresholds] applies the décret's thresholds to its matrix; it "
@@ -147,7 +151,7 @@ def configured_thresholds(config, vintages: dict[int, gpd.GeoDataFrame], classes
     return threshold_tables(layers, classes, zones, territories), notes, layers
 
 
-def _qa(item: str, count: object, detail: str) -> dict:
+def _qa(item: str, count: object, detail: str) -> dict[str, Any]:
     return {"topic": "thresholds", "item": item, "count": count, "detail": detail}
 
 

@@ -23,6 +23,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -210,7 +211,7 @@ def _eligibility(documents: pd.DataFrame, territories: Territories, cutoff: date
     names = territories.names
     units = set(zip(names["level"], names["code"], strict=True))
     by_code = {code: lvl for lvl, code in units}
-    per: dict[str, list[tuple[str, list]]] = {}
+    per: dict[str, list[tuple[str, list[Any]]]] = {}
     unknown = []
     for r in documents.itertuples(index=False):
         dates = [d for d in (r.prescription_date, r.arret_date, r.approval_date) if d is not None]

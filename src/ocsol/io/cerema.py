@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Sequence
 
 import pandas as pd
 
@@ -258,7 +259,7 @@ def _read_cerema_table(path: str | os.PathLike[str], *, sheet: str | int | None)
 
     import pyogrio
 
-    def has_flows(fields: list[str]) -> bool:
+    def has_flows(fields: Sequence[str]) -> bool:
         return any(NAF_RE.match(str(f)) for f in fields)
 
     layer = pick_layer(p, layer=str(sheet) if sheet else None, what="Cerema consumption", wants=has_flows,

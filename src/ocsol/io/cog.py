@@ -38,9 +38,9 @@ def read_changes(path: str | os.PathLike[str]) -> pd.DataFrame:
         c = find_column(cols, cands, given=None, source=src, what=key.upper(), config_key="cog.changes")
         out[key] = df[c]
     for key in ("typecom_av", "typecom_ap"):
-        c = find_column(cols, [key.upper()], given=None, source=src, what=key.upper(), config_key="cog.changes",
-                        required=False)
-        out[key] = df[c].astype("string").str.strip().str.upper().astype(object) if c else "COM"
+        opt = find_column(cols, [key.upper()], given=None, source=src, what=key.upper(), config_key="cog.changes",
+                          required=False)
+        out[key] = df[opt].astype("string").str.strip().str.upper().astype(object) if opt else "COM"
     res = pd.DataFrame(out)
     res["com_av"] = as_code(res["com_av"], width=5, column="COM_AV", source=src)
     res["com_ap"] = as_code(res["com_ap"], width=5, column="COM_AP", source=src)

@@ -47,8 +47,9 @@ def recognise_crs(crs: CRS | None) -> CRS | None:
     """Recognise well-known CRSs given as bare WKT (IGNF Lambert-93 → EPSG:2154)."""
     if crs is None:
         return None
-    if crs.to_epsg() is not None:
-        return CRS.from_epsg(crs.to_epsg())
+    epsg = crs.to_epsg()
+    if epsg is not None:
+        return CRS.from_epsg(epsg)
     code = crs.to_epsg(min_confidence=25)
     if code is not None and CRS.from_epsg(code).equals(crs, ignore_axis_order=True):
         return CRS.from_epsg(code)
@@ -141,6 +142,7 @@ def read_layer(
             "`ogr2ogr -a_srs EPSG:2154 out.gpkg in.shp`"
         )
     src = recognise_crs(CRS.from_user_input(gdf.crs))
+    assert src is not None  # recognise_crs keeps a CRS a CRS
     if src.equals(crs, ignore_axis_order=True):
         gdf = gdf.set_crs(crs, allow_override=True)
         gdf.attrs["reprojected"] = False

@@ -239,7 +239,7 @@ def chromium_render(html: str | os.PathLike[str], *, pdf: str | os.PathLike[str]
         raise ReportError(chromium_missing_message())
     url = Path(html).resolve().as_uri()
     out = None
-    jobs = []
+    jobs: list[tuple[list[str], Path | None]] = []
     if pdf is not None:
         jobs.append(([f"--print-to-pdf={Path(pdf).resolve()}", "--no-pdf-header-footer"], Path(pdf)))
     if png is not None:

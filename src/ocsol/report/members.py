@@ -14,6 +14,7 @@ from .. import fr
 from ..compare import neighbours
 from ..fr import format as ff
 from ..territories import COMMUNE
+from .data import ReportData
 from .headline import first_efficiency, latest_stock
 from .loader import Indicators, has_membership
 from .safe import md
@@ -30,7 +31,7 @@ def _true(v: Any) -> bool:
     return str(v).strip().lower() in ("true", "1")
 
 
-def members(ctx: Any, ind: Indicators) -> None:
+def members(ctx: ReportData, ind: Indicators) -> None:
     """Member table (reference, allowance, guarantee, consumed, % used, status where binding), two maps
     and the sentence explaining the sum of the members' allowances."""
     terr = ind.territories
@@ -77,7 +78,7 @@ def members(ctx: Any, ind: Indicators) -> None:
         diff = total - parent
         topup = float(m["guarantee_topup_ha"].sum())
         n = int((m["guarantee_topup_ha"] > 0).sum())
-        kw = {"sum": ff.fmt_unit(total, "ha"), "parent": ff.fmt_unit(parent, "ha"), "diff": ff.fmt_unit(diff, "signed"),
+        kw: dict[str, Any] = {"sum": ff.fmt_unit(total, "ha"), "parent": ff.fmt_unit(parent, "ha"), "diff": ff.fmt_unit(diff, "signed"),
               "topup": ff.fmt_unit(topup, "ha"), "n": n}
         if abs(diff) < 0.005:
             lines.append(fr.text("members_sum", "equal", **kw))
@@ -112,7 +113,7 @@ def _bounding_pool(terr: Any, level: str, code: str) -> tuple[list[str], str, st
     return None
 
 
-def comparison(ctx: Any, ind: Indicators) -> None:
+def comparison(ctx: ReportData, ind: Indicators) -> None:
     """The territory first, then neighbours of the same level (same département or région by default,
     nearest by centroid distance, or ``[compare].with``), and a median over at least three values."""
     terr = ind.territories

@@ -15,6 +15,7 @@ import pandas as pd
 from .. import fr
 from ..fr import format as ff
 from ..territories import COMMUNE
+from .data import ReportData
 from .loader import Indicators, has_membership
 from .measures import vintages_used
 from .safe import md
@@ -22,7 +23,7 @@ from .views import add_view, measure_params, to_float
 
 
 # -- méthodologie et provenance -----------------------------------------------------------------------
-def _relevant_topics(ctx: Any) -> set[str]:
+def _relevant_topics(ctx: ReportData) -> set[str]:
     topics = {"territories"}
     if ctx.tables.get("consumption") is not None and len(ctx.tables["consumption"]):
         topics |= {"consumption_qa", "cog_qa", "population"}
@@ -34,7 +35,7 @@ def _relevant_topics(ctx: Any) -> set[str]:
     return topics
 
 
-def qa_rows(ctx: Any, qa: pd.DataFrame, members_codes: set[str]) -> pd.DataFrame:
+def qa_rows(ctx: ReportData, qa: pd.DataFrame, members_codes: set[str]) -> pd.DataFrame:
     """The QA rows that concern this territory, in French: ``topic_fr, item_fr, count, where``."""
     if qa is None or qa.empty or "key" not in qa.columns:
         return pd.DataFrame(columns=["topic_fr", "item_fr", "count", "where"])
@@ -72,7 +73,7 @@ def _dec(value: Any) -> int:
     return 0 if np.isnan(v) or float(v).is_integer() else 2
 
 
-def methodology(ctx: Any, ind: Indicators) -> None:
+def methodology(ctx: ReportData, ind: Indicators) -> None:
     ctx.available["methodologie"] = True
     terr = ind.territories
     member_codes = set(terr.members(ctx.level, ctx.code)) if (ctx.level == COMMUNE or has_membership(terr)) \
@@ -119,7 +120,7 @@ def methodology(ctx: Any, ind: Indicators) -> None:
     ctx.texts["methodologie"] = "\n".join(lines)
 
 
-def _rules_used(ctx: Any) -> set[str]:
+def _rules_used(ctx: ReportData) -> set[str]:
     out: set[str] = set()
     for name in ("stock_summary", "flows"):
         t = ctx.tables.get(name)
@@ -128,7 +129,7 @@ def _rules_used(ctx: Any) -> set[str]:
     return out
 
 
-def _role_relevant(ctx: Any, role: str) -> bool:
+def _role_relevant(ctx: ReportData, role: str) -> bool:
     head, _, rest = role.partition(" ")
     years = [int(y) for y in re.findall(r"\d{4}", rest)]
     if head in ("ocsge", "raster", "rule"):

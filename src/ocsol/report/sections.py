@@ -24,6 +24,7 @@ from ..nomenclature import couverture, usage
 from ..territories import COMMUNE
 from ..zan import DEFAULT_DECADES, zan_path
 from . import members, methodology, texts
+from .data import ReportData
 from .headline import MEASURE_ORDER, headline_table
 from .loader import Indicators, has_membership
 from .measures import perimeter, synthetic_parts, with_measure
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 DESTINATIONS = {col: label for col, (label, _colour) in plot.DESTINATIONS.items()}  # one list, in plot
 
 
-def build_all(ctx: Any, ind: Indicators) -> None:
+def build_all(ctx: ReportData, ind: Indicators) -> None:
     """Fill every section of ``ctx`` from the indicators, following its profile."""
     units = ind.table("territories")
     row = units[(units["level"] == ctx.level) & (units["code"] == ctx.code)].iloc[0]
@@ -64,7 +65,7 @@ def build_all(ctx: Any, ind: Indicators) -> None:
     headline(ctx)
 
 
-def headline(ctx: Any) -> None:
+def headline(ctx: ReportData) -> None:
     """``ctx.headline``: identity, the picked headline figures (:mod:`.headline`), flags."""
     h = headline_table(ctx.tables)
     row = h.iloc[0].to_dict() if len(h) else {}
@@ -91,7 +92,7 @@ def _clean(v: Any) -> Any:
     return v
 
 
-def _set(ctx: Any, section: str, ok: bool) -> None:
+def _set(ctx: ReportData, section: str, ok: bool) -> None:
     ctx.available[section] = bool(ok)
     if not ok and fr.has("missing", section):
         ctx.messages[section] = fr.text("missing", section)
@@ -106,7 +107,7 @@ def _true(value: Any) -> bool:
     return str(value).strip().lower() in ("true", "1", "oui", "yes")
 
 
-def _level_word(ctx: Any) -> str:
+def _level_word(ctx: ReportData) -> str:
     """The level's label; the base units of a non-French land-cover report are zones, not communes."""
     if ctx.profile == "occupation_sol" and ctx.level == COMMUNE:
         return fr.level_label("zone")
@@ -114,7 +115,7 @@ def _level_word(ctx: Any) -> str:
 
 
 # -- titre -------------------------------------------------------------------------------------
-def title(ctx: Any) -> None:
+def title(ctx: ReportData) -> None:
     heading = ctx.meta.get("report_title") or fr.text("profile_title", ctx.profile)
     frame = fr.text("profile_frame", ctx.profile)
     year = ctx.meta.get("report_year") or int(ctx.generated[:4])
@@ -143,7 +144,7 @@ def _correction_status(ind: Indicators, level: str, code: str) -> tuple[str | No
     return value, words
 
 
-def identity(ctx: Any, ind: Indicators) -> None:
+def identity(ctx: ReportData, ind: Indicators) -> None:
     terr = ind.territories
     ctx.available["identite"] = True
     lines = [f"**{md(ctx.display_name)}** — {_level_word(ctx)}, code {md(ctx.code)}.", "",
@@ -175,7 +176,7 @@ def identity(ctx: Any, ind: Indicators) -> None:
 
 
 # -- consommation d'ENAF (R. 2231-1 1°) ----------------------------------------------------------
-def consumption(ctx: Any) -> None:
+def consumption(ctx: ReportData) -> None:
     cons = ctx.tables.get("consumption")
     if cons is None or cons.empty:
         _set(ctx, "consommation", False)
@@ -260,7 +261,7 @@ def _target_source(z: pd.Series) -> str:
     return md(src)
 
 
-def _verdict(ctx: Any, z: pd.Series) -> tuple[str, str]:
+def _verdict(ctx: ReportData, z: pd.Series) -> tuple[str, str]:
     """(kind, sentence): kind = ``binding``, ``indicative`` or ``none``."""
     if ctx.profile not in VERDICT:
         return "none", fr.text("verdict_sentence", "none", reason=fr.text("no_verdict", "diagnostic"))
@@ -283,7 +284,7 @@ def _verdict(ctx: Any, z: pd.Series) -> tuple[str, str]:
                                  status=fr.text("indicative_status", key, default=md(key)))
 
 
-def zan(ctx: Any) -> None:
+def zan(ctx: ReportData) -> None:
     z = ctx.tables.get("zan")
     if z is None or z.empty:
         _set(ctx, "zan", False)
@@ -357,7 +358,7 @@ def zan(ctx: Any) -> None:
     ctx.figures["trajectoire"] = _trajectory(ctx, r)
 
 
-def _trajectory(ctx: Any, r: pd.Series) -> pd.DataFrame:
+def _trajectory(ctx: ReportData, r: pd.Series) -> pd.DataFrame:
     """Year-by-year data of the trajectory chart: observed, projected and allowed cumulative."""
     p0, p1 = int(r["period_start"]), int(r["period_end"])
     path = ctx.tables.get("zan_path")
@@ -391,7 +392,7 @@ def _measures(*tables: pd.DataFrame | None) -> list[str]:
     return [m for m in MEASURE_ORDER if m in present] + sorted(present - set(MEASURE_ORDER))
 
 
-def artificialisation(ctx: Any, ind: Indicators) -> None:
+def artificialisation(ctx: ReportData, ind: Indicators) -> None:
     summ, flows = ctx.tables.get("stock_summary"), ctx.tables.get("flows")
     stock, trans = ctx.tables.get("stock"), ctx.tables.get("transitions")
     has_stock = summ is not None and len(summ) > 0
@@ -408,8 +409,8 @@ def artificialisation(ctx: Any, ind: Indicators) -> None:
     lines: list[str] = []
     several = len(measures) > 1
     for m in measures:
-        s = summ[summ["measure"] == m] if has_stock else None
-        f = flows[flows["measure"] == m] if has_flows else None
+        s = summ[summ["measure"] == m] if has_stock and summ is not None else None
+        f = flows[flows["measure"] == m] if has_flows and flows is not None else None
         params = _measure_params(ctx, f if f is not None and len(f) else s)
         lines.append(f"**{fr.text('measure_title', m, default=md(m), **params)}**")
         if s is not None and len(s):
@@ -438,14 +439,14 @@ def artificialisation(ctx: Any, ind: Indicators) -> None:
     ctx.texts["artificialisation"] = "\n\n".join(x for x in lines if x)
     label = {m: fr.text("measure_short", m, default=m, **_measure_params(ctx, flows if has_flows else summ))
              for m in measures}
-    if has_stock:
+    if has_stock and summ is not None:
         s = summ.sort_values(["measure", "vintage"]).assign(measure_fr=lambda d: d["measure"].map(label))
         cols = [("vintage", "Millésime", "year")] + ([("measure_fr", "Mesure", "text")] if several else [])
         _view(ctx, "stocks", cols + [("covered_ha", "Surface couverte (ha)", "ha"),
                                      ("artif_ha", "Artificialisé (ha)", "ha"), ("artif_pct", "Artificialisé (%)", "pct"),
                                      ("imper_ha", "Imperméabilisé (ha)", "ha"),
                                      ("imper_pct", "Imperméabilisé (%)", "pct")], s)
-    if has_flows:
+    if has_flows and flows is not None:
         f = flows.sort_values(["measure", "vintage_from", "vintage_to"], kind="mergesort").copy()
         f["period"] = [f"{int(a)}–{int(b)}" for a, b in zip(f["vintage_from"], f["vintage_to"], strict=True)]
         f["measure_fr"] = f["measure"].map(label)
@@ -482,15 +483,15 @@ def artificialisation(ctx: Any, ind: Indicators) -> None:
                               ("closing_ha", f"Stock {int(b)} (ha)", "ha")], acc)
     if ctx.changes is not None and len(ctx.changes):
         ch = ctx.changes
-        cols = [c for c in ("code", "vintage_from", "vintage_to", "cs_from", "us_from", "cs_to", "us_to",
+        keep = [c for c in ("code", "vintage_from", "vintage_to", "cs_from", "us_from", "cs_to", "us_to",
                             "artif_from", "artif_to", "imper_from", "imper_to") if c in ch.columns]
-        data = pd.DataFrame(ch[cols])
+        data = pd.DataFrame(ch[keep])
         data["area_ha"] = ch.geometry.area.to_numpy() / 10_000
         ctx.figures["carte"] = data.reset_index(drop=True)
         _flows_by_class(ctx, data)
 
 
-def _flows_by_class(ctx: Any, changes: pd.DataFrame) -> None:
+def _flows_by_class(ctx: ReportData, changes: pd.DataFrame) -> None:
     """Artificialisation and imperméabilisation of the latest pair by couverture and by usage of
     arrival (R. 2231-1 2° and 3°, broken down), from the change polygons and their rule's flags."""
     need = {"artif_from", "artif_to", "imper_from", "imper_to", "cs_to", "us_to"}
@@ -526,7 +527,7 @@ def _raster_labels(stock: pd.DataFrame | None) -> dict[str, str]:
     return {str(c): str(lab).split(" (")[0] for c, lab in zip(pairs["cs"], pairs["cs_label"], strict=True)}
 
 
-def _naf_split(ctx: Any, new: pd.DataFrame, period: str) -> None:
+def _naf_split(ctx: ReportData, new: pd.DataFrame, period: str) -> None:
     """Estimated natural / agricultural / forest split of the newly artificialised land, by its class
     at the first vintage (rules: ``ocsol/data/naf_split.csv``, first match wins; an estimate)."""
     from importlib import resources
@@ -548,7 +549,7 @@ def _naf_split(ctx: Any, new: pd.DataFrame, period: str) -> None:
                              ("share", "Part (%)", "pct")], df)
 
 
-def _version_change(ctx: Any, a: int, b: int) -> str:
+def _version_change(ctx: ReportData, a: int, b: int) -> str:
     versions = ctx.meta.get("raster_versions") or {}
     va, vb = versions.get(str(a)), versions.get(str(b))
     if va and vb and va != vb:
@@ -590,7 +591,7 @@ def _efficiency_note(r: Any) -> str:
     return " ; ".join(fr.text("efficiency_note", k) for k in keys)
 
 
-def demography(ctx: Any) -> None:
+def demography(ctx: ReportData) -> None:
     eff = ctx.tables.get("efficiency")
     if eff is None or eff.empty:
         _set(ctx, "demographie", False)

@@ -11,10 +11,11 @@ from typing import Any
 
 import pandas as pd
 
+from .data import ReportData
 from .safe import md
 
 
-def add_view(ctx: Any, name: str, columns: list[tuple[str, str, str]], df: pd.DataFrame) -> None:
+def add_view(ctx: ReportData, name: str, columns: list[tuple[str, str, str]], df: pd.DataFrame) -> None:
     """Register a display table: ``columns`` = (source column, French header, kind)."""
     cols = [(src, label, kind) for src, label, kind in columns if src in df.columns]
     view = pd.DataFrame({label: df[src].to_numpy() for src, label, _ in cols})
@@ -30,7 +31,7 @@ def to_float(value: Any) -> float:
         return float("nan")
 
 
-def measure_params(ctx: Any, t: pd.DataFrame | None) -> dict[str, str]:
+def measure_params(ctx: ReportData, t: pd.DataFrame | None) -> dict[str, str]:
     """The rule file names and raster legend that the measure notes name (Markdown-safe)."""
     rule = ""
     if t is not None and len(t) and "rule_name" in t.columns:
