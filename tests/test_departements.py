@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -65,8 +66,8 @@ def test_dask_tables_identical_to_sequential(two_deps, tmp_path):
         write_results(par, tmp_path / "par")
         tab = compute(two_deps / "table.toml", client=client)
         write_results(tab, tmp_path / "tab")
-        missing = load_config(two_deps / "deps.toml")
-        missing.sections["ocsge"]["departements"] = ["33", "40", "64"]  # no file for 64: a user error
+        cfg = load_config(two_deps / "deps.toml")
+        missing = replace(cfg, ocsge=replace(cfg.ocsge, departements=["33", "40", "64"]))  # no file for 64
         with pytest.raises(InputFileError, match="ocsge_64_2019"):
             compute(missing, client=client)
     a, b, c = _csvs(tmp_path / "seq"), _csvs(tmp_path / "par"), _csvs(tmp_path / "tab")
@@ -101,8 +102,8 @@ def test_dep_pattern_without_departements_is_an_error(two_deps, tmp_path, capsys
                    encoding="utf-8")
     assert main(["indicators", "-q", "--config", str(cfg), "--out", str(tmp_path / "o"), "--workers", "0"]) == 2
     assert "{dep}" in capsys.readouterr().err
-    bad = load_config(two_deps / "deps.toml")
-    bad.sections["ocsge"]["departements"] = ["33", "4O"]
+    good = load_config(two_deps / "deps.toml")
+    bad = replace(good, ocsge=replace(good.ocsge, departements=["33", "4O"]))
     with pytest.raises(ConfigError, match="4O"):
         compute(bad, workers=0)
 

@@ -19,7 +19,9 @@ and nothing else:
   guarantee cut-offs) are kept, so a changed data date still shows;
 - the ``ocsol`` version string written in manifests and reports is blanked (it carries the git
   commit in a development checkout);
-- absolute paths of the work folder (``<work>``) are written relative;
+- absolute paths of the work folder and of the checkout (whose ``data/`` holds the inputs named
+  in ``provenance.csv``, ``qa.csv`` and ``manifest.json``) become ``<work>`` and ``<root>``, so a
+  copy of an older commit elsewhere compares with this one;
 - GeoPackage files (SQLite) hold a ``last_change`` timestamp in ``gpkg_contents``: they are hashed
   from their content instead (each table's rows, in order, with that column dropped);
 - PDF, DOCX and XLSX hold creation times in their metadata: DOCX/XLSX are hashed member by member
@@ -70,6 +72,8 @@ def normalise_text(text: str, work: Path) -> str:
     """Blank what varies between runs (see the module docstring)."""
     for folder in {str(work), str(work.resolve())}:
         text = text.replace(folder, "<work>")
+    for folder in {str(ROOT), str(ROOT.resolve())}:
+        text = text.replace(folder, "<root>")
     for day in _today_patterns():
         text = re.sub(re.escape(day) + r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?",
                       "<date>", text)

@@ -207,8 +207,8 @@ def configured_fragmentation(config, vintages: dict[int, gpd.GeoDataFrame], clas
     from .io.vector import read_layer, working_crs
     from .threshold_tables import with_status
 
-    sec = config.sections["fragmentation"]
-    choice = sec["barrier"]
+    sec = config.fragmentation
+    choice = sec.barrier
     barriers = {"matrix": ["matrix"], "thresholds": ["thresholds"], "both": ["matrix", "thresholds"]}.get(choice)
     if barriers is None:
         raise ConfigError(f"{config.label}: [fragmentation] barrier = {choice!r} is not known; use \"matrix\", "
@@ -217,12 +217,12 @@ def configured_fragmentation(config, vintages: dict[int, gpd.GeoDataFrame], clas
         if b == "thresholds" and thresholded is None:
             raise ConfigError(f"{config.label}: [fragmentation] barrier = \"thresholds\" needs an [ocsge.thresholds] "
                               "section (enabled = true)")
-    if sec["adjacency"] not in ("queen", "rook"):
-        raise ConfigError(f"{config.label}: [fragmentation] adjacency = {sec['adjacency']!r}; use \"queen\" or \"rook\"")
+    if sec.adjacency not in ("queen", "rook"):
+        raise ConfigError(f"{config.label}: [fragmentation] adjacency = {sec.adjacency!r}; use \"queen\" or \"rook\"")
     if not vintages:
         raise ConfigError(f"{config.label}: [fragmentation] needs full OCS GE vintages ([ocsge.vintages])")
     lines = []
-    paths = sec["lines"] if isinstance(sec["lines"], list) else [sec["lines"]]
+    paths = sec.lines if isinstance(sec.lines, list) else [sec.lines]
     for path in paths:
         g, _ = read_layer(config.resolve(path), what="linear barrier layer", crs=working_crs(config.crs),
                           polygons=False)
@@ -235,8 +235,8 @@ def configured_fragmentation(config, vintages: dict[int, gpd.GeoDataFrame], clas
         layers = thresholded if b == "thresholds" else {y: with_status(v, classes) for y, v in vintages.items()}
         parts.append(fragmentation_table(layers, zones, territories, barrier=b,
                                          status="artif_seuil" if b == "thresholds" else "artif",
-                                         lines=np.array(lines, dtype=object), buffer_m=float(sec["buffer_m"]),
-                                         adjacency=sec["adjacency"], communes=covered))
+                                         lines=np.array(lines, dtype=object), buffer_m=float(sec.buffer_m),
+                                         adjacency=sec.adjacency, communes=covered))
     table = pd.concat(parts, ignore_index=True)
     notes = [_qa("effective mesh size: an indicator beyond the law (Jaeger 2000, EEA), barriers "
                  f"= artificial land ({', '.join(barriers)}) + {len(lines)} linear feature(s)", "", "")]

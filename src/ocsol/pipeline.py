@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from . import change, indicators, nomenclature
-from .config import Config, load_config
+from .config import ArtifDiff, Config, OcsgeDiff, load_config
 from .departements import OcsgeInputs, OcsgePieces, plan_ocsge, run_departements
 from .departements import parse_year as _year
 from .errors import ConfigError, CoverageError, InvariantError
@@ -90,15 +90,15 @@ def file_provenance(role: str, path: str | os.PathLike[str]) -> list[dict]:
 
 def load_territories(config: Config) -> Territories:
     """Read the territories named in the configuration."""
-    t = config.sections["territories"]
+    t = config.territories
     if not config.has("territories"):
         raise ConfigError(f"{config.label}: a [territories] section is required")
     return read_territories(
-        config.resolve(t["path"]),
-        code=t["code"], name=t["name"], area=t["area"], area_unit=t["area_unit"],
-        levels=t["levels"], level_names=t["names"],
-        membership=config.resolve(t["membership"]) if t["membership"] else None,
-        membership_code=t["membership_code"], layer=t["layer"], crs=config.crs,
+        config.resolve(t.path),
+        code=t.code, name=t.name, area=t.area, area_unit=t.area_unit,
+        levels=t.levels, level_names=t.names,
+        membership=config.resolve(t.membership) if t.membership else None,
+        membership_code=t.membership_code, layer=t.layer, crs=config.crs,
     )
 
 
@@ -134,7 +134,7 @@ def compute(
     if not isinstance(config, Config):
         config = load_config(config)
     territories = load_territories(config)
-    provenance = file_provenance("territories", config.resolve(config.sections["territories"]["path"]))
+    provenance = file_provenance("territories", config.resolve(config.territories.path))
     qa: list[dict] = []
     if territories.repaired:
         qa.append(_qa("territories", "repaired geometries", territories.repaired, territories.source,
@@ -144,7 +144,7 @@ def compute(
     tables: dict[str, pd.DataFrame] = {}
     units = territories.units()
     units["area_ha"] = units.pop("area_m2") / M2_PER_HA
-    perimeters = config.get("territories", "perimeters")
+    perimeters = config.territories.perimeters
     if perimeters:
         from .io.territories import read_perimeters
 
@@ -168,25 +168,25 @@ def compute(
                                     pieces_from="raster", measure="raster_proxy")
         from . import raster_coverage
 
-        vint = {int(y): config.resolve(p) for y, p in config.sections["raster"]["vintages"].items()}
+        vint = {int(y): config.resolve(p) for y, p in config.raster.vintages.items()}
         shares = raster_coverage.coverage_shares(
             rp.covered, territories, raster_coverage.outside_extent_m2(territories, vint[min(vint)]), sorted(vint))
         covered_tables, cov_qa = raster_coverage.apply_min_coverage(
-            t.as_dict(), shares, territories, min_coverage=float(config.get("raster", "min_coverage")))
+            t.as_dict(), shares, territories, min_coverage=float(config.raster.min_coverage))
         qa += [_qa(**r) for r in cov_qa]
         qa += partial_qa(t.partial, "raster_proxy", topic="raster")
         no_imper = not rp.classes["imper"].astype(bool).any()
         for name, df in covered_tables.items():
-            df = df.assign(source=f"raster:{config.get('raster', 'legend')}")
+            df = df.assign(source=f"raster:{config.raster.legend}")
             if no_imper:  # the legend says nothing of imperviousness: unknown, not 0 ha
                 cols = [c for c in ("imper_ha", "imper_pct", "desimper_ha", "net_imper_ha") if c in df]
                 df[cols] = float("nan")
             tables[name] = _stack(tables.get(name), df)  # [ocsge] rows kept: told apart by measure
         if no_imper:
             qa.append(_qa("raster", "imperméabilisation not measured: the legend has no impervious class", "",
-                          str(config.get("raster", "legend")), key="raster.no_imper",
-                          legend=str(config.get("raster", "legend"))))
-        for year, path in config.sections["raster"]["vintages"].items():
+                          str(config.raster.legend), key="raster.no_imper",
+                          legend=str(config.raster.legend)))
+        for year, path in config.raster.vintages.items():
             provenance += file_provenance(f"raster {year}", config.resolve(path))
         for r in rp.unknown.to_dict("records"):
             qa.append(_qa("raster", f"unknown raster value {r['value']} in {r['vintage']} (counted as no data)",
@@ -203,8 +203,8 @@ def compute(
                               ", ".join(sorted(set(part["code"].astype(str))))[:200], key=f"raster.{col[:-3]}",
                               codes=sorted(set(part["code"].astype(str)))))
         qa.append(_qa("raster", "raster figures are proxies (classified imagery), not the OCS GE legal measure",
-                      "", str(config.get("raster", "legend")), key="raster.proxy",
-                      legend=str(config.get("raster", "legend"))))
+                      "", str(config.raster.legend), key="raster.proxy",
+                      legend=str(config.raster.legend)))
     if any(config.has(s) for s in ("consumption", "population")):
         from .consumption_tables import compute_consumption_tables
 
@@ -223,18 +223,22 @@ def compute(
                            year=_int_or_none(r.get("year_start")))
                        for r in df.to_dict("records")]
             tables[name] = df
-        for section in ("consumption", "population", "households", "jobs"):
-            if config.has(section):
-                provenance += file_provenance(section, config.resolve(config.sections[section]["path"]))
-        for key in ("targets", "documents", "guarantee_deleguees", "mutualisation", "deductions"):
-            if config.get("zan", key):
-                provenance += file_provenance(f"zan {key}", config.resolve(config.get("zan", key)))
-    net_targets = config.sections["zan"].get("net_targets") or []
+        for name, table in (("consumption", config.consumption), ("population", config.population),
+                            ("households", config.households), ("jobs", config.jobs)):
+            if config.has(name):
+                provenance += file_provenance(name, config.resolve(table.path))
+        z = config.zan
+        for key, path in (("targets", z.targets), ("documents", z.documents),
+                          ("guarantee_deleguees", z.guarantee_deleguees), ("mutualisation", z.mutualisation),
+                          ("deductions", z.deductions)):
+            if path:
+                provenance += file_provenance(f"zan {key}", config.resolve(path))
+    net_targets = config.zan.net_targets or []
     if net_targets or len(tables.get("flows", ())):
         from .io.targets import net_targets_from_config
         from .zan_2031 import net_trajectory
 
-        per_end = int(config.sections["zan"]["period"][1])
+        per_end = int(config.zan.period[1])
         nt = net_targets_from_config(net_targets)
         exists = set(zip(territories.names["level"], territories.names["code"], strict=True))
         exists |= {("commune", c) for c in territories.communes["code"]}
@@ -250,7 +254,7 @@ def compute(
             seen[(r.level, r.code)] = i
         tables["zan_2031"] = net_trajectory(tables.get("flows"), nt,
                                             period=(per_end + 1, per_end + 10),
-                                            horizon=int(config.sections["zan"]["horizon"]))
+                                            horizon=int(config.zan.horizon))
     qa += _encoding_notes(provenance, config)
     tables["qa"] = _collapse_qa(pd.DataFrame(qa, columns=QA_COLUMNS))
     return Results(tables=tables, changes=changes, territories=territories, provenance=provenance, config=config)
@@ -308,13 +312,15 @@ def _collapse_qa(qa: pd.DataFrame, *, limit: int = 3) -> pd.DataFrame:
 
 def _encoding_notes(provenance: list[dict], config: Config) -> list[dict]:
     """A qa row for every text input that was not UTF-8 (how it was decoded, on the whole file)."""
-    from .config import PATH, spec_of
+    from .config import PATH
     from .io.common import text_encoding
 
     paths = [r["path"] for r in provenance]
-    for section in config.present:  # inputs without a provenance row (membership, COG tables…)
-        for key, value in config.sections[section].items():
-            if isinstance(value, str) and spec_of(section, key) is PATH:
+    for name, sec in config.sections():  # inputs without a provenance row (membership, COG tables…)
+        if not config.has(name):
+            continue
+        for _, value, spec in sec.items():
+            if isinstance(value, str) and spec is PATH:
                 paths.append(str(config.resolve(value)))
     notes = []
     for path in dict.fromkeys(paths):
@@ -398,8 +404,8 @@ def ocsge_departement(config: Config, inputs: OcsgeInputs, *, communes: gpd.GeoD
     (all of ``communes`` without a département) and returns the pieces tables, change polygons,
     classes, provenance and QA notes, before any aggregation to parents. Runs as a Dask task.
     """
-    sec = config.sections["ocsge"]
-    base_rule_name = sec["rule"]
+    sec = config.ocsge
+    base_rule_name = sec.rule
     base_rule = nomenclature.load_rule(_rule_ref(config, base_rule_name))
     out = OcsgePieces()
     out.provenance += file_provenance("rule", nomenclature.rule_source(_rule_ref(config, base_rule_name)))
@@ -409,8 +415,8 @@ def ocsge_departement(config: Config, inputs: OcsgeInputs, *, communes: gpd.GeoD
 
     vintages = {}
     for year, p in inputs.vintages.items():
-        layer, repaired = read_ocsge(p, crs=config.crs, cs_field=sec["cs_field"], us_field=sec["us_field"],
-                                     layer=sec["layer"])
+        layer, repaired = read_ocsge(p, crs=config.crs, cs_field=sec.cs_field, us_field=sec.us_field,
+                                     layer=sec.layer)
         out.provenance += file_provenance(f"ocsge {year}", p)
         if repaired:
             qa.append(_qa("ocsge", f"repaired geometries in vintage {year}", repaired, str(p),
@@ -483,8 +489,8 @@ def _zones(communes: gpd.GeoDataFrame, layers: list[gpd.GeoDataFrame], dep: str 
 
 
 def _ocsge_tables(config: Config, territories: Territories, pieces: OcsgePieces):
-    sec = config.sections["ocsge"]
-    base_rule_name = sec["rule"]
+    sec = config.ocsge
+    base_rule_name = sec.rule
     qa, provenance = list(pieces.qa), list(pieces.provenance)
     stock_parts, trans_parts, change_parts = pieces.stock, pieces.transitions, pieces.changes
     full_pairs, extents, rule_tables = pieces.full_pairs, pieces.extents, pieces.rule_tables
@@ -501,7 +507,7 @@ def _ocsge_tables(config: Config, territories: Territories, pieces: OcsgePieces)
         tables = built.as_dict()
         qa += partial_qa(built.partial, _rule_measure(base_rule_name))
     except (CoverageError, InvariantError) as exc:  # name the files behind the vintages
-        files = "; ".join(f"{y} = {config.resolve(p)}" for y, p in sorted(sec["vintages"].items()))
+        files = "; ".join(f"{y} = {config.resolve(p)}" for y, p in sorted(sec.vintages.items()))
         raise type(exc)(f"{exc} [OCS GE vintages: {files}]") from None
     if len(stock_p):
         outside = sorted(set(territories.communes["code"]) - set(stock_p["code"]))
@@ -510,22 +516,22 @@ def _ocsge_tables(config: Config, territories: Territories, pieces: OcsgePieces)
                           ", ".join(outside[:10]) + (" …" if len(outside) > 10 else ""),
                           key="ocsge.outside_vintages", codes=outside))
     if len(tables["stock_summary"]):
-        indicators.check_coverage(tables["stock_summary"], min_coverage=float(sec["min_coverage"]), source="OCS GE")
-    for entry in sec["diff"]:  # a change layer with its own rule: its pair's rows measure that rule
-        if entry.get("rule"):
-            pair = (_year(entry["from"], config), _year(entry["to"], config))
+        indicators.check_coverage(tables["stock_summary"], min_coverage=float(sec.min_coverage), source="OCS GE")
+    for entry in sec.diff:  # a change layer with its own rule: its pair's rows measure that rule
+        if entry.rule:
+            pair = (_year(entry.from_, config), _year(entry.to, config))
             for name in ("flows", "transitions", "land_account"):
                 t = tables[name]
                 hit = (t["vintage_from"].astype(int) == pair[0]) & (t["vintage_to"].astype(int) == pair[1])
-                t.loc[hit, "measure"] = _rule_measure(entry["rule"])
+                t.loc[hit, "measure"] = _rule_measure(entry.rule)
     thresholded = None
-    want_thresholds = config.has("ocsge.thresholds") and config.get("ocsge.thresholds", "enabled")
+    want_thresholds = config.has("ocsge.thresholds") and config.thresholds.enabled
     if want_thresholds or config.has("fragmentation"):  # both need whole vintages (patches cross communes)
-        vintages = {_year(k, config): read_ocsge(config.resolve(p), crs=config.crs, cs_field=sec["cs_field"],
-                                                 us_field=sec["us_field"], layer=sec["layer"])[0]
-                    for k, p in sorted(sec["vintages"].items())}
+        vintages = {_year(k, config): read_ocsge(config.resolve(p), crs=config.crs, cs_field=sec.cs_field,
+                                                 us_field=sec.us_field, layer=sec.layer)[0]
+                    for k, p in sorted(sec.vintages.items())}
         zones = change.Zones.from_communes(territories.communes)
-        diff_pairs = {(_year(e["from"], config), _year(e["to"], config)) for e in sec["diff"]}
+        diff_pairs = {(_year(e.from_, config), _year(e.to, config)) for e in sec.diff}
     if want_thresholds:
         from .threshold_tables import configured_thresholds
 
@@ -554,12 +560,12 @@ def _ocsge_tables(config: Config, territories: Territories, pieces: OcsgePieces)
         changes["area_m2"] = changes["area_m2"].round(4)
     if changes is not None:
         changes.insert(1, "measure", _rule_measure(base_rule_name))
-        for entry in sec["diff"]:
-            if entry.get("rule"):
-                hit = ((changes["vintage_from"] == _year(entry["from"], config))
-                       & (changes["vintage_to"] == _year(entry["to"], config)))
-                changes.loc[hit, "measure"] = _rule_measure(entry["rule"])
-    if (sec.get("artif") or {}).get("vintages") or sec.get("artif_diff"):  # IGN Artificialisation products
+        for entry in sec.diff:
+            if entry.rule:
+                hit = ((changes["vintage_from"] == _year(entry.from_, config))
+                       & (changes["vintage_to"] == _year(entry.to, config)))
+                changes.loc[hit, "measure"] = _rule_measure(entry.rule)
+    if sec.artif.vintages or sec.artif_diff:  # IGN Artificialisation products
         from .ign_artif import compute_ign_tables
 
         zones = change.Zones.from_communes(territories.communes)
@@ -586,9 +592,9 @@ def _ocsge_tables(config: Config, territories: Territories, pieces: OcsgePieces)
     return tables, changes, provenance, qa
 
 
-def entry_paths(config: Config, entry: dict[str, Any]) -> list[Path]:
+def entry_paths(config: Config, entry: OcsgeDiff | ArtifDiff) -> list[Path]:
     """The files of a ``[[ocsge.diff]]`` / ``[[ocsge.artif_diff]]`` entry, resolved."""
-    paths = entry["paths"] if isinstance(entry["paths"], list) else [entry["paths"]]
+    paths = entry.paths if isinstance(entry.paths, list) else [entry.paths]
     return [config.resolve(x) for x in paths]
 
 
@@ -648,48 +654,47 @@ def manifest_from_config(cfg: Config | None) -> dict[str, Any]:
     """The settings reports need that are not in the tables (JSON-able), written as ``manifest.json``."""
     if cfg is None:
         return {}
-    sec = cfg.sections
+    r = cfg.report
     return {
-        "title": sec[""].get("title"),
+        "title": cfg.general.title,
         "config": str(cfg.source) if cfg.source else None,
-        "rule": sec["ocsge"].get("rule") if cfg.has("ocsge") else None,
-        "thresholds": ({k: v for k, v in sec["ocsge.thresholds"].items() if k != "edge"}
-                       if cfg.has("ocsge.thresholds") and sec["ocsge.thresholds"]["enabled"] else None),
-        "raster_legend": sec["raster"].get("legend") if cfg.has("raster") else None,
-        "decades": sec["zan"].get("decades"),
-        "zan_horizon": sec["zan"].get("horizon"),
-        "neighbours": sec["compare"].get("neighbours"),
-        "compare_with": sec["compare"].get("with"),
-        "report_title": sec["report"].get("title"),
-        "author": sec["report"].get("author"),
-        "report_levels": sec["report"].get("levels"),
-        "report_territories": sec["report"].get("territories"),
-        "report_profile": sec["report"].get("profile"),
-        "report_profiles": sec["report"].get("profiles") or {},
-        "report_year": sec["report"].get("year"),
-        "report_period": sec["report"].get("period"),
-        "report_texts": str(cfg.resolve(sec["report"]["texts"])) if sec["report"].get("texts") else None,
-        "report_previous": sec["report"].get("previous"),
+        "rule": cfg.ocsge.rule if cfg.has("ocsge") else None,
+        "thresholds": ({k: v for k, v in cfg.thresholds.as_dict().items() if k != "edge"}
+                       if cfg.has("ocsge.thresholds") and cfg.thresholds.enabled else None),
+        "raster_legend": cfg.raster.legend if cfg.has("raster") else None,
+        "decades": cfg.zan.decades,
+        "zan_horizon": cfg.zan.horizon,
+        "neighbours": cfg.compare.neighbours,
+        "compare_with": cfg.compare.with_,
+        "report_title": r.title,
+        "author": r.author,
+        "report_levels": r.levels,
+        "report_territories": r.territories,
+        "report_profile": r.profile,
+        "report_profiles": r.profiles or {},
+        "report_year": r.year,
+        "report_period": r.period,
+        "report_texts": str(cfg.resolve(r.texts)) if r.texts else None,
+        "report_previous": r.previous,
         "synthetic": _synthetic_inputs(cfg),
-        "raster_versions": {str(k): str(v) for k, v in (sec["raster"].get("versions") or {}).items()}
+        "raster_versions": {str(k): str(v) for k, v in (cfg.raster.versions or {}).items()}
         if cfg.has("raster") else {},
     }
 
 
 def _synthetic_inputs(cfg: Config) -> list[str]:
     """Inputs the configuration flags as synthetic: ``territories``, ``raster``, ``ocsge:<year>``."""
-    sec = cfg.sections
     out = []
-    if sec["territories"].get("synthetic"):
+    if cfg.territories.synthetic:
         out.append("territories")
-    if cfg.has("raster") and sec["raster"].get("synthetic"):
+    if cfg.has("raster") and cfg.raster.synthetic:
         out.append("raster")
     if cfg.has("ocsge"):
-        if sec["ocsge"].get("synthetic"):
-            out += [f"ocsge:{int(y)}" for y in sec["ocsge"].get("vintages", {})]
-        for d in sec["ocsge"].get("diff") or []:
-            if d.get("synthetic"):
-                out += [f"ocsge:{int(d['from'])}", f"ocsge:{int(d['to'])}"]
+        if cfg.ocsge.synthetic:
+            out += [f"ocsge:{int(y)}" for y in cfg.ocsge.vintages]
+        for d in cfg.ocsge.diff:
+            if d.synthetic:
+                out += [f"ocsge:{int(d.from_)}", f"ocsge:{int(d.to)}"]
     return sorted(set(out))
 
 

@@ -199,17 +199,17 @@ def compare_command(*, config, vintage: int, ign, ign_layer: str | None = None, 
 
     cfg = config if isinstance(config, Config) else load_config(config)
     check_out_dir(out, [*cfg.input_paths(), ign])  # before computing: refuse at once
-    sec = cfg.sections["ocsge"]
-    paths = {int(str(k)): v for k, v in sec["vintages"].items()}
+    sec = cfg.ocsge
+    paths = {int(str(k)): v for k, v in sec.vintages.items()}
     if int(vintage) not in paths:
         raise ConfigError(f"{cfg.label}: no OCS GE vintage {vintage} in [ocsge.vintages] (found {sorted(paths)}); "
                           "the raw OCS GE of the IGN product's millésime is needed")
     territories = load_territories(cfg)
-    raw, _ = read_ocsge(cfg.resolve(paths[int(vintage)]), crs=cfg.crs, cs_field=sec["cs_field"],
-                        us_field=sec["us_field"], layer=sec["layer"])
-    classes = nomenclature.classify(raw[["cs", "us"]], nomenclature.load_rule(_rule_ref(cfg, sec["rule"])))
+    raw, _ = read_ocsge(cfg.resolve(paths[int(vintage)]), crs=cfg.crs, cs_field=sec.cs_field,
+                        us_field=sec.us_field, layer=sec.layer)
+    classes = nomenclature.classify(raw[["cs", "us"]], nomenclature.load_rule(_rule_ref(cfg, sec.rule)))
     raw["artif"] = raw[["cs", "us"]].merge(classes, on=["cs", "us"], how="left")["artif"].to_numpy(dtype=bool)
-    base = ThresholdSettings.from_config(cfg.sections["ocsge.thresholds"])
+    base = ThresholdSettings.from_config(cfg.thresholds.as_dict())
     ign_layer_, _ = read_ocsge_artif(ign, vintage=int(vintage), crs=cfg.crs, layer=ign_layer)
     result = compare_with_ign(raw, ign_layer_,
                               change.Zones.from_communes(territories.communes), base=base)

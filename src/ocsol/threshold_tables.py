@@ -133,11 +133,11 @@ def configured_thresholds(config, vintages: dict[int, gpd.GeoDataFrame], classes
     if not vintages:
         raise ConfigError(f"{config.label}: [ocsge.thresholds] needs full OCS GE vintages ([ocsge.vintages]); "
                           "change layers alone cannot be thresholded")
-    sec = config.sections["ocsge.thresholds"]
-    settings = ThresholdSettings.from_config(sec)
+    sec = config.thresholds
+    settings = ThresholdSettings.from_config(sec.as_dict())
     edge = None
-    if sec["edge"]:
-        g, _ = read_layer(config.resolve(sec["edge"]), what="data edge layer", crs=working_crs(config.crs))
+    if sec.edge:
+        g, _ = read_layer(config.resolve(sec.edge), what="data edge layer", crs=working_crs(config.crs))
         edge = g.geometry.union_all()
     layers = threshold_layers(vintages, classes, settings=settings, edge=edge)
     notes = threshold_qa(layers)

@@ -42,7 +42,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from shapely import STRtree
 
-from .config import SCHEMA
+from .config import Thresholds
 from .errors import ConfigError, InvariantError, SchemaError
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 
-_DEFAULTS = SCHEMA["ocsge.thresholds"]  # the defaults live in the configuration schema only
+_DEFAULTS = Thresholds()  # the defaults live in the configuration (ocsol.config.Thresholds) only
 
 
 @dataclass(frozen=True)
@@ -88,14 +88,14 @@ class ThresholdSettings:
         share exact vertices (0 = none). Areas always come from the unsnapped geometries.
     """
 
-    area_m2: float = _DEFAULTS["area_m2"]
-    built_m2: float = _DEFAULTS["built_m2"]
-    adjacency: str = _DEFAULTS["adjacency"]
-    schedule: str = _DEFAULTS["schedule"]
-    edge_policy: str = _DEFAULTS["edge_policy"]
-    built_scope: str = _DEFAULTS["built_scope"]
-    built_cs: tuple[str, ...] = tuple(_DEFAULTS["built_cs"])
-    snap_m: float = _DEFAULTS["snap_m"]
+    area_m2: float = _DEFAULTS.area_m2
+    built_m2: float = _DEFAULTS.built_m2
+    adjacency: str = _DEFAULTS.adjacency
+    schedule: str = _DEFAULTS.schedule
+    edge_policy: str = _DEFAULTS.edge_policy
+    built_scope: str = _DEFAULTS.built_scope
+    built_cs: tuple[str, ...] = tuple(_DEFAULTS.built_cs)
+    snap_m: float = _DEFAULTS.snap_m
 
     def __post_init__(self) -> None:
         for key, allowed in CHOICES.items():
