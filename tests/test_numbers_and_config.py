@@ -11,7 +11,14 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ocsol.config import SECTIONS, _infer, check_value, config_from_dict, reference_markdown, spec_of
+from ocsol.config import (
+    SECTIONS,
+    _infer,
+    check_value,
+    config_from_dict,
+    reference_markdown,
+    spec_of,
+)
 from ocsol.errors import ConfigError, CoverageError, SchemaError
 from ocsol.io.common import as_code, decode_text, parse_number_columns, parse_numbers, read_table
 from ocsol.io.territories import check_partition

@@ -20,14 +20,12 @@ import copy
 import os
 import tomllib
 from collections.abc import Iterator
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import date as date_type
 from pathlib import Path
 from typing import Any, ClassVar
 
 from .errors import ConfigError, close_matches
-
-
 
 # --- value types ------------------------------------------------------------------------------
 # Every value of the file is checked against its Spec: declared on the key, or inferred from its

@@ -32,15 +32,14 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from shapely import STRtree
 
-from . import change
+from . import change, schema
 from .territories import Territories, aggregate
 from .thresholds import adjacent_pairs
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ["level", "code", "vintage", "barrier", "meff_km2", "meff_cbc_km2", "seff_per_1000km2"]
-CHANGE_COLUMNS = ["level", "code", "barrier", "vintage_from", "vintage_to", "meff_change_km2",
-                  "meff_cbc_change_km2", "meff_cbc_change_pct", "seff_change_per_1000km2"]
+COLUMNS = schema.columns("fragmentation")
+CHANGE_COLUMNS = schema.columns("fragmentation_change")
 M2_PER_KM2 = 1e6
 
 

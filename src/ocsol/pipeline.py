@@ -20,7 +20,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from . import change, indicators, nomenclature
+from . import change, indicators, nomenclature, schema
 from .config import ArtifDiff, Config, OcsgeDiff, load_config
 from .departements import OcsgeInputs, OcsgePieces, plan_ocsge, run_departements
 from .departements import parse_year as _year
@@ -264,7 +264,7 @@ def compute(
 #: group ``qa``), ``item``/``detail`` (plain English, for logs), ``codes`` (communes or zones
 #: concerned, ``;``-separated; empty when the row is about a whole file or run), ``files``
 #: (file names concerned), ``params`` (JSON values the French wording uses).
-QA_COLUMNS = ["topic", "key", "item", "count", "detail", "codes", "files", "params"]
+QA_COLUMNS = schema.columns("qa")
 
 
 def perimeter_columns(units: pd.DataFrame, expected: pd.DataFrame) -> pd.DataFrame:
@@ -721,7 +721,7 @@ def write_results(results: Results, out_dir: str | os.PathLike[str]) -> list[Pat
                                                            float_format="%.6f")
     memb = results.territories.membership
     writers["membership.csv"] = lambda p: memb.to_csv(p, index=False, lineterminator="\n")
-    prov = pd.DataFrame(results.provenance, columns=["role", "path", "sha256", "size", "modified"])
+    prov = pd.DataFrame(results.provenance, columns=schema.columns("provenance"))
     writers["provenance.csv"] = lambda p: prov.to_csv(p, index=False, lineterminator="\n")
     if results.changes is not None and len(results.changes):
         ch = results.changes
