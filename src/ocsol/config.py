@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import os
 import tomllib
 from collections.abc import Iterator
@@ -95,12 +96,15 @@ def key(default: Any = None, help: str = "", spec: Spec | None = None, *, toml: 
         required: bool = False) -> Any:
     """One configuration key: its default, help text (for docs/config.md) and type.
 
+    A required key is ``None`` only when its whole section is absent (``config.has(section)``
+    says so); a file with the section but not the key is refused.
+
     ``toml`` is the key's name in the file when it is not a Python name (``from``, ``with``).
     """
     meta = {"help": help, "spec": spec if spec is not None else _infer(default), "toml": toml,
             "required": required, "default": default}
-    if isinstance(default, list | dict | Section):
-        return field(default_factory=lambda d=default: copy.deepcopy(d), metadata=meta)
+    if isinstance(default, list | dict | Section):  # mutable: each instance gets its own copy
+        return field(default_factory=functools.partial(copy.deepcopy, default), metadata=meta)
     return field(default=default, metadata=meta)
 
 
@@ -140,7 +144,7 @@ class General(Section):
 class Territories(Section):
     NAME = "territories"
     ABOUT = "The communes and their parent levels (required)."
-    path: str = key(None, "Commune polygons, or a CSV/XLSX table without geometry.", PATH, required=True)
+    path: str | None = key(None, "Commune polygons, or a CSV/XLSX table without geometry.", PATH, required=True)
     layer: str | None = key(None, "Layer of a multi-layer file (GeoPackage).", TEXT)
     code: str | None = key(None, "Commune code column (detected when absent: CODE_INSEE, insee_com, code, …).",
                            COLUMN)
@@ -245,7 +249,7 @@ _SHEET = Spec("either", items=(TEXT, Spec("integer", low=0)))
 class Consumption(Section):
     NAME = "consumption"
     ABOUT = "Cerema consumption of natural, agricultural and forest land (docs/consumption.md)."
-    path: str = key(None, "The Cerema file (CSV, XLSX, shapefile, GeoPackage).", PATH, required=True)
+    path: str | None = key(None, "The Cerema file (CSV, XLSX, shapefile, GeoPackage).", PATH, required=True)
     code: str = key("idcom", "Commune code column.", COLUMN)
     sheet: str | int | None = key(None, "Sheet of a workbook (name or 0-based index).", _SHEET)
 
@@ -254,7 +258,7 @@ class Consumption(Section):
 class CommuneTable(Section):
     NAME = "population"
     ABOUT = "A per-commune INSEE table (population, households or jobs)."
-    path: str = key(None, "The table (CSV or XLSX; INSEE séries historiques layouts are read).", PATH,
+    path: str | None = key(None, "The table (CSV or XLSX; INSEE séries historiques layouts are read).", PATH,
                     required=True)
     code: str | None = key(None, "Commune code column (detected when absent: insee_com, codgeo, …).", COLUMN)
     sheet: str | int | None = key(None, "Sheet of a workbook (name or 0-based index).", _SHEET)
@@ -348,7 +352,7 @@ class Compare(Section):
 class Raster(Section):
     NAME = "raster"
     ABOUT = "Classified rasters (measure `raster_proxy`, docs/raster.md)."
-    legend: str = key(None, "A packaged legend (`worldcover`) or a legend CSV.", TEXT, required=True)
+    legend: str | None = key(None, "A packaged legend (`worldcover`) or a legend CSV.", TEXT, required=True)
     vintages: dict[str, str] = key({}, "`[raster.vintages]` year = \"file\".", VINTAGES)
     block_size: int = key(2048, "Window side in pixels (rounded to the raster's internal blocks).",
                           Spec("integer", low=1))
@@ -499,13 +503,14 @@ SECTIONS: dict[str, type[Section]] = {
 }
 #: Section name in the file -> attribute of :class:`Config`.
 _ATTRS: dict[str, str] = {f.metadata["section"]: f.name for f in fields(Config) if "section" in f.metadata}
-assert set(_ATTRS) == set(SECTIONS), "every section has its Config attribute"
+if set(_ATTRS) != set(SECTIONS):  # a section added to one and not the other
+    raise RuntimeError(f"ocsol.config: sections {set(_ATTRS) ^ set(SECTIONS)} lack a Config attribute or a class")
 
 
 def spec_of(section: str, key: str) -> Spec:
     """The type of ``[section].key`` (declared on its dataclass field, or inferred from its default)."""
-    cls = SECTIONS[section]
-    return cls.keys()[key].metadata["spec"]
+    spec: Spec = SECTIONS[section].keys()[key].metadata["spec"]
+    return spec
 
 
 def _shown(value: Any) -> str:

@@ -24,6 +24,7 @@ This module imports only :mod:`ocsol.fr` (bottom level).
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -46,9 +47,8 @@ class Column:
 
 @lru_cache(maxsize=1)
 def _rows() -> tuple[Column, ...]:
-    path = resources.files("ocsol").joinpath("data/tables.csv")
-    with path.open(encoding="utf-8", newline="") as f:
-        rows = list(csv.DictReader(f))
+    text = resources.files("ocsol").joinpath("data/tables.csv").read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
     out = []
     seen = set()
     for i, r in enumerate(rows, start=2):
