@@ -41,3 +41,14 @@ def test_written_tables_follow_the_schema(name: str, tmp_path: Path) -> None:
         assert set(schema.columns(f.stem)) <= set(written), f.name  # no required column missing
         checked += 1
     assert checked >= 5
+
+
+def test_report_loader_text_columns_are_declared_text() -> None:
+    """The columns the report loader reads back as text are string (or date) columns of the schema.
+
+    The loader keeps its own shorter list: reading every string column as text would turn empty
+    cells of e.g. ``target_document`` from null into "" in ``headline.json`` (an output change).
+    """
+    from ocsol.report.loader import TEXT_COLUMNS
+
+    assert TEXT_COLUMNS <= schema.text_columns()

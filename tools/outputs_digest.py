@@ -31,7 +31,14 @@ Usage::
 
     python tools/outputs_digest.py run --out /tmp/digest-before.json [--work DIR] [--only lyon,arcachon]
         [--no-demo]
-    python tools/outputs_digest.py compare /tmp/digest-before.json /tmp/digest-after.json
+    python tools/outputs_digest.py compare /tmp/digest-before.json /tmp/digest-after.json \\
+        [--noise /tmp/digest-before-again.json]
+
+Some demo files change from one run to the next of the same code (papermill's random notebook
+cell ids in ``rapport.ipynb``/``rapport.html``; the synthetic GeoPackages the demo generates, whose
+sha256 then shows in ``provenance.csv``, ``datapackage.json``, the ISO record and the report
+stamps). ``--noise`` takes a second run of the first code and leaves out what differs between
+the two runs, saying how many.
 """
 
 from __future__ import annotations
@@ -176,9 +183,15 @@ def run(out: Path, work: Path, only: list[str] | None, demo: bool) -> dict[str, 
     return digests
 
 
-def compare(a: Path, b: Path) -> int:
+def compare(a: Path, b: Path, noise: Path | None = None) -> int:
     da, db = json.loads(a.read_text()), json.loads(b.read_text())
     changed = sorted(k for k in da.keys() & db.keys() if da[k] != db[k])
+    if noise is not None:  # a second run of A's code: files that differ between two runs of the same code
+        dn = json.loads(noise.read_text())
+        unstable = {k for k in da.keys() & dn.keys() if da[k] != dn[k]}
+        print(f"{len(unstable)} files differ between two runs of the same code ({a.name}, {noise.name}): "
+              "not compared")
+        changed = [k for k in changed if k not in unstable]
     gone, new = sorted(da.keys() - db.keys()), sorted(db.keys() - da.keys())
     print(f"{len(da.keys() & db.keys())} files compared: {len(changed)} differ, {len(gone)} only in {a.name}, "
           f"{len(new)} only in {b.name}")
@@ -199,13 +212,15 @@ def main(argv: list[str] | None = None) -> int:
     c = sub.add_parser("compare", help="list the files that differ between two digests")
     c.add_argument("a", type=Path)
     c.add_argument("b", type=Path)
+    c.add_argument("--noise", type=Path, default=None,
+                   help="digest of a second run of A's code: files differing between the two runs are left out")
     # `--compare A.json B.json` is accepted as a synonym of `compare A.json B.json`.
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--compare"]:
         argv[0] = "compare"
     args = p.parse_args(argv)
     if args.cmd == "compare":
-        return compare(args.a, args.b)
+        return compare(args.a, args.b, args.noise)
     only = [s for s in args.only.split(",") if s] or None
     if args.work is None:
         with tempfile.TemporaryDirectory(prefix="ocsol-digest-") as tmp:

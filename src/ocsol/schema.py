@@ -93,8 +93,9 @@ def unit(name: str, column: str) -> str:
 
 
 def text_columns() -> set[str]:
-    """Every column declared ``string`` in some table: read as text, never as numbers (codes)."""
-    return {c.name for c in _rows() if c.type == "string"}
+    """Every column declared ``string`` or ``date`` in some table: read back as text, never as
+    numbers (codes such as ``01001`` keep their zero)."""
+    return {c.name for c in _rows() if c.type in ("string", "date")}
 
 
 def label(column: str) -> str:
