@@ -24,6 +24,9 @@ and nothing else:
   copy of an older commit elsewhere compares with this one;
 - GeoPackage files (SQLite) hold a ``last_change`` timestamp in ``gpkg_contents``: they are hashed
   from their content instead (each table's rows, in order, with that column dropped);
+- ``.ocsol-stamp.json`` (a batch's cache stamp) holds a ``key``: the sha256 of the indicators
+  folder's raw bytes, absolute input paths included, so it changes with the checkout's location;
+  the key is blanked (the files it fingerprints are compared themselves);
 - PDF, DOCX and XLSX hold creation times in their metadata: DOCX/XLSX are hashed member by member
   with ``docProps/core.xml`` normalised as text; PDF are not written by the demo.
 
@@ -139,6 +142,8 @@ def file_digest(path: Path, work: Path) -> str:
     if suffix in (".docx", ".xlsx"):
         return _zip_digest(path, work)
     data = path.read_bytes()
+    if path.name == ".ocsol-stamp.json":
+        data = re.sub(rb'"key": "[0-9a-f]{64}"', b'"key": "<key>"', data)
     if suffix in TEXT_SUFFIXES:
         data = normalise_text(data.decode("utf-8", "replace"), work).encode()
     return hashlib.sha256(data).hexdigest()
