@@ -24,6 +24,8 @@ and nothing else:
   copy of an older commit elsewhere compares with this one;
 - GeoPackage files (SQLite) hold a ``last_change`` timestamp in ``gpkg_contents``: they are hashed
   from their content instead (each table's rows, in order, with that column dropped);
+- papermill's random notebook cell ids (``"id": "…"`` in ``rapport.ipynb``, ``cell-id=…`` in
+  ``rapport.html``) become ``<id>``;
 - ``.ocsol-stamp.json`` (a batch's cache stamp) holds a ``key``: the sha256 of the indicators
   folder's raw bytes, absolute input paths included, so it changes with the checkout's location;
   the key is blanked (the files it fingerprints are compared themselves);
@@ -86,6 +88,7 @@ def normalise_text(text: str, work: Path) -> str:
     for day in _today_patterns():
         text = re.sub(re.escape(day) + r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?",
                       "<date>", text)
+    text = re.sub(r'("id": "|cell-id=)[0-9a-f]{8}(?:-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?', r"\1<id>", text)
     for version in _version_strings():
         text = text.replace(version, "<version>")
     return text
