@@ -49,6 +49,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "diff": [],
         "min_coverage": 0.99,
         "repair": True,
+        "batch_rows": 100_000,  # polygons decoded at a time while streaming a vintage (memory, not results)
         # issue 13 (France-wide on Dask): inputs per département, see ocsol.departements
         "departements": None,  # list of codes for {dep} in paths, or a CSV table departement,<year>,…
         "synthetic": False,  # the [ocsge.vintages] layers are SYNTHETIC (banner on the reports using them)

@@ -25,7 +25,7 @@ from .config import Config, load_config
 from .departements import OcsgeInputs, OcsgePieces, plan_ocsge, run_departements
 from .departements import parse_year as _year
 from .errors import ConfigError, CoverageError, InvariantError
-from .io.ocsge import read_ocsge, read_ocsge_diff
+from .io.ocsge import OcsgeStream, read_ocsge, read_ocsge_diff
 from .io.territories import read_territories
 from .io.write import check_out_dir, manifest_files, publish_files, write_gpkg
 from .territories import Territories
@@ -407,23 +407,41 @@ def ocsge_departement(config: Config, inputs: OcsgeInputs, *, communes: gpd.GeoD
     full_pairs, extents = out.full_pairs, out.extents
     out.rule_tables.append(base_rule.assign(rule=str(base_rule_name), applies_to="default"))
 
-    vintages = {}
+    # the vintages are streamed by Arrow batches (never held whole): see change.compare_vintages
+    streams = {}
     for year, p in inputs.vintages.items():
-        layer, repaired = read_ocsge(p, crs=config.crs, cs_field=sec["cs_field"], us_field=sec["us_field"],
-                                     layer=sec["layer"])
+        streams[year] = OcsgeStream(p, crs=config.crs, cs_field=sec["cs_field"], us_field=sec["us_field"],
+                                    layer=sec["layer"], batch_size=int(sec["batch_rows"]))
         out.provenance += file_provenance(f"ocsge {year}", p)
+    years = sorted(streams)
+    zones = _zones(communes, [s.bounds for s in streams.values()], inputs.dep)
+    noted: set[int] = set()
+
+    def vintage_notes(year: int, summary: pd.DataFrame, repaired: int) -> None:
+        """QA and classes of a vintage, once (a middle vintage is streamed for two pairs)."""
+        if year in noted:
+            return
+        noted.add(year)
+        p = inputs.vintages[year]
         if repaired:
             qa.append(_qa("ocsge", f"repaired geometries in vintage {year}", repaired, str(p),
                           key="ocsge.repaired_vintage", files=[p], vintage=int(year)))
-        qa += _empty_codes(layer, ["cs", "us"], str(p), [p])
-        classes_parts.append(_classify(layer, ["cs"], ["us"], base_rule, str(p)))
-        vintages[year] = layer
-    years = sorted(vintages)
-    zones = _zones(communes, list(vintages.values()), inputs.dep)
+        for c in ("cs", "us"):
+            n = int(summary.loc[summary[c] == "", "n"].sum())
+            if n:
+                qa.append(_qa("ocsge", f"polygons with an empty {c} code (classified by the rule table)", n, str(p),
+                              key="ocsge.empty_code", files=[p], field=c))
+        classes_parts.append(nomenclature.classify(summary[["cs", "us"]], base_rule, source=str(p),
+                                                   area=summary["area_m2"], count=summary["n"]))
+
     if len(years) == 1:
-        stock_parts.append(change.stock_pieces(vintages[years[0]], zones, vintage=years[0]))
+        stock, summary, repaired = change.stock_vintage(streams[years[0]], zones, vintage=years[0])
+        vintage_notes(years[0], summary, repaired)
+        stock_parts.append(stock)
     for y1, y2 in zip(years, years[1:], strict=False):
-        res = change.compare_vintages(vintages[y1], vintages[y2], zones, vintage_from=y1, vintage_to=y2)
+        res = change.compare_vintages(streams[y1], streams[y2], zones, vintage_from=y1, vintage_to=y2, crs=config.crs)
+        vintage_notes(y1, res.classes["from"], res.repaired["from"])
+        vintage_notes(y2, res.classes["to"], res.repaired["to"])
         if not stock_parts or y1 not in {int(s["vintage"].iloc[0]) for s in stock_parts if len(s)}:
             stock_parts.append(res.stock_from)
         stock_parts.append(res.stock_to)
@@ -436,7 +454,7 @@ def ocsge_departement(config: Config, inputs: OcsgeInputs, *, communes: gpd.GeoD
                       key="ocsge.identical", y1=int(y1), y2=int(y2)))
         qa.append(_qa("ocsge", f"polygons of {y1} overlaid with {y2}", res.overlaid, "", key="ocsge.overlaid",
                       y1=int(y1), y2=int(y2)))
-    del vintages
+    del streams
 
     for entry in inputs.diffs:
         y1, y2 = entry.vintage_from, entry.vintage_to
@@ -454,7 +472,7 @@ def ocsge_departement(config: Config, inputs: OcsgeInputs, *, communes: gpd.GeoD
         if entry.rule:
             rule = nomenclature.load_rule(_rule_ref(config, entry.rule))
             out.provenance += file_provenance(f"rule {y1}-{y2}", nomenclature.rule_source(_rule_ref(config, entry.rule)))
-        dzones = _zones(communes, [diff], inputs.dep)
+        dzones = _zones(communes, [tuple(diff.total_bounds)] if len(diff) else [], inputs.dep)
         table, ch = change.diff_pieces(diff, dzones, vintage_from=y1, vintage_to=y2)
         extents.append(_diff_extent(diff, communes, y1, y2))
         cls = _classify(diff, ["cs_from", "cs_to"], ["us_from", "us_to"], rule, ", ".join(map(str, resolved)))
@@ -471,13 +489,15 @@ def ocsge_departement(config: Config, inputs: OcsgeInputs, *, communes: gpd.GeoD
     return out
 
 
-def _zones(communes: gpd.GeoDataFrame, layers: list[gpd.GeoDataFrame], dep: str | None) -> change.Zones:
-    """Zones of the communes a département's layers reach (every commune without a département)."""
-    if dep is None:
+def _zones(communes: gpd.GeoDataFrame, bounds: list[tuple[float, float, float, float] | None],
+           dep: str | None) -> change.Zones:
+    """Zones of the communes within the bounds of a département's layers (every commune without
+    a département, or when a layer's bounds are not in its metadata)."""
+    if dep is None or any(b is None for b in bounds):
         return change.Zones.from_communes(communes)
     import shapely
 
-    boxes = [shapely.box(*layer.total_bounds) for layer in layers if len(layer)]
+    boxes = [shapely.box(*b) for b in bounds]
     idx = communes.sindex.query(shapely.union_all(boxes), predicate="intersects") if boxes else []
     return change.Zones.from_communes(communes.iloc[np.sort(np.asarray(idx, dtype=np.int64))])
 
