@@ -370,11 +370,15 @@ class VintageBatch:
     needs_repair: bool = False  # geometries not yet checked with is_valid (reprojected by the reader)
 
 
+#: Polygons per batch when a layer is streamed (``[ocsge] batch_rows``); the tables do not depend on it.
+BATCH_ROWS = 100_000
+
+
 def layer_batches(layer: gpd.GeoDataFrame, size: int | None = None):
     """A layer read in memory (``cs, us, geometry``) as :class:`VintageBatch` es of ``size`` rows."""
     geoms = np.asarray(layer.geometry.values)
     cs, us = layer["cs"].to_numpy(), layer["us"].to_numpy()
-    step = max(1, size or len(geoms))
+    step = max(1, size or BATCH_ROWS)
     for lo in range(0, len(geoms), step):
         yield VintageBatch(cs[lo:lo + step], us[lo:lo + step], geoms=geoms[lo:lo + step])
 

@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -409,10 +410,12 @@ def ocsge_departement(config: Config, inputs: OcsgeInputs, *, communes: gpd.GeoD
 
     # the vintages are streamed by Arrow batches (never held whole): see change.compare_vintages
     streams = {}
+    hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ocsol-sha256")  # beside the engine
+    provenance = []
     for year, p in inputs.vintages.items():
         streams[year] = OcsgeStream(p, crs=config.crs, cs_field=sec["cs_field"], us_field=sec["us_field"],
                                     layer=sec["layer"], batch_size=int(sec["batch_rows"]))
-        out.provenance += file_provenance(f"ocsge {year}", p)
+        provenance.append(hashing.submit(file_provenance, f"ocsge {year}", p))
     years = sorted(streams)
     zones = _zones(communes, [s.bounds for s in streams.values()], inputs.dep)
     noted: set[int] = set()
@@ -455,6 +458,9 @@ def ocsge_departement(config: Config, inputs: OcsgeInputs, *, communes: gpd.GeoD
         qa.append(_qa("ocsge", f"polygons of {y1} overlaid with {y2}", res.overlaid, "", key="ocsge.overlaid",
                       y1=int(y1), y2=int(y2)))
     del streams
+    hashing.shutdown()
+    for f in provenance:
+        out.provenance += f.result()
 
     for entry in inputs.diffs:
         y1, y2 = entry.vintage_from, entry.vintage_to

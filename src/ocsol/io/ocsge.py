@@ -221,7 +221,7 @@ class OcsgeStream:
                                       "GeoParquet with WKB geometries (write it with geopandas or GDAL)")
                 bbox = col.get("bbox")
                 return col.get("crs", "OGC:CRS84"), name, (tuple(bbox) if bbox and len(bbox) == 4 else None)
-            info = pyogrio.read_info(self.path, layer=self.layer)
+            info = pyogrio.read_info(self.path, layer=self.layer, force_total_bounds=True)  # not a stale extent
         except (SchemaError, InputFileError):
             raise
         except Exception as exc:  # noqa: BLE001 - GDAL/Arrow raise many types for corrupt files
