@@ -222,9 +222,12 @@ def _split_near(geoms: np.ndarray, idx: np.ndarray, areas: np.ndarray, zones: Zo
     """Parts of the polygons ``idx`` near an edge: (polygon, piece, area, cut)."""
     sub = geoms[idx]
     pieces = zones.thread_pieces()
-    poly_local, piece_idx = zones.piece_tree.query(sub, predicate="intersects")
-    poly_idx = idx[poly_local]
-    inside = shapely.contains_properly(pieces[piece_idx], geoms[poly_idx])
+    # boxes first, then the predicates on the prepared pieces (cheaper than preparing each polygon)
+    poly_local, piece_idx = zones.piece_tree.query(sub)
+    inside = shapely.contains_properly(pieces[piece_idx], sub[poly_local])
+    hit = inside.copy()
+    hit[~inside] = shapely.intersects(pieces[piece_idx[~inside]], sub[poly_local[~inside]])
+    poly_idx, piece_idx, inside = idx[poly_local[hit]], piece_idx[hit], inside[hit]
     part_area = np.empty(len(poly_idx), dtype=float)
     part_area[inside] = areas[poly_idx[inside]]
     cross = ~inside
