@@ -645,9 +645,9 @@ class _Pairing:
             t_to.append(inter_to[ip.poly])
             t_area.append(ip.area)
         pf, pt = np.concatenate(t_from), np.concatenate(t_to)
-        kf, kt = self.cls1[pf], cls2[pt]
-        transitions = _transition_table(np.concatenate(t_comm), cs_of[kf], us_of[kf], cs_of[kt], us_of[kt],
-                                        np.concatenate(t_area), zones, vintage_from, vintage_to)
+        transitions = _transition_table_ids(np.concatenate(t_comm), self.cls1[pf], cls2[pt], np.concatenate(t_area),
+                                            classes, zones, vintage_from, vintage_to)
+        del p1, p2n, t_comm, t_from, t_to, t_area, pf, pt
         changes = _empty_changes(crs)
         if keep_changes:
             idx1 = np.flatnonzero(match1 >= 0)
@@ -693,6 +693,25 @@ def stock_vintage(layer: gpd.GeoDataFrame | object, communes: gpd.GeoDataFrame |
     return stock, engine._summary("from", classes), int(engine.bad1.sum())
 
 
+def _release_memory() -> None:
+    """Give the memory freed by a batch back to the system (glibc keeps freed blocks of every
+    thread's arena otherwise, and the resident set grows with the number of batches)."""
+    global _TRIM
+    if _TRIM is None:
+        import ctypes
+        import ctypes.util
+
+        try:
+            _TRIM = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+        except (OSError, AttributeError):  # not glibc
+            _TRIM = False
+    if _TRIM:
+        _TRIM(0)
+
+
+_TRIM = None
+
+
 def _ahead(items, fn):
     """``fn(item)`` for each item, in order, computed one item ahead on a second thread (reading,
     WKB decoding and validity checks release the GIL, so they overlap the caller's work)."""
@@ -735,6 +754,22 @@ def _stock_table_ids(commune, cls, area, classes: pd.DataFrame, zones: Zones, vi
     return out.sort_values(["code", "cs", "us"], kind="mergesort").reset_index(drop=True)
 
 
+def _transition_table_ids(comm, kf, kt, area, classes: pd.DataFrame, zones: Zones, vf: int, vt: int) -> pd.DataFrame:
+    """:func:`_transition_table` from class ids: sums per (commune, class from, class to) in the
+    order of the parts (integer keys, no grouping on strings)."""
+    n = max(len(classes), 1)
+    key = (comm.astype(np.int64) * n + kf) * n + kt
+    uniq, inv = np.unique(key, return_inverse=True)
+    sums = np.bincount(inv, weights=area, minlength=len(uniq))
+    c, rest = np.divmod(uniq, n * n)
+    f, t = np.divmod(rest, n)
+    cs, us = classes["cs"].to_numpy(), classes["us"].to_numpy()
+    out = pd.DataFrame({"code": zones.codes[c] if len(c) else np.array([], dtype=object),
+                        "vintage_from": int(vf), "vintage_to": int(vt), "cs_from": cs[f], "us_from": us[f],
+                        "cs_to": cs[t], "us_to": us[t], "area_m2": sums})
+    return out.sort_values(TRANSITION_COLUMNS[:-1], kind="mergesort").reset_index(drop=True)
+
+
 def compare_vintages(
     layer_from: gpd.GeoDataFrame | object,
     layer_to: gpd.GeoDataFrame | object,
@@ -764,9 +799,13 @@ def compare_vintages(
     engine = _Pairing(zones, threads)
     for prepared in _ahead(layer_from, engine.prepare_from):  # reading and decoding overlap the cutting
         engine.add_from(prepared)
+        del prepared
+        _release_memory()
     engine.start_to()
     for prepared in _ahead(layer_to, engine.prepare_to):
         engine.add_to(prepared)
+        del prepared
+        _release_memory()
     return engine.finish(vintage_from=vintage_from, vintage_to=vintage_to, keep_changes=keep_changes, crs=crs)
 
 
