@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from ..errors import SchemaError
@@ -135,10 +136,9 @@ def _codes(values: pd.Series, path: object, field: str) -> pd.Series:
     return s.astype(object)
 
 
-def _arrow_codes(values) -> "np.ndarray":
+def _arrow_codes(values) -> np.ndarray:
     """Codes of an Arrow column like :func:`_codes` (stripped strings, "" when empty), normalised
     once per distinct value: an object array sharing one ``str`` per code."""
-    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -206,8 +206,8 @@ class OcsgeStream:
         """(CRS, geometry column, bounds or None) from the file's metadata."""
         import json
 
-        import pyogrio
         import pyarrow.parquet as pq
+        import pyogrio
 
         from ..errors import InputFileError, SchemaError
 
