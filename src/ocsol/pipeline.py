@@ -655,6 +655,9 @@ def manifest_from_config(cfg: Config | None) -> dict[str, Any]:
         "rule": sec["ocsge"].get("rule") if cfg.has("ocsge") else None,
         "thresholds": ({k: v for k, v in sec["ocsge.thresholds"].items() if k != "edge"}
                        if cfg.has("ocsge.thresholds") and sec["ocsge.thresholds"]["enabled"] else None),
+        "fragmentation": ({**sec["fragmentation"], "lines": [Path(str(p)).name for p in (
+            sec["fragmentation"]["lines"] if isinstance(sec["fragmentation"]["lines"], list)
+            else [sec["fragmentation"]["lines"]])]} if cfg.has("fragmentation") else None),
         "raster_legend": sec["raster"].get("legend") if cfg.has("raster") else None,
         "decades": sec["zan"].get("decades"),
         "zan_horizon": sec["zan"].get("horizon"),

@@ -101,7 +101,10 @@ def threshold_tables(
 
 
 def threshold_qa(layers: dict[int, gpd.GeoDataFrame]) -> list[dict]:
-    """What the thresholds changed per vintage (polygons and ha), and run diagnostics."""
+    """What the thresholds changed per vintage (polygons and ha), and run diagnostics.
+
+    Every row has a catalogue key (group ``qa`` of ``ocsol/fr/catalogue.csv``): reports word it in French.
+    """
     rows = []
     for year, lay in sorted(layers.items()):
         info = lay.attrs.get("thresholds", {})
@@ -109,15 +112,23 @@ def threshold_qa(layers: dict[int, gpd.GeoDataFrame]) -> list[dict]:
         area = shapely.area(np.asarray(lay.geometry.values))
         filled = crit & lay["artif_seuil"].to_numpy()
         label = "/".join(str(info.get(k, "")) for k in ("adjacency", "schedule", "edge_policy", "built_scope"))
+        made, unmade = area[filled].sum() / 1e4, area[crit & ~filled].sum() / 1e4
         rows.append(_qa(f"thresholds {year}: polygons whose status the thresholds changed (crit_seuil)",
-                        int(crit.sum()), f"settings {label}; made artificial {area[filled].sum() / 1e4:.4f} ha, "
-                        f"made non-artificial {area[crit & ~filled].sum() / 1e4:.4f} ha"))
+                        int(crit.sum()), f"settings {label}; made artificial {made:.4f} ha, "
+                        f"made non-artificial {unmade:.4f} ha", key="thresholds.changed", vintage=int(year),
+                        settings=label))
         if info.get("oscillating"):
             rows.append(_qa(f"thresholds {year}: polygons oscillating under fixpoint, set artificial",
-                            int(info["oscillating"]), "enclosed by protected buildings"))
+                            int(info["oscillating"]), "enclosed by protected buildings", key="thresholds.oscillating",
+                            vintage=int(year)))
         if info.get("exploded_parts"):
             rows.append(_qa(f"thresholds {year}: multipolygons split into parts judged separately",
-                            int(info["exploded_parts"]), ""))
+                            int(info["exploded_parts"]), "", key="thresholds.exploded", vintage=int(year)))
+        if info.get("excluded"):
+            rows.append(_qa(f"thresholds {year}: polygons taken out of the connectivity graph "
+                            "(exclude_from_connectivity), matrix status kept", int(info["excluded"]),
+                            ", ".join(info.get("exclude_from_connectivity", [])), key="thresholds.excluded",
+                            vintage=int(year)))
     return rows
 
 
@@ -142,14 +153,22 @@ def configured_thresholds(config, vintages: dict[int, gpd.GeoDataFrame], classes
     layers = threshold_layers(vintages, classes, settings=settings, edge=edge)
     notes = threshold_qa(layers)
     notes += [_qa(f"pair {a}-{b} from a change layer: no decret_thresholds flows "
-                  "(thresholds need both full vintages)", "", "") for a, b in sorted(diff_pairs)]
+                  "(thresholds need both full vintages)", "", "", key="thresholds.change_layer_pair", y1=int(a),
+                  y2=int(b)) for a, b in sorted(diff_pairs)]
     notes.append(_qa("decret_thresholds rows: thresholds computed by ocsol from raw OCS GE, not IGN's "
-                     "product; imperméabilisation has no threshold (same as decret_matrix)", "", settings.label))
+                     "product; imperméabilisation has no threshold (same as decret_matrix)", "", settings.label,
+                     key="thresholds.computed_by_ocsol", settings=settings.label))
     return threshold_tables(layers, classes, zones, territories), notes, layers
 
 
-def _qa(item: str, count: object, detail: str) -> dict:
-    return {"topic": "thresholds", "item": item, "count": count, "detail": detail}
+def _qa(item: str, count: object, detail: str, *, key: str, topic: str = "thresholds", codes: tuple[str, ...] | list[str] = (),
+        **params: object) -> dict:
+    """One ``qa.csv`` row (columns of :data:`ocsol.pipeline.QA_COLUMNS`); ``key`` words it in French,
+    ``codes`` name the territories it concerns (a report shows it to them only)."""
+    import json
+
+    return {"topic": topic, "key": key, "item": item, "count": count, "detail": detail, "codes": ";".join(codes),
+            "files": "", "params": json.dumps(params, ensure_ascii=False, sort_keys=True)}
 
 
 def _keyed(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
