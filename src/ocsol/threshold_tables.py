@@ -132,16 +132,22 @@ def threshold_qa(layers: dict[int, gpd.GeoDataFrame]) -> list[dict]:
     return rows
 
 
-def configured_thresholds(config, vintages: dict[int, gpd.GeoDataFrame], classes: pd.DataFrame, zones: change.Zones,
-                          territories: Territories, *, rule_name: str, diff_pairs: set[tuple[int, int]]):
-    """The ``[ocsge.thresholds]`` step of the pipeline: ``(tables, qa notes, thresholded layers)``."""
+def configured_thresholds(config, by_dep: list[dict[int, gpd.GeoDataFrame]], classes: pd.DataFrame,
+                          zones: change.Zones, territories: Territories, *, rule_name: str,
+                          diff_pairs: set[tuple[int, int]]):
+    """The ``[ocsge.thresholds]`` step of the pipeline: ``(tables, qa notes, thresholded layers)``.
+
+    ``by_dep``: the vintages of each département (``[ocsge] departements``), or one dict for all
+    files. Each département is thresholded on its own (IGN delivers and thresholds OCS GE per
+    département; a patch ends at its edge), then the thresholded layers are put together.
+    """
     from .errors import ConfigError
     from .io.vector import read_layer, working_crs
 
     if rule_name != "decret-2023":
         raise ConfigError(f"{config.label}: [ocsge.thresholds] applies the décret's thresholds to its matrix; it "
                           f"needs ocsge.rule = \"decret-2023\" (found {rule_name!r}); remove one of the two")
-    if not vintages:
+    if not by_dep or not by_dep[0]:
         raise ConfigError(f"{config.label}: [ocsge.thresholds] needs full OCS GE vintages ([ocsge.vintages]); "
                           "change layers alone cannot be thresholded")
     sec = config.sections["ocsge.thresholds"]
@@ -150,7 +156,7 @@ def configured_thresholds(config, vintages: dict[int, gpd.GeoDataFrame], classes
     if sec["edge"]:
         g, _ = read_layer(config.resolve(sec["edge"]), what="data edge layer", crs=working_crs(config.crs))
         edge = g.geometry.union_all()
-    layers = threshold_layers(vintages, classes, settings=settings, edge=edge)
+    layers = _merge_layers([threshold_layers(v, classes, settings=settings, edge=edge) for v in by_dep])
     notes = threshold_qa(layers)
     notes += [_qa(f"pair {a}-{b} from a change layer: no decret_thresholds flows "
                   "(thresholds need both full vintages)", "", "", key="thresholds.change_layer_pair", y1=int(a),
@@ -159,6 +165,24 @@ def configured_thresholds(config, vintages: dict[int, gpd.GeoDataFrame], classes
                      "product; imperméabilisation has no threshold (same as decret_matrix)", "", settings.label,
                      key="thresholds.computed_by_ocsol", settings=settings.label))
     return threshold_tables(layers, classes, zones, territories), notes, layers
+
+
+def _merge_layers(parts: list[dict[int, gpd.GeoDataFrame]]) -> dict[int, gpd.GeoDataFrame]:
+    """Thresholded layers of several départements as one layer per year, run diagnostics added up."""
+    if len(parts) == 1:
+        return parts[0]
+    out = {}
+    for year in sorted(parts[0]):
+        pieces = [p[year] for p in parts]
+        merged = gpd.GeoDataFrame(pd.concat(pieces, ignore_index=True), geometry="geometry", crs=pieces[0].crs)
+        infos = [p.attrs.get("thresholds", {}) for p in pieces]
+        info = dict(infos[0])
+        for k in ("oscillating", "exploded_parts", "excluded"):
+            info[k] = sum(int(i.get(k, 0)) for i in infos)
+        info["iterations"] = max(int(i.get("iterations", 0)) for i in infos)
+        merged.attrs = {"thresholds": info}
+        out[year] = merged
+    return out
 
 
 def _qa(item: str, count: object, detail: str, *, key: str, topic: str = "thresholds", codes: tuple[str, ...] | list[str] = (),
