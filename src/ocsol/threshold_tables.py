@@ -92,11 +92,13 @@ def threshold_tables(
                else pd.DataFrame(columns=change.TRANSITION_COLUMNS))
     extent = pd.concat(extents, ignore_index=True) if extents else None
     keyed_classes = _keyed_classes(classes)
-    t = indicators.build_tables(stock_p, trans_p, keyed_classes, territories, full_pairs=full_pairs,
-                                extent=extent, measure=MEASURE).as_dict()
+    built = indicators.build_tables(stock_p, trans_p, keyed_classes, territories, full_pairs=full_pairs,
+                                    extent=extent, measure=MEASURE)
+    t = built.as_dict()
     st = t["stock"].copy()
     st["us"] = st["us"].str.split(SEP, n=1).str[0]
     out = {"stock_summary": t["stock_summary"], "stock": st, "flows": t["flows"]}
+    out["stock_summary"].attrs["partial"] = built.partial  # parents left out (a partial sum), for qa.csv
     return out
 
 
@@ -164,7 +166,15 @@ def configured_thresholds(config, by_dep: list[dict[int, gpd.GeoDataFrame]], cla
     notes.append(_qa("decret_thresholds rows: thresholds computed by ocsol from raw OCS GE, not IGN's "
                      "product; imperméabilisation has no threshold (same as decret_matrix)", "", settings.label,
                      key="thresholds.computed_by_ocsol", settings=settings.label))
-    return threshold_tables(layers, classes, zones, territories), notes, layers
+    tables = threshold_tables(layers, classes, zones, territories)
+    partial = tables["stock_summary"].attrs.pop("partial", None)
+    if partial is not None and len(partial):
+        items = [f"{r.level} {r.code} ({r.n_missing} of {r.n_members} communes outside)" for r in partial.itertuples()]
+        notes.append(_qa(f"{MEASURE} figures not given for territories whose communes are not all covered (a partial "
+                         "sum)", len(items), ", ".join(items[:10]) + (" …" if len(items) > 10 else ""),
+                         key="ocsge.partial_parents", topic="ocsge", codes=partial["code"].astype(str).tolist(),
+                         measure=MEASURE))
+    return tables, notes, layers
 
 
 def _merge_layers(parts: list[dict[int, gpd.GeoDataFrame]]) -> dict[int, gpd.GeoDataFrame]:
