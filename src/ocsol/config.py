@@ -71,6 +71,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "built_cs": ["CS1.1.1.1"],  # couverture codes counted as built land
         "snap_m": 0.0,  # snap to this grid (m) before testing adjacency; 0 = none
         "edge": None,  # polygon layer of the area the data cover (default: the union of each vintage)
+        # polygons taken out of the connectivity graph, "cs/us" patterns (THRESHOLDS.md Q4); off as the reference
+        "exclude_from_connectivity": [],  # e.g. ["CS1.1.1.2/US4.1.*"]: roads and rail do not enclose land
     },
     # issue 15: effective mesh size of non-artificial land (docs/thresholds.md#fragmentation)
     "fragmentation": {
@@ -205,6 +207,7 @@ TYPES: dict[str, dict[str, Spec]] = {
     },
     "ocsge": {"rule": TEXT, "cs_field": COLUMN, "us_field": COLUMN, "layer": TEXT, "vintages": VINTAGES,
               "diff": Spec("list", item=Spec("table")), "min_coverage": SHARE},
+    "ocsge.thresholds": {"exclude_from_connectivity": Spec("list", item=TEXT)},
     **{s: {"path": PATH, "code": COLUMN, "sheet": Spec("either", items=(TEXT, Spec("integer", low=0)))}
        for s in ("consumption", "population", "households", "jobs")},
     "zan": {

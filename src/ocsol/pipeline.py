@@ -495,6 +495,14 @@ def ocsge_departement(config: Config, inputs: OcsgeInputs, *, communes: gpd.GeoD
     return out
 
 
+def _concat_vintages(by_dep: list[dict[int, gpd.GeoDataFrame]]) -> dict[int, gpd.GeoDataFrame]:
+    """The vintages of every département as one layer per year (the départements do not overlap)."""
+    if len(by_dep) == 1:
+        return by_dep[0]
+    return {y: gpd.GeoDataFrame(pd.concat([d[y] for d in by_dep], ignore_index=True), geometry="geometry",
+                                crs=by_dep[0][y].crs) for y in sorted(by_dep[0])}
+
+
 def _zones(communes: gpd.GeoDataFrame, bounds: list[tuple[float, float, float, float] | None],
            dep: str | None) -> change.Zones:
     """Zones of the communes within the bounds of a département's layers (every commune without
@@ -547,15 +555,18 @@ def _ocsge_tables(config: Config, territories: Territories, pieces: OcsgePieces)
     thresholded = None
     want_thresholds = config.has("ocsge.thresholds") and config.get("ocsge.thresholds", "enabled")
     if want_thresholds or config.has("fragmentation"):  # both need whole vintages (patches cross communes)
-        vintages = {_year(k, config): read_ocsge(config.resolve(p), crs=config.crs, cs_field=sec["cs_field"],
-                                                 us_field=sec["us_field"], layer=sec["layer"])[0]
-                    for k, p in sorted(sec["vintages"].items())}
+        # one dict of vintages per département ([ocsge] departements) or one for all files; read in
+        # this process (not on Dask workers): thresholds are applied per département, as IGN does
+        by_dep = [{y: read_ocsge(p, crs=config.crs, cs_field=sec["cs_field"], us_field=sec["us_field"],
+                                 layer=sec["layer"])[0] for y, p in sorted(inputs.vintages.items())}
+                  for inputs in plan_ocsge(config)]
+        vintages = _concat_vintages(by_dep)
         zones = change.Zones.from_communes(territories.communes)
         diff_pairs = {(_year(e["from"], config), _year(e["to"], config)) for e in sec["diff"]}
     if want_thresholds:
         from .threshold_tables import configured_thresholds
 
-        extra, notes, thresholded = configured_thresholds(config, vintages, base_classes, zones, territories,
+        extra, notes, thresholded = configured_thresholds(config, by_dep, base_classes, zones, territories,
                                                           rule_name=base_rule_name, diff_pairs=diff_pairs)
         for name, df in extra.items():
             tables[name] = pd.concat([tables[name], df], ignore_index=True)
@@ -681,6 +692,9 @@ def manifest_from_config(cfg: Config | None) -> dict[str, Any]:
         "rule": sec["ocsge"].get("rule") if cfg.has("ocsge") else None,
         "thresholds": ({k: v for k, v in sec["ocsge.thresholds"].items() if k != "edge"}
                        if cfg.has("ocsge.thresholds") and sec["ocsge.thresholds"]["enabled"] else None),
+        "fragmentation": ({**sec["fragmentation"], "lines": [Path(str(p)).name for p in (
+            sec["fragmentation"]["lines"] if isinstance(sec["fragmentation"]["lines"], list)
+            else [sec["fragmentation"]["lines"]])]} if cfg.has("fragmentation") else None),
         "raster_legend": sec["raster"].get("legend") if cfg.has("raster") else None,
         "decades": sec["zan"].get("decades"),
         "zan_horizon": sec["zan"].get("horizon"),

@@ -50,6 +50,7 @@ SECTION_ITEMS: dict[str, list[tuple[str, str]]] = {
     "renaturation": [("md", "renaturation")],
     "objectifs": [("md", "objectifs")],
     "autres": [("md", "autres")],
+    "fragmentation": [("md", "fragmentation"), ("table", "fragmentation"), ("table", "fragmentation_evolution")],
     "methodologie": [("md", "methodologie"), ("table", "provenance"), ("table", "regles"), ("table", "controles")],
     "annexe": [("md", "annexe"), ("table", "annexe")],
 }
@@ -87,6 +88,8 @@ VIEW_TITLES = {
     "regles": "Table de règles d'artificialisation et d'imperméabilisation appliquée",
     "controles": "Contrôles et corrections appliqués aux données du territoire",
     "annexe": "Nomenclature de l'article R. 101-1 du code de l'urbanisme",
+    "fragmentation": "Taille effective de maille des espaces non artificialisés par millésime (hors obligation légale)",
+    "fragmentation_evolution": "Évolution de la taille effective de maille entre millésimes (hors obligation légale)",
 }
 
 
@@ -168,7 +171,7 @@ class ReportContext:
         out = []
         for section, _mandatory in sections(self.profile):
             if self.available.get(section) is False and section in ("front", "membres", "annexe", "renaturation",
-                                                                     "objectifs", "autres"):
+                                                                     "objectifs", "autres", "fragmentation"):
                 continue
             out.append((len(out) + 1, section, fr.text("section", section)))
         return out

@@ -33,7 +33,7 @@ from ..territories import COMMUNE, Territories
 log = logging.getLogger(__name__)
 
 TABLES = ["territories", "stock_summary", "stock", "flows", "transitions", "land_account", "consumption",
-          "zan", "zan_path", "efficiency", "rule", "qa"]
+          "zan", "zan_path", "efficiency", "rule", "qa", "fragmentation", "fragmentation_change"]
 TEXT_COLUMNS = {"level", "code", "name", "cs", "us", "cs_from", "us_from", "cs_to", "us_to", "class",
                 "target_source", "status", "note", "cs_label", "us_label", "source", "role", "path", "sha256",
                 "modified", "topic", "item", "detail", "rule", "measure"}

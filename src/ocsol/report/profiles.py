@@ -50,7 +50,7 @@ def sections(profile: str) -> list[tuple[str, bool]]:
     """``(section, mandatory)`` of a profile, in report order.
 
     >>> [s for s, _ in sections("occupation_sol")]
-    ['identite', 'occupation', 'comparaison', 'autres', 'methodologie']
+    ['identite', 'occupation', 'comparaison', 'fragmentation', 'autres', 'methodologie']
     """
     try:
         return list(_table()[profile])

@@ -21,7 +21,7 @@ import pandas as pd
 from .. import fr, plot
 from ..fr import format as ff
 from ..territories import COMMUNE
-from . import members, methodology, texts
+from . import fragmentation, members, methodology, texts
 from .headline import MEASURE_ORDER, headline_table
 from .loader import Indicators, has_membership
 from .measures import perimeter, synthetic_parts, with_measure
@@ -55,6 +55,7 @@ def build_all(ctx: Any, ind: Indicators) -> None:
     texts.front_matter(ctx)
     texts.user_texts(ctx)
     texts.annex(ctx)
+    fragmentation.fragmentation(ctx)  # beyond the law; before the methodology (its QA rows)
     methodology.methodology(ctx, ind)
     headline(ctx)
 
