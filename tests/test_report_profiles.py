@@ -43,7 +43,23 @@ CASES = {
                 "seuils de 2 500 m² / 50 m² non appliqués : valeurs indicatives"),
     "occupation_sol": ("saotome", "zone", None, "Évolution de l'occupation du sol", False, True, None,
                        "indicateur approché"),
+    "two_measures": ("twodeps", "epci", "999000001", "Rapport local de suivi de l'artificialisation des sols",
+                     True, True, None, "seuils appliqués par ocsol"),
 }
+
+
+def two_departements_with_thresholds(folder: Path) -> Path:
+    """Generated inputs whose EPCI spans départements 98 and 99, measured twice (décret matrix and
+    décret thresholds), with an indicative ENAF decade configured after 2031."""
+    import geopandas as gpd
+
+    cfg = write_synthetic_inputs(folder, n_communes=4)
+    communes = gpd.read_file(folder / "communes.gpkg")
+    communes.loc[communes["CODE_INSEE"].isin(["99003", "99004"]), "DEP"] = "98"
+    communes.to_file(folder / "communes.gpkg")
+    cfg.write_text(cfg.read_text(encoding="utf-8") + "\n[ocsge.thresholds]\nenabled = true\n\n"
+                   "[zan]\ndecades = [[2031, 2040, 50]]\n", encoding="utf-8")
+    return cfg
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +72,8 @@ def folders(tmp_path_factory) -> dict[str, Path]:
         "## autres\nRien.\n", encoding="utf-8")
     return {"sample": compute_indicators(sample_config("sample"), base / "sample"),
             "generated": compute_indicators(gen, base / "gen_ind"),
-            "saotome": compute_indicators(sample_config("saotome"), base / "saotome")}
+            "saotome": compute_indicators(sample_config("saotome"), base / "saotome"),
+            "twodeps": compute_indicators(two_departements_with_thresholds(base / "twodeps"), base / "twodeps_ind")}
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +165,7 @@ def test_user_text_is_rendered_as_text_never_as_markup(reports):
 def test_docx_has_the_html_section_headings(reports):
     import docx
 
-    for case in ("rapport_local", "diagnostic", "occupation_sol"):
+    for case in ("rapport_local", "diagnostic", "occupation_sol", "two_measures"):
         doc = docx.Document(str(reports[case] / "rapport.docx"))
         headings = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
         assert headings == _h2(reports[case] / HTML_NAME), case
@@ -330,3 +347,67 @@ def test_flows_by_couverture_and_usage_add_up_to_the_flows(folders):
         naf = ctx.views["naf_ocsge"]  # the estimated N/A/F split of the same artificialised hectares
         assert naf.iloc[:, 1].sum() == pytest.approx(float(flows["artif_ha"]), abs=1e-4)
         assert set(naf.iloc[:, 0]) <= {"Naturel", "Agricole", "Forestier"}
+
+
+def test_two_measures_side_by_side_each_worded_by_its_measure(reports):
+    text = re.sub(r"\s+", " ", _visible(reports["two_measures"] / HTML_NAME))
+    head = json.loads((reports["two_measures"] / "headline.json").read_text(encoding="utf-8"))
+    assert head["artif_measure"] == head["flows_measure"] == "decret_thresholds"  # the picker's first measure
+    assert "mesuré de 2 façons" in text and "Les mesures côte à côte" in text
+    thresholds = text.index("seuils appliqués par ocsol (estimation)")
+    matrix = text.index("matrice du décret n° 2023-1096, seuils non appliqués (valeurs indicatives)")
+    assert thresholds < matrix  # the headline measure first
+    assert text.count("(estimation) ;") == 1 and text.count("(valeur indicative) ;") == 1  # one net flow each
+    import pandas as pd
+
+    sheet = pd.read_excel(reports["two_measures"] / "tableaux.xlsx", sheet_name="mesures")
+    assert sheet["Chiffres clés"].tolist() == ["oui", "non"] or sheet["Chiffres clés"].tolist() == [True, False]
+    assert len(sheet) == 2 and sheet["Mesure"].str.contains("décret").all()
+
+
+def test_millesimes_per_departement_for_a_territory_spanning_two(reports, folders):
+    from ocsol.report import build_context
+
+    text = re.sub(r"\s+", " ", _visible(reports["two_measures"] / HTML_NAME))
+    assert "Millésimes OCS GE utilisés, par département" in text
+    ctx = build_context("999000001", "epci", indicators=str(folders["twodeps"]))
+    table = ctx.views["millesimes"]
+    assert table["Département"].tolist() == ["98", "99"] and table["Communes"].tolist() == [2, 2]
+    assert table["Millésimes OCS GE"].tolist() == ["2019, 2022"] * 2
+    one = build_context("999000001", "epci", indicators=str(folders["generated"]))  # one département
+    assert "millesimes" not in one.views
+
+
+def test_zan_chart_stops_at_the_end_of_the_period(folders):
+    from ocsol.report import build_context
+
+    path = __import__("pandas").read_csv(folders["twodeps"] / "zan_path.csv")
+    assert path["year"].max() == 2040  # an indicative ENAF decade is configured after 2031
+    ctx = build_context("999000001", "epci", indicators=str(folders["twodeps"]))
+    fig = ctx.figures["trajectoire"]
+    assert fig["year"].max() == 2030 and fig["allowed_cumulative_ha"].notna().all()
+    assert "Après la période, pour la décennie 2031-2041, l'objectif porte sur l'artificialisation nette" \
+        in ctx.texts["zan"]
+
+
+def test_raster_figure_below_min_coverage_says_why_in_french(tmp_path):
+    import shapely
+
+    from ocsol.report import build_context
+    from ocsol.report.loader import indicators_from_config
+
+    from .test_raster_trust import X0, Y0, _raster_case
+
+    cfg = _raster_case(tmp_path, [shapely.box(X0, Y0 - 40, X0 + 20, Y0), shapely.box(X0 + 20, Y0 - 40, X0 + 60, Y0)])
+    indicators_from_config(cfg)
+    ctx = build_context("Z2", "commune", config=str(cfg))
+    reason = "la carte raster ne couvre que 50,0 % de la zone, sous le seuil de couverture minimale (99,0 %)"
+    text = ctx.texts["artificialisation"].replace("\u202f", " ")
+    assert f"En 2021, chiffres non disponibles : {reason}" in text
+    assert f"Entre 2020 et 2021, flux non disponible : {reason}" in text
+    for name in ("stocks", "flux"):
+        motif = ctx.views[name]["Motif (chiffre non disponible)"].str.replace("\u202f", " ")
+        assert motif.str.startswith(reason).all(), name
+    assert not ENGLISH.findall(text)
+    z1 = build_context("Z1", "commune", config=str(cfg))  # fully covered: figures, no reason column
+    assert "Motif (chiffre non disponible)" not in z1.views["stocks"].columns

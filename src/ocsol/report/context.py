@@ -40,10 +40,10 @@ SECTION_ITEMS: dict[str, list[tuple[str, str]]] = {
     "consommation": [("md", "consommation"), ("plot", "consommation"), ("plot", "destinations"),
                      ("table", "consommation")],
     "zan": [("md", "zan"), ("plot", "trajectoire"), ("table", "zan")],
-    "artificialisation": [("md", "artificialisation"), ("table", "stocks"), ("table", "flux"),
+    "artificialisation": [("md", "artificialisation"), ("table", "mesures"), ("table", "stocks"), ("table", "flux"),
                           ("table", "flux_couverture"), ("table", "flux_usage"), ("table", "naf_ocsge"),
                           ("plot", "stock_couverture"), ("plot", "stock_usage"), ("plot", "transitions"),
-                          ("plot", "carte"), ("table", "compte")],
+                          ("plot", "carte"), ("table", "compte"), ("table", "millesimes")],
     "demographie": [("md", "demographie"), ("table", "demographie")],
     "comparaison": [("md", "comparaison"), ("plot", "comparaison"), ("table", "comparaison")],
     "raisons": [("md", "raisons")],
@@ -58,7 +58,7 @@ FIGURE_ALT = {
     "consommation": "Histogramme de la consommation annuelle d'espaces NAF par destination, en hectares",
     "destinations": "Diagramme circulaire de la consommation d'espaces NAF de la période par destination",
     "trajectoire": "Courbes de la consommation cumulée depuis le début de période, de sa projection et de "
-                   "l'enveloppe autorisée, en hectares",
+                   "l'enveloppe autorisée jusqu'à la fin de la période, en hectares",
     "stock_couverture": "Barres des surfaces par couverture du sol et par millésime, en hectares",
     "stock_usage": "Barres des surfaces par usage du sol et par millésime, en hectares",
     "transitions": "Matrice des surfaces ayant changé de couverture entre deux millésimes, en hectares",
@@ -74,6 +74,8 @@ VIEW_TITLES = {
     "membres": "Communes membres : référence, enveloppe, garantie et consommation",
     "consommation": "Consommation annuelle d'espaces NAF par destination",
     "zan": "Objectif de réduction : chiffres clés",
+    "mesures": "Les mesures côte à côte : dernier stock et dernier flux de chacune",
+    "millesimes": "Millésimes OCS GE utilisés, par département",
     "stocks": "Surfaces artificialisées et imperméabilisées par millésime",
     "flux": "Flux d'artificialisation et d'imperméabilisation entre millésimes",
     "flux_couverture": "Surfaces artificialisées et rendues imperméables, par couverture d'arrivée",
@@ -338,7 +340,9 @@ class ReportContext:
             z = self.tables["zan"].iloc[0]
             return plot.zan_trajectory(data, reference_ha=float(z["reference_ha"]),
                                        reference_label=f"Référence {int(z['reference_start'])}-"
-                                                       f"{int(z['reference_end']) + 1}", ax=ax)
+                                                       f"{int(z['reference_end']) + 1}", ax=ax,
+                                       title=f"Consommation d'ENAF cumulée et enveloppe {int(z['period_start'])}-"
+                                             f"{int(z['period_end']) + 1}")
         if name == "stock_couverture":
             return plot.stock_by_class(data, by="cs", ax=ax)
         if name == "stock_usage":
