@@ -225,6 +225,60 @@ def test_pdf_pages_are_numbered_named_and_end_on_no_heading(reports, tmp_path):
             assert lines[-1] not in headings, f"page {i} ends on the heading {lines[-1]!r}"
 
 
+#: Marks every table's caption (C), first header cell (H) and body rows (R) with a small white
+#: token, positioned absolutely (no effect on layout), that the PDF's text keeps on its page.
+_MARK_JS = """<style>.ocsol-mark { position: absolute; left: 0; top: 0; font-size: 6px; color: #fff; }
+table.ocsol-table th, table.ocsol-table td, table.ocsol-table caption { position: relative; }</style>
+<script>
+document.querySelectorAll('table.ocsol-table').forEach(function (t, k) {
+  function mark(el, tag) { var s = document.createElement('span'); s.className = 'ocsol-mark';
+    s.textContent = 'QQ' + tag + k + 'QQ'; el.appendChild(s); }
+  if (t.caption) mark(t.caption, 'C');
+  var th = t.querySelector('thead th'); if (th) mark(th, 'H');
+  t.querySelectorAll('tbody tr').forEach(function (r) { if (r.cells.length) mark(r.cells[0], 'R'); });
+});
+</script></body>"""
+
+
+def _orphaned_headers(html: str, tmp: Path, name: str) -> tuple[int, list[str]]:
+    """(pages, tables whose caption or header row is not followed by one of its rows on its page),
+    from the PDF Chromium prints of ``html``."""
+    from pypdf import PdfReader
+
+    probe, pdf = tmp / f"{name}.html", tmp / f"{name}.pdf"
+    probe.write_text(html.replace("</body>", _MARK_JS), encoding="utf-8")
+    chromium_render(probe, pdf=pdf)
+    pages = [re.findall(r"QQ([CHR])(\d+)QQ", p.extract_text() or "") for p in PdfReader(str(pdf)).pages]
+    bad = []
+    for number, marks in enumerate(pages[:-1], start=1):
+        for i, (kind, table) in enumerate(marks):
+            if kind in "CH" and ("R", table) not in marks[i + 1:]:
+                bad.append(f"page {number}: table {table} ({'caption' if kind == 'C' else 'header row'})")
+    return len(pages), bad
+
+
+@needs_chromium
+def test_no_table_header_is_orphaned_at_a_page_end(reports, tmp_path):
+    """Long reports printed by Chromium: no caption or header row ends a page without a row of its
+    table after it; and the report's own stylesheet keeps that true where a header falls at every
+    height of a page, where the same tables without it do get orphaned (the check can fail)."""
+    for case in ("rapport_local", "diagnostic", "two_measures"):
+        n, bad = _orphaned_headers((reports[case] / HTML_NAME).read_text(encoding="utf-8"), tmp_path, case)
+        assert n >= 3 and not bad, (case, bad)
+    page = (reports["rapport_local"] / HTML_NAME).read_text(encoding="utf-8")
+    styles = "".join(re.findall(r"<style[^>]*>.*?</style>", page, flags=re.S))
+    rows = "".join(f"<tr><td>ligne {i}</td><td>{i}</td></tr>" for i in range(3))
+    sweep = "".join(f'<div style="break-before: page; height: {h}px">{h}</div><table class="ocsol-table">'
+                    f"<caption>Tableau {h} : un titre assez long pour tenir sur deux lignes, comme ceux des "
+                    f"tableaux du rapport quand la page est étroite</caption><thead><tr><th>A</th><th>B</th></tr></thead>"
+                    f"<tbody>{rows}</tbody></table>" for h in range(900, 1100, 6))  # around an A4 page end
+    _n, bare = _orphaned_headers(f"<html><head><style>@page {{ size: A4; margin: 15mm 12mm 18mm; }}</style>"
+                                 f"</head><body>{sweep}</body></html>", tmp_path, "bare")
+    assert bare, "without the report's stylesheet some headers end a page: the check sees them"
+    _n, styled = _orphaned_headers(f"<html><head>{styles}</head><body>{sweep}</body></html>", tmp_path, "styled")
+    assert not styled, styled
+
+
 @needs_chromium
 def test_tables_fit_the_page_width(reports, tmp_path):
     for case in ("rapport_local", "rapport_local_synthetic", "diagnostic"):
