@@ -298,21 +298,26 @@ class ReportContext:
         """The PNG bytes of a figure (None when its data is absent); drawn once per context."""
         import io
 
+        import matplotlib
         import matplotlib.pyplot as plt
 
         key = f"{name}@{dpi}"
         if key in self._png:
             return self._png[key]
-        ax = self.draw(name)
-        if ax is None:
-            return None
-        buf = io.BytesIO()
-        fig = ax.figure
-        try:
-            # figures made by ocsol.plot have fixed margins: no second layout pass (bbox_inches)
-            fig.savefig(buf, format="png", dpi=dpi)
-        finally:
-            plt.close(fig)
+        # A title at a fixed height: matplotlib otherwise measures every tick label at each draw to
+        # lift the title above them, and no figure of the report has labels above its axes (the
+        # same pixels, about a tenth of the drawing time saved).
+        with matplotlib.rc_context({"axes.titley": 1.0}):
+            ax = self.draw(name)
+            if ax is None:
+                return None
+            buf = io.BytesIO()
+            fig = ax.figure
+            try:
+                # figures made by ocsol.plot have fixed margins: no second layout pass (bbox_inches)
+                fig.savefig(buf, format="png", dpi=dpi)
+            finally:
+                plt.close(fig)
         self._png[key] = buf.getvalue()
         return self._png[key]
 
@@ -427,28 +432,35 @@ def _json_default(value: Any) -> Any:
 
 
 def html_table(view: pd.DataFrame, kinds: dict[str, str], *, caption: str | None = None, name: str = "") -> str:
-    """A small, dependency-free HTML table of a view (faster and more controllable than Styler)."""
-    cells = format_table(view, kinds)
+    """A small, dependency-free HTML table of a view (faster and more controllable than Styler).
+
+    Every cell is escaped (:func:`ocsol.report.safe.escape`); the page's markup is the literal
+    template around them."""
     cls = ["t" if kinds.get(c, "text") in ("text", "bool") else "n" for c in view.columns]
-    head = safe.join(safe.html('<th class="{}">{}</th>', k, c) for c, k in zip(view.columns, cls, strict=True))
-    rows = safe.join(safe.html("<tr>{}</tr>", safe.join(safe.html('<td class="{}">{}</td>', k, v)
-                                                        for v, k in zip(values, cls, strict=True)))
-                     for values in cells.itertuples(index=False))
-    cap = safe.html("<caption>{}</caption>", caption) if caption else ""
-    return str(safe.html('<table class="ocsol-table ocsol-{}">{}<thead><tr>{}</tr></thead><tbody>{}</tbody></table>',
-                         name, cap, head, rows))
+    head = "".join(f'<th class="{k}">{safe.escape(c)}</th>' for c, k in zip(view.columns, cls, strict=True))
+    rows = "".join("<tr>" + "".join(f'<td class="{k}">{safe.escape(v)}</td>' for v, k in zip(values, cls, strict=True))
+                   + "</tr>" for values in format_cells(view, kinds))
+    cap = f"<caption>{safe.escape(caption)}</caption>" if caption else ""
+    return (f'<table class="ocsol-table ocsol-{safe.escape(name)}">{cap}<thead><tr>{head}</tr></thead>'
+            f"<tbody>{rows}</tbody></table>")
+
+
+def format_cells(view: pd.DataFrame, kinds: dict[str, str]) -> list[tuple[str, ...]]:
+    """The rows of a view as tuples of French-formatted strings (fixed decimals per kind)."""
+    columns = []
+    for col in view.columns:
+        kind = kinds.get(col, "text")
+        values = view[col].tolist()
+        if kind == "text":
+            columns.append(["" if (v is None or (isinstance(v, float) and math.isnan(v))) else str(v) for v in values])
+        else:
+            columns.append([ff.fmt(v, kind) for v in values])
+    return list(zip(*columns, strict=True)) if columns else []
 
 
 def format_table(view: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
     """A copy of a view with every number written in French format (fixed decimals per kind)."""
-    out = pd.DataFrame(index=view.index)
-    for col in view.columns:
-        kind = kinds.get(col, "text")
-        if kind == "text":
-            out[col] = ["" if (v is None or (isinstance(v, float) and math.isnan(v))) else str(v) for v in view[col]]
-        else:
-            out[col] = [ff.fmt(v, kind) for v in view[col]]
-    return out
+    return pd.DataFrame(format_cells(view, kinds), columns=view.columns, index=view.index, dtype=object)
 
 
 def build_context(
