@@ -49,17 +49,11 @@ CASES = {
 
 
 def two_departements_with_thresholds(folder: Path) -> Path:
-    """Generated inputs whose EPCI spans départements 98 and 99, measured twice (décret matrix and
-    décret thresholds), with an indicative ENAF decade configured after 2031."""
-    import geopandas as gpd
+    """The demo's generated inputs: an EPCI spanning départements 98 and 99, measured twice (décret
+    matrix and décret thresholds); here with an indicative ENAF decade configured after 2031."""
+    from ocsol.report.commands import demo_synthetic_inputs
 
-    cfg = write_synthetic_inputs(folder, n_communes=4)
-    communes = gpd.read_file(folder / "communes.gpkg")
-    communes.loc[communes["CODE_INSEE"].isin(["99003", "99004"]), "DEP"] = "98"
-    communes.to_file(folder / "communes.gpkg")
-    cfg.write_text(cfg.read_text(encoding="utf-8") + "\n[ocsge.thresholds]\nenabled = true\n\n"
-                   "[zan]\ndecades = [[2031, 2040, 50]]\n", encoding="utf-8")
-    return cfg
+    return demo_synthetic_inputs(folder, extra_toml="\n[zan]\ndecades = [[2031, 2040, 50]]\n")
 
 
 @pytest.fixture(scope="module")
@@ -165,11 +159,11 @@ def test_user_text_is_rendered_as_text_never_as_markup(reports):
 def test_docx_has_the_html_section_headings(reports):
     import docx
 
-    for case in ("rapport_local", "diagnostic", "occupation_sol", "two_measures"):
+    for case in CASES:
         doc = docx.Document(str(reports[case] / "rapport.docx"))
         headings = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
         assert headings == _h2(reports[case] / HTML_NAME), case
-        assert len(doc.tables) >= 2 and len(doc.inline_shapes) >= 1
+        assert len(doc.tables) >= 2 and len(doc.inline_shapes) >= 1, case
     doc = docx.Document(str(reports["rapport_local_synthetic"] / "rapport.docx"))
     assert BANNER in doc.sections[0].header.paragraphs[0].text
 

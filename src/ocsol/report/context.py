@@ -446,7 +446,10 @@ def html_table(view: pd.DataFrame, kinds: dict[str, str], *, caption: str | None
 
 
 def format_cells(view: pd.DataFrame, kinds: dict[str, str]) -> list[tuple[str, ...]]:
-    """The rows of a view as tuples of French-formatted strings (fixed decimals per kind)."""
+    """The rows of a view as tuples of French-formatted strings (fixed decimals per kind).
+
+    A missing number (NaN) is written « n.d. »; ``None`` in an object column means "does not
+    apply" (the median's distance) and is left empty."""
     columns = []
     for col in view.columns:
         kind = kinds.get(col, "text")
@@ -454,7 +457,7 @@ def format_cells(view: pd.DataFrame, kinds: dict[str, str]) -> list[tuple[str, .
         if kind == "text":
             columns.append(["" if (v is None or (isinstance(v, float) and math.isnan(v))) else str(v) for v in values])
         else:
-            columns.append([ff.fmt(v, kind) for v in values])
+            columns.append(["" if v is None else ff.fmt(v, kind) for v in values])
     return list(zip(*columns, strict=True)) if columns else []
 
 

@@ -472,6 +472,10 @@ def artificialisation(ctx: Any, ind: Indicators) -> None:
             last = s.sort_values("vintage").iloc[-1]
             if last["reason_fr"]:
                 lines.append(fr.text("empty", "stock", vintage=int(last["vintage"]), reason=last["reason_fr"]))
+            elif np.isnan(_f(last["imper_ha"])):  # a legend without an impervious class
+                lines.append(f"En {int(last['vintage'])}, **{ff.fmt_unit(last['artif_ha'], 'ha')}** sont "
+                             f"classés artificialisés (**{ff.fmt_unit(last['artif_pct'], 'pct')}** de la surface) ; "
+                             + fr.text("empty_reason", "no_imper", **params) + ".")
             else:
                 lines.append(f"En {int(last['vintage'])}, **{ff.fmt_unit(last['artif_ha'], 'ha')}** sont "
                              f"classés artificialisés (**{ff.fmt_unit(last['artif_pct'], 'pct')}** de la surface) et "
@@ -488,12 +492,13 @@ def artificialisation(ctx: Any, ind: Indicators) -> None:
                 net = fr.text("measure_net", m, default="soit un solde de {net}",
                               net=ff.fmt_unit(lf["net_artif_ha"], "signed"))
                 legal = m == "decret_ign"
+                imper = (f"surfaces rendues imperméables : {ff.fmt_unit(lf['imper_ha'], 'ha')}, solde "
+                         f"{ff.fmt_unit(lf['net_imper_ha'], 'signed')}" + (" (R. 2231-1 3° du CGCT)" if legal else "")
+                         if not np.isnan(_f(lf["imper_ha"])) else fr.text("empty_reason", "no_imper", **params))
                 lines.append(
                     f"Entre {int(lf['vintage_from'])} et {int(lf['vintage_to'])} : artificialisation "
                     f"**{ff.fmt_unit(lf['artif_ha'], 'ha')}**, désartificialisation "
-                    f"{ff.fmt_unit(lf['desartif_ha'], 'ha')}, {net} ; surfaces rendues imperméables : "
-                    f"{ff.fmt_unit(lf['imper_ha'], 'ha')}, solde {ff.fmt_unit(lf['net_imper_ha'], 'signed')}"
-                    + (" (R. 2231-1 3° du CGCT)." if legal else "."))
+                    f"{ff.fmt_unit(lf['desartif_ha'], 'ha')}, {net} ; {imper}.")
             lines.append(_version_change(ctx, int(lf["vintage_from"]), int(lf["vintage_to"])))
         elif not several:
             lines.append("Un seul millésime est disponible : pas de flux entre millésimes.")
@@ -525,6 +530,12 @@ def artificialisation(ctx: Any, ind: Indicators) -> None:
                                    ("desimper_ha", "Désimperméabilisé (ha)", "ha"),
                                    ("net_imper_ha", "Solde imper. (ha)", "signed")]
               + (note if (f["reason_fr"] != "").any() else []), f)
+    for name in ("stocks", "flux"):  # imperviousness not measured at all (raster legend): said in the text
+        v = ctx.views.get(name)
+        if v is not None and len(v):
+            empty = [c for c in v.columns if c.startswith(("Imperméabilisé", "Désimperméabilisé", "Solde imper"))
+                     and pd.to_numeric(v[c], errors="coerce").isna().all()]
+            ctx.views[name] = v.drop(columns=empty)
     millesimes_by_departement(ctx, ind)
     if stock is not None and len(stock):
         ctx.figures["stock_couverture"] = _stock_figure(stock, "cs")
