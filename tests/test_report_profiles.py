@@ -459,3 +459,34 @@ def test_raster_figure_below_min_coverage_says_why_in_french(tmp_path):
     assert not ENGLISH.findall(text)
     z1 = build_context("Z1", "commune", config=str(cfg))  # fully covered: figures, no reason column
     assert "Motif (chiffre non disponible)" not in z1.views["stocks"].columns
+
+
+def test_heatmap_title_and_class_labels_are_whole_and_xlsx_has_formats(folders, reports):
+    """The transition heatmap's title and every class label lie inside the image (nothing cut),
+    empty codes read « (code vide) »; the report's XLSX has the report's decimals and column widths."""
+    import matplotlib.pyplot as plt
+    import openpyxl
+
+    from ocsol.report import build_context
+
+    ctx = build_context("33009", indicators=str(folders["sample"]))  # Arcachon: a class with an empty code
+    ax = ctx.draw("transitions")
+    fig = ax.figure
+    fig.canvas.draw()
+    box = fig.bbox
+    texts = [ax.title, *ax.get_xticklabels(), *ax.get_yticklabels()]
+    try:
+        labels = [t.get_text() for t in ax.get_xticklabels()]
+        assert "(code vide)" in labels and all(label.strip() for label in labels)
+        for t in texts:
+            ext = t.get_window_extent()
+            assert ext.x0 >= box.x0 - 1 and ext.x1 <= box.x1 + 1 and ext.y0 >= box.y0 - 1 and ext.y1 <= box.y1 + 1, \
+                t.get_text()
+    finally:
+        plt.close(fig)
+    wb = openpyxl.load_workbook(reports["rapport_local"] / "tableaux.xlsx")
+    ws = wb["membres"]
+    header = {c.value: c.column_letter for c in ws[1]}
+    assert ws[f"{header['Enveloppe (ha)']}2"].number_format == "#,##0.00"
+    assert ws[f"{header['Enveloppe utilisée (%)']}2"].number_format == "#,##0.0"
+    assert ws.column_dimensions[header["Commune"]].width > ws.column_dimensions[header["Code INSEE"]].width >= 8
