@@ -275,7 +275,7 @@ def test_no_table_header_is_orphaned_at_a_page_end(reports, tmp_path):
 
 @needs_chromium
 def test_tables_fit_the_page_width(reports, tmp_path):
-    for case in ("rapport_local", "rapport_local_synthetic", "diagnostic"):
+    for case in ("rapport_local", "rapport_local_synthetic", "diagnostic", "two_measures"):
         m = _measured(reports[case] / HTML_NAME, tmp_path, 800)  # about an A4 page's CSS width
         assert m["doc"] <= m["page"], case
         wide = [t for t in m["tables"] if t[1] > t[2] + 1]

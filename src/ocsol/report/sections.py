@@ -511,7 +511,9 @@ def artificialisation(ctx: Any, ind: Indicators) -> None:
         _measures_view(ctx, measures, label, summ if has_stock else None, flows if has_flows else None)
     note = [("reason_fr", "Motif (chiffre non disponible)", "text")]
     if has_stock:
-        s = summ.sort_values(["measure", "vintage"]).assign(measure_fr=lambda d: d["measure"].map(label))
+        rank = {m: i for i, m in enumerate(measures)}  # the headline measure first, as in the text
+        s = summ.assign(_rank=summ["measure"].map(rank)).sort_values(["_rank", "vintage"], kind="mergesort")
+        s = s.assign(measure_fr=s["measure"].map(label))
         cols = [("vintage", "Millésime", "year")] + ([("measure_fr", "Mesure", "text")] if several else [])
         _view(ctx, "stocks", cols + [("covered_ha", "Surface couverte (ha)", "ha"),
                                      ("artif_ha", "Artificialisé (ha)", "ha"), ("artif_pct", "Artificialisé (%)", "pct"),
@@ -519,7 +521,9 @@ def artificialisation(ctx: Any, ind: Indicators) -> None:
                                      ("imper_pct", "Imperméabilisé (%)", "pct")]
               + (note if (s["reason_fr"] != "").any() else []), s)
     if has_flows:
-        f = flows.sort_values(["measure", "vintage_from", "vintage_to"], kind="mergesort").copy()
+        rank = {m: i for i, m in enumerate(measures)}
+        f = flows.assign(_rank=flows["measure"].map(rank)).sort_values(["_rank", "vintage_from", "vintage_to"],
+                                                                        kind="mergesort")
         f["period"] = [f"{int(a)}–{int(b)}" for a, b in zip(f["vintage_from"], f["vintage_to"], strict=True)]
         f["measure_fr"] = f["measure"].map(label)
         cols = [("period", "Période", "text")] + ([("measure_fr", "Mesure", "text")] if several else [])
