@@ -259,9 +259,13 @@ def parquet_config(folder: Path) -> Path:
     """The same pair as GeoParquet (converted once), for the GeoParquet end-to-end case."""
     cfg = folder / "ocsol_parquet.toml"
     if not cfg.exists():
-        for year in (V1, V2):
-            gpd.read_file(folder / f"ocsge_{year}.gpkg", engine="pyogrio", use_arrow=True).to_parquet(
-                folder / f"ocsge_{year}.parquet")
+        # In a child process: read here, the 1 M layers would raise this process's peak RSS, and every
+        # later `ocsol indicators` child would inherit it as its ru_maxrss (Linux keeps it across fork).
+        code = ("import sys, geopandas as gpd\n"
+                "for src, dst in zip(sys.argv[1::2], sys.argv[2::2]):\n"
+                "    gpd.read_file(src, engine='pyogrio', use_arrow=True).to_parquet(dst)\n")
+        args = [str(folder / f"ocsge_{year}{ext}") for year in (V1, V2) for ext in (".gpkg", ".parquet")]
+        subprocess.run([sys.executable, "-c", code, *args], check=True)
         text = (folder / "ocsol.toml").read_text(encoding="utf-8").replace(".gpkg\"\n", ".parquet\"\n")
         cfg.write_text(text.replace('path = "communes.parquet"', 'path = "communes.gpkg"'), encoding="utf-8")
     return cfg
