@@ -64,6 +64,7 @@ def test_corpus_is_large_and_listed(bad):
 ERROR_CASES = [n for n, c in CASES.items() if c.kind not in ("find", "value")]
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore")
 @pytest.mark.parametrize("name", ERROR_CASES)
 def test_bad_input_cli(bad, tmp_path, capsys, name):
@@ -136,6 +137,7 @@ def test_unknown_territory_code_report_cli(bad, tmp_path, capsys, name):
     assert not out.exists() or not [p for p in out.iterdir() if p.name != "indicateurs" and not p.name.startswith(".")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["ocsge_truncated_gpkg", "cerema_non_numeric_cell", "config_syntax_error"])
 def test_bad_input_subprocess(bad, tmp_path, name):
     case = CASES[name]

@@ -35,6 +35,7 @@ def opendata(paper: Path, tmp_path: Path) -> Path:
     return tmp_path / "batch" / "opendata"
 
 
+@pytest.mark.slow
 def test_datapackage_validates_with_frictionless(opendata: Path) -> None:
     report = validate(opendata / "datapackage.json")
     assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])

@@ -54,6 +54,7 @@ def _csvs(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.glob("*.csv")) if p.name != "provenance.csv"}
 
 
+@pytest.mark.slow
 def test_dask_tables_identical_to_sequential(two_deps, tmp_path):
     from dask.distributed import Client, LocalCluster
 
@@ -107,6 +108,7 @@ def test_dep_pattern_without_departements_is_an_error(two_deps, tmp_path, capsys
         compute(bad, workers=0)
 
 
+@pytest.mark.slow
 def test_batch_reports_on_dask(two_deps, tmp_path):
     """Reports as Dask tasks (one kernel per worker, closed with it): written and listed."""
     from dask.distributed import Client, LocalCluster

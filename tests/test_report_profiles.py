@@ -21,6 +21,9 @@ from ocsol.report.export import HTML_NAME, ReportRunner, chromium_render, find_c
 from ocsol.sample import sample_config
 from ocsol.synthetic_inputs import write_synthetic_inputs
 
+#: Every test here renders real reports (some in Chromium) from a shared, heavy fixture.
+pytestmark = pytest.mark.slow
+
 CGCT = "Articles L. 2231-1 et R. 2231-1 du code général des collectivités territoriales"
 BANNER = "Données synthétiques"
 #: Words of English sentences the computing code writes (QA notes, statuses, sources).

@@ -145,6 +145,7 @@ def test_f9_road_frame_fills_meadow():
     assert stock == pytest.approx(5000)
 
 
+@pytest.mark.slow
 def test_invariants_on_every_fixture_and_setting():
     """Σ area unchanged (no geometry touched); crit_seuil ⇔ final ≠ matrix; under every setting."""
     g = layer({"ring": ("parking", ring((172, 175, 228, 225), (185, 190, 215, 210))),
@@ -203,6 +204,7 @@ def generated():
     return out
 
 
+@pytest.mark.slow
 def test_fixpoint_result_is_stable_and_idempotent(generated):
     g = generated[2019]
     res = apply_thresholds(g, settings=ThresholdSettings(schedule="fixpoint"))
@@ -212,6 +214,7 @@ def test_fixpoint_result_is_stable_and_idempotent(generated):
     assert (again["artif_seuil"] == res["artif_seuil"]).all()  # a fixed point of the simultaneous rule
 
 
+@pytest.mark.slow
 def test_simultaneous_matches_dissolved_patches(generated):
     """Independent check with geometric unions (rook = the parts of the dissolved layer): every
     polygon of a same-status patch ≥ 2 500 m² keeps its status; in smaller patches, every polygon
