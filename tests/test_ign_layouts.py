@@ -105,6 +105,7 @@ def test_territories_layer_picked_by_code_field(paper: Path) -> None:
 
 
 
+@pytest.mark.slow
 def test_library_warnings_stay_off_the_terminal(paper: Path, tmp_path: Path) -> None:
     """In a real process (pytest would catch warnings itself): a library warning raised while
     reading reaches the log (-v), not the terminal."""
