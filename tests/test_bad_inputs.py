@@ -20,6 +20,8 @@ import pytest
 from ocsol import errors
 from ocsol.cli import main
 
+pytestmark = pytest.mark.slow  # the generated corpus of 90+ broken inputs, each run through the CLI and the API
+
 HERE = Path(__file__).resolve().parent
 _spec = importlib.util.spec_from_file_location("make_bad_corpus", HERE / "data" / "make_bad_corpus.py")
 corpus = importlib.util.module_from_spec(_spec)
@@ -64,7 +66,6 @@ def test_corpus_is_large_and_listed(bad):
 ERROR_CASES = [n for n, c in CASES.items() if c.kind not in ("find", "value")]
 
 
-@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore")
 @pytest.mark.parametrize("name", ERROR_CASES)
 def test_bad_input_cli(bad, tmp_path, capsys, name):
@@ -137,7 +138,6 @@ def test_unknown_territory_code_report_cli(bad, tmp_path, capsys, name):
     assert not out.exists() or not [p for p in out.iterdir() if p.name != "indicateurs" and not p.name.startswith(".")]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("name", ["ocsge_truncated_gpkg", "cerema_non_numeric_cell", "config_syntax_error"])
 def test_bad_input_subprocess(bad, tmp_path, name):
     case = CASES[name]

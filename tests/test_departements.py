@@ -15,6 +15,8 @@ from ocsol.errors import ConfigError, InputFileError
 from ocsol.pipeline import compute, write_results
 from ocsol.synthetic import generate_ocsge
 
+pytestmark = pytest.mark.slow  # Dask clusters and per-département layers
+
 TABLES = ["stock_summary", "stock", "flows", "transitions", "land_account", "territories"]
 
 
@@ -54,7 +56,6 @@ def _csvs(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.glob("*.csv")) if p.name != "provenance.csv"}
 
 
-@pytest.mark.slow
 def test_dask_tables_identical_to_sequential(two_deps, tmp_path):
     from dask.distributed import Client, LocalCluster
 
@@ -108,7 +109,6 @@ def test_dep_pattern_without_departements_is_an_error(two_deps, tmp_path, capsys
         compute(bad, workers=0)
 
 
-@pytest.mark.slow
 def test_batch_reports_on_dask(two_deps, tmp_path):
     """Reports as Dask tasks (one kernel per worker, closed with it): written and listed."""
     from dask.distributed import Client, LocalCluster

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import pytest
 
 import ocsol
 from ocsol.plot import CHANGE_COLOURS
 
 
+@pytest.mark.slow
 def test_parquet_inputs_give_the_same_tables(paper: Path, tmp_path: Path) -> None:
     for name, suffix in (("communes", ".parquet"), ("ocsge_2019", ".geoparquet"), ("ocsge_2022", ".parquet")):
         gpd.read_file(paper / f"{name}.gpkg").to_parquet(paper / f"{name}{suffix}")

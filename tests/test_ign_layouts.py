@@ -49,6 +49,7 @@ def _flows(out: Path) -> pd.DataFrame:
     return pd.read_csv(out / "flows.csv", dtype={"code": str}).set_index(["level", "code"])
 
 
+@pytest.mark.slow
 def test_ign_gpkg_and_old_shapefile_read_without_configuration(paper: Path, tmp_path: Path, capsys) -> None:
     _ign_gpkg(paper / "ocsge_2019.gpkg", paper / "OCS-GE_2-0__GPKG_LAMB93_D999_2019.gpkg", 2019)
     shp = _old_shp(paper / "ocsge_2022.gpkg", paper / "D999_2022", 2022)

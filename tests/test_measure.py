@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import rasterio
 from rasterio.transform import from_origin
 
@@ -58,6 +59,7 @@ def test_user_rule_is_custom_rule(paper: Path) -> None:
         assert set(res[name]["measure"]) == {"custom_rule"}, name
 
 
+@pytest.mark.slow
 def test_ocsge_and_raster_in_one_config_keep_both(paper: Path, tmp_path: Path) -> None:
     _rasters(paper)
     only_ocsge = ocsol.compute(paper / "ocsol.toml")

@@ -31,6 +31,7 @@ def _fmt(value: float, *, thousands: str, decimal: str) -> str:
 @settings(max_examples=200, deadline=None, derandomize=True)
 @given(st.integers(0, 10**9), st.sampled_from([(" ", ","), ("\u00a0", ","), ("\u202f", ","), (",", "."),
                                                 ("", ","), ("", "."), (".", ",")]))
+@pytest.mark.slow
 def test_locale_formats_read_as_meant(cents: int, style: tuple[str, str]) -> None:
     value = cents / 100
     text = _fmt(value, thousands=style[0], decimal=style[1])

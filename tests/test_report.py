@@ -129,6 +129,7 @@ def test_report_notebook_is_thin():
 
 
 # -- context ------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_context_slices_tables_and_headline_equals_tables(synthetic):
     ctx = build_context("99001", indicators=str(synthetic))
     ind = load_indicators(synthetic)
@@ -145,6 +146,7 @@ def test_context_slices_tables_and_headline_equals_tables(synthetic):
     assert "EPCI d'appartenance : CC synthétique 1" in ctx.texts["identite"]
 
 
+@pytest.mark.slow
 def test_level_is_inferred_and_unknown_codes_are_explained(synthetic):
     assert build_context("999000001", indicators=str(synthetic)).level == "epci"
     with pytest.raises(TerritoryNotFoundError, match="'99099' not found"):
@@ -268,6 +270,7 @@ def test_batch_isolates_a_broken_territory_and_skips_up_to_date_reports(syntheti
     assert len(again.skipped) == 5 and len(again.failed) == 1 and not again.done
 
 
+@pytest.mark.slow
 def test_select_territories_errors(synthetic):
     ind = load_indicators(synthetic)
     with pytest.raises(TerritoryNotFoundError, match="LEVEL:CODE"):

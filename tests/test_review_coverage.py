@@ -73,6 +73,7 @@ def test_commune_partly_covered_by_the_ign_product_stops(paper: Path, capsys) ->
     assert lines[0].startswith("ocsol: error: OCS GE artificialisation:") and "00001 in 2019: 60.0 %" in lines[0]
 
 
+@pytest.mark.slow
 def test_ign_flows_cover_the_communes_of_both_ign_stocks(paper: Path) -> None:
     """IGN stocks over A and B, a difference layer whose only change lies in A: B gets a 0 flow (both IGN
     stocks cover it), so EPCI E keeps its decret_ign flow (it is not a partial sum)."""

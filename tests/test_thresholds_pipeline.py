@@ -86,6 +86,7 @@ def test_f10c_threshold_only_flow(tmp_path):
     assert list(res["flows"].columns[:3]) == ["level", "code", "measure"]
 
 
+@pytest.mark.slow
 def test_generated_layers_flows_equal_stock_differences(tmp_path):
     """Two generated vintages over two communes and a parent: thresholded flows = stock differences,
     and thresholded stocks differ from the matrix ones (the thresholds bite)."""

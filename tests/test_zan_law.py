@@ -263,6 +263,7 @@ def test_mondiagartif_figures_without_targets(tmp_path):
     assert "assumed eligible" in " ".join(res["qa"]["item"])
 
 
+@pytest.mark.slow
 def test_a_commune_missing_from_cerema_flags_its_parents(tmp_path, raw):
     text = (LYON / "conso_communes_cerema_format.csv").read_text(encoding="utf-8").splitlines()
     conso = "\n".join(line for line in text if not line.startswith("69071,")) + "\n"
@@ -288,6 +289,7 @@ def test_a_commune_missing_from_cerema_flags_its_parents(tmp_path, raw):
     assert "missing from the consumption file: no status" in " ".join(res["qa"]["item"])
 
 
+@pytest.mark.slow
 def test_bad_zan_tables_stop_with_one_clear_line(tmp_path, raw, capsys):
     communes = list(raw.index)
     base = {"targets.csv": TARGETS, "documents.csv": documents(communes), "deleguees.csv": DELEGUEES,
