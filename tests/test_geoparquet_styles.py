@@ -27,6 +27,7 @@ def test_parquet_inputs_give_the_same_tables(paper: Path, tmp_path: Path) -> Non
         pd.testing.assert_frame_equal(got[name], ref[name])
 
 
+@pytest.mark.slow
 def test_geoparquet_outputs_and_qgis_style(paper: Path, tmp_path: Path) -> None:
     res = ocsol.compute(paper / "ocsol.toml")
     a, b = tmp_path / "a", tmp_path / "b"

@@ -68,6 +68,7 @@ def test_ign_gpkg_and_old_shapefile_read_without_configuration(paper: Path, tmp_
     assert _flows(out).loc[("commune", "00001"), "artif_ha"] == pytest.approx(0.25)
 
 
+@pytest.mark.slow
 def test_ambiguous_layers_listed_with_their_fields(paper: Path, capsys) -> None:
     gpkg = paper / "two.gpkg"
     _ign_gpkg(paper / "ocsge_2019.gpkg", gpkg, 2019, second_occupation=True)

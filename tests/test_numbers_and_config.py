@@ -86,6 +86,7 @@ def test_whole_file_encoding(tmp_path) -> None:
     assert decode_text(b"\x81\x8d")[1] == "latin-1"  # bytes cp1252 leaves undefined
 
 
+@pytest.mark.slow
 def test_partition_check_is_fast_for_a_region() -> None:
     """10 000 square communes (a region's worth of neighbours) are checked in well under a few seconds."""
     n = 100

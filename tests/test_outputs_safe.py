@@ -131,6 +131,7 @@ def test_a_second_run_on_a_locked_folder_stops_with_one_line(paper, tmp_path, ca
     assert not (out / LOCK_NAME).exists()
 
 
+@pytest.mark.slow
 def test_staging_left_by_a_killed_run_is_cleaned_by_the_next(paper, tmp_path):
     out = tmp_path / "out"
     assert _run(paper / "ocsol.toml", out) == 0

@@ -37,6 +37,7 @@ def _ign_over_a(folder: Path) -> None:
     toml.write_text(toml.read_text(encoding="utf-8") + IGN, encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_partial_ign_product_gives_no_parent_total(paper: Path) -> None:
     _ign_over_a(paper)
     res = ocsol.compute(paper / "ocsol.toml")
@@ -58,6 +59,7 @@ def test_partial_ign_product_gives_no_parent_total(paper: Path) -> None:
     assert len(row) == 1 and "epci E" in row["detail"].iloc[0] and "1 of 2" in row["detail"].iloc[0]
 
 
+@pytest.mark.slow
 def test_commune_partly_covered_by_the_ign_product_stops(paper: Path, capsys) -> None:
     """A commune the IGN product touches but covers at 60 % only: one line, exit 2 (as for OCS GE vintages)."""
     from ocsol.cli import main

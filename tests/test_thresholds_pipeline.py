@@ -49,6 +49,7 @@ F4A = {"building": ("building", box(190, 192.5, 210, 207.5))}
 F1 = {"parking": ("parking", ring((100, 100, 300, 300), (180, 180, 220, 220))), "hole": ("wood", box(180, 180, 220, 220))}
 
 
+@pytest.mark.slow
 def test_f10a_change_below_threshold_gives_no_flow(tmp_path):
     y2 = {**F4A, "gravel": ("gravel", box(190, 162.5, 210, 192.5))}
     res = compute(_config(tmp_path, {2019: F4A, 2022: y2}))
@@ -191,6 +192,7 @@ def test_compare_ranks_the_generating_setting_first():
     assert per.loc["B", "disagree_ha"] == pytest.approx(0.06)  # F4b is in commune B
 
 
+@pytest.mark.slow
 def test_cli_thresholds_compare(tmp_path, capsys):
     from ocsol.thresholds import ThresholdSettings, apply_thresholds
 

@@ -251,6 +251,7 @@ def test_guarantee_is_a_first_decade_rule_in_the_indicative_path(law, raw):
     assert curis.loc[2035, "basis"] == "indicative_enaf" and curis.index.max() == 2040
 
 
+@pytest.mark.slow
 def test_mondiagartif_figures_without_targets(tmp_path):
     res = compute(LYON / "ocsol.toml")
     z = res["zan"].set_index(["level", "code"])
@@ -330,6 +331,7 @@ def test_negative_targets_and_envelopes_are_read(tmp_path):
         read_targets(p)
 
 
+@pytest.mark.slow
 def test_net_targets_reach_zan_2031_through_the_config(tmp_path):
     block = ZAN.split("targets")[0] + """
 [[zan.net_targets]]
