@@ -17,6 +17,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+pytestmark = pytest.mark.slow  # real pipeline runs and report rendering
+
 from ocsol import fr
 from ocsol.report import compute_indicators
 from ocsol.report.export import HTML_NAME, ReportRunner
