@@ -1,4 +1,4 @@
-"""Shared fixtures: tiny hand-made layers whose areas can be checked on paper."""
+"""Shared fixtures: tiny hand-made layers whose areas can be checked on paper; the slow doctests."""
 
 from __future__ import annotations
 
@@ -10,6 +10,22 @@ import shapely
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
+
+#: Doctests of ``src/ocsol`` marked ``slow`` like the slow tests (``pytest -m "not slow"`` leaves them
+#: out): the whole sample through the pipeline or a report, matplotlib, the Markdown exporter, numba.
+SLOW_DOCTESTS = {
+    "ocsol.report.context.build_context",
+    "ocsol.pipeline.compute",
+    "ocsol.plot",
+    "ocsol.report.safe",
+    "ocsol.kernels.vertex_hash",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if type(item).__name__ == "DoctestItem" and item.name in SLOW_DOCTESTS:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture

@@ -20,6 +20,8 @@ import pytest
 from ocsol import errors
 from ocsol.cli import main
 
+pytestmark = pytest.mark.slow  # the generated corpus of 90+ broken inputs, each run through the CLI and the API
+
 HERE = Path(__file__).resolve().parent
 _spec = importlib.util.spec_from_file_location("make_bad_corpus", HERE / "data" / "make_bad_corpus.py")
 corpus = importlib.util.module_from_spec(_spec)

@@ -35,6 +35,7 @@ def opendata(paper: Path, tmp_path: Path) -> Path:
     return tmp_path / "batch" / "opendata"
 
 
+@pytest.mark.slow
 def test_datapackage_validates_with_frictionless(opendata: Path) -> None:
     report = validate(opendata / "datapackage.json")
     assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
@@ -50,6 +51,7 @@ def test_datapackage_validates_with_frictionless(opendata: Path) -> None:
     assert {r["artif_measure"] for r in rows} == {r["flows_measure"] for r in rows} == {"decret_matrix"}
 
 
+@pytest.mark.slow
 def test_iso19139_record_has_the_inspire_elements(opendata: Path) -> None:
     root = ET.parse(opendata / "indicateurs_territoires.iso19139.xml").getroot()
     assert root.tag == "{http://www.isotc211.org/2005/gmd}MD_Metadata"

@@ -103,6 +103,7 @@ def test_reference_computed_here_matches_the_documented_figure() -> None:
     assert round(ref, 4) == REFERENCE_HA and round(ref / 2, 4) == ALLOWED_HA
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_lyon_figures_identical_from_every_layout(layout: str, tmp_path: Path) -> None:
     cfg = _config(tmp_path, _write(layout, tmp_path))
@@ -127,6 +128,7 @@ def test_lyon_figures_identical_from_every_layout(layout: str, tmp_path: Path) -
         assert "destination_absent" in pd.read_csv(out / "qa.csv")["item"].tolist()
 
 
+@pytest.mark.slow
 def test_old_total_checked_against_its_years(tmp_path: Path) -> None:
     df = _with_totals(_old_millesime(_raw()), old_names=True)
     df.loc[0, "nafart0924"] *= 3  # a total from another file

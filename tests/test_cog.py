@@ -124,6 +124,7 @@ def _lyon_2018(tmp_path: Path) -> Path:
     return tmp_path / "ocsol.toml"
 
 
+@pytest.mark.slow
 def test_lyon_2018_sources_reconciled_in_the_pipeline(tmp_path):
     reference = compute(DATA / "lyon" / "ocsol.toml")
     config = _lyon_2018(tmp_path)
@@ -143,6 +144,7 @@ def test_lyon_2018_sources_reconciled_in_the_pipeline(tmp_path):
     assert merged["count"].tolist() == [1] and merged["detail"].tolist() == ["69149"]
 
 
+@pytest.mark.slow
 def test_report_of_a_merged_commune_states_its_correction_status(tmp_path):
     from ocsol.report import build_context
 

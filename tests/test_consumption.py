@@ -199,6 +199,7 @@ def test_lyon_qa_identities_hold(lyon):
     assert "58 of 58 communes" in qa.loc[qa["check"] == "communes", "note"].iloc[0]
 
 
+@pytest.mark.slow
 def test_lyon_config_entry_point():
     config = load_config(LYON / "ocsol.toml")
     s = config.territories

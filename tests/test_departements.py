@@ -16,6 +16,8 @@ from ocsol.errors import ConfigError, InputFileError
 from ocsol.pipeline import compute, write_results
 from ocsol.synthetic import generate_ocsge
 
+pytestmark = pytest.mark.slow  # Dask clusters and per-département layers
+
 TABLES = ["stock_summary", "stock", "flows", "transitions", "land_account", "territories"]
 
 
@@ -140,3 +142,31 @@ def test_out_folder_holding_a_departement_file_is_refused(two_deps, tmp_path, ca
     assert main(["indicators", "-q", "--config", str(cfg), "--out", str(d), "--workers", "0"]) == 2
     assert "ocsge_" in capsys.readouterr().err
     assert (d / "ocsge_40_2022.gpkg").read_bytes() == before
+
+
+def test_thresholds_and_fragmentation_with_departements(two_deps, tmp_path):
+    """Per-département inputs: each département is thresholded on its own (as IGN does), so its
+    communes get the decret_thresholds figures of a run on its file alone; fragmentation is that
+    of the départements' layers put together (the same as one file holding them)."""
+    extra = '\n[ocsge.thresholds]\n\n[fragmentation]\nbarrier = "both"\n'
+    for name in ("deps", "one"):
+        text = (two_deps / f"{name}.toml").read_text(encoding="utf-8")
+        (two_deps / f"{name}_tf.toml").write_text(text + extra, encoding="utf-8")
+    for dep in ("33", "40"):
+        text = (two_deps / "one.toml").read_text(encoding="utf-8").replace("ocsge_all_", f"ocsge_{dep}_")
+        (two_deps / f"only{dep}.toml").write_text(text + "\n[ocsge.thresholds]\n", encoding="utf-8")
+    deps = compute(two_deps / "deps_tf.toml", workers=0).tables
+    one = compute(two_deps / "one_tf.toml").tables
+    thr = deps["stock_summary"][deps["stock_summary"]["measure"] == "decret_thresholds"]
+    assert len(thr)
+    for dep in ("33", "40"):
+        alone = compute(two_deps / f"only{dep}.toml").tables["stock_summary"]
+        want = alone[(alone["measure"] == "decret_thresholds") & (alone["level"] == "commune")
+                     & alone["code"].str.startswith(dep)].reset_index(drop=True)
+        got = thr[(thr["level"] == "commune") & thr["code"].str.startswith(dep)].reset_index(drop=True)
+        assert len(got) == 6
+        pd.testing.assert_frame_equal(got[want.columns], want)
+    frag = deps["fragmentation"][deps["fragmentation"]["barrier"] == "matrix"].reset_index(drop=True)
+    ref = one["fragmentation"][one["fragmentation"]["barrier"] == "matrix"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(frag, ref)
+    assert set(deps["fragmentation"]["barrier"]) == {"matrix", "thresholds"}

@@ -110,6 +110,7 @@ def _two_generated_vintages(folder, *, n: int, seed: int) -> None:
         lay.to_file(folder / f"o{y}.gpkg", driver="GPKG", engine="pyogrio")
 
 
+@pytest.mark.slow
 def test_pipeline_fragmentation_table(tmp_path):
     _two_generated_vintages(tmp_path, n=600, seed=2)
     gpd.GeoDataFrame(geometry=[LineString([(0, 700), (3000, 700)])], crs="EPSG:2154").to_file(tmp_path / "road.gpkg")

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import pytest
 
 import ocsol
 from ocsol.plot import CHANGE_COLOURS
 
 
+@pytest.mark.slow
 def test_parquet_inputs_give_the_same_tables(paper: Path, tmp_path: Path) -> None:
     for name, suffix in (("communes", ".parquet"), ("ocsge_2019", ".geoparquet"), ("ocsge_2022", ".parquet")):
         gpd.read_file(paper / f"{name}.gpkg").to_parquet(paper / f"{name}{suffix}")
@@ -25,6 +27,7 @@ def test_parquet_inputs_give_the_same_tables(paper: Path, tmp_path: Path) -> Non
         pd.testing.assert_frame_equal(got[name], ref[name])
 
 
+@pytest.mark.slow
 def test_geoparquet_outputs_and_qgis_style(paper: Path, tmp_path: Path) -> None:
     res = ocsol.compute(paper / "ocsol.toml")
     a, b = tmp_path / "a", tmp_path / "b"

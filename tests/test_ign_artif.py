@@ -90,6 +90,7 @@ def blois(tmp_path_factory) -> tuple[Path, dict[int, gpd.GeoDataFrame]]:
     return d, layers
 
 
+@pytest.mark.slow
 def test_ign_stocks_are_the_artif_polygons_per_commune(blois) -> None:
     d, layers = blois
     res = ocsol.compute(d / "ocsol.toml")
@@ -137,6 +138,7 @@ paths = ["ARTIF_DIFF_2015_2018_a.gpkg", "ARTIF_DIFF_2015_2018_b.gpkg"]
     return tmp_path, diffs
 
 
+@pytest.mark.slow
 def test_ign_flows_are_the_difference_polygons_per_commune(arcachon, tmp_path: Path) -> None:
     d, diffs = arcachon
     out = tmp_path / "out"

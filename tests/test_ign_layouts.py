@@ -49,6 +49,7 @@ def _flows(out: Path) -> pd.DataFrame:
     return pd.read_csv(out / "flows.csv", dtype={"code": str}).set_index(["level", "code"])
 
 
+@pytest.mark.slow
 def test_ign_gpkg_and_old_shapefile_read_without_configuration(paper: Path, tmp_path: Path, capsys) -> None:
     _ign_gpkg(paper / "ocsge_2019.gpkg", paper / "OCS-GE_2-0__GPKG_LAMB93_D999_2019.gpkg", 2019)
     shp = _old_shp(paper / "ocsge_2022.gpkg", paper / "D999_2022", 2022)
@@ -67,6 +68,7 @@ def test_ign_gpkg_and_old_shapefile_read_without_configuration(paper: Path, tmp_
     assert _flows(out).loc[("commune", "00001"), "artif_ha"] == pytest.approx(0.25)
 
 
+@pytest.mark.slow
 def test_ambiguous_layers_listed_with_their_fields(paper: Path, capsys) -> None:
     gpkg = paper / "two.gpkg"
     _ign_gpkg(paper / "ocsge_2019.gpkg", gpkg, 2019, second_occupation=True)
@@ -105,6 +107,7 @@ def test_territories_layer_picked_by_code_field(paper: Path) -> None:
 
 
 
+@pytest.mark.slow
 def test_library_warnings_stay_off_the_terminal(paper: Path, tmp_path: Path) -> None:
     """In a real process (pytest would catch warnings itself): a library warning raised while
     reading reaches the log (-v), not the terminal."""

@@ -14,6 +14,7 @@ import dataclasses
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -83,6 +84,7 @@ def consumption_tables(draw, codes: list[str]):
     return conso
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(worlds(), st.data())
 def test_artificialisation_functions_leave_inputs_unchanged(world, data):
@@ -119,6 +121,7 @@ def test_artificialisation_functions_leave_inputs_unchanged(world, data):
     unchanged(compare.neighbours, terr, "commune", terr.communes["code"].iloc[0], table=table, value="artif_ha", n=2)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(worlds(), st.data())
 def test_consumption_functions_leave_inputs_unchanged(world, data):

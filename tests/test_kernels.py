@@ -8,6 +8,8 @@ import shapely
 
 from ocsol import change, kernels
 
+pytestmark = pytest.mark.slow  # numba kernels (compiled on a cold cache)
+
 
 def _rotate_ring(coords: np.ndarray, k: int, reverse: bool) -> np.ndarray:
     ring = coords[:-1]

@@ -38,6 +38,7 @@ def _fmt(value: float, *, thousands: str, decimal: str) -> str:
 @settings(max_examples=200, deadline=None, derandomize=True)
 @given(st.integers(0, 10**9), st.sampled_from([(" ", ","), ("\u00a0", ","), ("\u202f", ","), (",", "."),
                                                 ("", ","), ("", "."), (".", ",")]))
+@pytest.mark.slow
 def test_locale_formats_read_as_meant(cents: int, style: tuple[str, str]) -> None:
     value = cents / 100
     text = _fmt(value, thousands=style[0], decimal=style[1])
@@ -92,6 +93,7 @@ def test_whole_file_encoding(tmp_path) -> None:
     assert decode_text(b"\x81\x8d")[1] == "latin-1"  # bytes cp1252 leaves undefined
 
 
+@pytest.mark.slow
 def test_partition_check_is_fast_for_a_region() -> None:
     """10 000 square communes (a region's worth of neighbours) are checked in well under a few seconds."""
     n = 100

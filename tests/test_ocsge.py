@@ -100,6 +100,7 @@ def test_result_independent_of_row_order(paper):
     pd.testing.assert_frame_equal(a, b)
 
 
+@pytest.mark.slow
 def test_arcachon_flows_equal_change_polygon_areas():
     """With the couverture-only rule, artificialisation = area of A_B_2015_2018 inside each commune."""
     res = compute(DATA / "arcachon" / "ocsol.toml")
@@ -131,6 +132,7 @@ def test_cli_writes_tables(paper, tmp_path):
                                      "imper_ha", "imper_pct"]
 
 
+@pytest.mark.slow
 def test_deterministic_outputs(paper, tmp_path):
     main(["indicators", "-c", str(paper / "ocsol.toml"), "-o", str(tmp_path / "a"), "-q"])
     main(["indicators", "-c", str(paper / "ocsol.toml"), "-o", str(tmp_path / "b"), "-q"])

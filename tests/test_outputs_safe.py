@@ -36,6 +36,7 @@ def _run(config: Path, out: Path) -> int:
     return main(["indicators", "-c", str(config), "-o", str(out), "-q"])
 
 
+@pytest.mark.slow
 def test_consumption_tables_byte_identical_and_independent_of_row_order(tmp_path):
     a = _lyon(tmp_path, "a")
     b = _lyon(tmp_path, "b")
@@ -52,6 +53,7 @@ def test_consumption_tables_byte_identical_and_independent_of_row_order(tmp_path
             assert first == (tmp_path / "out3" / t).read_bytes(), t
 
 
+@pytest.mark.slow
 def test_failed_consumption_run_keeps_previous_outputs(tmp_path, capsys):
     d = _lyon(tmp_path)
     out = tmp_path / "out"
@@ -65,6 +67,7 @@ def test_failed_consumption_run_keeps_previous_outputs(tmp_path, capsys):
     assert not list(out.glob(".ocsol-stage-*"))
 
 
+@pytest.mark.slow
 def test_writer_failure_mid_publish_keeps_previous_outputs(paper, tmp_path, monkeypatch):
     out = tmp_path / "out"
     assert _run(paper / "ocsol.toml", out) == 0
@@ -87,6 +90,7 @@ def _files(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
 
 
+@pytest.mark.slow
 def test_files_of_an_earlier_run_not_produced_again_are_removed_others_kept(paper, tmp_path):
     out = tmp_path / "out"
     assert _run(paper / "ocsol.toml", out) == 0
@@ -104,6 +108,7 @@ def test_files_of_an_earlier_run_not_produced_again_are_removed_others_kept(pape
     assert (out / "notes.txt").read_text(encoding="utf-8") == "mine"
 
 
+@pytest.mark.slow
 def test_a_second_run_on_a_locked_folder_stops_with_one_line(paper, tmp_path, capsys):
     out = tmp_path / "out"
     assert _run(paper / "ocsol.toml", out) == 0
@@ -126,6 +131,7 @@ def test_a_second_run_on_a_locked_folder_stops_with_one_line(paper, tmp_path, ca
     assert not (out / LOCK_NAME).exists()
 
 
+@pytest.mark.slow
 def test_staging_left_by_a_killed_run_is_cleaned_by_the_next(paper, tmp_path):
     out = tmp_path / "out"
     assert _run(paper / "ocsol.toml", out) == 0
@@ -160,6 +166,7 @@ def test_a_report_folder_holds_one_run(tmp_path):
 
 
 # -- byte-identical reruns, GeoPackages included (item 5) -------------------------------------------
+@pytest.mark.slow
 def test_reruns_are_byte_identical_geopackages_included(paper, tmp_path):
     assert _run(paper / "ocsol.toml", tmp_path / "a") == 0
     time.sleep(1.1)  # GDAL would stamp gpkg_contents.last_change with the time of writing
@@ -188,6 +195,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE is POSIX")
 def test_disk_full_in_gdal_writer_is_one_line_and_keeps_previous_outputs(paper, tmp_path):
     out = tmp_path / "out"

@@ -91,6 +91,7 @@ def _lyon_config(folder: Path, population: Path, extra: str = "") -> Path:
     return folder / "ocsol.toml"
 
 
+@pytest.mark.slow
 def test_efficiency_periods_clipped_to_census_years_never_inverted(tmp_path: Path) -> None:
     pop = _cerema_pop(tmp_path)
     cfg = _lyon_config(tmp_path, pop, '\n[households]\npath = "cerema_pop.csv"\n')
@@ -113,6 +114,7 @@ def test_efficiency_periods_clipped_to_census_years_never_inverted(tmp_path: Pat
     assert "households_jobs_per_ha" in eff.columns
 
 
+@pytest.mark.slow
 def test_insee_xlsx_through_the_pipeline(tmp_path: Path) -> None:
     path = _insee_historique(tmp_path, ".xlsx")
     cfg = _lyon_config(tmp_path, path)

@@ -24,6 +24,8 @@ from ocsol import change, indicators, nomenclature
 from ocsol.io.ocsge import read_ocsge_diff
 from ocsol.territories import Territories
 
+pytestmark = pytest.mark.slow  # hypothesis: many generated worlds through the engines
+
 W, H = 300, 200
 CRS = "EPSG:2154"
 COUPLES = [("CS2.2.1", "US1.1"), ("CS2.1.1.1", "US1.2"), ("CS1.1.1.1", "US5"), ("CS2.2.1", "US5"),

@@ -104,6 +104,7 @@ def _raster_case(d: Path, zones: list[shapely.Geometry], extra: str = "") -> Pat
     return d / "ocsol.toml"
 
 
+@pytest.mark.slow
 def test_zone_partly_outside_the_raster_is_empty_with_a_reason(tmp_path: Path) -> None:
     # Z1 inside the 40 m × 40 m raster; Z2 half outside it (x 20–60): 20 × 40 m of it has no pixel
     cfg = _raster_case(tmp_path, [shapely.box(X0, Y0 - 40, X0 + 20, Y0), shapely.box(X0 + 20, Y0 - 40, X0 + 60, Y0)])
@@ -125,6 +126,7 @@ def test_zone_partly_outside_the_raster_is_empty_with_a_reason(tmp_path: Path) -
     assert not (qa["item"] == "covered share of commune Z1").any()
 
 
+@pytest.mark.slow
 def test_lower_min_coverage_keeps_the_partial_figures(tmp_path: Path) -> None:
     cfg = _raster_case(tmp_path, [shapely.box(X0, Y0 - 40, X0 + 20, Y0), shapely.box(X0 + 20, Y0 - 40, X0 + 60, Y0)],
                        extra="min_coverage = 0.4\n")
@@ -133,6 +135,7 @@ def test_lower_min_coverage_keeps_the_partial_figures(tmp_path: Path) -> None:
     assert ss.loc[("commune", "Z2", 2020), "note"] == ""
 
 
+@pytest.mark.slow
 def test_zone_wholly_outside_the_raster_gets_a_row_with_a_reason(tmp_path: Path) -> None:
     cfg = _raster_case(tmp_path, [shapely.box(X0, Y0 - 40, X0 + 40, Y0), shapely.box(X0 + 100, Y0 - 40, X0 + 140, Y0)])
     res = compute(cfg)
@@ -145,6 +148,7 @@ def test_zone_wholly_outside_the_raster_gets_a_row_with_a_reason(tmp_path: Path)
     assert qa["codes"].astype(str).str.split(";").apply(lambda c: "G" in c).any()
 
 
+@pytest.mark.slow
 def test_small_zone_pixels_above_polygon_area_is_not_a_topology_error(tmp_path: Path, capsys) -> None:
     """A 12 m × 12 m zone holding 4 pixel centres (400 m² of pixels, 144 m² of polygon)."""
     z = shapely.box(X0 + 4, Y0 - 16, X0 + 16, Y0 - 4)

@@ -129,6 +129,7 @@ def test_report_notebook_is_thin():
 
 
 # -- context ------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_context_slices_tables_and_headline_equals_tables(synthetic):
     ctx = build_context("99001", indicators=str(synthetic))
     ind = load_indicators(synthetic)
@@ -145,6 +146,7 @@ def test_context_slices_tables_and_headline_equals_tables(synthetic):
     assert "EPCI d'appartenance : CC synthétique 1" in ctx.texts["identite"]
 
 
+@pytest.mark.slow
 def test_level_is_inferred_and_unknown_codes_are_explained(synthetic):
     assert build_context("999000001", indicators=str(synthetic)).level == "epci"
     with pytest.raises(TerritoryNotFoundError, match="'99099' not found"):
@@ -153,6 +155,7 @@ def test_level_is_inferred_and_unknown_codes_are_explained(synthetic):
         build_context("99001", "epic", indicators=str(synthetic))
 
 
+@pytest.mark.slow
 def test_absent_sections_say_so_in_one_sentence(sample_indicators):
     lyon = build_context(LYON, indicators=str(sample_indicators))  # consumption, no OCS GE
     assert lyon.available["zan"] and not lyon.available["artificialisation"]
@@ -165,6 +168,7 @@ def test_absent_sections_say_so_in_one_sentence(sample_indicators):
     assert "carte" in arcachon.figures and "trajectoire" not in arcachon.figures
 
 
+@pytest.mark.slow
 def test_save_writes_headline_figure_csv_and_xlsx(synthetic, tmp_path):
     ctx = build_context("999000001", indicators=str(synthetic), output=str(tmp_path))
     path = ctx.save()
@@ -177,6 +181,7 @@ def test_save_writes_headline_figure_csv_and_xlsx(synthetic, tmp_path):
     assert sheets["zan"].columns.tolist() == ["Indicateur", "Valeur"]
 
 
+@pytest.mark.slow
 def test_plots_draw_on_a_given_axes(synthetic):
     import matplotlib
 
@@ -191,6 +196,7 @@ def test_plots_draw_on_a_given_axes(synthetic):
 
 
 # -- notebooks executed on the sample --------------------------------------------------------------
+@pytest.mark.slow
 def test_report_headline_equals_direct_api_call(lyon_report):
     res = ocsol.compute(sample_config("sample"))
     z = res.tables["zan"].set_index(["level", "code"]).loc[("epci", LYON)]
@@ -202,6 +208,7 @@ def test_report_headline_equals_direct_api_call(lyon_report):
     assert h["status"] == z["status"]
 
 
+@pytest.mark.slow
 def test_report_html_is_self_contained_without_errors(lyon_report):
     html = (lyon_report.folder / HTML_NAME).read_text(encoding="utf-8")
     nb = nbformat.read(lyon_report.folder / "rapport.ipynb", as_version=4)
@@ -221,6 +228,7 @@ def test_report_html_is_self_contained_without_errors(lyon_report):
     assert "827,75\u202fha" in html  # the reference decade, in French format (2 decimals for hectares)
 
 
+@pytest.mark.slow
 def test_explore_notebook_runs_and_records_api_numbers(tmp_path):
     out = tmp_path / "explore.json"
     pm.execute_notebook(str(NOTEBOOKS / "explore.ipynb"), str(tmp_path / "explore.ipynb"),
@@ -232,6 +240,7 @@ def test_explore_notebook_runs_and_records_api_numbers(tmp_path):
 
 
 # -- batch --------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_batch_isolates_a_broken_territory_and_skips_up_to_date_reports(synthetic, tmp_path):
     ind = load_indicators(synthetic)
     chosen = select_territories(ind, within="epci:999000001")
@@ -261,6 +270,7 @@ def test_batch_isolates_a_broken_territory_and_skips_up_to_date_reports(syntheti
     assert len(again.skipped) == 5 and len(again.failed) == 1 and not again.done
 
 
+@pytest.mark.slow
 def test_select_territories_errors(synthetic):
     ind = load_indicators(synthetic)
     with pytest.raises(TerritoryNotFoundError, match="LEVEL:CODE"):
@@ -268,6 +278,7 @@ def test_select_territories_errors(synthetic):
     assert select_territories(ind, level="epci") == [("epci", "999000001")]
 
 
+@pytest.mark.slow
 def test_demo_selection_covers_the_sample(sample_indicators):
     sel = set(demo_selection(load_indicators(sample_indicators)))
     assert ("epci", LYON) in sel
@@ -277,6 +288,7 @@ def test_demo_selection_covers_the_sample(sample_indicators):
     assert len(blois) >= 10
 
 
+@pytest.mark.slow
 def test_report_command_writes_a_report_and_rejects_unknown_codes(tmp_path):
     assert report_command("69123", config=str(sample_config("lyon")), out=str(tmp_path)) == 0
     assert (tmp_path / "commune-69123" / HTML_NAME).is_file()
@@ -287,6 +299,7 @@ def test_report_command_writes_a_report_and_rejects_unknown_codes(tmp_path):
 # -- real browser ---------------------------------------------------------------------------------
 @pytest.mark.skipif(find_chromium() is None, reason="Debian's chromium is not installed (.ci/run installs it: "
                                                      "apt-get install chromium)")
+@pytest.mark.slow
 def test_report_renders_in_headless_chromium_to_pdf_and_png(lyon_report, tmp_path):
     from PIL import Image
 
@@ -305,6 +318,7 @@ def test_report_renders_in_headless_chromium_to_pdf_and_png(lyon_report, tmp_pat
     assert "Métropole de Lyon" in re.sub(r"<[^>]+>", "", re.findall(r"<h1[^>]*>(.*?)</h1>", dom, flags=re.S)[0])
 
 
+@pytest.mark.slow
 def test_interrupted_batch_restarts_without_redoing_finished_reports(synthetic, tmp_path):
     """A batch killed mid-way leaves reports without their stamp; a rerun redoes only those."""
     from ocsol.report.batch import STAMP
@@ -323,6 +337,7 @@ def test_interrupted_batch_restarts_without_redoing_finished_reports(synthetic, 
     assert len(again.skipped) == 3 and kept.stat().st_mtime_ns == before
 
 
+@pytest.mark.slow
 def test_zan_reading_is_indicative_without_a_binding_target(lyon_report):
     """No targets table: the national default binds nobody, so no verdict, an indicative reading in French."""
     html_text = (lyon_report.folder / HTML_NAME).read_text(encoding="utf-8")

@@ -37,6 +37,7 @@ def _ign_over_a(folder: Path) -> None:
     toml.write_text(toml.read_text(encoding="utf-8") + IGN, encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_partial_ign_product_gives_no_parent_total(paper: Path) -> None:
     _ign_over_a(paper)
     res = ocsol.compute(paper / "ocsol.toml")
@@ -58,6 +59,7 @@ def test_partial_ign_product_gives_no_parent_total(paper: Path) -> None:
     assert len(row) == 1 and "epci E" in row["detail"].iloc[0] and "1 of 2" in row["detail"].iloc[0]
 
 
+@pytest.mark.slow
 def test_commune_partly_covered_by_the_ign_product_stops(paper: Path, capsys) -> None:
     """A commune the IGN product touches but covers at 60 % only: one line, exit 2 (as for OCS GE vintages)."""
     from ocsol.cli import main
@@ -73,6 +75,7 @@ def test_commune_partly_covered_by_the_ign_product_stops(paper: Path, capsys) ->
     assert lines[0].startswith("ocsol: error: OCS GE artificialisation:") and "00001 in 2019: 60.0 %" in lines[0]
 
 
+@pytest.mark.slow
 def test_ign_flows_cover_the_communes_of_both_ign_stocks(paper: Path) -> None:
     """IGN stocks over A and B, a difference layer whose only change lies in A: B gets a 0 flow (both IGN
     stocks cover it), so EPCI E keeps its decret_ign flow (it is not a partial sum)."""

@@ -46,6 +46,7 @@ def test_duplicate_deduction_rows_are_refused(tmp_path: Path) -> None:
     ("commune,69999,50", r"commune 69999 names no territory of the run"),
     ("epci,200000000,50", r"epci 200000000 names no territory of the run"),
 ])
+@pytest.mark.slow
 def test_target_for_an_unknown_territory_stops(tmp_path: Path, capsys, row: str, message: str) -> None:
     """A mistyped code would leave the territory on the indicative national default without a word."""
     block = ZAN.split("documents")[0]
@@ -56,6 +57,7 @@ def test_target_for_an_unknown_territory_stops(tmp_path: Path, capsys, row: str,
     assert re.search(message, lines[0]), lines[0]
 
 
+@pytest.mark.slow
 def test_net_target_for_an_unknown_territory_stops(tmp_path: Path, capsys) -> None:
     block = ZAN.split("targets")[0] + ('\n[[zan.net_targets]]\nlevel = "epci"\ncode = "200046978"\n'
                                        'period = [2031, 2040]\nenvelope_ha = 120.0\n')
@@ -65,6 +67,7 @@ def test_net_target_for_an_unknown_territory_stops(tmp_path: Path, capsys) -> No
     assert re.search(r"\[\[zan\.net_targets\]\] #1: epci 200046978 names no territory of the run", lines[0]), lines
 
 
+@pytest.mark.slow
 def test_two_net_targets_for_one_territory_stop(tmp_path: Path, capsys) -> None:
     """zan_2031.csv has one row per territory: the second decade's entry would silently replace the first."""
     entry = '\n[[zan.net_targets]]\nlevel = "epci"\ncode = "{c}"\nperiod = [{a}, {b}]\nenvelope_ha = 120.0\n'

@@ -7,6 +7,8 @@ import pytest
 from ocsol.pipeline import compute
 from ocsol.sample import sample_config
 
+pytestmark = pytest.mark.slow  # the Lyon sample through the whole pipeline
+
 
 @pytest.fixture(scope="module")
 def sample():

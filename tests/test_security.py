@@ -112,6 +112,7 @@ author = {AUTHOR!r}
     return out
 
 
+@pytest.mark.slow
 def test_report_pages_show_hostile_names_as_text(hostile_batch):
     for folder in ("epci-200000001", "commune-00001"):
         page = (hostile_batch / folder / "rapport.html").read_text(encoding="utf-8")
@@ -124,12 +125,14 @@ def test_report_pages_show_hostile_names_as_text(hostile_batch):
         assert "[auteur](javascript:alert(4))" in page and "&lt;b onmouseover=alert(5)&gt;" in page
 
 
+@pytest.mark.slow
 def test_index_shows_hostile_names_as_text(hostile_batch):
     page = (hostile_batch / "index.html").read_text(encoding="utf-8")
     assert _markup_problems(page, allowed_scripts=(_SORT_JS,)) == []
     assert "&lt;img src=x onerror=alert(3)&gt;" in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
+@pytest.mark.slow
 def test_markdown_renderer_neutralises_markup_that_skipped_escaping():
     """Defence in depth: a user string pasted into a report's Markdown unescaped still shows as text."""
     for text in (SCRIPT_NAME, IMG_NAME, "<javascript:alert(1)>", "![i](data:text/html;base64,PHNjcmlwdD4=)",
@@ -161,6 +164,7 @@ def test_xlsx_strings_are_text_cells_never_formulas(tmp_path):
         assert "<f>" not in z.read("xl/worksheets/sheet1.xml").decode()  # no formula element at all
 
 
+@pytest.mark.slow
 def test_report_spreadsheets_hold_no_formula(hostile_batch):
     folder = hostile_batch / "epci-200000001"
     wb = openpyxl.load_workbook(folder / "tableaux.xlsx")

@@ -49,6 +49,7 @@ F4A = {"building": ("building", box(190, 192.5, 210, 207.5))}
 F1 = {"parking": ("parking", ring((100, 100, 300, 300), (180, 180, 220, 220))), "hole": ("wood", box(180, 180, 220, 220))}
 
 
+@pytest.mark.slow
 def test_f10a_change_below_threshold_gives_no_flow(tmp_path):
     y2 = {**F4A, "gravel": ("gravel", box(190, 162.5, 210, 192.5))}
     res = compute(_config(tmp_path, {2019: F4A, 2022: y2}))
@@ -86,6 +87,7 @@ def test_f10c_threshold_only_flow(tmp_path):
     assert list(res["flows"].columns[:3]) == ["level", "code", "measure"]
 
 
+@pytest.mark.slow
 def test_generated_layers_flows_equal_stock_differences(tmp_path):
     """Two generated vintages over two communes and a parent: thresholded flows = stock differences,
     and thresholded stocks differ from the matrix ones (the thresholds bite)."""
@@ -190,6 +192,7 @@ def test_compare_ranks_the_generating_setting_first():
     assert per.loc["B", "disagree_ha"] == pytest.approx(0.06)  # F4b is in commune B
 
 
+@pytest.mark.slow
 def test_cli_thresholds_compare(tmp_path, capsys):
     from ocsol.thresholds import ThresholdSettings, apply_thresholds
 
@@ -246,3 +249,19 @@ def test_cli_compare_refuses_out_over_inputs(tmp_path, capsys):
     assert main(["thresholds", "compare", "-c", str(tmp_path / "ocsol.toml"), "--vintage", "2021",
                  "--ign", str(tmp_path / "raw.gpkg"), "-o", str(tmp_path)]) == 2
     assert "holds the input" in capsys.readouterr().err
+
+
+def test_partial_parent_gets_no_threshold_or_mesh_figure_and_qa_names_it(tmp_path):
+    """A département with a commune outside the OCS GE: no decret_thresholds and no fragmentation row
+    for it (a partial sum is not a figure), and qa.csv names it for both."""
+    cfg = _config(tmp_path, {2019: F1, 2022: F1}, communes={"00001": DATASET, "00002": box(400, 0, 800, 400)},
+                  fragmentation={"barrier": "thresholds"})
+    res = compute(cfg)
+    thr = res["stock_summary"][res["stock_summary"]["measure"] == "decret_thresholds"]
+    assert set(thr["level"]) == {"commune"} and set(thr["code"]) == {"00001"}
+    assert set(res["fragmentation"]["level"]) == {"commune"}
+    qa = res["qa"]
+    for key, measure in (("ocsge.partial_parents", "decret_thresholds"), ("fragmentation.partial_parents", None)):
+        rows = qa[(qa["key"] == key) & (qa["codes"] == "D")]
+        rows = rows[rows["params"].str.contains(measure)] if measure else rows
+        assert len(rows) == 1, qa[["topic", "key", "codes", "params"]]

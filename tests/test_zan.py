@@ -160,6 +160,7 @@ def test_zan_path_stops_at_the_period_unless_decades_are_configured(case):
     assert a.loc[2035, "envelope_ha"] == pytest.approx(0.125)
 
 
+@pytest.mark.slow
 def test_lyon_metropole_figures():
     t = read_territories(LYON / "communes_metropole_lyon.csv", area="surface_ha",
                          levels={"epci": "epci_siren"})

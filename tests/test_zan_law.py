@@ -251,6 +251,7 @@ def test_guarantee_is_a_first_decade_rule_in_the_indicative_path(law, raw):
     assert curis.loc[2035, "basis"] == "indicative_enaf" and curis.index.max() == 2040
 
 
+@pytest.mark.slow
 def test_mondiagartif_figures_without_targets(tmp_path):
     res = compute(LYON / "ocsol.toml")
     z = res["zan"].set_index(["level", "code"])
@@ -263,6 +264,7 @@ def test_mondiagartif_figures_without_targets(tmp_path):
     assert "assumed eligible" in " ".join(res["qa"]["item"])
 
 
+@pytest.mark.slow
 def test_a_commune_missing_from_cerema_flags_its_parents(tmp_path, raw):
     text = (LYON / "conso_communes_cerema_format.csv").read_text(encoding="utf-8").splitlines()
     conso = "\n".join(line for line in text if not line.startswith("69071,")) + "\n"
@@ -288,6 +290,7 @@ def test_a_commune_missing_from_cerema_flags_its_parents(tmp_path, raw):
     assert "missing from the consumption file: no status" in " ".join(res["qa"]["item"])
 
 
+@pytest.mark.slow
 def test_bad_zan_tables_stop_with_one_clear_line(tmp_path, raw, capsys):
     communes = list(raw.index)
     base = {"targets.csv": TARGETS, "documents.csv": documents(communes), "deleguees.csv": DELEGUEES,
@@ -328,6 +331,7 @@ def test_negative_targets_and_envelopes_are_read(tmp_path):
         read_targets(p)
 
 
+@pytest.mark.slow
 def test_net_targets_reach_zan_2031_through_the_config(tmp_path):
     block = ZAN.split("targets")[0] + """
 [[zan.net_targets]]
@@ -342,3 +346,26 @@ doc_status = "opposable"
     z = res["zan_2031"].iloc[0]
     assert (z["code"], z["envelope_ha"], z["annual_envelope_ha"], z["horizon"]) == (EPCI, 120.0, 12.0, 2050)
     assert z["status"] == "" and "no OCS GE flows" in z["note"]  # Lyon sample: no OCS GE
+
+
+
+def test_target_pct_and_envelope_must_agree(tmp_path, capsys, raw):
+    """A row with both a % and hectares: they must agree within 0.01 ha (rounding), else one line, exit 2."""
+    ref = float(raw.loc["69029", list(REF_YEARS)].sum())
+    agree = round(ref * (1 - 30 / 100), 2)  # a document rounding its hectares to 0.01 ha
+    for envelope, ok in ((agree, True), (agree + 0.5, False)):
+        d = tmp_path / str(ok)
+        d.mkdir()
+        targets = (f"level,code,target_pct,envelope_ha,doc_status\nepci,{EPCI},48,,opposable\n"
+                   f"commune,69029,30,{envelope},opposable\n")
+        files = {"targets.csv": targets, "documents.csv": documents(list(raw.index)), "deleguees.csv": DELEGUEES,
+                 "mutualisation.csv": f"commune,epci\n69068,{EPCI}\n", "deductions.csv": DEDUCTIONS}
+        code = main(["indicators", "-c", str(setup_dir(d, ZAN, files)), "-o", str(d / "out"), "-q"])
+        err = capsys.readouterr().err.strip().splitlines()
+        if ok:
+            assert code == 0, err
+            z = pd.read_csv(d / "out" / "zan.csv", dtype={"code": str})
+            assert z.loc[z["code"] == "69029", "allowed_before_guarantee_ha"].iloc[0] == pytest.approx(agree)
+        else:
+            assert code == 2 and len(err) == 1, err
+            assert re.search(r"targets\.csv: commune 69029: target_pct 30 % gives .* but envelope_ha is", err[0]), err

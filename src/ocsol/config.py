@@ -206,6 +206,7 @@ class Ocsge(Section):
     diff: list[OcsgeDiff] = key([], "`[[ocsge.diff]]` change layers (see below).", Spec("list", item=Spec("table")))
     min_coverage: float = key(0.99, "A commune a vintage touches must be covered at least this much.", SHARE)
     repair: bool = key(True, "Repair invalid geometries (counted in qa.csv).")
+    batch_rows: int = key(100_000, "Polygons decoded at a time while streaming a vintage (memory, not results).")
     departements: Any = key(None, "Per-département inputs: a list of codes for `{dep}` in paths, or a CSV "
                                   "table departement,<year>,… (see docs/scale.md).")
     synthetic: bool = key(False, "The `[ocsge.vintages]` layers are synthetic (banner on the reports using them).")
@@ -230,6 +231,9 @@ class Thresholds(Section):
     built_cs: list[str] = key(["CS1.1.1.1"], "Couverture codes counted as built land.")
     snap_m: float = key(0.0, "Snap to this grid (m) before testing adjacency; 0 = none.")
     edge: str | None = key(None, "Polygon layer of the area the data cover (default: the union of each vintage).")
+    exclude_from_connectivity: list[str] = key(
+        [], "Polygons taken out of the connectivity graph, `cs/us` patterns such as `[\"CS1.1.1.2/US4.1.*\"]` "
+            "(THRESHOLDS.md Q4): roads and rail do not enclose land; off as the reference.", Spec("list", item=TEXT))
 
 
 @dataclass(frozen=True)

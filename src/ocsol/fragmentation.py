@@ -33,6 +33,7 @@ from scipy.sparse.csgraph import connected_components
 from shapely import STRtree
 
 from . import change, schema
+from .indicators import complete_parents
 from .territories import Territories, aggregate
 from .thresholds import adjacent_pairs
 
@@ -204,7 +205,7 @@ def configured_fragmentation(config, vintages: dict[int, gpd.GeoDataFrame], clas
     """The ``[fragmentation]`` step of the pipeline: ``fragmentation`` and ``fragmentation_change`` tables, QA notes."""
     from .errors import ConfigError
     from .io.vector import read_layer, working_crs
-    from .threshold_tables import with_status
+    from .threshold_tables import _qa, with_status
 
     sec = config.fragmentation
     choice = sec.barrier
@@ -237,10 +238,18 @@ def configured_fragmentation(config, vintages: dict[int, gpd.GeoDataFrame], clas
                                          lines=np.array(lines, dtype=object), buffer_m=float(sec.buffer_m),
                                          adjacency=sec.adjacency, communes=covered))
     table = pd.concat(parts, ignore_index=True)
-    notes = [_qa("effective mesh size: an indicator beyond the law (Jaeger 2000, EEA), barriers "
-                 f"= artificial land ({', '.join(barriers)}) + {len(lines)} linear feature(s)", "", "")]
+    # a parent whose communes are not all covered by a vintage gets no row (a partial sum is no figure)
+    cover = pd.DataFrame([(c, y) for y, codes in covered.items() for c in codes], columns=["code", "vintage"])
+    table, partial = complete_parents(table, cover, territories, keys=["vintage"])
+    notes = []
+    if len(partial):
+        items = [f"{r.level} {r.code} ({r.n_missing} of {r.n_members} communes outside)" for r in partial.itertuples()]
+        notes.append(_qa("fragmentation not given for territories whose communes are not all covered (a partial "
+                         "sum)", len(items), ", ".join(items[:10]) + (" …" if len(items) > 10 else ""),
+                         key="fragmentation.partial_parents", topic="fragmentation",
+                         codes=partial["code"].astype(str).tolist()))
+    notes += [_qa("effective mesh size: an indicator beyond the law (Jaeger 2000, EEA), barriers "
+                 f"= artificial land ({', '.join(barriers)}) + {len(lines)} linear feature(s)", "", "",
+                 key=f"fragmentation.indicator_{choice}", topic="fragmentation", n_lines=len(lines))]
     return {"fragmentation": table, "fragmentation_change": fragmentation_change(table)}, notes
 
-
-def _qa(item: str, count: object, detail: str) -> dict:
-    return {"topic": "fragmentation", "item": item, "count": count, "detail": detail}

@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +26,7 @@ from .config import ArtifDiff, Config, OcsgeDiff, load_config
 from .departements import OcsgeInputs, OcsgePieces, plan_ocsge, run_departements
 from .departements import parse_year as _year
 from .errors import ConfigError, CoverageError, InvariantError
-from .io.ocsge import read_ocsge, read_ocsge_diff
+from .io.ocsge import OcsgeStream, read_ocsge, read_ocsge_diff
 from .io.territories import read_territories
 from .io.write import check_out_dir, manifest_files, publish_files, write_gpkg
 from .territories import Territories
@@ -413,23 +414,43 @@ def ocsge_departement(config: Config, inputs: OcsgeInputs, *, communes: gpd.GeoD
     full_pairs, extents = out.full_pairs, out.extents
     out.rule_tables.append(base_rule.assign(rule=str(base_rule_name), applies_to="default"))
 
-    vintages = {}
+    # the vintages are streamed by Arrow batches (never held whole): see change.compare_vintages
+    streams = {}
+    hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ocsol-sha256")  # beside the engine
+    provenance = []
     for year, p in inputs.vintages.items():
-        layer, repaired = read_ocsge(p, crs=config.crs, cs_field=sec.cs_field, us_field=sec.us_field,
-                                     layer=sec.layer)
-        out.provenance += file_provenance(f"ocsge {year}", p)
+        streams[year] = OcsgeStream(p, crs=config.crs, cs_field=sec.cs_field, us_field=sec.us_field,
+                                    layer=sec.layer, batch_size=int(sec.batch_rows))
+        provenance.append(hashing.submit(file_provenance, f"ocsge {year}", p))
+    years = sorted(streams)
+    zones = _zones(communes, [s.bounds for s in streams.values()], inputs.dep)
+    noted: set[int] = set()
+
+    def vintage_notes(year: int, summary: pd.DataFrame, repaired: int) -> None:
+        """QA and classes of a vintage, once (a middle vintage is streamed for two pairs)."""
+        if year in noted:
+            return
+        noted.add(year)
+        p = inputs.vintages[year]
         if repaired:
             qa.append(_qa("ocsge", f"repaired geometries in vintage {year}", repaired, str(p),
                           key="ocsge.repaired_vintage", files=[p], vintage=int(year)))
-        qa += _empty_codes(layer, ["cs", "us"], str(p), [p])
-        classes_parts.append(_classify(layer, ["cs"], ["us"], base_rule, str(p)))
-        vintages[year] = layer
-    years = sorted(vintages)
-    zones = _zones(communes, list(vintages.values()), inputs.dep)
+        for c in ("cs", "us"):
+            n = int(summary.loc[summary[c] == "", "n"].sum())
+            if n:
+                qa.append(_qa("ocsge", f"polygons with an empty {c} code (classified by the rule table)", n, str(p),
+                              key="ocsge.empty_code", files=[p], field=c))
+        classes_parts.append(nomenclature.classify(summary[["cs", "us"]], base_rule, source=str(p),
+                                                   area=summary["area_m2"], count=summary["n"]))
+
     if len(years) == 1:
-        stock_parts.append(change.stock_pieces(vintages[years[0]], zones, vintage=years[0]))
+        stock, summary, repaired = change.stock_vintage(streams[years[0]], zones, vintage=years[0])
+        vintage_notes(years[0], summary, repaired)
+        stock_parts.append(stock)
     for y1, y2 in zip(years, years[1:], strict=False):
-        res = change.compare_vintages(vintages[y1], vintages[y2], zones, vintage_from=y1, vintage_to=y2)
+        res = change.compare_vintages(streams[y1], streams[y2], zones, vintage_from=y1, vintage_to=y2, crs=config.crs)
+        vintage_notes(y1, res.classes["from"], res.repaired["from"])
+        vintage_notes(y2, res.classes["to"], res.repaired["to"])
         if not stock_parts or y1 not in {int(s["vintage"].iloc[0]) for s in stock_parts if len(s)}:
             stock_parts.append(res.stock_from)
         stock_parts.append(res.stock_to)
@@ -442,7 +463,10 @@ def ocsge_departement(config: Config, inputs: OcsgeInputs, *, communes: gpd.GeoD
                       key="ocsge.identical", y1=int(y1), y2=int(y2)))
         qa.append(_qa("ocsge", f"polygons of {y1} overlaid with {y2}", res.overlaid, "", key="ocsge.overlaid",
                       y1=int(y1), y2=int(y2)))
-    del vintages
+    del streams
+    hashing.shutdown()
+    for f in provenance:
+        out.provenance += f.result()
 
     for entry in inputs.diffs:
         y1, y2 = entry.vintage_from, entry.vintage_to
@@ -460,7 +484,7 @@ def ocsge_departement(config: Config, inputs: OcsgeInputs, *, communes: gpd.GeoD
         if entry.rule:
             rule = nomenclature.load_rule(_rule_ref(config, entry.rule))
             out.provenance += file_provenance(f"rule {y1}-{y2}", nomenclature.rule_source(_rule_ref(config, entry.rule)))
-        dzones = _zones(communes, [diff], inputs.dep)
+        dzones = _zones(communes, [tuple(diff.total_bounds)] if len(diff) else [], inputs.dep)
         table, ch = change.diff_pieces(diff, dzones, vintage_from=y1, vintage_to=y2)
         extents.append(_diff_extent(diff, communes, y1, y2))
         cls = _classify(diff, ["cs_from", "cs_to"], ["us_from", "us_to"], rule, ", ".join(map(str, resolved)))
@@ -477,13 +501,23 @@ def ocsge_departement(config: Config, inputs: OcsgeInputs, *, communes: gpd.GeoD
     return out
 
 
-def _zones(communes: gpd.GeoDataFrame, layers: list[gpd.GeoDataFrame], dep: str | None) -> change.Zones:
-    """Zones of the communes a département's layers reach (every commune without a département)."""
-    if dep is None:
+def _concat_vintages(by_dep: list[dict[int, gpd.GeoDataFrame]]) -> dict[int, gpd.GeoDataFrame]:
+    """The vintages of every département as one layer per year (the départements do not overlap)."""
+    if len(by_dep) == 1:
+        return by_dep[0]
+    return {y: gpd.GeoDataFrame(pd.concat([d[y] for d in by_dep], ignore_index=True), geometry="geometry",
+                                crs=by_dep[0][y].crs) for y in sorted(by_dep[0])}
+
+
+def _zones(communes: gpd.GeoDataFrame, bounds: list[tuple[float, float, float, float] | None],
+           dep: str | None) -> change.Zones:
+    """Zones of the communes within the bounds of a département's layers (every commune without
+    a département, or when a layer's bounds are not in its metadata)."""
+    if dep is None or any(b is None for b in bounds):
         return change.Zones.from_communes(communes)
     import shapely
 
-    boxes = [shapely.box(*layer.total_bounds) for layer in layers if len(layer)]
+    boxes = [shapely.box(*b) for b in bounds]
     idx = communes.sindex.query(shapely.union_all(boxes), predicate="intersects") if boxes else []
     return change.Zones.from_communes(communes.iloc[np.sort(np.asarray(idx, dtype=np.int64))])
 
@@ -527,15 +561,18 @@ def _ocsge_tables(config: Config, territories: Territories, pieces: OcsgePieces)
     thresholded = None
     want_thresholds = config.has("ocsge.thresholds") and config.thresholds.enabled
     if want_thresholds or config.has("fragmentation"):  # both need whole vintages (patches cross communes)
-        vintages = {_year(k, config): read_ocsge(config.resolve(p), crs=config.crs, cs_field=sec.cs_field,
-                                                 us_field=sec.us_field, layer=sec.layer)[0]
-                    for k, p in sorted(sec.vintages.items())}
+        # one dict of vintages per département ([ocsge] departements) or one for all files; read in
+        # this process (not on Dask workers): thresholds are applied per département, as IGN does
+        by_dep = [{y: read_ocsge(p, crs=config.crs, cs_field=sec.cs_field, us_field=sec.us_field,
+                                 layer=sec.layer)[0] for y, p in sorted(inputs.vintages.items())}
+                  for inputs in plan_ocsge(config)]
+        vintages = _concat_vintages(by_dep)
         zones = change.Zones.from_communes(territories.communes)
         diff_pairs = {(_year(e.from_, config), _year(e.to, config)) for e in sec.diff}
     if want_thresholds:
         from .threshold_tables import configured_thresholds
 
-        extra, notes, thresholded = configured_thresholds(config, vintages, base_classes, zones, territories,
+        extra, notes, thresholded = configured_thresholds(config, by_dep, base_classes, zones, territories,
                                                           rule_name=base_rule_name, diff_pairs=diff_pairs)
         for name, df in extra.items():
             tables[name] = pd.concat([tables[name], df], ignore_index=True)
@@ -661,6 +698,9 @@ def manifest_from_config(cfg: Config | None) -> dict[str, Any]:
         "rule": cfg.ocsge.rule if cfg.has("ocsge") else None,
         "thresholds": ({k: v for k, v in cfg.thresholds.as_dict().items() if k != "edge"}
                        if cfg.has("ocsge.thresholds") and cfg.thresholds.enabled else None),
+        "fragmentation": ({**cfg.fragmentation.as_dict(), "lines": [Path(str(p)).name for p in (
+            cfg.fragmentation.lines if isinstance(cfg.fragmentation.lines, list)
+            else [cfg.fragmentation.lines])]} if cfg.has("fragmentation") else None),
         "raster_legend": cfg.raster.legend if cfg.has("raster") else None,
         "decades": cfg.zan.decades,
         "zan_horizon": cfg.zan.horizon,

@@ -120,13 +120,13 @@ def compare_with_ign(
     known = at_point >= 0
     if (~known).any():
         log.info("thresholds compare: %d raw polygon(s) fall outside the IGN layer (not counted)", int((~known).sum()))
-    graphs: dict[tuple[str, float], object] = {}
+    graphs: dict[tuple, object] = {}
     rows, total_rows = [], []
     runs: list[tuple[str, dict, np.ndarray]] = [(MATRIX, dict.fromkeys(CHOICES, ""), matrix)]
     for s in settings:
-        key = (s.adjacency, s.snap_m)
+        key = (s.adjacency, s.snap_m, s.exclude_from_connectivity)
         if key not in graphs:
-            graphs[key] = patch_graph(raw, adjacency=s.adjacency, snap_m=s.snap_m, edge=edge)
+            graphs[key] = patch_graph(raw, adjacency=s.adjacency, snap_m=s.snap_m, edge=edge, settings=s)
         status = run_thresholds(graphs[key], matrix, s).status
         runs.append((s.label, {k: getattr(s, k) for k in CHOICES}, status))
     # polygon counts per commune: a polygon belongs to the commune holding most of it
