@@ -279,17 +279,7 @@ def stock_pieces(layer: gpd.GeoDataFrame, communes: gpd.GeoDataFrame | Zones, *,
 
 def _stock_table(parts: Parts, cs: np.ndarray, us: np.ndarray, zones: Zones, vintage: int) -> pd.DataFrame:
     ids, classes = _class_ids(cs, us)
-    c, k, a = _sum_by(parts.commune, ids[parts.poly], parts.area, max(len(classes), 1))
-    out = pd.DataFrame(
-        {
-            "code": zones.codes[c],
-            "vintage": int(vintage),
-            "cs": classes["cs"].to_numpy()[k],
-            "us": classes["us"].to_numpy()[k],
-            "area_m2": a,
-        }
-    )
-    return out.sort_values(["code", "cs", "us"], kind="mergesort").reset_index(drop=True)
+    return _stock_table_ids(parts.commune, ids[parts.poly], parts.area, classes, zones, vintage)
 
 
 def match_identical(g1: np.ndarray, g2: np.ndarray, *, threads: int | None = None) -> np.ndarray:
