@@ -202,9 +202,9 @@ def test_lyon_qa_identities_hold(lyon):
 @pytest.mark.slow
 def test_lyon_config_entry_point():
     config = load_config(LYON / "ocsol.toml")
-    s = config.sections["territories"]
-    t = read_territories(config.resolve(s["path"]), code=s["code"], name=s["name"], area=s["area"],
-                         levels=s["levels"], level_names=s["names"])
+    s = config.territories
+    t = read_territories(config.resolve(s.path), code=s.code, name=s.name, area=s.area,
+                         levels=s.levels, level_names=s.names)
     tables = compute_consumption_tables(config, t)
     assert set(tables) == {"consumption", "consumption_qa", "zan", "zan_path", "zan_coherence", "efficiency"}
     zan = tables["zan"].set_index(["level", "code"])

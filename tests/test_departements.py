@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -67,8 +68,8 @@ def test_dask_tables_identical_to_sequential(two_deps, tmp_path):
         write_results(par, tmp_path / "par")
         tab = compute(two_deps / "table.toml", client=client)
         write_results(tab, tmp_path / "tab")
-        missing = load_config(two_deps / "deps.toml")
-        missing.sections["ocsge"]["departements"] = ["33", "40", "64"]  # no file for 64: a user error
+        cfg = load_config(two_deps / "deps.toml")
+        missing = replace(cfg, ocsge=replace(cfg.ocsge, departements=["33", "40", "64"]))  # no file for 64
         with pytest.raises(InputFileError, match="ocsge_64_2019"):
             compute(missing, client=client)
     a, b, c = _csvs(tmp_path / "seq"), _csvs(tmp_path / "par"), _csvs(tmp_path / "tab")
@@ -103,8 +104,8 @@ def test_dep_pattern_without_departements_is_an_error(two_deps, tmp_path, capsys
                    encoding="utf-8")
     assert main(["indicators", "-q", "--config", str(cfg), "--out", str(tmp_path / "o"), "--workers", "0"]) == 2
     assert "{dep}" in capsys.readouterr().err
-    bad = load_config(two_deps / "deps.toml")
-    bad.sections["ocsge"]["departements"] = ["33", "4O"]
+    good = load_config(two_deps / "deps.toml")
+    bad = replace(good, ocsge=replace(good.ocsge, departements=["33", "4O"]))
     with pytest.raises(ConfigError, match="4O"):
         compute(bad, workers=0)
 
@@ -141,3 +142,31 @@ def test_out_folder_holding_a_departement_file_is_refused(two_deps, tmp_path, ca
     assert main(["indicators", "-q", "--config", str(cfg), "--out", str(d), "--workers", "0"]) == 2
     assert "ocsge_" in capsys.readouterr().err
     assert (d / "ocsge_40_2022.gpkg").read_bytes() == before
+
+
+def test_thresholds_and_fragmentation_with_departements(two_deps, tmp_path):
+    """Per-département inputs: each département is thresholded on its own (as IGN does), so its
+    communes get the decret_thresholds figures of a run on its file alone; fragmentation is that
+    of the départements' layers put together (the same as one file holding them)."""
+    extra = '\n[ocsge.thresholds]\n\n[fragmentation]\nbarrier = "both"\n'
+    for name in ("deps", "one"):
+        text = (two_deps / f"{name}.toml").read_text(encoding="utf-8")
+        (two_deps / f"{name}_tf.toml").write_text(text + extra, encoding="utf-8")
+    for dep in ("33", "40"):
+        text = (two_deps / "one.toml").read_text(encoding="utf-8").replace("ocsge_all_", f"ocsge_{dep}_")
+        (two_deps / f"only{dep}.toml").write_text(text + "\n[ocsge.thresholds]\n", encoding="utf-8")
+    deps = compute(two_deps / "deps_tf.toml", workers=0).tables
+    one = compute(two_deps / "one_tf.toml").tables
+    thr = deps["stock_summary"][deps["stock_summary"]["measure"] == "decret_thresholds"]
+    assert len(thr)
+    for dep in ("33", "40"):
+        alone = compute(two_deps / f"only{dep}.toml").tables["stock_summary"]
+        want = alone[(alone["measure"] == "decret_thresholds") & (alone["level"] == "commune")
+                     & alone["code"].str.startswith(dep)].reset_index(drop=True)
+        got = thr[(thr["level"] == "commune") & thr["code"].str.startswith(dep)].reset_index(drop=True)
+        assert len(got) == 6
+        pd.testing.assert_frame_equal(got[want.columns], want)
+    frag = deps["fragmentation"][deps["fragmentation"]["barrier"] == "matrix"].reset_index(drop=True)
+    ref = one["fragmentation"][one["fragmentation"]["barrier"] == "matrix"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(frag, ref)
+    assert set(deps["fragmentation"]["barrier"]) == {"matrix", "thresholds"}

@@ -91,10 +91,21 @@ def test_ocsge_and_raster_in_one_config_keep_both(paper: Path, tmp_path: Path) -
     ocsol.write_results(both, out)
     back = pd.read_csv(out / "flows.csv", dtype={"code": str})
     assert list(back.columns[:3]) == ["level", "code", "measure"] and len(back) == len(both["flows"])
-    # a report reads one measure per territory: the OCS GE one here, never the two summed
+    # a report shows both measures side by side, each worded by its measure; its key figures and
+    # class breakdowns are the OCS GE one's, never the two summed
+    from ocsol.report import build_context
     from ocsol.report.loader import load_indicators
 
     ind = load_indicators(out)
-    assert set(ind.slice("flows", "epci", "E")["measure"]) == {"decret_matrix"}
-    assert set(ind.table("stock_summary")["measure"]) == {"decret_matrix"}
-    assert len(ind.slice("stock_summary", "commune", "00001")) == 2  # two vintages, one measure
+    assert set(ind.slice("flows", "epci", "E")["measure"]) == {"decret_matrix", "raster_proxy"}
+    assert len(ind.slice("stock_summary", "commune", "00001")) == 4  # two vintages, two measures
+    for detail in ("stock", "transitions", "land_account"):
+        assert set(ind.slice(detail, "epci", "E")["measure"]) == {"decret_matrix"}, detail
+    ctx = build_context("E", "epci", indicators=str(out))
+    assert ctx.measures == ["decret_matrix", "raster_proxy"] and ctx.headline["artif_measure"] == "decret_matrix"
+    assert ctx.profile != "occupation_sol"  # OCS GE too: not a raster-only territory
+    text = ctx.texts["artificialisation"]
+    assert text.index("seuils non appliqués (valeurs indicatives)") < text.index("indicateur approché")
+    side = ctx.views["mesures"]
+    assert side["Chiffres clés"].tolist() == [True, False]
+    assert abs(side["Solde artif. (ha)"].iloc[1] - 0.5) < 1e-9  # the raster's own flow, not added in

@@ -11,7 +11,14 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ocsol.config import SCHEMA, TYPES, check_value, config_from_dict, spec_of
+from ocsol.config import (
+    SECTIONS,
+    _infer,
+    check_value,
+    config_from_dict,
+    reference_markdown,
+    spec_of,
+)
 from ocsol.errors import ConfigError, CoverageError, SchemaError
 from ocsol.io.common import as_code, decode_text, parse_number_columns, parse_numbers, read_table
 from ocsol.io.territories import check_partition
@@ -103,15 +110,34 @@ def test_partition_check_is_fast_for_a_region() -> None:
 
 
 def test_keys_without_a_typed_default_have_an_explicit_type() -> None:
-    """Optional keys (default None) and required ones cannot be inferred: TYPES names them."""
+    """Optional keys (default None) and required ones cannot be inferred: their field declares the type."""
     for sec, key, kind in [("territories", "path", "text"), ("territories", "layer", "text"),
                            ("territories", "levels", "table"), ("ocsge", "vintages", "table"),
                            ("zan", "targets", "text"), ("zan", "decades", "list"), ("efficiency", "periods", "list"),
                            ("report", "territories", "list"), ("cog", "since", "date"), ("raster", "unknown", "enum"),
                            ("consumption", "sheet", "either"), ("raster", "min_coverage", "number")]:
         assert spec_of(sec, key).kind == kind, (sec, key)
-    assert set(TYPES) <= set(SCHEMA)
-    assert all(set(keys) <= set(SCHEMA[sec]) for sec, keys in TYPES.items())
+    for cls in SECTIONS.values():  # every key has help text for docs/config.md
+        assert all(f.metadata["help"] for f in cls.keys().values()), cls.__name__
+
+
+def test_config_is_typed_and_frozen() -> None:
+    import dataclasses
+
+    cfg = config_from_dict({"territories": {"path": "x.gpkg"}, "compare": {"with": ["69123"]},
+                            "ocsge": {"diff": [{"from": 2015, "to": 2018, "paths": "a.shp"}]}})
+    assert cfg.compare.with_ == ["69123"] and cfg.ocsge.diff[0].from_ == 2015 and cfg.ocsge.diff[0].rule is None
+    assert cfg.zan.period == [2021, 2030] and not cfg.has("zan")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.zan.horizon = 2060  # type: ignore[misc]
+
+
+def test_config_reference_is_generated() -> None:
+    """docs/config.md is the text generated from the dataclasses (regenerate: see reference_markdown)."""
+    from pathlib import Path
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "config.md"
+    assert doc.read_text(encoding="utf-8") == reference_markdown()
 
 
 @pytest.mark.parametrize("data, message", [
@@ -130,11 +156,13 @@ def test_config_types_one_line(data, message) -> None:
     assert "\n" not in str(err.value)
 
 
-def test_new_keys_are_checked_by_their_default(monkeypatch) -> None:
-    monkeypatch.setitem(SCHEMA, "compare", {**SCHEMA["compare"], "radius_km": 10.0})
-    with pytest.raises(ConfigError, match=r"\[compare\] radius_km: expected a number, found text '10 km'"):
-        config_from_dict({"territories": {"path": "x"}, "compare": {"radius_km": "10 km"}})
-    assert check_value(12, spec_of("compare", "radius_km"), "k") == []
+def test_new_keys_are_checked_by_their_default() -> None:
+    """A key declared with a typed default and no spec is checked by the type of its default."""
+    spec = _infer(10.0)
+    assert check_value("10 km", spec, "[compare] radius_km") == [
+        "[compare] radius_km: expected a number, found text '10 km'"]
+    assert check_value(12, spec, "k") == []
+    assert spec_of("ocsge.thresholds", "area_m2").kind == "number"  # declared by its default 2500.0
 
 
 def test_xlsx_numeric_cells_are_never_ambiguous(tmp_path) -> None:

@@ -268,13 +268,13 @@ def test_sample_config_runs_with_geodesic_areas() -> None:
     from ocsol.io.territories import read_territories
 
     cfg = load_config(ROOT / "data" / "saotome" / "ocsol.toml")
-    t = cfg.sections["territories"]
-    terr = read_territories(cfg.resolve(t["path"]), code=t["code"], name=t["name"], levels=t["levels"],
-                            level_names=t["names"], crs=cfg.crs)
+    t = cfg.territories
+    terr = read_territories(cfg.resolve(t.path), code=t.code, name=t.name, levels=t.levels,
+                            level_names=t.names, crs=cfg.crs)
     r = compute_raster_pieces(cfg, terr)
     assert sorted(r.stock["code"].unique()) == ["ST001", "ST002", "ST003", "ST004"]
     assert r.meta["pixels_in_zones"] == 720 * 720
-    _, grid = open_vintages({y: cfg.resolve(p) for y, p in cfg.sections["raster"]["vintages"].items()})
+    _, grid = open_vintages({y: cfg.resolve(p) for y, p in cfg.raster.vintages.items()})
     full = float(np.sum(row_areas(grid)) * grid.width)
     assert r.covered.query("vintage == 2020")["zone_m2"].sum() == pytest.approx(full, rel=1e-9)
     built = r.stock.query("cs == '50'").groupby("vintage")["area_m2"].sum()

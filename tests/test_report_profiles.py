@@ -21,6 +21,9 @@ from ocsol.report.export import HTML_NAME, ReportRunner, chromium_render, find_c
 from ocsol.sample import sample_config
 from ocsol.synthetic_inputs import write_synthetic_inputs
 
+#: Every test here renders real reports (some in Chromium) from a shared, heavy fixture.
+pytestmark = pytest.mark.slow
+
 CGCT = "Articles L. 2231-1 et R. 2231-1 du code général des collectivités territoriales"
 BANNER = "Données synthétiques"
 #: Words of English sentences the computing code writes (QA notes, statuses, sources).
@@ -43,7 +46,17 @@ CASES = {
                 "seuils de 2 500 m² / 50 m² non appliqués : valeurs indicatives"),
     "occupation_sol": ("saotome", "zone", None, "Évolution de l'occupation du sol", False, True, None,
                        "indicateur approché"),
+    "two_measures": ("twodeps", "epci", "999000001", "Rapport local de suivi de l'artificialisation des sols",
+                     True, True, None, "seuils appliqués par ocsol"),
 }
+
+
+def two_departements_with_thresholds(folder: Path) -> Path:
+    """The demo's generated inputs: an EPCI spanning départements 98 and 99, measured twice (décret
+    matrix and décret thresholds); here with an indicative ENAF decade configured after 2031."""
+    from ocsol.report.commands import demo_synthetic_inputs
+
+    return demo_synthetic_inputs(folder, extra_toml="\n[zan]\ndecades = [[2031, 2040, 50]]\n")
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +69,8 @@ def folders(tmp_path_factory) -> dict[str, Path]:
         "## autres\nRien.\n", encoding="utf-8")
     return {"sample": compute_indicators(sample_config("sample"), base / "sample"),
             "generated": compute_indicators(gen, base / "gen_ind"),
-            "saotome": compute_indicators(sample_config("saotome"), base / "saotome")}
+            "saotome": compute_indicators(sample_config("saotome"), base / "saotome"),
+            "twodeps": compute_indicators(two_departements_with_thresholds(base / "twodeps"), base / "twodeps_ind")}
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +108,6 @@ def _h2(path: Path) -> list[str]:
             for h in re.findall(r"<h2[^>]*>(.*?)</h2>", page, flags=re.S)]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("case", list(CASES))
 def test_each_profile_says_what_it_is(reports, case):
     _src, _lvl, _code, title, cgct, banner, partial, measure = CASES[case]
@@ -118,7 +131,6 @@ def test_each_profile_says_what_it_is(reports, case):
     assert not english, f"English words in the report: {sorted(set(english))}"
 
 
-@pytest.mark.slow
 def test_profiles_have_their_own_sections(reports):
     local = _h2(reports["rapport_local"] / HTML_NAME)
     assert local[0] == "1. Objet du rapport" and "Raisons des évolutions observées" in " ".join(local)
@@ -131,7 +143,6 @@ def test_profiles_have_their_own_sections(reports):
     assert "v100 → v200" in occ_text and "changement de méthode" in occ_text
 
 
-@pytest.mark.slow
 def test_rnu_report_is_written_by_the_ddt_and_asks_for_its_mandatory_text(reports):
     text = _visible(reports["rnu_ddt"] / HTML_NAME)
     assert "direction départementale des territoires" in text
@@ -140,7 +151,6 @@ def test_rnu_report_is_written_by_the_ddt_and_asks_for_its_mandatory_text(report
     assert head["texts_missing"] == ["raisons"] and head["profile"] == "rnu_ddt"
 
 
-@pytest.mark.slow
 def test_user_text_is_rendered_as_text_never_as_markup(reports):
     page = (reports["texts"] / HTML_NAME).read_text(encoding="utf-8")
     assert "<script>alert" not in page and 'href="javascript' not in page
@@ -149,20 +159,18 @@ def test_user_text_is_rendered_as_text_never_as_markup(reports):
     assert "12 ha" in text and "Texte à fournir" not in text.split("Raisons des évolutions")[1][:200]
 
 
-@pytest.mark.slow
 def test_docx_has_the_html_section_headings(reports):
     import docx
 
-    for case in ("rapport_local", "diagnostic", "occupation_sol"):
+    for case in CASES:
         doc = docx.Document(str(reports[case] / "rapport.docx"))
         headings = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
         assert headings == _h2(reports[case] / HTML_NAME), case
-        assert len(doc.tables) >= 2 and len(doc.inline_shapes) >= 1
+        assert len(doc.tables) >= 2 and len(doc.inline_shapes) >= 1, case
     doc = docx.Document(str(reports["rapport_local_synthetic"] / "rapport.docx"))
     assert BANNER in doc.sections[0].header.paragraphs[0].text
 
 
-@pytest.mark.slow
 def test_members_table_explains_the_sum_of_allowances(reports):
     text = re.sub(r"\s+", " ", _visible(reports["rapport_local"] / HTML_NAME))
     # Lyon: 5 communes lifted to their guarantee; the member envelopes sum above the EPCI's
@@ -195,7 +203,6 @@ def _measured(path: Path, tmp: Path, width: int) -> dict:
     return json.loads(htmllib.unescape(raw))
 
 
-@pytest.mark.slow
 @needs_chromium
 def test_pdf_pages_are_numbered_named_and_end_on_no_heading(reports, tmp_path):
     from pypdf import PdfReader
@@ -215,17 +222,69 @@ def test_pdf_pages_are_numbered_named_and_end_on_no_heading(reports, tmp_path):
             assert lines[-1] not in headings, f"page {i} ends on the heading {lines[-1]!r}"
 
 
-@pytest.mark.slow
+#: Marks every table's caption (C), first header cell (H) and body rows (R) with a small white
+#: token, positioned absolutely (no effect on layout), that the PDF's text keeps on its page.
+_MARK_JS = """<style>.ocsol-mark { position: absolute; left: 0; top: 0; font-size: 6px; color: #fff; }
+table.ocsol-table th, table.ocsol-table td, table.ocsol-table caption { position: relative; }</style>
+<script>
+document.querySelectorAll('table.ocsol-table').forEach(function (t, k) {
+  function mark(el, tag) { var s = document.createElement('span'); s.className = 'ocsol-mark';
+    s.textContent = 'QQ' + tag + k + 'QQ'; el.appendChild(s); }
+  if (t.caption) mark(t.caption, 'C');
+  var th = t.querySelector('thead th'); if (th) mark(th, 'H');
+  t.querySelectorAll('tbody tr').forEach(function (r) { if (r.cells.length) mark(r.cells[0], 'R'); });
+});
+</script></body>"""
+
+
+def _orphaned_headers(html: str, tmp: Path, name: str) -> tuple[int, list[str]]:
+    """(pages, tables whose caption or header row is not followed by one of its rows on its page),
+    from the PDF Chromium prints of ``html``."""
+    from pypdf import PdfReader
+
+    probe, pdf = tmp / f"{name}.html", tmp / f"{name}.pdf"
+    probe.write_text(html.replace("</body>", _MARK_JS), encoding="utf-8")
+    chromium_render(probe, pdf=pdf)
+    pages = [re.findall(r"QQ([CHR])(\d+)QQ", p.extract_text() or "") for p in PdfReader(str(pdf)).pages]
+    bad = []
+    for number, marks in enumerate(pages[:-1], start=1):
+        for i, (kind, table) in enumerate(marks):
+            if kind in "CH" and ("R", table) not in marks[i + 1:]:
+                bad.append(f"page {number}: table {table} ({'caption' if kind == 'C' else 'header row'})")
+    return len(pages), bad
+
+
+@needs_chromium
+def test_no_table_header_is_orphaned_at_a_page_end(reports, tmp_path):
+    """Long reports printed by Chromium: no caption or header row ends a page without a row of its
+    table after it; and the report's own stylesheet keeps that true where a header falls at every
+    height of a page, where the same tables without it do get orphaned (the check can fail)."""
+    for case in ("rapport_local", "diagnostic", "two_measures"):
+        n, bad = _orphaned_headers((reports[case] / HTML_NAME).read_text(encoding="utf-8"), tmp_path, case)
+        assert n >= 3 and not bad, (case, bad)
+    page = (reports["rapport_local"] / HTML_NAME).read_text(encoding="utf-8")
+    styles = "".join(re.findall(r"<style[^>]*>.*?</style>", page, flags=re.S))
+    rows = "".join(f"<tr><td>ligne {i}</td><td>{i}</td></tr>" for i in range(3))
+    sweep = "".join(f'<div style="break-before: page; height: {h}px">{h}</div><table class="ocsol-table">'
+                    f"<caption>Tableau {h} : un titre assez long pour tenir sur deux lignes, comme ceux des "
+                    f"tableaux du rapport quand la page est étroite</caption><thead><tr><th>A</th><th>B</th></tr></thead>"
+                    f"<tbody>{rows}</tbody></table>" for h in range(900, 1100, 6))  # around an A4 page end
+    _n, bare = _orphaned_headers(f"<html><head><style>@page {{ size: A4; margin: 15mm 12mm 18mm; }}</style>"
+                                 f"</head><body>{sweep}</body></html>", tmp_path, "bare")
+    assert bare, "without the report's stylesheet some headers end a page: the check sees them"
+    _n, styled = _orphaned_headers(f"<html><head>{styles}</head><body>{sweep}</body></html>", tmp_path, "styled")
+    assert not styled, styled
+
+
 @needs_chromium
 def test_tables_fit_the_page_width(reports, tmp_path):
-    for case in ("rapport_local", "rapport_local_synthetic", "diagnostic"):
+    for case in ("rapport_local", "rapport_local_synthetic", "diagnostic", "two_measures"):
         m = _measured(reports[case] / HTML_NAME, tmp_path, 800)  # about an A4 page's CSS width
         assert m["doc"] <= m["page"], case
         wide = [t for t in m["tables"] if t[1] > t[2] + 1]
         assert not wide, f"{case}: tables wider than their column: {wide}"
 
 
-@pytest.mark.slow
 @needs_chromium
 def test_index_flags_and_sorts_missing_last_and_fits_1280(folders, tmp_path):
     from ocsol.report.batch import batch_reports, select_territories
@@ -260,7 +319,6 @@ def test_index_flags_and_sorts_missing_last_and_fits_1280(folders, tmp_path):
 
 
 # -- small, fast checks ----------------------------------------------------------------------------
-@pytest.mark.slow
 def test_qa_rows_are_the_territorys_own_in_french(folders):
     from ocsol.report import build_context
 
@@ -304,7 +362,6 @@ def test_numbers_have_fixed_decimals_per_kind():
     assert ff.fmt(12.34, "pct") == "12,3" and ff.fmt(0.149, "pct_area") == "0,15" and ff.fmt(73.4, "m2") == "73"
 
 
-@pytest.mark.slow
 def test_every_qa_key_of_the_samples_is_worded_in_french(folders):
     import pandas as pd
 
@@ -328,7 +385,6 @@ def test_headline_picks_the_most_authoritative_measure_then_the_latest():
     assert (h["flows_measure"], int(h["flows_to"]), h["net_artif_ha"]) == ("decret_ign", 2022, 4.0)
 
 
-@pytest.mark.slow
 def test_flows_by_couverture_and_usage_add_up_to_the_flows(folders):
     from ocsol.report import build_context
 
@@ -342,3 +398,98 @@ def test_flows_by_couverture_and_usage_add_up_to_the_flows(folders):
         naf = ctx.views["naf_ocsge"]  # the estimated N/A/F split of the same artificialised hectares
         assert naf.iloc[:, 1].sum() == pytest.approx(float(flows["artif_ha"]), abs=1e-4)
         assert set(naf.iloc[:, 0]) <= {"Naturel", "Agricole", "Forestier"}
+
+
+def test_two_measures_side_by_side_each_worded_by_its_measure(reports):
+    text = re.sub(r"\s+", " ", _visible(reports["two_measures"] / HTML_NAME))
+    head = json.loads((reports["two_measures"] / "headline.json").read_text(encoding="utf-8"))
+    assert head["artif_measure"] == head["flows_measure"] == "decret_thresholds"  # the picker's first measure
+    assert "mesuré de 2 façons" in text and "Les mesures côte à côte" in text
+    thresholds = text.index("seuils appliqués par ocsol (estimation)")
+    matrix = text.index("matrice du décret n° 2023-1096, seuils non appliqués (valeurs indicatives)")
+    assert thresholds < matrix  # the headline measure first
+    assert text.count("(estimation) ;") == 1 and text.count("(valeur indicative) ;") == 1  # one net flow each
+    import pandas as pd
+
+    sheet = pd.read_excel(reports["two_measures"] / "tableaux.xlsx", sheet_name="mesures")
+    assert sheet["Chiffres clés"].tolist() == ["oui", "non"] or sheet["Chiffres clés"].tolist() == [True, False]
+    assert len(sheet) == 2 and sheet["Mesure"].str.contains("décret").all()
+
+
+def test_millesimes_per_departement_for_a_territory_spanning_two(reports, folders):
+    from ocsol.report import build_context
+
+    text = re.sub(r"\s+", " ", _visible(reports["two_measures"] / HTML_NAME))
+    assert "Millésimes OCS GE utilisés, par département" in text
+    ctx = build_context("999000001", "epci", indicators=str(folders["twodeps"]))
+    table = ctx.views["millesimes"]
+    assert table["Département"].tolist() == ["98", "99"] and table["Communes"].tolist() == [2, 2]
+    assert table["Millésimes OCS GE"].tolist() == ["2019, 2022"] * 2
+    one = build_context("999000001", "epci", indicators=str(folders["generated"]))  # one département
+    assert "millesimes" not in one.views
+
+
+def test_zan_chart_stops_at_the_end_of_the_period(folders):
+    from ocsol.report import build_context
+
+    path = __import__("pandas").read_csv(folders["twodeps"] / "zan_path.csv")
+    assert path["year"].max() == 2040  # an indicative ENAF decade is configured after 2031
+    ctx = build_context("999000001", "epci", indicators=str(folders["twodeps"]))
+    fig = ctx.figures["trajectoire"]
+    assert fig["year"].max() == 2030 and fig["allowed_cumulative_ha"].notna().all()
+    assert "Après la période, pour la décennie 2031-2041, l'objectif porte sur l'artificialisation nette" \
+        in ctx.texts["zan"]
+
+
+def test_raster_figure_below_min_coverage_says_why_in_french(tmp_path):
+    import shapely
+
+    from ocsol.report import build_context
+    from ocsol.report.loader import indicators_from_config
+
+    from .test_raster_trust import X0, Y0, _raster_case
+
+    cfg = _raster_case(tmp_path, [shapely.box(X0, Y0 - 40, X0 + 20, Y0), shapely.box(X0 + 20, Y0 - 40, X0 + 60, Y0)])
+    indicators_from_config(cfg)
+    ctx = build_context("Z2", "commune", config=str(cfg))
+    reason = "la carte raster ne couvre que 50,0 % de la zone, sous le seuil de couverture minimale (99,0 %)"
+    text = ctx.texts["artificialisation"].replace("\u202f", " ")
+    assert f"En 2021, chiffres non disponibles : {reason}" in text
+    assert f"Entre 2020 et 2021, flux non disponible : {reason}" in text
+    for name in ("stocks", "flux"):
+        motif = ctx.views[name]["Motif (chiffre non disponible)"].str.replace("\u202f", " ")
+        assert motif.str.startswith(reason).all(), name
+    assert not ENGLISH.findall(text)
+    z1 = build_context("Z1", "commune", config=str(cfg))  # fully covered: figures, no reason column
+    assert "Motif (chiffre non disponible)" not in z1.views["stocks"].columns
+
+
+def test_heatmap_title_and_class_labels_are_whole_and_xlsx_has_formats(folders, reports):
+    """The transition heatmap's title and every class label lie inside the image (nothing cut),
+    empty codes read « (code vide) »; the report's XLSX has the report's decimals and column widths."""
+    import matplotlib.pyplot as plt
+    import openpyxl
+
+    from ocsol.report import build_context
+
+    ctx = build_context("33009", indicators=str(folders["sample"]))  # Arcachon: a class with an empty code
+    ax = ctx.draw("transitions")
+    fig = ax.figure
+    fig.canvas.draw()
+    box = fig.bbox
+    texts = [ax.title, *ax.get_xticklabels(), *ax.get_yticklabels()]
+    try:
+        labels = [t.get_text() for t in ax.get_xticklabels()]
+        assert "(code vide)" in labels and all(label.strip() for label in labels)
+        for t in texts:
+            ext = t.get_window_extent()
+            assert ext.x0 >= box.x0 - 1 and ext.x1 <= box.x1 + 1 and ext.y0 >= box.y0 - 1 and ext.y1 <= box.y1 + 1, \
+                t.get_text()
+    finally:
+        plt.close(fig)
+    wb = openpyxl.load_workbook(reports["rapport_local"] / "tableaux.xlsx")
+    ws = wb["membres"]
+    header = {c.value: c.column_letter for c in ws[1]}
+    assert ws[f"{header['Enveloppe (ha)']}2"].number_format == "#,##0.00"
+    assert ws[f"{header['Enveloppe utilisée (%)']}2"].number_format == "#,##0.0"
+    assert ws.column_dimensions[header["Commune"]].width > ws.column_dimensions[header["Code INSEE"]].width >= 8

@@ -233,3 +233,81 @@ def test_simultaneous_matches_dissolved_patches(generated):
         built = (part["cs"] == "CS1.1.1.1").to_numpy() & status
         expected = np.where((patch_area < 2500) & ~built, not status, status)
         assert (res.loc[part.index, "artif_seuil"].to_numpy() == expected).all()
+
+
+# ----------------------------------------------------------------------------------------------
+# exclude_from_connectivity (THRESHOLDS.md §4 and Q4)
+
+ROADS = ["CS1.1.1.2/US4.1.*"]
+
+
+def test_f9_roads_excluded_from_connectivity_leave_the_meadow():
+    """F9 with roads out of the graph: the meadow meets the field across the frame and stays."""
+    named = {"frame": ("road", ring((150, 150, 200, 230), (160, 160, 190, 220))),
+             "spur": ("road", box(200, 185, 300, 195)), "meadow": ("meadow", box(160, 160, 190, 220))}
+    for schedule in CHOICES_SCHEDULE:
+        st, stock = run(named, schedule=schedule, exclude_from_connectivity=ROADS)
+        assert st["meadow"] == ("non artif", False) and st["frame"] == ("artif", False), schedule
+        assert stock == pytest.approx(3200), schedule
+
+
+def test_excluded_road_links_the_land_on_its_two_sides():
+    """Two 1 600 m² car parks on each side of a road: 3 200 m² across it, both stay; a road
+    polygon is never judged (it keeps its matrix status even when alone and small)."""
+    named = {"p1": ("parking", box(160, 160, 200, 200)), "road": ("road", box(200, 100, 210, 300)),
+             "p2": ("parking", box(210, 160, 250, 200))}
+    st, _ = run(named, exclude_from_connectivity=ROADS)
+    assert st["p1"] == st["p2"] == ("artif", False)
+    st, _ = run({"p1": ("parking", box(160, 160, 200, 200)), "road": ("road", box(200, 100, 210, 300))},
+                exclude_from_connectivity=ROADS)
+    assert st["p1"] == ("non artif", True) and st["road"] == ("artif", False)  # 1 600 m² alone: dropped
+
+
+def test_exclusion_patterns_are_checked():
+    with pytest.raises(ConfigError, match="exclude_from_connectivity"):
+        ThresholdSettings(exclude_from_connectivity=["CS1.1.1.2/US4/x"])
+    assert ThresholdSettings(exclude_from_connectivity="CS1.1.1.2").exclude_from_connectivity == ("CS1.1.1.2",)
+
+
+def test_exclusion_matching_nothing_changes_nothing(generated):
+    g = generated[2019]
+    base = apply_thresholds(g)
+    none = apply_thresholds(g, settings=ThresholdSettings(exclude_from_connectivity=["CS9.9/US9.9"]))
+    assert (base["artif_seuil"].to_numpy() == none["artif_seuil"].to_numpy()).all()
+
+
+def test_excluded_polygons_as_connectors_match_dissolved_patches(generated):
+    """Independent check with geometric unions: with excluded polygons pairwise apart, a patch of
+    status s is a part of the union of the s polygons and the excluded ones, its area without
+    the excluded ones; excluded polygons keep their matrix status."""
+    g = generated[2019].reset_index(drop=True)
+    graph = patch_graph(g, adjacency="rook")
+    rng = np.random.default_rng(3)
+    excluded = np.zeros(len(g), dtype=bool)
+    near = [set() for _ in range(len(g))]
+    for a, b in zip(graph.i, graph.j, strict=True):
+        near[a].add(b)
+        near[b].add(a)
+    for k in rng.permutation(len(g)):  # a random set of polygons, none touching another
+        if rng.random() < 0.3 and not any(excluded[m] for m in near[k]):
+            excluded[k] = True
+    graph.excluded = excluded
+    matrix = g["artif"].to_numpy(dtype=bool)
+    status = run_thresholds(graph, matrix, ThresholdSettings(adjacency="rook")).status
+    assert (status[excluded] == matrix[excluded]).all() and (status != matrix).any()
+    geoms = np.asarray(g.geometry.values, dtype=object)
+    for s in (True, False):
+        members = np.flatnonzero((matrix == s) & ~excluded)
+        dissolved = np.array(shapely.get_parts(shapely.union_all(geoms[(matrix == s) | excluded])), dtype=object)
+        tree = shapely.STRtree(dissolved)
+        pi, di = tree.query(shapely.point_on_surface(geoms[members]), predicate="intersects")
+        ex_i, ex_d = tree.query(shapely.point_on_surface(geoms[excluded]), predicate="intersects")
+        ex_area = np.bincount(ex_d, weights=shapely.area(geoms[excluded])[ex_i], minlength=len(dissolved))
+        patch_area = np.empty(len(members))
+        patch_area[pi] = shapely.area(dissolved[di]) - ex_area[di]
+        built = (g["cs"].to_numpy()[members] == "CS1.1.1.1") & s
+        expected = np.where((patch_area < 2500 - 1e-6) & ~built, not s, s)
+        assert (status[members] == expected).all()
+
+
+CHOICES_SCHEDULE = ("simultaneous", "rule1_then_rule2", "rule2_then_rule1", "fixpoint")

@@ -249,3 +249,19 @@ def test_cli_compare_refuses_out_over_inputs(tmp_path, capsys):
     assert main(["thresholds", "compare", "-c", str(tmp_path / "ocsol.toml"), "--vintage", "2021",
                  "--ign", str(tmp_path / "raw.gpkg"), "-o", str(tmp_path)]) == 2
     assert "holds the input" in capsys.readouterr().err
+
+
+def test_partial_parent_gets_no_threshold_or_mesh_figure_and_qa_names_it(tmp_path):
+    """A département with a commune outside the OCS GE: no decret_thresholds and no fragmentation row
+    for it (a partial sum is not a figure), and qa.csv names it for both."""
+    cfg = _config(tmp_path, {2019: F1, 2022: F1}, communes={"00001": DATASET, "00002": box(400, 0, 800, 400)},
+                  fragmentation={"barrier": "thresholds"})
+    res = compute(cfg)
+    thr = res["stock_summary"][res["stock_summary"]["measure"] == "decret_thresholds"]
+    assert set(thr["level"]) == {"commune"} and set(thr["code"]) == {"00001"}
+    assert set(res["fragmentation"]["level"]) == {"commune"}
+    qa = res["qa"]
+    for key, measure in (("ocsge.partial_parents", "decret_thresholds"), ("fragmentation.partial_parents", None)):
+        rows = qa[(qa["key"] == key) & (qa["codes"] == "D")]
+        rows = rows[rows["params"].str.contains(measure)] if measure else rows
+        assert len(rows) == 1, qa[["topic", "key", "codes", "params"]]

@@ -346,3 +346,26 @@ doc_status = "opposable"
     z = res["zan_2031"].iloc[0]
     assert (z["code"], z["envelope_ha"], z["annual_envelope_ha"], z["horizon"]) == (EPCI, 120.0, 12.0, 2050)
     assert z["status"] == "" and "no OCS GE flows" in z["note"]  # Lyon sample: no OCS GE
+
+
+
+def test_target_pct_and_envelope_must_agree(tmp_path, capsys, raw):
+    """A row with both a % and hectares: they must agree within 0.01 ha (rounding), else one line, exit 2."""
+    ref = float(raw.loc["69029", list(REF_YEARS)].sum())
+    agree = round(ref * (1 - 30 / 100), 2)  # a document rounding its hectares to 0.01 ha
+    for envelope, ok in ((agree, True), (agree + 0.5, False)):
+        d = tmp_path / str(ok)
+        d.mkdir()
+        targets = (f"level,code,target_pct,envelope_ha,doc_status\nepci,{EPCI},48,,opposable\n"
+                   f"commune,69029,30,{envelope},opposable\n")
+        files = {"targets.csv": targets, "documents.csv": documents(list(raw.index)), "deleguees.csv": DELEGUEES,
+                 "mutualisation.csv": f"commune,epci\n69068,{EPCI}\n", "deductions.csv": DEDUCTIONS}
+        code = main(["indicators", "-c", str(setup_dir(d, ZAN, files)), "-o", str(d / "out"), "-q"])
+        err = capsys.readouterr().err.strip().splitlines()
+        if ok:
+            assert code == 0, err
+            z = pd.read_csv(d / "out" / "zan.csv", dtype={"code": str})
+            assert z.loc[z["code"] == "69029", "allowed_before_guarantee_ha"].iloc[0] == pytest.approx(agree)
+        else:
+            assert code == 2 and len(err) == 1, err
+            assert re.search(r"targets\.csv: commune 69029: target_pct 30 % gives .* but envelope_ha is", err[0]), err

@@ -29,6 +29,7 @@ import shapely
 from shapely import STRtree
 
 from .cluster import n_threads, thread_map
+from .io.vector import repair_array
 
 log = logging.getLogger(__name__)
 
@@ -224,9 +225,12 @@ def _split_near(geoms: np.ndarray, idx: np.ndarray, areas: np.ndarray,
     """Parts of the polygons ``idx`` near an edge: (polygon, piece, area, cut)."""
     sub = geoms[idx]
     pieces = zones.thread_pieces()
-    poly_local, piece_idx = zones.piece_tree.query(sub, predicate="intersects")
-    poly_idx = idx[poly_local]
-    inside = shapely.contains_properly(pieces[piece_idx], geoms[poly_idx])
+    # boxes first, then the predicates on the prepared pieces (cheaper than preparing each polygon)
+    poly_local, piece_idx = zones.piece_tree.query(sub)
+    inside = shapely.contains_properly(pieces[piece_idx], sub[poly_local])
+    hit = inside.copy()
+    hit[~inside] = shapely.intersects(pieces[piece_idx[~inside]], sub[poly_local[~inside]])
+    poly_idx, piece_idx, inside = idx[poly_local[hit]], piece_idx[hit], inside[hit]
     part_area = np.empty(len(poly_idx), dtype=float)
     part_area[inside] = areas[poly_idx[inside]]
     cross = ~inside
@@ -278,17 +282,7 @@ def stock_pieces(layer: gpd.GeoDataFrame, communes: gpd.GeoDataFrame | Zones, *,
 
 def _stock_table(parts: Parts, cs: np.ndarray, us: np.ndarray, zones: Zones, vintage: int) -> pd.DataFrame:
     ids, classes = _class_ids(cs, us)
-    c, k, a = _sum_by(parts.commune, ids[parts.poly], parts.area, max(len(classes), 1))
-    out = pd.DataFrame(
-        {
-            "code": zones.codes[c],
-            "vintage": int(vintage),
-            "cs": classes["cs"].to_numpy()[k],
-            "us": classes["us"].to_numpy()[k],
-            "area_m2": a,
-        }
-    )
-    return out.sort_values(["code", "cs", "us"], kind="mergesort").reset_index(drop=True)
+    return _stock_table_ids(parts.commune, ids[parts.poly], parts.area, classes, zones, vintage)
 
 
 def match_identical(g1: np.ndarray, g2: np.ndarray, *, threads: int | None = None) -> np.ndarray:
@@ -323,7 +317,8 @@ def match_identical(g1: np.ndarray, g2: np.ndarray, *, threads: int | None = Non
 
 def _hashes(geoms: np.ndarray, threads: int | None) -> np.ndarray:
     """Vertex hash combined with the vertex count, computed by chunks on threads."""
-    from .kernels import vertex_hash  # start-up: numba (≈ 0.5 s), compiled on first use
+    # start-up: numba (≈ 0.5 s), compiled on first use
+    from .kernels import vertex_hash
 
     geoms = np.asarray(geoms, dtype=object)
     chunks = [c for c in np.array_split(np.arange(len(geoms)), max(1, len(geoms) // 50_000)) if len(c)]
@@ -350,85 +345,458 @@ class PairResult:
     changes: gpd.GeoDataFrame
     matched: int
     overlaid: int
+    #: per vintage (``from``, ``to``): ``cs, us, n, area_m2`` of its polygons, and the count of
+    #: geometries repaired while streaming (0 for layers handed over already read)
+    classes: dict[str, pd.DataFrame] | None = None
+    repaired: dict[str, int] | None = None
+
+
+@dataclass
+class VintageBatch:
+    """Consecutive polygons of a vintage: their codes and either their geometries or their WKB.
+
+    ``wkb`` is an Arrow binary array (little-endian 2D WKB is hashed and compared without
+    decoding); ``geoms`` are shapely geometries already in the working CRS and repaired.
+    """
+
+    cs: np.ndarray
+    us: np.ndarray
+    geoms: np.ndarray | None = None
+    wkb: object | None = None  # pyarrow.BinaryArray
+    scan: tuple | None = None  # kernels.wkb_scan of the WKB, when the reader has it
+    needs_repair: bool = False  # geometries not yet checked with is_valid (reprojected by the reader)
+
+
+#: Polygons per batch when a layer is streamed (``[ocsge] batch_rows``); the tables do not depend on it.
+BATCH_ROWS = 100_000
+
+
+def layer_batches(layer: gpd.GeoDataFrame, size: int | None = None):
+    """A layer read in memory (``cs, us, geometry``) as :class:`VintageBatch` es of ``size`` rows."""
+    geoms = np.asarray(layer.geometry.values)
+    cs, us = layer["cs"].to_numpy(), layer["us"].to_numpy()
+    step = max(1, size or BATCH_ROWS)
+    for lo in range(0, len(geoms), step):
+        yield VintageBatch(cs[lo:lo + step], us[lo:lo + step], geoms=geoms[lo:lo + step])
+
+
+class _Wkb:
+    """The WKB of one batch as NumPy views of its Arrow buffers (nothing copied)."""
+
+    def __init__(self, arr) -> None:
+        import pyarrow as pa
+
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        if isinstance(arr.type, pa.ExtensionType):
+            arr = arr.storage
+        self.arr = arr
+        bufs = arr.buffers()
+        dtype = np.int64 if pa.types.is_large_binary(arr.type) else np.int32
+        self.offsets = np.frombuffer(bufs[1], dtype=dtype)[arr.offset:arr.offset + len(arr) + 1].astype(np.int64)
+        self.data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
+        self.missing = np.asarray(arr.is_null().to_numpy(zero_copy_only=False), dtype=bool) if arr.null_count else None
+
+    def decode(self, idx: np.ndarray | None = None) -> np.ndarray:
+        """Geometries of rows ``idx`` (every row when None)."""
+        if idx is None:
+            return shapely.from_wkb(self.arr.to_numpy(zero_copy_only=False))
+        d, o = self.data, self.offsets
+        return shapely.from_wkb(np.array([d[o[i]:o[i + 1]].tobytes() for i in idx], dtype=object))
+
+
+class _Pairing:
+    """The engine of :func:`compare_vintages`, fed batch by batch.
+
+    The old vintage is streamed first: each batch is decoded, repaired, hashed and split by
+    the communes, and only its parts, hashes, areas and WKB are kept (not its geometries).
+    The new vintage is streamed next: a polygon whose hash and vertex count find a unique
+    twin is confirmed exactly (same WKB bytes, else ``equals_exact`` of the decoded
+    geometries, else of the normalised ones) and reuses its twin's parts without being
+    decoded; the others are decoded and split. Only the polygons without a twin are then
+    overlaid. Every sum runs over parts in the order of the polygons in the files, so the
+    tables do not depend on the batch size.
+    """
+
+    def __init__(self, zones: Zones, threads: int | None = None) -> None:
+        self.zones = zones
+        self.threads = threads
+        self.class_ids: dict[tuple[str, str], int] = {}
+        self.side = {s: {"n": 0, "keys": [], "cls": [], "area": [], "bad": []} for s in ("from", "to")}
+        self.parts1: list[Parts] = []
+        self.wkb1: list[tuple[int, _Wkb | None, np.ndarray | None]] = []  # (first gid, WKB, geometries)
+        self.match2: list[np.ndarray] = []
+        self.parts2_new: list[Parts] = []
+        self.u2_gid: list[np.ndarray] = []
+        self.u2_geom: list[np.ndarray] = []
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _classes(self, cs: np.ndarray, us: np.ndarray) -> np.ndarray:
+        """Class id of each row, numbered in order of first appearance over the whole stream."""
+        fc, uc = pd.factorize(np.asarray(cs, dtype=object))
+        fu, uu = pd.factorize(np.asarray(us, dtype=object))
+        codes, first = pd.factorize(fc.astype(np.int64) * max(len(uu), 1) + fu)
+        pairs = zip(np.asarray(uc, dtype=object)[first // max(len(uu), 1)],
+                    np.asarray(uu, dtype=object)[first % max(len(uu), 1)], strict=True)
+        ids = np.array([self.class_ids.setdefault(p, len(self.class_ids)) for p in pairs], dtype=np.int32)
+        return ids[codes]
+
+    def _hash(self, batch: VintageBatch) -> tuple[np.ndarray, _Wkb | None, np.ndarray]:
+        """(key, WKB, bad) of a batch: the key hashes the geometry as read (before repair)."""
+        # start-up: numba (≈ 0.5 s), compiled on first use
+        from .kernels import vertex_hash, wkb_scan
+
+        if batch.wkb is not None:
+            w = _Wkb(batch.wkb)
+            h, n, kind = batch.scan if batch.scan is not None else wkb_scan(w.data, w.offsets)
+            h, n = h.copy(), n.copy()
+            other = np.flatnonzero(kind < 0)  # not read by the kernel (another byte order or dimension)
+            if len(other):
+                g = w.decode(other)
+                h[other], n[other] = vertex_hash(g), shapely.get_num_coordinates(g)
+            return _key(h, n), w, np.zeros(0, bool)
+        bad = np.zeros(len(batch.geoms), dtype=bool)
+        if batch.needs_repair:
+            batch.geoms, bad = repair_array(np.asarray(batch.geoms, dtype=object))
+            batch.needs_repair = False
+        g = np.asarray(batch.geoms, dtype=object)
+        return _key(vertex_hash(g), shapely.get_num_coordinates(g).astype(np.int64)), None, bad
+
+    def _decode(self, w: _Wkb | None, batch: VintageBatch, bad: np.ndarray, idx: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """Geometries ``idx`` of a batch, repaired; and which were invalid."""
+        if w is None:
+            return (np.asarray(batch.geoms, dtype=object), bad) if idx is None else \
+                (np.asarray(batch.geoms, dtype=object)[idx], bad[idx])
+        return repair_array(w.decode(idx))
+
+    def _store(self, side: str, key, cls, area, bad) -> None:
+        s = self.side[side]
+        s["keys"].append(key)
+        s["cls"].append(cls)
+        s["area"].append(area)
+        s["bad"].append(bad)
+        s["n"] += len(key)
+
+    # -- the two streams -------------------------------------------------------------------
+    def prepare_from(self, batch: VintageBatch) -> tuple:
+        """The work on an old-vintage batch that needs nothing else (runs one batch ahead on a thread)."""
+        key, w, bad = self._hash(batch)
+        g, bad = self._decode(w, batch, bad, None)
+        return batch, key, w, g, bad, shapely.area(g)
+
+    def add_from(self, prepared: tuple | VintageBatch) -> None:
+        batch, key, w, g, bad, area = prepared if isinstance(prepared, tuple) else self.prepare_from(prepared)
+        gid0 = self.side["from"]["n"]
+        parts = split_by_commune(g, self.zones, areas=area, threads=self.threads)
+        parts.poly = parts.poly + gid0
+        self.parts1.append(parts)
+        self.wkb1.append((gid0, w, g if w is None else None))
+        self._store("from", key, self._classes(batch.cs, batch.us), area, bad)
+
+    def start_to(self) -> None:
+        s = self.side["from"]
+        keys = np.concatenate(s["keys"]) if s["keys"] else np.zeros(0, np.uint64)
+        self.area1 = np.concatenate(s["area"]) if s["area"] else np.zeros(0)
+        self.bad1 = np.concatenate(s["bad"]) if s["bad"] else np.zeros(0, bool)
+        self.cls1 = np.concatenate(s["cls"]) if s["cls"] else np.zeros(0, np.int32)
+        unique = ~pd.Series(keys).duplicated(keep=False).to_numpy()
+        self.lookup = pd.Series(np.flatnonzero(unique), index=keys[unique])  # key -> gid of a unique old polygon
+        self.starts1 = np.array([x[0] for x in self.wkb1], dtype=np.int64)
+
+    def _geom1(self, gids: np.ndarray, *, raw: bool = False) -> np.ndarray:
+        """Old-vintage geometries by gid (decoded again from the kept WKB), repaired unless ``raw``."""
+        gids = np.asarray(gids, dtype=np.int64)
+        out = np.empty(len(gids), dtype=object)
+        which = np.searchsorted(self.starts1, gids, side="right") - 1
+        for b in np.unique(which):
+            sel = np.flatnonzero(which == b)
+            gid0, w, geoms = self.wkb1[b]
+            if w is None:
+                out[sel] = geoms[gids[sel] - gid0]
+                continue
+            g = w.decode(gids[sel] - gid0)
+            if not raw:
+                bad = self.bad1[gids[sel]]
+                if bad.any():
+                            g[bad] = repair_array(g[bad])[0]
+            out[sel] = g
+        return out
+
+    def _exact(self, j: np.ndarray, gid1: np.ndarray, w: _Wkb | None, batch: VintageBatch) -> np.ndarray:
+        """Candidate pairs (row ``j`` of this batch, old polygon ``gid1``) confirmed exactly."""
+        # start-up: numba (≈ 0.5 s), compiled on first use
+        from .kernels import wkb_equal
+
+        ok = np.zeros(len(j), dtype=bool)
+        if w is not None:
+            which = np.searchsorted(self.starts1, gid1, side="right") - 1
+            for b in np.unique(which):
+                sel = np.flatnonzero(which == b)
+                gid0, w1, _ = self.wkb1[b]
+                if w1 is not None:
+                    ok[sel] = wkb_equal(w1.data, w1.offsets, gid1[sel] - gid0, w.data, w.offsets, j[sel])
+        rest = np.flatnonzero(~ok)
+        if len(rest):  # another start vertex or orientation (or a hash collision): compare geometries
+            a = self._geom1(gid1[rest], raw=True)
+            b = w.decode(j[rest]) if w is not None else np.asarray(batch.geoms, dtype=object)[j[rest]]
+            same = shapely.equals_exact(a, b, tolerance=0.0)
+            if (~same).any():
+                same[~same] = shapely.equals_exact(shapely.normalize(a[~same]), shapely.normalize(b[~same]),
+                                                   tolerance=0.0)
+            ok[rest] = same
+        return ok
+
+    def prepare_to(self, batch: VintageBatch) -> tuple:
+        """Pair a new-vintage batch with the old vintage and decode the rest (runs one batch ahead)."""
+        key, w, bad_in = self._hash(batch)
+        match = np.full(len(key), -1, dtype=np.int64)
+        if len(self.lookup):
+            cand = self.lookup.reindex(key).to_numpy(dtype=float, na_value=np.nan)
+            has = np.flatnonzero(~np.isnan(cand))
+            if len(has):
+                ok = self._exact(has, cand[has].astype(np.int64), w, batch)
+                match[has[ok]] = cand[has[ok]].astype(np.int64)
+        new = np.flatnonzero(match < 0)
+        g, bad_new = self._decode(w, batch, bad_in, new)
+        return batch, key, match, new, g, bad_new, shapely.area(g)
+
+    def add_to(self, prepared: tuple | VintageBatch) -> None:
+        batch, key, match, new, g, bad_new, area_new = (prepared if isinstance(prepared, tuple)
+                                                         else self.prepare_to(prepared))
+        gid0 = self.side["to"]["n"]
+        area = np.empty(len(key))
+        area[new] = area_new
+        twin = match >= 0
+        area[twin] = self.area1[match[twin]]
+        bad = np.zeros(len(key), dtype=bool)
+        bad[new] = bad_new
+        bad[twin] = self.bad1[match[twin]]
+        parts = split_by_commune(g, self.zones, areas=area_new, threads=self.threads)
+        parts.poly = new[parts.poly] + gid0
+        self.parts2_new.append(parts)
+        self.u2_gid.append(new + gid0)
+        self.u2_geom.append(g)
+        self.match2.append(match)
+        self._store("to", key, self._classes(batch.cs, batch.us), area, bad)
+
+    # -- the tables ------------------------------------------------------------------------
+    def finish(self, *, vintage_from: int, vintage_to: int, keep_changes: bool, crs) -> PairResult:
+        zones = self.zones
+        s2 = self.side["to"]
+        keys2 = np.concatenate(s2["keys"]) if s2["keys"] else np.zeros(0, np.uint64)
+        cls2 = np.concatenate(s2["cls"]) if s2["cls"] else np.zeros(0, np.int32)
+        twin2 = np.concatenate(self.match2) if self.match2 else np.zeros(0, np.int64)
+        n1 = len(self.area1)
+        # a geometry repeated within the new vintage pairs with nothing (like one repeated in the old)
+        match2 = twin2.copy()
+        again = np.flatnonzero((match2 >= 0) & pd.Series(keys2).duplicated(keep=False).to_numpy())
+        match2[again] = -1
+        u2_gid = [*self.u2_gid, again]
+        u2_geom = [*self.u2_geom, self._geom1(twin2[again])]  # the same geometry as its old twin
+        match1 = np.full(n1, -1, dtype=np.int64)
+        match1[match2[match2 >= 0]] = np.flatnonzero(match2 >= 0)
+        twin1 = np.full(n1, -1, dtype=np.int64)
+        twin1[twin2[twin2 >= 0]] = np.flatnonzero(twin2 >= 0)
+        p1 = _concat_parts(self.parts1)
+        p2n = _concat_parts(self.parts2_new)
+        classes = pd.DataFrame(list(self.class_ids), columns=["cs", "us"], dtype=object)
+        cs_of, us_of = classes["cs"].to_numpy(), classes["us"].to_numpy()
+        stock1 = _stock_table_ids(p1.commune, self.cls1[p1.poly], p1.area, classes, zones, vintage_from)
+        # the new vintage: an identical polygon has the same commune parts as its old twin
+        t = twin1[p1.poly] >= 0
+        stock2 = _stock_table_ids(np.concatenate([p1.commune[t], p2n.commune]),
+                                  cls2[np.concatenate([twin1[p1.poly[t]], p2n.poly])],
+                                  np.concatenate([p1.area[t], p2n.area]), classes, zones, vintage_to)
+        # transitions: 1. identical geometries: the parts of the old polygon carry the transition
+        m = match1[p1.poly] >= 0
+        t_comm, t_from, t_to, t_area = [p1.commune[m]], [p1.poly[m]], [match1[p1.poly[m]]], [p1.area[m]]
+        # 2. the others: overlay old × new (pairs in file order), then split by commune
+        u1 = np.flatnonzero(match1 < 0)
+        u2 = np.concatenate(u2_gid) if u2_gid else np.zeros(0, np.int64)
+        g2u = np.concatenate(u2_geom) if u2_geom else np.zeros(0, dtype=object)
+        inter_geoms = np.array([], dtype=object)
+        inter_from = inter_to = np.array([], dtype=np.int64)
+        if len(u1) and len(u2):
+            g1u = self._geom1(u1)
+            i, j = STRtree(g2u).query(g1u, predicate="intersects")
+            order = np.lexsort((u2[j], u1[i]))
+            i, j = i[order], j[order]
+            inter = _polygonal(np.concatenate(thread_map(
+                lambda c: shapely.intersection(g1u[i[c]], g2u[j[c]]),
+                [c for c in np.array_split(np.arange(len(i)), n_threads(self.threads, len(i))) if len(c)])
+                or [np.zeros(0, dtype=object)]))
+            ia = shapely.area(inter)
+            ok = ia > 0
+            inter_geoms, inter_from, inter_to = inter[ok], u1[i[ok]], u2[j[ok]]
+            ip = split_by_commune(inter_geoms, zones, areas=ia[ok], threads=self.threads)
+            t_comm.append(ip.commune)
+            t_from.append(inter_from[ip.poly])
+            t_to.append(inter_to[ip.poly])
+            t_area.append(ip.area)
+        pf, pt = np.concatenate(t_from), np.concatenate(t_to)
+        transitions = _transition_table_ids(np.concatenate(t_comm), self.cls1[pf], cls2[pt], np.concatenate(t_area),
+                                            classes, zones, vintage_from, vintage_to)
+        del p1, p2n, t_comm, t_from, t_to, t_area, pf, pt
+        changes = _empty_changes(crs)
+        if keep_changes:
+            idx1 = np.flatnonzero(match1 >= 0)
+            idx1 = idx1[self.cls1[idx1] != cls2[match1[idx1]]]
+            changes = _change_polygons(self._geom1(idx1), idx1, match1[idx1], inter_geoms, inter_from, inter_to,
+                                       self.cls1, cls2, cs_of, us_of, zones, vintage_from, vintage_to, crs)
+        summaries = {side: self._summary(side, classes) for side in ("from", "to")}
+        repaired = {"from": int(self.bad1.sum()), "to": int(np.concatenate(s2["bad"]).sum()) if s2["bad"] else 0}
+        log.info("vintages %s→%s: %d identical polygons paired, %d overlaid", vintage_from, vintage_to,
+                 int((match1 >= 0).sum()), len(u1))
+        return PairResult(stock1, stock2, transitions, changes, int((match1 >= 0).sum()), len(u1),
+                          classes=summaries, repaired=repaired)
+
+    def _summary(self, side: str, classes: pd.DataFrame) -> pd.DataFrame:
+        s = self.side[side]
+        if not s["cls"]:
+            return pd.DataFrame({"cs": [], "us": [], "n": [], "area_m2": []})
+        cls, area = np.concatenate(s["cls"]), np.concatenate(s["area"])
+        n = np.bincount(cls, minlength=len(classes))
+        a = np.bincount(cls, weights=area, minlength=len(classes))
+        keep = n > 0
+        return pd.DataFrame({"cs": classes["cs"].to_numpy()[keep], "us": classes["us"].to_numpy()[keep],
+                             "n": n[keep], "area_m2": a[keep]})
+
+
+def stock_vintage(layer: gpd.GeoDataFrame | object, communes: gpd.GeoDataFrame | Zones, *, vintage: int,
+                  threads: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """:func:`stock_pieces` of a layer in memory or a stream of :class:`VintageBatch` es.
+
+    Returns the stock pieces, the ``cs, us, n, area_m2`` summary of its polygons and the
+    number of geometries repaired while streaming.
+    """
+    zones = communes if isinstance(communes, Zones) else Zones.from_communes(communes)
+    if isinstance(layer, gpd.GeoDataFrame):
+        layer = layer_batches(layer)
+    engine = _Pairing(zones, threads)
+    for prepared in _ahead(layer, engine.prepare_from):
+        engine.add_from(prepared)
+    engine.start_to()
+    p1 = _concat_parts(engine.parts1)
+    classes = pd.DataFrame(list(engine.class_ids), columns=["cs", "us"], dtype=object)
+    stock = _stock_table_ids(p1.commune, engine.cls1[p1.poly], p1.area, classes, zones, vintage)
+    return stock, engine._summary("from", classes), int(engine.bad1.sum())
+
+
+def _release_memory() -> None:
+    """Give the memory freed by a batch back to the system (glibc keeps freed blocks of every
+    thread's arena otherwise, and the resident set grows with the number of batches)."""
+    global _TRIM
+    if _TRIM is None:
+        import ctypes
+        import ctypes.util
+
+        try:
+            _TRIM = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+        except (OSError, AttributeError):  # not glibc
+            _TRIM = False
+    if _TRIM:
+        _TRIM(0)
+
+
+_TRIM = None
+
+
+def _ahead(items, fn):
+    """``fn(item)`` for each item, in order, computed one item ahead on a second thread (reading,
+    WKB decoding and validity checks release the GIL, so they overlap the caller's work)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    it = iter(items)
+    end = object()
+
+    def step():
+        for item in it:
+            return fn(item)
+        return end
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ocsol-read") as pool:
+        future = pool.submit(step)
+        while True:
+            result = future.result()
+            if result is end:
+                return
+            future = pool.submit(step)
+            yield result
+
+
+def _key(h: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Vertex hash combined with the vertex count."""
+    return h ^ (n.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+
+
+def _concat_parts(parts: list[Parts]) -> Parts:
+    if not parts:
+        e = np.array([], dtype=np.int64)
+        return Parts(e, e, np.array([], dtype=float), np.array([], dtype=bool), e)
+    return Parts(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("poly", "commune", "area", "cut", "piece")))
+
+
+def _stock_table_ids(commune, cls, area, classes: pd.DataFrame, zones: Zones, vintage: int) -> pd.DataFrame:
+    c, k, a = _sum_by(commune, cls, area, max(len(classes), 1))
+    out = pd.DataFrame({"code": zones.codes[c], "vintage": int(vintage), "cs": classes["cs"].to_numpy()[k],
+                        "us": classes["us"].to_numpy()[k], "area_m2": a})
+    return out.sort_values(["code", "cs", "us"], kind="mergesort").reset_index(drop=True)
+
+
+def _transition_table_ids(comm, kf, kt, area, classes: pd.DataFrame, zones: Zones, vf: int, vt: int) -> pd.DataFrame:
+    """:func:`_transition_table` from class ids: sums per (commune, class from, class to) in the
+    order of the parts (integer keys, no grouping on strings)."""
+    n = max(len(classes), 1)
+    key = (comm.astype(np.int64) * n + kf) * n + kt
+    uniq, inv = np.unique(key, return_inverse=True)
+    sums = np.bincount(inv, weights=area, minlength=len(uniq))
+    c, rest = np.divmod(uniq, n * n)
+    f, t = np.divmod(rest, n)
+    cs, us = classes["cs"].to_numpy(), classes["us"].to_numpy()
+    out = pd.DataFrame({"code": zones.codes[c] if len(c) else np.array([], dtype=object),
+                        "vintage_from": int(vf), "vintage_to": int(vt), "cs_from": cs[f], "us_from": us[f],
+                        "cs_to": cs[t], "us_to": us[t], "area_m2": sums})
+    return out.sort_values(TRANSITION_COLUMNS[:-1], kind="mergesort").reset_index(drop=True)
 
 
 def compare_vintages(
-    layer_from: gpd.GeoDataFrame,
-    layer_to: gpd.GeoDataFrame,
+    layer_from: gpd.GeoDataFrame | object,
+    layer_to: gpd.GeoDataFrame | object,
     communes: gpd.GeoDataFrame | Zones,
     *,
     vintage_from: int,
     vintage_to: int,
     keep_changes: bool = True,
+    crs=None,
+    batch_size: int | None = None,
+    threads: int | None = None,
 ) -> PairResult:
     """Stocks of both vintages, transitions between them and the change polygons, per commune.
 
-    Identical polygons are paired without geometry work; the rest are overlaid. Transitions of
-    area that only one vintage covers are not produced (the invariants then report it).
+    ``layer_from`` and ``layer_to`` are layers in memory (``cs, us, geometry``) or iterables of
+    :class:`VintageBatch` (a stream read by :func:`ocsol.io.ocsge.ocsge_batches`): then only
+    one batch of geometries is decoded at a time. Identical polygons are paired without
+    geometry work; the rest are overlaid. Transitions of area that only one vintage covers are
+    not produced (the invariants then report it). The tables do not depend on ``batch_size``.
     """
     zones = communes if isinstance(communes, Zones) else Zones.from_communes(communes)
-    g1 = np.asarray(layer_from.geometry.values)
-    g2 = np.asarray(layer_to.geometry.values)
-    a1, a2 = shapely.area(g1), shapely.area(g2)
-    cs1, us1 = layer_from["cs"].to_numpy(), layer_from["us"].to_numpy()
-    cs2, us2 = layer_to["cs"].to_numpy(), layer_to["us"].to_numpy()
-    match = match_identical(g1, g2)
-    parts1 = split_by_commune(g1, zones, areas=a1)
-    stock1 = _stock_table(parts1, cs1, us1, zones, vintage_from)
-    # the new vintage: an identical polygon has the same commune parts as its old twin,
-    # so only the polygons without a twin are cut by the communes
-    matched_to = np.zeros(len(g2), dtype=bool)
-    matched_to[match[match >= 0]] = True
-    u2 = np.flatnonzero(~matched_to)
-    parts2_new = split_by_commune(g2[u2], zones, areas=a2[u2])
-    twin = match[parts1.poly] >= 0
-    parts2 = Parts(
-        poly=np.concatenate([match[parts1.poly[twin]], u2[parts2_new.poly]]),
-        commune=np.concatenate([parts1.commune[twin], parts2_new.commune]),
-        area=np.concatenate([parts1.area[twin], parts2_new.area]),
-        cut=np.concatenate([parts1.cut[twin], parts2_new.cut]),
-        piece=np.concatenate([parts1.piece[twin], parts2_new.piece]),
-    )
-    stock2 = _stock_table(parts2, cs2, us2, zones, vintage_to)
-    # 1. identical geometries: the parts of the old polygon carry the transition
-    matched_part = match[parts1.poly] >= 0
-    t_comm = [parts1.commune[matched_part]]
-    t_from = [parts1.poly[matched_part]]
-    t_to = [match[parts1.poly[matched_part]]]
-    t_area = [parts1.area[matched_part]]
-    # 2. the others: overlay old × new, then split by commune
-    u1 = np.flatnonzero(match < 0)
-    inter_geoms = np.array([], dtype=object)
-    inter_from = inter_to = np.array([], dtype=np.int64)
-    if len(u1) and len(u2):
-        tree = STRtree(g2[u2])
-        i, j = tree.query(g1[u1], predicate="intersects")
-        inter = _polygonal(shapely.intersection(g1[u1][i], g2[u2][j]))
-        ia = shapely.area(inter)
-        ok = ia > 0
-        inter_geoms, inter_from, inter_to = inter[ok], u1[i[ok]], u2[j[ok]]
-        ip = split_by_commune(inter_geoms, zones, areas=ia[ok])
-        t_comm.append(ip.commune)
-        t_from.append(inter_from[ip.poly])
-        t_to.append(inter_to[ip.poly])
-        t_area.append(ip.area)
-    comm = np.concatenate(t_comm)
-    pf = np.concatenate(t_from)
-    pt = np.concatenate(t_to)
-    area = np.concatenate(t_area)
-    transitions = _transition_table(comm, cs1[pf], us1[pf], cs2[pt], us2[pt], area, zones, vintage_from, vintage_to)
-
-    changes = _empty_changes(layer_from.crs)
-    if keep_changes:
-        changes = _change_polygons(
-            g1, g2, match, inter_geoms, inter_from, inter_to, (cs1, us1, cs2, us2), zones, vintage_from, vintage_to,
-            layer_from.crs,
-        )
-    log.info(
-        "vintages %s→%s: %d identical polygons paired, %d overlaid", vintage_from, vintage_to,
-        int((match >= 0).sum()), len(u1),
-    )
-    return PairResult(stock1, stock2, transitions, changes, int((match >= 0).sum()), len(u1))
+    if isinstance(layer_from, gpd.GeoDataFrame):
+        crs = layer_from.crs if crs is None else crs
+        layer_from = layer_batches(layer_from, batch_size)
+    if isinstance(layer_to, gpd.GeoDataFrame):
+        layer_to = layer_batches(layer_to, batch_size)
+    engine = _Pairing(zones, threads)
+    for prepared in _ahead(layer_from, engine.prepare_from):  # reading and decoding overlap the cutting
+        engine.add_from(prepared)
+        del prepared
+        _release_memory()
+    engine.start_to()
+    for prepared in _ahead(layer_to, engine.prepare_to):
+        engine.add_to(prepared)
+        del prepared
+        _release_memory()
+    return engine.finish(vintage_from=vintage_from, vintage_to=vintage_to, keep_changes=keep_changes, crs=crs)
 
 
 def transition_pieces(
@@ -515,18 +883,13 @@ def _empty_changes(crs: Any) -> gpd.GeoDataFrame:
     )
 
 
-def _change_polygons(g1: np.ndarray, g2: np.ndarray, match: np.ndarray, inter_geoms: np.ndarray,
-                     inter_from: np.ndarray, inter_to: np.ndarray,
-                     classes: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], zones: Zones, vf: int,
-                     vt: int, crs: Any) -> gpd.GeoDataFrame:
-    cs1, us1, cs2, us2 = classes
-    idx1 = np.flatnonzero(match >= 0)
-    changed = (cs1[idx1] != cs2[match[idx1]]) | (us1[idx1] != us2[match[idx1]])
-    src_geoms = [g1[idx1[changed]]]
-    src_from = [idx1[changed]]
-    src_to = [match[idx1[changed]]]
+def _change_polygons(g1, idx1, idx2, inter_geoms, inter_from, inter_to, cls1, cls2, cs_of, us_of, zones, vf, vt,
+                    crs) -> gpd.GeoDataFrame:
+    """Polygons whose class changed, cut by commune: identical geometries reclassified (``g1``,
+    old ``idx1`` → new ``idx2``), then the pieces of the overlay whose class changed."""
+    src_geoms, src_from, src_to = [g1], [idx1], [idx2]
     if len(inter_geoms):
-        ch = (cs1[inter_from] != cs2[inter_to]) | (us1[inter_from] != us2[inter_to])
+        ch = cls1[inter_from] != cls2[inter_to]
         src_geoms.append(inter_geoms[ch])
         src_from.append(inter_from[ch])
         src_to.append(inter_to[ch])
@@ -540,13 +903,13 @@ def _change_polygons(g1: np.ndarray, g2: np.ndarray, match: np.ndarray, inter_ge
     if parts.cut.any():
         cut = np.flatnonzero(parts.cut)
         pg[cut] = _clip(pg[cut], parts.piece[cut], zones)
-    pf, pt = f[parts.poly], t[parts.poly]
+    kf, kt = cls1[f[parts.poly]], cls2[t[parts.poly]]
     return gpd.GeoDataFrame(
         {
             "code": zones.codes[parts.commune],
             "vintage_from": int(vf),
             "vintage_to": int(vt),
-            "cs_from": cs1[pf], "us_from": us1[pf], "cs_to": cs2[pt], "us_to": us2[pt],
+            "cs_from": cs_of[kf], "us_from": us_of[kf], "cs_to": cs_of[kt], "us_to": us_of[kt],
             "area_m2": parts.area,
         },
         geometry=pg,

@@ -1,164 +1,35 @@
-"""The ``ocsol.toml`` configuration: parse, check every key, resolve paths.
+"""The ``ocsol.toml`` configuration: parse once, check every key, resolve paths.
 
-The file is TOML (stdlib :mod:`tomllib`). Paths are relative to the file. Every key is known
-in advance (:data:`SCHEMA`): an unknown key is an error with a suggestion, never ignored.
-Defaults live here and only here.
+The file is TOML (stdlib :mod:`tomllib`). Paths are relative to the file. It is read once into
+frozen dataclasses, one per section (:class:`Territories`, :class:`Ocsge`, :class:`Zan`, …),
+gathered in :class:`Config`; the rest of the package reads attributes (``config.zan.period``),
+never string keys. Every key is declared here, with its default, its type (:class:`Spec`) and its
+help text in the field metadata: an unknown key is an error with a suggestion, never ignored; a
+value of the wrong type, range or choice is an error naming its key path. Defaults live here and
+only here, and ``docs/config.md`` is generated from these definitions (:func:`reference_markdown`).
+
+>>> cfg = config_from_dict({"territories": {"path": "communes.gpkg"}, "zan": {"period": [2021, 2030]}})
+>>> cfg.zan.period, cfg.zan.guarantee_ha, cfg.has("zan"), cfg.has("raster")
+([2021, 2030], 1.0, True, False)
 """
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields
 from datetime import date as date_type
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from .errors import ConfigError, close_matches
 
-# Sentinel meaning "a sub-table whose keys are free (years → paths, level → column)".
-FREE_TABLE = "free-table"
-
-#: section -> key -> default. ``None`` means optional with no default; ``REQUIRED`` must be given.
-REQUIRED = object()
-
-SCHEMA: dict[str, dict[str, Any]] = {
-    "": {"crs": "EPSG:2154", "title": None},
-    "territories": {
-        "path": REQUIRED,
-        "layer": None,
-        "code": None,  # detected when absent (CODE_INSEE, insee_com, code, …)
-        "name": None,
-        "area": None,
-        "area_unit": "ha",
-        "levels": FREE_TABLE,
-        "membership": None,
-        "membership_code": None,
-        "names": FREE_TABLE,
-        # reports (i12): honest perimeters and synthetic inputs
-        "perimeters": None,  # CSV level, code, n_communes[, cog]: expected members (partial parents say so)
-        "synthetic": False,  # the territories themselves are invented (banner on every report)
-    },
-    "ocsge": {
-        "rule": "decret-2023",
-        "cs_field": None,
-        "us_field": None,
-        "layer": None,
-        "vintages": FREE_TABLE,
-        "diff": [],
-        "min_coverage": 0.99,
-        "repair": True,
-        # issue 13 (France-wide on Dask): inputs per département, see ocsol.departements
-        "departements": None,  # list of codes for {dep} in paths, or a CSV table departement,<year>,…
-        "synthetic": False,  # the [ocsge.vintages] layers are SYNTHETIC (banner on the reports using them)
-        # IGN OCS GE Artificialisation products (measure decret_ign, issue 10):
-        # [ocsge.artif] vintages = {year = path}, layer; [[ocsge.artif_diff]] from, to, paths, layer
-        "artif": {},
-        "artif_diff": [],
-    },
-    # issue 15: décret thresholds computed by ocsol from raw OCS GE (docs/thresholds.md). Written
-    # [ocsge.thresholds] in the file; defaults follow MonDiagArtif's 2024 reference (THRESHOLDS.md §2)
-    "ocsge.thresholds": {
-        "enabled": True,
-        "adjacency": "queen",  # "queen" (touching at a point links) or "rook" (a shared edge)
-        "schedule": "simultaneous",  # order of the rules: simultaneous, rule1_then_rule2, rule2_then_rule1, fixpoint
-        "edge_policy": "flip",  # patches touching the data edge: "flip" like others, or "protect"
-        "built_scope": "polygon",  # R3 keeps the built "polygon" artificial, or its whole "patch"
-        "area_m2": 2500.0,  # area threshold (a patch strictly smaller flips)
-        "built_m2": 50.0,  # built-land threshold
-        "built_cs": ["CS1.1.1.1"],  # couverture codes counted as built land
-        "snap_m": 0.0,  # snap to this grid (m) before testing adjacency; 0 = none
-        "edge": None,  # polygon layer of the area the data cover (default: the union of each vintage)
-    },
-    # issue 15: effective mesh size of non-artificial land (docs/thresholds.md#fragmentation)
-    "fragmentation": {
-        "barrier": "matrix",  # artificial land by the "matrix", after the "thresholds", or "both"
-        "adjacency": "queen",  # open land touching at a point is connected ("queen") or not ("rook")
-        "lines": [],  # extra linear barrier layers (roads, rail…), paths
-        "buffer_m": 0.5,  # half-width given to linear barriers (m)
-    },
-    "consumption": {"path": REQUIRED, "code": "idcom", "sheet": None},
-    # code: detected when absent (insee_com, codgeo, …); header_row: 1-based header line under
-    # INSEE title lines, detected when absent (issue 10, INSEE tables as published)
-    "population": {"path": REQUIRED, "code": None, "sheet": None, "header_row": None},
-    "households": {"path": REQUIRED, "code": None, "sheet": None, "header_row": None},
-    "jobs": {"path": REQUIRED, "code": None, "sheet": None, "header_row": None},
-    "zan": {  # ZAN trajectory (issue 11: targets as documents, guarantee, deductions, after 2031)
-        "reference": [2011, 2020],
-        "period": [2021, 2030],
-        "national_default_pct": 50.0,  # art. 191 loi 2021-1104; never binding
-        "target_pct": None,  # former name of national_default_pct (still read)
-        "region_default_pct": 54.5,  # arrêté du 31 mai 2024: region level only, regions with a SRADDET
-        "region_level": "region",  # level key of the regions in [territories].levels
-        "no_sraddet_regions": ["11", "94", "01", "02", "03", "04", "06"],  # SDRIF, PADDUC, SAR
-        "targets": None,  # level, code, target_pct | envelope_ha, document, doc_status…
-        "guarantee_ha": 1.0,  # garantie communale, first decade, communes only (0 turns it off)
-        "documents": None,  # code, type (PLU|PLUi|CC|PSMV|RNU), prescription/arret/approval dates
-        "guarantee_cutoff": "2026-08-22",  # eligible if a document date is before it
-        "guarantee_deleguees": None,  # communes déléguées table with creation_date
-        "guarantee_per_deleguee_ha": 0.5,
-        "guarantee_cap_ha": 2.0,
-        "guarantee_cap_applies_to": "total",  # "total" or "bonus" (DOMAIN §7.2, unsettled)
-        "commune_nouvelle_since": "2011-01-01",
-        "mutualisation": None,  # commune, epci: guarantee pooled by the EPCI
-        "pool_amount": "top_up",  # "top_up" or "guarantee": what a pooled commune adds to the pool
-        "deductions": None,  # code, year, type (pene|pv|renaturation|other), area_ha, reference, source
-        "count_renaturation": False,  # R. 2231-1 1° CGCT: an option of the council
-        "confidence_min_years": 3,
-        "confidence_max_year_share": 0.5,
-        "decades": [],  # indicative ENAF decades after the period: [[2031, 2040, 50], …]; none by default
-        "net_targets": [],  # [[zan.net_targets]]: net artificialisation after the ENAF decade
-        "horizon": 2050,
-    },
-    "efficiency": {
-        "periods": None,  # list of [start, end]; default: reference decade and current period
-        "sdg_variant": "ln",
-        "sdg_vintages": None,
-    },
-    "compare": {"neighbours": 8, "with": None},
-    "raster": {
-        "legend": REQUIRED,
-        "vintages": FREE_TABLE,
-        "block_size": 2048,  # window side in pixels (rounded to the raster's internal blocks)
-        "allow_version_change": True,
-        "unknown": "error",  # values outside the legend: "error" (list them) or "nodata" (uncovered)
-        "threads": 0,  # worker threads for the crosstab; 0 = one per CPU
-        "synthetic": False,  # the rasters are SYNTHETIC (banner on the reports)
-        "versions": FREE_TABLE,  # year -> product version (v100, v200): a change across versions is partly method change
-        # raster coverage (issue 9, item 10): zones covered below this share get empty figures
-        "min_coverage": 0.99,
-    },
-    "cog": {  # commune-code reconciliation of commune-keyed sources (ocsol.cog)
-        "changes": None,  # INSEE commune changes CSV (MOD, DATE_EFF, TYPECOM_AV, COM_AV, TYPECOM_AP, COM_AP)
-        "deleguees": None,  # communes déléguées/associées CSV (insee_old -> insee_chef_lieu)
-        "weights": None,  # split shares CSV (old_code, new_code, weight); default: area shares
-        "since": None,  # only changes effective on or after this date (YYYY-MM-DD)
-    },
-    "report": {
-        "title": None,
-        "author": None,
-        "levels": None,
-        "territories": None,
-        # report profiles, front matter and editable texts (i12)
-        "profile": None,  # force one profile for every territory (rapport_local, rnu_ddt, bilan_scot, ...)
-        "profiles": FREE_TABLE,  # level or "level:code" -> profile
-        "year": None,  # year of the report (e.g. 2027); default: the year it is produced
-        "period": None,  # [first, last] civil years covered; default: the consumption years shown
-        "texts": None,  # Markdown texts per territory, e.g. "textes/{level}-{code}.md"
-        "previous": None,  # date or reference of the previous report
-    },
-}
-
-DIFF_KEYS = {"from": REQUIRED, "to": REQUIRED, "paths": REQUIRED, "rule": None, "layer": None, "synthetic": False}
-ARTIF_KEYS = {"vintages": FREE_TABLE, "layer": None}  # [ocsge.artif]
-ARTIF_DIFF_KEYS = {"from": REQUIRED, "to": REQUIRED, "paths": REQUIRED, "layer": None}  # [[ocsge.artif_diff]]
-
-
 # --- value types ------------------------------------------------------------------------------
-# Every value of the file is checked against one schema. The type of a key is inferred from its
-# default in SCHEMA (text, number, integer, true/false, list); TYPES gives it explicitly where the
-# default does not say enough (None defaults, years, enumerations, ranges, tables). A key added
-# to SCHEMA with a typed default is therefore checked without touching TYPES.
+# Every value of the file is checked against its Spec: declared on the key, or inferred from its
+# default (text, number, integer, true/false, list, table).
 
 
 @dataclass(frozen=True)
@@ -193,57 +64,13 @@ YEAR_PAIR = Spec("tuple", items=(YEAR, YEAR), what="[first year, last year]")
 CODES = Spec("list", item=Spec("text", what="a territory code written as text (\"01001\")"))
 VINTAGES = Spec("table", keys="year", item=PATH, what="year = \"file\"")
 
-#: Explicit types, section -> key -> Spec, where the default does not say enough.
-TYPES: dict[str, dict[str, Spec]] = {
-    "": {"crs": TEXT, "title": TEXT},
-    "territories": {
-        "path": PATH, "layer": TEXT, "code": COLUMN, "name": COLUMN, "area": COLUMN,
-        "area_unit": Spec("enum", choices=("ha", "m2", "km2")), "levels": Spec("table", item=COLUMN),
-        "membership": PATH, "membership_code": COLUMN, "names": Spec("table", item=COLUMN),
-    },
-    "ocsge": {"rule": TEXT, "cs_field": COLUMN, "us_field": COLUMN, "layer": TEXT, "vintages": VINTAGES,
-              "diff": Spec("list", item=Spec("table")), "min_coverage": SHARE},
-    **{s: {"path": PATH, "code": COLUMN, "sheet": Spec("either", items=(TEXT, Spec("integer", low=0)))}
-       for s in ("consumption", "population", "households", "jobs")},
-    "zan": {
-        "reference": YEAR_PAIR, "period": YEAR_PAIR, "national_default_pct": PCT, "target_pct": PCT,
-        "region_default_pct": PCT, "region_level": TEXT, "no_sraddet_regions": CODES, "targets": PATH,
-        "guarantee_ha": HECTARES, "documents": PATH, "guarantee_cutoff": Spec("date"),
-        "guarantee_deleguees": PATH, "guarantee_per_deleguee_ha": HECTARES, "guarantee_cap_ha": HECTARES,
-        "guarantee_cap_applies_to": Spec("enum", choices=("total", "bonus")),
-        "commune_nouvelle_since": Spec("date"), "mutualisation": PATH,
-        "pool_amount": Spec("enum", choices=("top_up", "guarantee")), "deductions": PATH,
-        "confidence_max_year_share": SHARE, "horizon": YEAR,
-        "decades": Spec("list", item=Spec("tuple", items=(YEAR, YEAR, PCT), what="[first year, last year, "
-                                                                                  "reduction %]")),
-        "net_targets": Spec("list", item=Spec("table")),
-    },
-    "efficiency": {"periods": Spec("list", item=YEAR_PAIR), "sdg_variant": Spec("enum", choices=("ln", "linear")),
-                   "sdg_vintages": Spec("list", item=YEAR)},
-    "compare": {"neighbours": Spec("integer", low=0), "with": CODES},
-    "raster": {"legend": TEXT, "vintages": VINTAGES, "block_size": Spec("integer", low=1),
-               "unknown": Spec("enum", choices=("error", "nodata")), "threads": Spec("integer", low=0),
-               "min_coverage": SHARE},
-    "cog": {"changes": PATH, "deleguees": PATH, "weights": PATH, "since": Spec("date")},
-    "report": {"title": TEXT, "author": TEXT, "levels": Spec("list", item=TEXT), "territories": CODES},
-}
-DIFF_TYPES = {"from": YEAR, "to": YEAR, "paths": Spec("either", items=(PATH, Spec("list", item=PATH))),
-              "rule": TEXT, "layer": TEXT}
-
-
-def spec_of(section: str, key: str) -> Spec:
-    """The type of ``[section].key``: explicit in :data:`TYPES`, else inferred from its default."""
-    explicit = TYPES.get(section, {}).get(key)
-    if explicit is not None:
-        return explicit
-    return _infer(SCHEMA.get(section, {}).get(key))
-
 
 def _infer(default: Any) -> Spec:
-    if default is REQUIRED or default is None:
+    """The type of a key from its default: text, number, integer, true/false, list or table."""
+    if default is None:
         return Spec("any")
     if isinstance(default, str):
-        return Spec("table") if default == FREE_TABLE else TEXT
+        return TEXT
     if isinstance(default, bool):
         return Spec("bool")
     if isinstance(default, int):
@@ -255,6 +82,411 @@ def _infer(default: Any) -> Spec:
     if isinstance(default, dict):
         return Spec("table")
     return Spec("any")
+
+
+# --- the sections -----------------------------------------------------------------------------
+# One frozen dataclass per section. Each field is one key: ``key(default, help, spec)``. The type
+# of a key is ``spec`` when given, else inferred from its default (text, number, integer,
+# true/false, list, table: :func:`_infer`); a key whose default is ``None`` and has no spec takes
+# any value (its reader checks it). ``required=True``: the section needs the key.
+
+
+def key(default: Any = None, help: str = "", spec: Spec | None = None, *, toml: str | None = None,
+        required: bool = False) -> Any:
+    """One configuration key: its default, help text (for docs/config.md) and type.
+
+    A required key is ``None`` only when its whole section is absent (``config.has(section)``
+    says so); a file with the section but not the key is refused.
+
+    ``toml`` is the key's name in the file when it is not a Python name (``from``, ``with``).
+    """
+    meta = {"help": help, "spec": spec if spec is not None else _infer(default), "toml": toml,
+            "required": required, "default": default}
+    if isinstance(default, list | dict | Section):  # mutable: each instance gets its own copy
+        return field(default_factory=functools.partial(copy.deepcopy, default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class Section:
+    """Base of the section dataclasses: the TOML name of each key, and the values as a dict."""
+
+    #: The section's name in the file (``"zan"``, ``"ocsge.thresholds"``; ``""`` for the top level).
+    NAME: ClassVar[str] = ""
+    #: One sentence for the reference.
+    ABOUT: ClassVar[str] = ""
+
+    @classmethod
+    def keys(cls) -> dict[str, Any]:
+        """TOML key -> dataclass field, in declaration order."""
+        return {f.metadata.get("toml") or f.name: f for f in fields(cls)}
+
+    def as_dict(self) -> dict[str, Any]:
+        """The values keyed by their TOML names, in declaration order (JSON-able for the manifest)."""
+        return {k: getattr(self, f.name) for k, f in self.keys().items()}
+
+    def items(self) -> Iterator[tuple[str, Any, Spec]]:
+        """``(toml key, value, spec)`` of every key."""
+        for k, f in self.keys().items():
+            yield k, getattr(self, f.name), f.metadata["spec"]
+
+
+@dataclass(frozen=True)
+class General(Section):
+    NAME = ""
+    ABOUT = "Keys at the top of the file, before any section."
+    crs: str = key("EPSG:2154", "Working CRS of the vector side (projected, metres).", TEXT)
+    title: str | None = key(None, "Title of the run (reports, index, open data).", TEXT)
+
+
+@dataclass(frozen=True)
+class Territories(Section):
+    NAME = "territories"
+    ABOUT = "The communes and their parent levels (required)."
+    path: str | None = key(None, "Commune polygons, or a CSV/XLSX table without geometry.", PATH, required=True)
+    layer: str | None = key(None, "Layer of a multi-layer file (GeoPackage).", TEXT)
+    code: str | None = key(None, "Commune code column (detected when absent: CODE_INSEE, insee_com, code, …).",
+                           COLUMN)
+    name: str | None = key(None, "Commune name column.", COLUMN)
+    area: str | None = key(None, "Official area column (required without geometry).", COLUMN)
+    area_unit: str = key("ha", "Unit of the area column.", Spec("enum", choices=("ha", "m2", "km2")))
+    levels: dict[str, str] = key({}, "Parent levels: level = column of the parent's code "
+                                     "(`{ epci = \"SIREN_EPCI\" }`).", Spec("table", item=COLUMN))
+    membership: str | None = key(None, "Membership table: commune code + one column per level.", PATH)
+    membership_code: str | None = key(None, "Commune code column of the membership table.", COLUMN)
+    names: dict[str, str] = key({}, "Parent names: level = column of the parent's name.", Spec("table", item=COLUMN))
+    perimeters: str | None = key(None, "CSV level, code, n_communes[, cog]: expected members per parent "
+                                       "(a partial parent says so and gets no verdict).")
+    synthetic: bool = key(False, "The territories are invented (banner on every report).")
+
+
+@dataclass(frozen=True)
+class OcsgeDiff(Section):
+    NAME = "[ocsge.diff]"
+    ABOUT = "An IGN change layer (fields cs_<Y1>, us_<Y1>, cs_<Y2>, us_<Y2>), one `[[ocsge.diff]]` per pair."
+    from_: int = key(None, "First year of the pair.", YEAR, toml="from", required=True)
+    to: int = key(None, "Second year of the pair.", YEAR, required=True)
+    paths: str | list[str] = key(None, "The change layer file(s) of the pair.",
+                                 Spec("either", items=(PATH, Spec("list", item=PATH))), required=True)
+    rule: str | None = key(None, "Rule table of this change layer (default: `[ocsge].rule`).", TEXT)
+    layer: str | None = key(None, "Layer of a multi-layer file.", TEXT)
+    synthetic: bool = key(False, "The layer is synthetic (banner on the reports using it).")
+
+
+@dataclass(frozen=True)
+class ArtifProducts(Section):
+    NAME = "ocsge.artif"
+    ABOUT = ("IGN OCS GE Artificialisation products (measure `decret_ign`): "
+             "`[ocsge.artif.vintages]` year = path.")
+    vintages: dict[str, str] = key({}, "year = \"file\" of the artificialisation layers.", Spec("any"))
+    layer: str | None = key(None, "Layer of a multi-layer file.", Spec("any"))
+
+
+@dataclass(frozen=True)
+class ArtifDiff(Section):
+    NAME = "[ocsge.artif_diff]"
+    ABOUT = "An IGN artificialisation difference layer, one `[[ocsge.artif_diff]]` per pair."
+    from_: int = key(None, "First year of the pair.", Spec("any"), toml="from", required=True)
+    to: int = key(None, "Second year of the pair.", Spec("any"), required=True)
+    paths: str | list[str] = key(None, "The difference layer file(s).", Spec("any"), required=True)
+    layer: str | None = key(None, "Layer of a multi-layer file.", Spec("any"))
+
+
+@dataclass(frozen=True)
+class Ocsge(Section):
+    NAME = "ocsge"
+    ABOUT = "OCS GE vintages and change layers (artificialisation by the décret matrix or a rule table)."
+    rule: str = key("decret-2023", "`decret-2023`, or a rule CSV: cs,us,artif,imper (shell patterns, "
+                                   "first match wins).", TEXT)
+    cs_field: str | None = key(None, "Couverture column (detected when absent).", COLUMN)
+    us_field: str | None = key(None, "Usage column (detected when absent).", COLUMN)
+    layer: str | None = key(None, "Layer of a multi-layer file.", TEXT)
+    vintages: dict[str, str] = key({}, "`[ocsge.vintages]` year = \"file\".", VINTAGES)
+    diff: list[OcsgeDiff] = key([], "`[[ocsge.diff]]` change layers (see below).", Spec("list", item=Spec("table")))
+    min_coverage: float = key(0.99, "A commune a vintage touches must be covered at least this much.", SHARE)
+    repair: bool = key(True, "Repair invalid geometries (counted in qa.csv).")
+    batch_rows: int = key(100_000, "Polygons decoded at a time while streaming a vintage (memory, not results).")
+    departements: Any = key(None, "Per-département inputs: a list of codes for `{dep}` in paths, or a CSV "
+                                  "table departement,<year>,… (see docs/scale.md).")
+    synthetic: bool = key(False, "The `[ocsge.vintages]` layers are synthetic (banner on the reports using them).")
+    artif: ArtifProducts = key(ArtifProducts(), "`[ocsge.artif]` IGN artificialisation products (see below).",
+                               Spec("table"))
+    artif_diff: list[ArtifDiff] = key([], "`[[ocsge.artif_diff]]` IGN artificialisation differences (see below).")
+
+
+@dataclass(frozen=True)
+class Thresholds(Section):
+    NAME = "ocsge.thresholds"
+    ABOUT = ("Décret thresholds computed by ocsol from raw OCS GE (rows `measure = decret_thresholds`, "
+             "docs/thresholds.md); defaults follow MonDiagArtif's 2024 reference.")
+    enabled: bool = key(True, "Compute the thresholds.")
+    adjacency: str = key("queen", "`queen` (touching at a point links) or `rook` (a shared edge).")
+    schedule: str = key("simultaneous", "Order of the rules: simultaneous, rule1_then_rule2, rule2_then_rule1, "
+                                        "fixpoint.")
+    edge_policy: str = key("flip", "Patches touching the data edge: `flip` like others, or `protect`.")
+    built_scope: str = key("polygon", "R3 keeps the built `polygon` artificial, or its whole `patch`.")
+    area_m2: float = key(2500.0, "Area threshold (m²): a patch strictly smaller flips.")
+    built_m2: float = key(50.0, "Built-land threshold (m²).")
+    built_cs: list[str] = key(["CS1.1.1.1"], "Couverture codes counted as built land.")
+    snap_m: float = key(0.0, "Snap to this grid (m) before testing adjacency; 0 = none.")
+    edge: str | None = key(None, "Polygon layer of the area the data cover (default: the union of each vintage).")
+    exclude_from_connectivity: list[str] = key(
+        [], "Polygons taken out of the connectivity graph, `cs/us` patterns such as `[\"CS1.1.1.2/US4.1.*\"]` "
+            "(THRESHOLDS.md Q4): roads and rail do not enclose land; off as the reference.", Spec("list", item=TEXT))
+
+
+@dataclass(frozen=True)
+class Fragmentation(Section):
+    NAME = "fragmentation"
+    ABOUT = "Effective mesh size of non-artificial land (docs/thresholds.md#fragmentation)."
+    barrier: str = key("matrix", "Artificial land by the `matrix`, after the `thresholds`, or `both`.")
+    adjacency: str = key("queen", "Open land touching at a point is connected (`queen`) or not (`rook`).")
+    lines: list[str] = key([], "Extra linear barrier layers (roads, rail…), paths.")
+    buffer_m: float = key(0.5, "Half-width given to linear barriers (m).")
+
+
+_SHEET = Spec("either", items=(TEXT, Spec("integer", low=0)))
+
+
+@dataclass(frozen=True)
+class Consumption(Section):
+    NAME = "consumption"
+    ABOUT = "Cerema consumption of natural, agricultural and forest land (docs/consumption.md)."
+    path: str | None = key(None, "The Cerema file (CSV, XLSX, shapefile, GeoPackage).", PATH, required=True)
+    code: str = key("idcom", "Commune code column.", COLUMN)
+    sheet: str | int | None = key(None, "Sheet of a workbook (name or 0-based index).", _SHEET)
+
+
+@dataclass(frozen=True)
+class CommuneTable(Section):
+    NAME = "population"
+    ABOUT = "A per-commune INSEE table (population, households or jobs)."
+    path: str | None = key(None, "The table (CSV or XLSX; INSEE séries historiques layouts are read).", PATH,
+                    required=True)
+    code: str | None = key(None, "Commune code column (detected when absent: insee_com, codgeo, …).", COLUMN)
+    sheet: str | int | None = key(None, "Sheet of a workbook (name or 0-based index).", _SHEET)
+    header_row: int | None = key(None, "1-based header line under INSEE title lines (detected when absent).")
+
+
+@dataclass(frozen=True)
+class Population(CommuneTable):
+    NAME = "population"
+    ABOUT = "Population per commune and year (`popYY`, `pmunYYYY`, long or wide)."
+
+
+@dataclass(frozen=True)
+class Households(CommuneTable):
+    NAME = "households"
+    ABOUT = "Households per commune and year (`menYY`)."
+
+
+@dataclass(frozen=True)
+class Jobs(CommuneTable):
+    NAME = "jobs"
+    ABOUT = "Jobs per commune and year (`empYY`)."
+
+
+@dataclass(frozen=True)
+class Zan(Section):
+    NAME = "zan"
+    ABOUT = "ZAN trajectory: targets as documents, guarantee, deductions, after 2031 (docs/consumption.md)."
+    reference: list[int] = key([2011, 2020], "Reference decade [first, last] of annual flows.", YEAR_PAIR)
+    period: list[int] = key([2021, 2030], "Current period [first, last].", YEAR_PAIR)
+    national_default_pct: float = key(50.0, "National default reduction (art. 191 loi 2021-1104); never binding.",
+                                      PCT)
+    target_pct: float | None = key(None, "Former name of national_default_pct (still read).", PCT)
+    region_default_pct: float = key(54.5, "Region default (arrêté du 31 mai 2024): region level only, regions "
+                                          "with a SRADDET.", PCT)
+    region_level: str = key("region", "Level key of the regions in `[territories].levels`.", TEXT)
+    no_sraddet_regions: list[str] = key(["11", "94", "01", "02", "03", "04", "06"],
+                                        "Regions without a SRADDET (SDRIF, PADDUC, SAR).", CODES)
+    targets: str | None = key(None, "Targets table: level, code, target_pct | envelope_ha, document, "
+                                    "doc_status…", PATH)
+    guarantee_ha: float = key(1.0, "Garantie communale, first decade, communes only (0 turns it off).", HECTARES)
+    documents: str | None = key(None, "Planning documents: code, type (PLU|PLUi|CC|PSMV|RNU), "
+                                      "prescription/arret/approval dates.", PATH)
+    guarantee_cutoff: str = key("2026-08-22", "A commune is eligible if a document date is before it.",
+                                Spec("date"))
+    guarantee_deleguees: str | None = key(None, "Communes déléguées table with creation_date.", PATH)
+    guarantee_per_deleguee_ha: float = key(0.5, "Guarantee added per commune déléguée (ha).", HECTARES)
+    guarantee_cap_ha: float = key(2.0, "Cap of the guarantee (ha).", HECTARES)
+    guarantee_cap_applies_to: str = key("total", "The cap applies to the `total` or the `bonus` (DOMAIN §7.2, "
+                                                 "unsettled).", Spec("enum", choices=("total", "bonus")))
+    commune_nouvelle_since: str = key("2011-01-01", "Communes nouvelles created since this date get the "
+                                                    "per-déléguée guarantee.", Spec("date"))
+    mutualisation: str | None = key(None, "Table commune, epci: guarantee pooled by the EPCI.", PATH)
+    pool_amount: str = key("top_up", "What a pooled commune adds to the pool: `top_up` or `guarantee`.",
+                           Spec("enum", choices=("top_up", "guarantee")))
+    deductions: str | None = key(None, "Deductions table: code, year, type (pene|pv|renaturation|other), "
+                                       "area_ha, reference, source.", PATH)
+    count_renaturation: bool = key(False, "Deduct renaturation (R. 2231-1 1° CGCT: an option of the council).")
+    confidence_min_years: int = key(3, "Years of the period needed for a projection of medium confidence.")
+    confidence_max_year_share: float = key(0.5, "Largest share of one year in the period's consumption for a "
+                                                "projection of high confidence.", SHARE)
+    decades: list[list[float]] = key([], "Indicative ENAF decades after the period: [[2031, 2040, 50], …].",
+                                     Spec("list", item=Spec("tuple", items=(YEAR, YEAR, PCT),
+                                                            what="[first year, last year, reduction %]")))
+    net_targets: list[dict[str, Any]] = key([], "`[[zan.net_targets]]`: net artificialisation after the ENAF "
+                                                "decade (checked by ocsol.io.targets).",
+                                            Spec("list", item=Spec("table")))
+    horizon: int = key(2050, "Last year of the trajectory.", YEAR)
+
+
+@dataclass(frozen=True)
+class Efficiency(Section):
+    NAME = "efficiency"
+    ABOUT = "Consumption per new inhabitant and SDG 11.3.1 (docs/consumption.md)."
+    periods: list[list[int]] | None = key(None, "List of [start, end]; default: reference decade and current "
+                                                "period.", Spec("list", item=YEAR_PAIR))
+    sdg_variant: str = key("ln", "SDG 11.3.1 land consumption rate: `ln` or `linear`.",
+                           Spec("enum", choices=("ln", "linear")))
+    sdg_vintages: list[int] | None = key(None, "OCS GE vintages for SDG 11.3.1.", Spec("list", item=YEAR))
+
+
+@dataclass(frozen=True)
+class Compare(Section):
+    NAME = "compare"
+    ABOUT = "Comparison with neighbours in the reports."
+    neighbours: int = key(8, "Number of neighbours shown.", Spec("integer", low=0))
+    with_: list[str] | None = key(None, "Codes compared with, instead of the neighbours.", CODES, toml="with")
+
+
+@dataclass(frozen=True)
+class Raster(Section):
+    NAME = "raster"
+    ABOUT = "Classified rasters (measure `raster_proxy`, docs/raster.md)."
+    legend: str | None = key(None, "A packaged legend (`worldcover`) or a legend CSV.", TEXT, required=True)
+    vintages: dict[str, str] = key({}, "`[raster.vintages]` year = \"file\".", VINTAGES)
+    block_size: int = key(2048, "Window side in pixels (rounded to the raster's internal blocks).",
+                          Spec("integer", low=1))
+    allow_version_change: bool = key(True, "Allow vintages of different product versions.")
+    unknown: str = key("error", "Values outside the legend: `error` (list them) or `nodata` (uncovered).",
+                       Spec("enum", choices=("error", "nodata")))
+    threads: int = key(0, "Worker threads for the crosstab; 0 = one per CPU.", Spec("integer", low=0))
+    synthetic: bool = key(False, "The rasters are synthetic (banner on the reports).")
+    versions: dict[str, str] = key({}, "year = product version (v100, v200): a change across versions is "
+                                       "partly method change.")
+    min_coverage: float = key(0.99, "Zones covered below this share get empty figures.", SHARE)
+
+
+@dataclass(frozen=True)
+class Cog(Section):
+    NAME = "cog"
+    ABOUT = "Commune-code reconciliation of commune-keyed sources (docs/reliability.md)."
+    changes: str | None = key(None, "INSEE commune changes CSV (MOD, DATE_EFF, TYPECOM_AV, COM_AV, TYPECOM_AP, "
+                                    "COM_AP).", PATH)
+    deleguees: str | None = key(None, "Communes déléguées/associées CSV (insee_old -> insee_chef_lieu).", PATH)
+    weights: str | None = key(None, "Split shares CSV (old_code, new_code, weight); default: area shares.", PATH)
+    since: str | None = key(None, "Only changes effective on or after this date (YYYY-MM-DD).", Spec("date"))
+
+
+@dataclass(frozen=True)
+class Report(Section):
+    NAME = "report"
+    ABOUT = "Reports: profiles, front matter and editable texts (docs/reports.md)."
+    title: str | None = key(None, "Title of the reports.", TEXT)
+    author: str | None = key(None, "Author shown on the front matter.", TEXT)
+    levels: list[str] | None = key(None, "Levels reported by `ocsol batch`.", Spec("list", item=TEXT))
+    territories: list[str] | None = key(None, "Codes reported by `ocsol batch`.", CODES)
+    profile: str | None = key(None, "Force one profile for every territory (rapport_local, rnu_ddt, "
+                                    "bilan_scot, …).")
+    profiles: dict[str, str] = key({}, "level or \"level:code\" = profile.")
+    year: int | None = key(None, "Year of the report (e.g. 2027); default: the year it is produced.")
+    period: list[int] | None = key(None, "[first, last] civil years covered; default: the consumption years "
+                                         "shown.")
+    texts: str | None = key(None, "Markdown texts per territory, e.g. \"textes/{level}-{code}.md\".")
+    previous: str | None = key(None, "Date or reference of the previous report.")
+
+
+def section(name: str) -> Any:
+    """Attach a section to :class:`Config` (field metadata says its name in the file)."""
+    return field(metadata={"section": name})
+
+
+@dataclass(frozen=True)
+class Config:
+    """A checked configuration: one attribute per section, and where the file was.
+
+    Attributes
+    ----------
+    general, territories, ocsge, thresholds, fragmentation, consumption, population, households,
+    jobs, zan, efficiency, compare, raster, cog, report
+        The sections (:class:`General` holds the top-level keys; :class:`Thresholds` is
+        ``[ocsge.thresholds]``), defaults filled in for absent sections and keys.
+    base_dir
+        Folder that relative paths are resolved against.
+    source
+        The file it was read from, if any.
+    present
+        Names of the sections the file has.
+    """
+
+    general: General = section("")
+    territories: Territories = section("territories")
+    ocsge: Ocsge = section("ocsge")
+    thresholds: Thresholds = section("ocsge.thresholds")
+    fragmentation: Fragmentation = section("fragmentation")
+    consumption: Consumption = section("consumption")
+    population: Population = section("population")
+    households: Households = section("households")
+    jobs: Jobs = section("jobs")
+    zan: Zan = section("zan")
+    efficiency: Efficiency = section("efficiency")
+    compare: Compare = section("compare")
+    raster: Raster = section("raster")
+    cog: Cog = section("cog")
+    report: Report = section("report")
+    base_dir: Path = Path(".")
+    source: Path | None = None
+    present: frozenset[str] = frozenset()
+
+    def has(self, section: str) -> bool:
+        """Whether the file has this section (``[section]``)."""
+        return section in self.present
+
+    def sections(self) -> Iterator[tuple[str, Section]]:
+        """``(name in the file, section)`` in declaration order, the top level (``""``) first."""
+        for f in fields(self):
+            if "section" in f.metadata:
+                yield f.metadata["section"], getattr(self, f.name)
+
+    def resolve(self, path: str | os.PathLike[str] | None) -> Path:
+        """A path from the file, made absolute against the file's folder.
+
+        ``None`` (a required path key left out, which :func:`load_config` refuses) is an error,
+        never the folder itself."""
+        if path is None:
+            raise ConfigError(f"{self.label}: a required path is missing; give the file's path in the "
+                              "configuration (see docs/config.md)")
+        p = Path(os.path.expanduser(str(path)))
+        return Path(os.path.normpath(p if p.is_absolute() else (self.base_dir / p)))
+
+    @property
+    def crs(self) -> str:
+        return str(self.general.crs)
+
+    @property
+    def label(self) -> str:
+        return str(self.source) if self.source else "configuration"
+
+
+#: Section name in the file -> its dataclass (the top level is ``""``).
+SECTIONS: dict[str, type[Section]] = {
+    "": General, "territories": Territories, "ocsge": Ocsge, "ocsge.thresholds": Thresholds,
+    "fragmentation": Fragmentation, "consumption": Consumption, "population": Population,
+    "households": Households, "jobs": Jobs, "zan": Zan, "efficiency": Efficiency, "compare": Compare,
+    "raster": Raster, "cog": Cog, "report": Report,
+}
+#: Section name in the file -> attribute of :class:`Config`.
+_ATTRS: dict[str, str] = {f.metadata["section"]: f.name for f in fields(Config) if "section" in f.metadata}
+if set(_ATTRS) != set(SECTIONS):  # a section added to one and not the other
+    raise RuntimeError(f"ocsol.config: sections {set(_ATTRS) ^ set(SECTIONS)} lack a Config attribute or a class")
+
+
+def spec_of(section: str, key: str) -> Spec:
+    """The type of ``[section].key`` (declared on its dataclass field, or inferred from its default)."""
+    spec: Spec = SECTIONS[section].keys()[key].metadata["spec"]
+    return spec
 
 
 def _shown(value: Any) -> str:
@@ -363,47 +595,6 @@ def _is_date(text: str) -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class Config:
-    """A checked configuration.
-
-    Attributes
-    ----------
-    sections
-        Section name -> dict of values, defaults filled in ("" is the top level).
-    base_dir
-        Folder that relative paths are resolved against.
-    source
-        The file it was read from, if any.
-    """
-
-    sections: dict[str, dict[str, Any]]
-    base_dir: Path
-    source: Path | None = None
-    present: frozenset[str] = field(default_factory=frozenset)
-
-    def has(self, section: str) -> bool:
-        """Whether the file has this section (``[section]``)."""
-        return section in self.present
-
-    def get(self, section: str, key: str, default: Any = None) -> Any:
-        value = self.sections.get(section, {}).get(key)
-        return default if value is None else value
-
-    def resolve(self, path: str | os.PathLike[str]) -> Path:
-        """A path from the file, made absolute against the file's folder."""
-        p = Path(os.path.expanduser(str(path)))
-        return Path(os.path.normpath(p if p.is_absolute() else (self.base_dir / p)))
-
-    @property
-    def crs(self) -> str:
-        return str(self.sections[""]["crs"])
-
-    @property
-    def label(self) -> str:
-        return str(self.source) if self.source else "configuration"
-
-
 def load_config(path: str | os.PathLike[str]) -> Config:
     """Read and check a TOML configuration file.
 
@@ -428,45 +619,51 @@ def load_config(path: str | os.PathLike[str]) -> Config:
 def config_from_dict(
     data: dict[str, Any], *, base_dir: str | os.PathLike[str] = ".", source: Path | None = None
 ) -> Config:
-    """Check a configuration given as a dict (as parsed from TOML)."""
+    """Check a configuration given as a dict (as parsed from TOML) and build its dataclasses.
+
+    Every problem of the file is gathered and raised at once, in one line.
+    """
     label = str(source) if source else "configuration"
     problems: list[str] = []
-    sections: dict[str, dict[str, Any]] = {}
+    values: dict[str, dict[str, Any]] = {}
     present: set[str] = set()
-    top_keys = set(SCHEMA[""])
-    section_names = [s for s in SCHEMA if s]
+    top_keys = list(General.keys())
+    section_names = [s for s in SECTIONS if s]
     top: dict[str, Any] = {}
     data = _nested_sections(data, problems)
-    for key, value in data.items():
-        if key in SCHEMA and key:
+    for name, value in data.items():
+        if name in SECTIONS and name:
             if not isinstance(value, dict):
-                problems.append(f"[{key}] must be a table, found {type(value).__name__}")
+                problems.append(f"[{name}] must be a table, found {type(value).__name__}")
                 continue
-            present.add(key)
-            sections[key] = _check_section(key, value, problems)
-        elif key in top_keys:
-            problems += check_value(value, spec_of("", key), key) if value is not None else []
-            top[key] = value
+            present.add(name)
+            values[name] = _check_section(name, value, problems)
+        elif name in top_keys:
+            problems += check_value(value, spec_of("", name), name) if value is not None else []
+            top[name] = value
         else:
-            problems.append(
-                f"unknown key {key!r}" + close_matches(key, list(top_keys) + section_names)
-            )
-    sections[""] = {k: top.get(k, d) for k, d in SCHEMA[""].items()}
-    for name in section_names:
-        if name not in sections:
-            sections[name] = {
-                k: (None if d is REQUIRED else ({} if d == FREE_TABLE else d))
-                for k, d in SCHEMA[name].items()
-            }
+            problems.append(f"unknown key {name!r}" + close_matches(name, top_keys + section_names))
     if problems:
         raise ConfigError(f"{label}: " + "; ".join(problems))
-    return Config(sections=sections, base_dir=Path(base_dir), source=source, present=frozenset(present))
+    values[""] = top
+    built = {attr: _build(SECTIONS[name], values.get(name, {})) for name, attr in _ATTRS.items()}
+    return Config(**built, base_dir=Path(base_dir), source=source, present=frozenset(present))
+
+
+def _build(cls: type[Section], values: dict[str, Any]) -> Any:
+    """A section dataclass from checked values (keys by TOML name; absent keys take their default)."""
+    kwargs = {f.name: values[k] for k, f in cls.keys().items() if k in values}
+    if cls is Ocsge:
+        kwargs["diff"] = [_build(OcsgeDiff, d) for d in values.get("diff") or []]
+        kwargs["artif"] = _build(ArtifProducts, values.get("artif") or {})
+        kwargs["artif_diff"] = [_build(ArtifDiff, d) for d in values.get("artif_diff") or []]
+    return cls(**kwargs)
 
 
 def _nested_sections(data: dict[str, Any], problems: list[str]) -> dict[str, Any]:
-    """``[a.b]`` tables known to :data:`SCHEMA` as sections named ``"a.b"`` (e.g. ``[ocsge.thresholds]``)."""
+    """``[a.b]`` tables that are sections of their own, named ``"a.b"`` (e.g. ``[ocsge.thresholds]``)."""
     out = dict(data)
-    for name in SCHEMA:
+    for name in SECTIONS:
         if "." not in name:
             continue
         parent, child = name.split(".", 1)
@@ -480,67 +677,117 @@ def _nested_sections(data: dict[str, Any], problems: list[str]) -> dict[str, Any
     return out
 
 
-def _check_section(name: str, values: dict[str, Any], problems: list[str]) -> dict[str, Any]:
-    schema = SCHEMA[name]
+def _check_keys(cls: type[Section], values: dict[str, Any], problems: list[str], *, unknown: str, where: str,
+                needs: str, typed: bool = True) -> dict[str, Any]:
+    """Check one table against its dataclass: unknown keys, types, required keys.
+
+    ``unknown`` is the place named after an unknown key (``in [zan]``), ``where`` the prefix of a
+    value's key path (``[zan]``), ``needs`` the prefix of a missing required key's message.
+    """
+    schema = cls.keys()
     out: dict[str, Any] = {}
-    for key, value in values.items():
-        if key not in schema:
-            problems.append(f"unknown key {key!r} in [{name}]" + close_matches(key, schema))
+    for k, value in values.items():
+        if k not in schema:
+            problems.append(f"unknown key {k!r} {unknown}" + close_matches(k, schema))
             continue
-        problems += check_value(value, spec_of(name, key), f"[{name}] {key}")
-        out[key] = value
-    for key, default in schema.items():
-        if key in out:
-            continue
-        if default is REQUIRED:
-            problems.append(f"[{name}] needs a {key!r} key")
-            out[key] = None
-        elif default == FREE_TABLE:
-            out[key] = {}
-        else:
-            out[key] = default
+        if typed:
+            problems += check_value(value, schema[k].metadata["spec"], f"{where} {k}")
+        out[k] = value
+    for k, f in schema.items():
+        if k not in out and f.metadata["required"]:
+            problems.append(f"{needs} needs a {k!r} key")
+    return out
+
+
+def _check_section(name: str, values: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+    out = _check_keys(SECTIONS[name], values, problems, unknown=f"in [{name}]", where=f"[{name}]",
+                      needs=f"[{name}]")
     if name == "ocsge":
         diffs = out.get("diff") or []
         if not isinstance(diffs, list):
             problems.append("[ocsge].diff must be an array of tables: [[ocsge.diff]]")
             diffs = []
+        checked = []
         for i, entry in enumerate(diffs, start=1):
             if not isinstance(entry, dict):
                 continue  # reported by the type check of [ocsge] diff
-            for key in entry:
-                if key not in DIFF_KEYS:
-                    problems.append(
-                        f"unknown key {key!r} in [[ocsge.diff]] #{i}" + close_matches(key, DIFF_KEYS)
-                    )
-                else:
-                    problems += check_value(entry[key], DIFF_TYPES[key], f"[[ocsge.diff]] #{i} {key}")
-            for key, default in DIFF_KEYS.items():
-                if default is REQUIRED and key not in entry:
-                    problems.append(f"[[ocsge.diff]] #{i} needs a {key!r} key")
-        out["diff"] = diffs
-        out["artif"], out["artif_diff"] = _check_artif(out.get("artif"), out.get("artif_diff"), problems)
+            checked.append(_check_keys(OcsgeDiff, entry, problems, unknown=f"in [[ocsge.diff]] #{i}",
+                                       where=f"[[ocsge.diff]] #{i}", needs=f"[[ocsge.diff]] #{i}"))
+        out["diff"] = checked
+        out["artif"], out["artif_diff"] = _check_artif(out.get("artif", {}), out.get("artif_diff", []), problems)
     return out
 
 
 def _check_artif(artif: Any, diffs: Any, problems: list[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """``[ocsge.artif]`` and ``[[ocsge.artif_diff]]`` (IGN OCS GE Artificialisation products)."""
+    """``[ocsge.artif]`` and ``[[ocsge.artif_diff]]`` (IGN OCS GE Artificialisation products).
+
+    Their values are checked by :mod:`ocsol.ign_artif`, which reads them.
+    """
     if not isinstance(artif, dict):
         problems.append("[ocsge].artif must be a table: [ocsge.artif.vintages] with year = path")
         artif = {}
-    for key in artif:
-        if key not in ARTIF_KEYS:
-            problems.append(f"unknown key {key!r} in [ocsge.artif]" + close_matches(key, ARTIF_KEYS))
+    _check_keys(ArtifProducts, artif, problems, unknown="in [ocsge.artif]", where="[ocsge.artif]",
+                needs="[ocsge.artif]", typed=False)
     if not isinstance(artif.get("vintages", {}), dict):
         problems.append("[ocsge.artif].vintages must be a table: [ocsge.artif.vintages] with year = path")
     artif = {"vintages": dict(artif.get("vintages") or {}), "layer": artif.get("layer")}
     if not isinstance(diffs, list) or not all(isinstance(d, dict) for d in diffs):
         problems.append("[ocsge].artif_diff must be an array of tables: [[ocsge.artif_diff]]")
         return artif, []
-    for i, entry in enumerate(diffs, start=1):
-        for key in entry:
-            if key not in ARTIF_DIFF_KEYS:
-                problems.append(f"unknown key {key!r} in [[ocsge.artif_diff]] #{i}" + close_matches(key, ARTIF_DIFF_KEYS))
-        for key, default in ARTIF_DIFF_KEYS.items():
-            if default is REQUIRED and key not in entry:
-                problems.append(f"[[ocsge.artif_diff]] #{i} needs a {key!r} key")
-    return artif, diffs
+    checked = [_check_keys(ArtifDiff, entry, problems, unknown=f"in [[ocsge.artif_diff]] #{i}",
+                           where=f"[[ocsge.artif_diff]] #{i}", needs=f"[[ocsge.artif_diff]] #{i}", typed=False)
+               for i, entry in enumerate(diffs, start=1)]
+    return artif, checked
+
+
+# --- the reference (docs/config.md) ------------------------------------------------------------
+
+
+def _shown_default(f: Any) -> str:
+    if f.metadata["required"]:
+        return "required"
+    d = f.metadata["default"]
+    if d is None:
+        return ""
+    if isinstance(d, Section) or (isinstance(d, dict) and not d):
+        return ""
+    if isinstance(d, bool):
+        return "`true`" if d else "`false`"
+    if isinstance(d, str):
+        return f'`"{d}"`'
+    if isinstance(d, list):
+        return "`[" + ", ".join(f'"{x}"' if isinstance(x, str) else str(x) for x in d) + "]`"
+    return f"`{d}`"
+
+
+def _shown_type(spec: Spec) -> str:
+    return _describe(spec).replace("|", "\\|") if spec.kind != "any" else "(checked by its reader)"
+
+
+def reference_markdown() -> str:
+    """``docs/config.md``: every section and key with its type, default and help, from the dataclasses.
+
+    A test keeps the file equal to this text; regenerate it with
+    ``python -c "from ocsol.config import reference_markdown as r; print(r(), end='')" > docs/config.md``.
+    """
+    lines = ["# Configuration reference (`ocsol.toml`)", "",
+             "Generated from the dataclasses of `src/ocsol/config.py` (`ocsol.config.reference_markdown`); "
+             "do not edit by hand, a test keeps the two equal.", "",
+             "Paths are relative to the file. An unknown key is an error with a suggestion; a value of the wrong "
+             "type, range or choice is an error naming its key path.", ""]
+    order = [("", General)] + [(n, c) for n, c in SECTIONS.items() if n]
+    for name, cls in order:
+        lines += _reference_table(f"[{name}]" if name else "Top level", cls)
+        if cls is Ocsge:
+            lines += _reference_table("[[ocsge.diff]]", OcsgeDiff)
+            lines += _reference_table("[ocsge.artif]", ArtifProducts)
+            lines += _reference_table("[[ocsge.artif_diff]]", ArtifDiff)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _reference_table(title: str, cls: type[Section]) -> list[str]:
+    out = [f"## {title}", "", cls.ABOUT, "", "| key | type | default | meaning |", "|---|---|---|---|"]
+    for k, f in cls.keys().items():
+        out.append(f"| `{k}` | {_shown_type(f.metadata['spec'])} | {_shown_default(f)} | "
+                   f"{f.metadata['help'].replace('|', chr(92) + '|')} |")
+    return [*out, ""]

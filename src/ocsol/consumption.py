@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import schema
 from .errors import InvariantError, format_problems
 from .io.cerema import DESTINATIONS, VALUE_COLUMNS
 from .territories import Territories, aggregate
@@ -34,12 +35,11 @@ log = logging.getLogger(__name__)
 
 HA_COLUMNS: list[str] = [c.replace("_m2", "_ha") for c in VALUE_COLUMNS]
 #: Columns of ``consumption.csv``.
-CONSUMPTION_COLUMNS: list[str] = ["level", "code", "year", *HA_COLUMNS, "provisional", "complete", "n_missing"]
+CONSUMPTION_COLUMNS: list[str] = schema.columns("consumption")
 #: Columns of ``consumption_qa.csv`` (differences in m²: rounding residues are below a hectare).
 #: ``count`` = items concerned (failing items for a summary row, 1 for an item); ``detail`` =
 #: one readable line (status, code, years, note) for the run's ``qa.csv``.
-QA_COLUMNS: list[str] = ["check", "code", "year_start", "year_end", "expected_m2", "found_m2",
-                         "difference_m2", "status", "note", "count", "detail"]
+QA_COLUMNS: list[str] = schema.columns("consumption_qa")
 
 
 def consumption_qa(

@@ -44,55 +44,55 @@ def _pair(value: Any, key: str) -> tuple[int, int]:
 
 def zan_inputs(config: Config, territories: Territories) -> dict[str, Any]:
     """The keyword arguments of :func:`ocsol.zan.zan_trajectory` from ``[zan]`` (tables read here)."""
-    z = config.sections["zan"]
-    period = _pair(z["period"], "[zan].period")
-    national = z["national_default_pct"]
-    if z.get("target_pct") is not None:  # former name of the key
-        if float(national) != 50.0 and float(z["target_pct"]) != float(national):
-            raise ConfigError(f"{config.label}: [zan].target_pct = {z['target_pct']} and national_default_pct = "
+    z = config.zan
+    period = _pair(z.period, "[zan].period")
+    national = z.national_default_pct
+    if z.target_pct is not None:  # former name of the key
+        if float(national) != 50.0 and float(z.target_pct) != float(national):
+            raise ConfigError(f"{config.label}: [zan].target_pct = {z.target_pct} and national_default_pct = "
                               f"{national} disagree; keep national_default_pct only")
-        national = z["target_pct"]
+        national = z.target_pct
     guarantees = None
-    if z.get("documents") or z.get("guarantee_deleguees") or z.get("mutualisation"):
+    if z.documents or z.guarantee_deleguees or z.mutualisation:
         guarantees = commune_guarantees(
-            territories, base_ha=float(z["guarantee_ha"] or 0.0),
-            documents=read_documents(config.resolve(z["documents"])) if z.get("documents") else None,
-            cutoff=config_date(z["guarantee_cutoff"], "[zan].guarantee_cutoff"),
-            deleguees=read_deleguees(config.resolve(z["guarantee_deleguees"])) if z.get("guarantee_deleguees") else None,
-            per_deleguee_ha=float(z["guarantee_per_deleguee_ha"]), cap_ha=float(z["guarantee_cap_ha"]),
-            cap_applies_to=str(z["guarantee_cap_applies_to"]),
-            nouvelle_since=config_date(z["commune_nouvelle_since"], "[zan].commune_nouvelle_since"),
-            mutualisation=read_mutualisation(config.resolve(z["mutualisation"])) if z.get("mutualisation") else None,
+            territories, base_ha=float(z.guarantee_ha or 0.0),
+            documents=read_documents(config.resolve(z.documents)) if z.documents else None,
+            cutoff=config_date(z.guarantee_cutoff, "[zan].guarantee_cutoff"),
+            deleguees=read_deleguees(config.resolve(z.guarantee_deleguees)) if z.guarantee_deleguees else None,
+            per_deleguee_ha=float(z.guarantee_per_deleguee_ha), cap_ha=float(z.guarantee_cap_ha),
+            cap_applies_to=str(z.guarantee_cap_applies_to),
+            nouvelle_since=config_date(z.commune_nouvelle_since, "[zan].commune_nouvelle_since"),
+            mutualisation=read_mutualisation(config.resolve(z.mutualisation)) if z.mutualisation else None,
         )
     return {
-        "reference": _pair(z["reference"], "[zan].reference"), "period": period,
+        "reference": _pair(z.reference, "[zan].reference"), "period": period,
         "national_default_pct": float(national),
-        "region_default_pct": None if z.get("region_default_pct") is None else float(z["region_default_pct"]),
-        "region_level": str(z["region_level"]), "no_sraddet_regions": [str(c) for c in z["no_sraddet_regions"] or []],
-        "targets": read_targets(config.resolve(z["targets"]), period=period) if z.get("targets") else None,
-        "guarantees": guarantees, "guarantee_ha": float(z["guarantee_ha"] or 0.0),
-        "pool_amount": str(z["pool_amount"]),
-        "deductions": read_deductions(config.resolve(z["deductions"])) if z.get("deductions") else None,
-        "count_renaturation": bool(z["count_renaturation"]),
-        "min_years": int(z["confidence_min_years"]), "max_year_share": float(z["confidence_max_year_share"]),
-        "decades": z["decades"] or [],
+        "region_default_pct": None if z.region_default_pct is None else float(z.region_default_pct),
+        "region_level": str(z.region_level), "no_sraddet_regions": [str(c) for c in z.no_sraddet_regions or []],
+        "targets": read_targets(config.resolve(z.targets), period=period) if z.targets else None,
+        "guarantees": guarantees, "guarantee_ha": float(z.guarantee_ha or 0.0),
+        "pool_amount": str(z.pool_amount),
+        "deductions": read_deductions(config.resolve(z.deductions)) if z.deductions else None,
+        "count_renaturation": bool(z.count_renaturation),
+        "min_years": int(z.confidence_min_years), "max_year_share": float(z.confidence_max_year_share),
+        "decades": z.decades or [],
     }
 
 
 def zan_qa(config: Config, zan: pd.DataFrame, deductions: pd.DataFrame | None = None) -> list[dict[str, Any]]:
     """What the reader of zan.csv must know about the legal choices of this run (qa rows)."""
-    z = config.sections["zan"]
+    z = config.zan
     rows = []
-    if not z.get("documents") and float(z["guarantee_ha"] or 0.0):
+    if not z.documents and float(z.guarantee_ha or 0.0):
         rows.append({"key": "guarantee_assumed",
                      "check": "garantie communale: no [zan].documents table, every commune assumed eligible "
                               "(guarantee_reason = assumed)", "count": int((zan["guarantee_reason"] == "assumed").sum()),
                      "detail": "give a planning-documents table to exclude RNU communes"})
-    if not z.get("targets"):
+    if not z.targets:
         rows.append({"key": "no_targets", "check": "no [zan].targets table: every target is a default, no binding status",
                      "count": len(zan), "detail": "indicative readings only (indicative_status)"})
     renat = deductions[deductions["type"] == "renaturation"] if deductions is not None else None
-    if renat is not None and len(renat) and not z["count_renaturation"]:
+    if renat is not None and len(renat) and not z.count_renaturation:
         rows.append({"key": "renaturation_not_deducted",
                      "check": "renaturation rows of [zan].deductions not deducted (count_renaturation = false, "
                               "R. 2231-1 1°: the council's option)", "count": len(renat),
@@ -139,20 +139,18 @@ def compute_consumption_tables(
     """
     if not config.has("consumption"):
         return {}
-    section = config.sections["consumption"]
-    conso = read_cerema(config.resolve(section["path"]), code=section.get("code") or "idcom",
-                        sheet=section.get("sheet"))
+    section = config.consumption
+    conso = read_cerema(config.resolve(section.path), code=section.code or "idcom", sheet=section.sheet)
     cog_out: dict[str, pd.DataFrame] = {}
     cog_inputs = read_cog_inputs(config) if config.has("cog") else None  # read once, for every source
     if cog_inputs is not None:
         conso, cog_out = _reconcile_consumption(cog_inputs, territories, conso)
     qa = consumption_qa(conso, territories=territories)
     consumption = consumption_by_year(conso, territories)
-    zan_cfg = config.sections["zan"]
     kwargs = zan_inputs(config, territories)
     reference, period = kwargs["reference"], kwargs["period"]
     zan = zan_trajectory(consumption, territories, **kwargs)
-    path = zan_path(zan, decades=zan_cfg["decades"] or [])
+    path = zan_path(zan, decades=config.zan.decades or [])
     qa = pd.concat([qa, pd.DataFrame(zan_qa(config, zan, kwargs["deductions"]))], ignore_index=True)
     out = {"consumption": consumption, "consumption_qa": qa, "zan": zan, "zan_path": path,
            "zan_coherence": zan_coherence(zan, territories)}
@@ -160,20 +158,20 @@ def compute_consumption_tables(
         def read(name: str) -> pd.DataFrame | None:
             if not config.has(name):
                 return None
-            s = config.sections[name]
-            table = read_population(config.resolve(s["path"]), code=s.get("code"), sheet=s.get("sheet"),
-                                    what=name, header_row=s.get("header_row"))
+            s = {"population": config.population, "households": config.households, "jobs": config.jobs}[name]
+            table = read_population(config.resolve(s.path), code=s.code, sheet=s.sheet, what=name,
+                                    header_row=s.header_row)
             if cog_inputs is not None:
                 table = reconciliation(cog_inputs, territories, table["code"]).apply(table, values=[name],
                                                                                     by=["year"])
             return table
 
-        eff = config.sections["efficiency"]
+        eff = config.efficiency
         out["efficiency"] = efficiency(
             consumption, read("population"), territories,
-            periods=eff.get("periods"), households=read("households"), jobs=read("jobs"),
-            stock_summary=stock_summary, sdg_variant=eff.get("sdg_variant") or "ln",
-            sdg_vintages=eff.get("sdg_vintages"), reference=reference, period=period,
+            periods=eff.periods, households=read("households"), jobs=read("jobs"),
+            stock_summary=stock_summary, sdg_variant=eff.sdg_variant or "ln",
+            sdg_vintages=eff.sdg_vintages, reference=reference, period=period,
         )
     out.update(cog_out)
     log.info("consumption tables: %s", ", ".join(f"{k} ({len(v)} rows)" for k, v in out.items()))
@@ -182,16 +180,16 @@ def compute_consumption_tables(
 
 def read_cog_inputs(config: Config) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The ``[cog]`` code links (old → new) and optional split weights, read once per run."""
-    sec = config.sections["cog"]
+    sec = config.cog
     links = []
-    if sec.get("changes"):
-        links.append(links_from_changes(read_changes(config.resolve(sec["changes"])), since=sec.get("since")))
-    if sec.get("deleguees"):
-        links.append(links_from_deleguees(read_deleguees(config.resolve(sec["deleguees"]))))
+    if sec.changes:
+        links.append(links_from_changes(read_changes(config.resolve(sec.changes)), since=sec.since))
+    if sec.deleguees:
+        links.append(links_from_deleguees(read_deleguees(config.resolve(sec.deleguees))))
     if not links:
         raise ConfigError(f"{config.label}: [cog] needs changes = \"…csv\" (INSEE commune changes) "
                           "and/or deleguees = \"…csv\" (communes déléguées)")
-    weights = read_weights(config.resolve(sec["weights"])) if sec.get("weights") else None
+    weights = read_weights(config.resolve(sec.weights)) if sec.weights else None
     return pd.concat(links, ignore_index=True), weights
 
 

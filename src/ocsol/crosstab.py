@@ -135,8 +135,8 @@ def compute_raster_pieces(config: Config, territories: Territories, *, progress:
     UnknownCodeError
         Raster values outside the legend, unless ``[raster].unknown = "nodata"``.
     """
-    raster = config.sections.get("raster", {})
-    vintages = raster.get("vintages") or {}
+    raster = config.raster
+    vintages = raster.vintages or {}
     if not config.has("raster") or not vintages:
         raise ConfigError(
             f"{config.label}: no raster vintages; add [raster] legend = \"worldcover\" and "
@@ -148,15 +148,15 @@ def compute_raster_pieces(config: Config, territories: Territories, *, progress:
         raise ConfigError(
             f"{config.label}: [raster.vintages] keys must be years, found {sorted(vintages)}"
         ) from None
-    legend_name = str(raster.get("legend"))
+    legend_name = str(raster.legend)
     if legend_name.lower().endswith(".csv"):
         legend_name = str(config.resolve(legend_name))
     return crosstab_rasters(
         territories, years, load_legend(legend_name),
-        block_size=int(raster.get("block_size") or 2048),
-        unknown=str(raster.get("unknown") or "error"),
-        threads=int(raster.get("threads") or 0) or None,
-        legend_name=str(raster.get("legend")),
+        block_size=int(raster.block_size or 2048),
+        unknown=str(raster.unknown or "error"),
+        threads=int(raster.threads or 0) or None,
+        legend_name=str(raster.legend),
         progress=progress,
     )
 

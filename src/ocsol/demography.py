@@ -30,6 +30,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from . import schema
 from .consumption import completeness
 from .errors import ConfigError
 from .territories import COMMUNE, Territories, aggregate, sort_by_level
@@ -39,10 +40,7 @@ log = logging.getLogger(__name__)
 
 #: Columns of ``efficiency.csv`` (``households_jobs_per_ha`` is appended when households or jobs
 #: are given).
-EFFICIENCY_COLUMNS: list[str] = [
-    "level", "code", "period_start", "period_end", "consumption_ha", "population_start",
-    "population_end", "m2_per_new_inhabitant", "lcr", "pgr", "lcrpgr", "note", "complete", "n_missing",
-]
+EFFICIENCY_COLUMNS: list[str] = schema.columns("efficiency")
 VARIANTS = ("ln", "linear")
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 
-from .config import Config
+from .config import ArtifDiff, Config, OcsgeDiff, Section
 from .errors import ConfigError, OcsolError
 from .io.common import read_table
 
@@ -94,15 +94,15 @@ def plan_ocsge(config: Config) -> list[OcsgeInputs]:
         ``{dep}`` in a path without ``departements``, a malformed département code or table,
         a change layer whose years are equal, reversed or already given.
     """
-    sec = config.sections["ocsge"]
-    deps, table = _departements(config, sec.get("departements"))
-    vintages = {parse_year(k, config): str(v) for k, v in sec["vintages"].items()}
+    sec = config.ocsge
+    deps, table = _departements(config, sec.departements)
+    vintages = {parse_year(k, config): str(v) for k, v in sec.vintages.items()}
     if table is not None:
         years = [c for c in table.columns if c != DEP_COLUMN]
         vintages = {parse_year(c, config): c for c in years}
     years = sorted(vintages)
     full_pairs = set(zip(years, years[1:], strict=False))
-    diffs = _diffs(config, sec["diff"], full_pairs)
+    diffs = _diffs(config, sec.diff, full_pairs)
     if deps is None:
         for text in [*vintages.values(), *(p for d in diffs for p in d[3])]:
             if DEP_TOKEN in text:
@@ -117,7 +117,7 @@ def plan_ocsge(config: Config) -> list[OcsgeInputs]:
             paths = {y: str(row[vintages[y]]).strip() for y in years}
             empty = [str(y) for y, p in paths.items() if p in ("", "nan")]
             if empty:
-                raise ConfigError(f"{sec['departements']}: département {dep} has no path for {', '.join(empty)}; "
+                raise ConfigError(f"{sec.departements}: département {dep} has no path for {', '.join(empty)}; "
                                   "fill the cells (every département needs every vintage)")
         else:
             paths = {y: vintages[y].replace(DEP_TOKEN, dep) for y in years}
@@ -155,10 +155,10 @@ def _departements(config: Config, value: Any) -> tuple[list[str] | None, pd.Data
     return deps, table
 
 
-def _diffs(config: Config, entries: list[dict], full_pairs: set[tuple[int, int]]) -> list[tuple]:
+def _diffs(config: Config, entries: list[OcsgeDiff], full_pairs: set[tuple[int, int]]) -> list[tuple]:
     out, seen = [], set()
     for i, entry in enumerate(entries, start=1):
-        y1, y2 = parse_year(entry["from"], config), parse_year(entry["to"], config)
+        y1, y2 = parse_year(entry.from_, config), parse_year(entry.to, config)
         if y1 == y2:
             raise ConfigError(f"{config.label}: [[ocsge.diff]] #{i}: from and to are both {y1}; give two different years")
         if y1 > y2:
@@ -170,8 +170,8 @@ def _diffs(config: Config, entries: list[dict], full_pairs: set[tuple[int, int]]
                 "list all files of one pair in the same entry's paths, or use a separate configuration"
             )
         seen.add((y1, y2))
-        paths = entry["paths"] if isinstance(entry["paths"], list) else [entry["paths"]]
-        out.append((i, y1, y2, [str(p) for p in paths], entry.get("layer"), entry.get("rule")))
+        paths = entry.paths if isinstance(entry.paths, list) else [entry.paths]
+        out.append((i, y1, y2, [str(p) for p in paths], entry.layer, entry.rule))
     return out
 
 
@@ -181,9 +181,9 @@ def _diff_input(config: Config, d: tuple, dep: str | None) -> DiffInput:
     return DiffInput(i, y1, y2, resolved, layer, rule)
 
 
-def entry_paths(config: Config, entry: dict[str, Any]) -> list[Path]:
+def entry_paths(config: Config, entry: OcsgeDiff | ArtifDiff) -> list[Path]:
     """The files of a ``[[ocsge.diff]]`` / ``[[ocsge.artif_diff]]`` entry, resolved."""
-    paths = entry["paths"] if isinstance(entry["paths"], list) else [entry["paths"]]
+    paths = entry.paths if isinstance(entry.paths, list) else [entry.paths]
     return [config.resolve(x) for x in paths]
 
 
@@ -220,7 +220,10 @@ def input_paths(config: Config) -> list[Path]:
     found: list[Path] = [config.source.resolve()] if config.source else []
 
     def walk(value: Any) -> None:
-        if isinstance(value, str) and value.strip():
+        if isinstance(value, Section):
+            for _, v, _ in value.items():
+                walk(v)
+        elif isinstance(value, str) and value.strip():
             p = config.resolve(value)
             with contextlib.suppress(OSError, ValueError):
                 if p.is_file():
@@ -232,8 +235,9 @@ def input_paths(config: Config) -> list[Path]:
             for v in value:
                 walk(v)
 
-    walk(config.sections)
-    if config.sections.get("ocsge", {}).get("departements"):  # per-département files ({dep}, table)
+    for _, sec in config.sections():
+        walk(sec)
+    if config.ocsge.departements:  # per-département files ({dep}, table)
         with contextlib.suppress(OcsolError, OSError):
             for inputs in plan_ocsge(config):
                 walk([str(p) for p in inputs.vintages.values()])

@@ -33,19 +33,19 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from shapely import STRtree
 
-from . import change
+from . import change, schema
 from .config import Config
 from .errors import ConfigError
+from .indicators import complete_parents
 from .io.vector import read_layer, working_crs
 from .territories import Territories, aggregate
-from .threshold_tables import with_status
+from .threshold_tables import _qa, with_status
 from .thresholds import adjacent_pairs
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ["level", "code", "vintage", "barrier", "meff_km2", "meff_cbc_km2", "seff_per_1000km2"]
-CHANGE_COLUMNS = ["level", "code", "barrier", "vintage_from", "vintage_to", "meff_change_km2",
-                  "meff_cbc_change_km2", "meff_cbc_change_pct", "seff_change_per_1000km2"]
+COLUMNS = schema.columns("fragmentation")
+CHANGE_COLUMNS = schema.columns("fragmentation_change")
 M2_PER_KM2 = 1e6
 
 
@@ -210,8 +210,8 @@ def configured_fragmentation(config: Config, vintages: dict[int, gpd.GeoDataFram
                              territories: Territories, *,
                              summary: pd.DataFrame) -> tuple[dict[str, pd.DataFrame], list[dict[str, Any]]]:
     """The ``[fragmentation]`` step of the pipeline: ``fragmentation`` and ``fragmentation_change`` tables, QA notes."""
-    sec = config.sections["fragmentation"]
-    choice = sec["barrier"]
+    sec = config.fragmentation
+    choice = sec.barrier
     barriers = {"matrix": ["matrix"], "thresholds": ["thresholds"], "both": ["matrix", "thresholds"]}.get(choice)
     if barriers is None:
         raise ConfigError(f"{config.label}: [fragmentation] barrier = {choice!r} is not known; use \"matrix\", "
@@ -220,12 +220,12 @@ def configured_fragmentation(config: Config, vintages: dict[int, gpd.GeoDataFram
         if b == "thresholds" and thresholded is None:
             raise ConfigError(f"{config.label}: [fragmentation] barrier = \"thresholds\" needs an [ocsge.thresholds] "
                               "section (enabled = true)")
-    if sec["adjacency"] not in ("queen", "rook"):
-        raise ConfigError(f"{config.label}: [fragmentation] adjacency = {sec['adjacency']!r}; use \"queen\" or \"rook\"")
+    if sec.adjacency not in ("queen", "rook"):
+        raise ConfigError(f"{config.label}: [fragmentation] adjacency = {sec.adjacency!r}; use \"queen\" or \"rook\"")
     if not vintages:
         raise ConfigError(f"{config.label}: [fragmentation] needs full OCS GE vintages ([ocsge.vintages])")
     lines = []
-    paths = sec["lines"] if isinstance(sec["lines"], list) else [sec["lines"]]
+    paths = sec.lines if isinstance(sec.lines, list) else [sec.lines]
     for path in paths:
         g, _ = read_layer(config.resolve(path), what="linear barrier layer", crs=working_crs(config.crs),
                           polygons=False)
@@ -239,13 +239,20 @@ def configured_fragmentation(config: Config, vintages: dict[int, gpd.GeoDataFram
             else {y: with_status(v, classes) for y, v in vintages.items()}  # (None refused above)
         parts.append(fragmentation_table(layers, zones, territories, barrier=b,
                                          status="artif_seuil" if b == "thresholds" else "artif",
-                                         lines=np.array(lines, dtype=object), buffer_m=float(sec["buffer_m"]),
-                                         adjacency=sec["adjacency"], communes=covered))
+                                         lines=np.array(lines, dtype=object), buffer_m=float(sec.buffer_m),
+                                         adjacency=sec.adjacency, communes=covered))
     table = pd.concat(parts, ignore_index=True)
-    notes = [_qa("effective mesh size: an indicator beyond the law (Jaeger 2000, EEA), barriers "
-                 f"= artificial land ({', '.join(barriers)}) + {len(lines)} linear feature(s)", "", "")]
+    # a parent whose communes are not all covered by a vintage gets no row (a partial sum is no figure)
+    cover = pd.DataFrame([(c, y) for y, codes in covered.items() for c in codes], columns=["code", "vintage"])
+    table, partial = complete_parents(table, cover, territories, keys=["vintage"])
+    notes = []
+    if len(partial):
+        items = [f"{r.level} {r.code} ({r.n_missing} of {r.n_members} communes outside)" for r in partial.itertuples()]
+        notes.append(_qa("fragmentation not given for territories whose communes are not all covered (a partial "
+                         "sum)", len(items), ", ".join(items[:10]) + (" …" if len(items) > 10 else ""),
+                         key="fragmentation.partial_parents", topic="fragmentation",
+                         codes=partial["code"].astype(str).tolist()))
+    notes += [_qa("effective mesh size: an indicator beyond the law (Jaeger 2000, EEA), barriers "
+                 f"= artificial land ({', '.join(barriers)}) + {len(lines)} linear feature(s)", "", "",
+                 key=f"fragmentation.indicator_{choice}", topic="fragmentation", n_lines=len(lines))]
     return {"fragmentation": table, "fragmentation_change": fragmentation_change(table)}, notes
-
-
-def _qa(item: str, count: object, detail: str) -> dict[str, Any]:
-    return {"topic": "fragmentation", "item": item, "count": count, "detail": detail}

@@ -78,17 +78,17 @@ def compute_ign_tables(config: Config, territories: Territories, zones: change.Z
 
     Returns ``(tables, changes, provenance, qa)`` like the OCS GE step of :func:`ocsol.compute`.
     """
-    sec = config.sections["ocsge"]
-    art = sec.get("artif") or {}
+    sec = config.ocsge
+    art = sec.artif
     provenance: list[dict] = []
     qa: list[dict] = []
     stock_parts, trans_parts, change_parts, class_parts, extents = [], [], [], [], []
     years: list[int] = []
     stock_codes: dict[int, set[str]] = {}
-    for key, path in sorted((art.get("vintages") or {}).items(), key=lambda kv: _year(kv[0], config)):
+    for key, path in sorted(art.vintages.items(), key=lambda kv: _year(kv[0], config)):
         year = _year(key, config)
         p = config.resolve(path)
-        layer, repaired = read_ocsge_artif(p, vintage=year, crs=config.crs, layer=art.get("layer"))
+        layer, repaired = read_ocsge_artif(p, vintage=year, crs=config.crs, layer=art.layer)
         provenance += file_provenance(f"ocsge artificialisation {year}", p)
         if repaired:
             qa.append(qa_row("ocsge", f"repaired geometries in artificialisation layer {year}", repaired, str(p)))
@@ -102,8 +102,8 @@ def compute_ign_tables(config: Config, territories: Territories, zones: change.Z
         stock_codes[year] = set(stock_parts[-1]["code"])
         years.append(year)
     pairs: list[tuple[int, int]] = []
-    for i, entry in enumerate(sec.get("artif_diff") or [], start=1):
-        y1, y2 = _year(entry["from"], config), _year(entry["to"], config)
+    for i, entry in enumerate(sec.artif_diff, start=1):
+        y1, y2 = _year(entry.from_, config), _year(entry.to, config)
         if y1 >= y2:
             raise ConfigError(f"{config.label}: [[ocsge.artif_diff]] #{i}: from = {y1} must be before to = {y2}")
         if (y1, y2) in pairs:
@@ -112,7 +112,7 @@ def compute_ign_tables(config: Config, territories: Territories, zones: change.Z
         pairs.append((y1, y2))
         resolved = entry_paths(config, entry)
         diff, repaired = read_ocsge_artif_diff(resolved, vintage_from=y1, vintage_to=y2, crs=config.crs,
-                                               layer=entry.get("layer"))
+                                               layer=entry.layer)
         provenance += [r for p in resolved for r in file_provenance(f"ocsge artificialisation diff {y1}-{y2}", p)]
         if repaired:
             qa.append(qa_row("ocsge", f"repaired geometries in artificialisation difference {y1}-{y2}", repaired,
@@ -145,7 +145,7 @@ def compute_ign_tables(config: Config, territories: Territories, zones: change.Z
     tables = built.as_dict()
     qa += partial_qa(built.partial, MEASURE)
     if len(tables["stock_summary"]):
-        indicators.check_coverage(tables["stock_summary"], min_coverage=float(sec["min_coverage"]),
+        indicators.check_coverage(tables["stock_summary"], min_coverage=float(sec.min_coverage),
                                   source="OCS GE artificialisation")
     qa += _flow_stock_gaps(tables, pairs, years)
     changes = None

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from . import schema
 from .errors import CoverageError, InvariantError
 from .territories import COMMUNE, Territories, aggregate
 from .units import M2_PER_HA
@@ -451,13 +452,12 @@ def _check_net_flow(fl: pd.DataFrame, ss: pd.DataFrame, full_pairs: list[tuple[i
 
 
 FLAG_COLUMNS = ["artif_from", "imper_from", "artif_to", "imper_to"]
-STOCK_COLS = ["level", "code", "vintage", "cs", "us", "artif", "imper", "area_ha", "cs_label", "us_label"]
-SUMMARY_COLS = ["level", "code", "vintage", "area_ha", "covered_ha", "artif_ha", "artif_pct", "imper_ha", "imper_pct"]
-TRANS_COLS = ["level", "code", "vintage_from", "vintage_to", "cs_from", "us_from", "cs_to", "us_to", "area_ha"]
-FLOW_COLS = ["level", "code", "vintage_from", "vintage_to", "artif_ha", "desartif_ha", "net_artif_ha", "imper_ha",
-             "desimper_ha", "net_imper_ha"]
-ACCOUNT_COLS = ["level", "code", "vintage_from", "vintage_to", "class", "opening_ha", "additions_ha", "reductions_ha",
-                "closing_ha"]
+# Columns of the tables as built here (``measure`` is added after): ocsol/data/tables.csv (ocsol.schema).
+STOCK_COLS = schema.columns("stock", exclude=("measure",))
+SUMMARY_COLS = schema.columns("stock_summary", exclude=("measure",))
+TRANS_COLS = schema.columns("transitions", exclude=("measure",))
+FLOW_COLS = schema.columns("flows", exclude=("measure",))
+ACCOUNT_COLS = schema.columns("land_account", exclude=("measure",))
 
 
 def _empty(cols: list[str]) -> pd.DataFrame:

@@ -88,33 +88,109 @@ def pair_bins(zone: np.ndarray | None, a: np.ndarray, b: np.ndarray, *, v: int, 
 
 
 # -- vector: order-free hash of a polygon's vertices ---------------------------------------------
-def _vertex_sums_loop(xbits: np.ndarray, ybits: np.ndarray, geom_of: np.ndarray,
-                      out: np.ndarray) -> None:  # pragma: no cover - compiled
-    m1 = np.uint64(0xBF58476D1CE4E5B9)
-    m2 = np.uint64(0x94D049BB133111EB)
-    g = np.uint64(0x9E3779B97F4A7C15)
-    s30, s27, s31 = np.uint64(30), np.uint64(27), np.uint64(31)
-    n = xbits.size
-    c = 0
-    while c < n:
-        gi = geom_of[c]
-        start = c  # a ring starts here and ends where its first vertex comes back
-        c += 1
-        while c < n and geom_of[c] == gi and not (xbits[c] == xbits[start] and ybits[c] == ybits[start]):
-            c += 1
-        last = c if c < n and geom_of[c] == gi else c - 1  # the closing vertex (or an open end)
+def _mix(x, y):  # pragma: no cover - compiled
+    z = x * np.uint64(0x9E3779B97F4A7C15) + y
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+_NEG_ZERO = np.uint64(0x8000000000000000)
+
+
+def _ring_sums_loop(xbits, ybits, ring_offsets, geom_of_ring, out):  # pragma: no cover - compiled
+    for r in range(ring_offsets.size - 1):
         acc = np.uint64(0)
-        for k in range(start, last):
-            z = xbits[k] * g + ybits[k]
-            z = (z ^ (z >> s30)) * m1
-            z = (z ^ (z >> s27)) * m2
-            z = z ^ (z >> s31)
-            acc += z
-        out[gi] += acc
-        c = last + 1
+        for k in range(ring_offsets[r], ring_offsets[r + 1] - 1):  # the closing vertex left out
+            acc += _mix(xbits[k], ybits[k])
+        out[geom_of_ring[r]] += acc
 
 
-_vertex_sums_nb = _jit(_vertex_sums_loop)
+def _u32(d, p):  # pragma: no cover - compiled; little-endian uint32 at byte p
+    return np.uint32(d[p]) | (np.uint32(d[p + 1]) << np.uint32(8)) | (np.uint32(d[p + 2]) << np.uint32(16)) \
+        | (np.uint32(d[p + 3]) << np.uint32(24))
+
+
+def _u64(d, p):  # pragma: no cover - compiled; little-endian 64 bits at byte p (-0.0 read as 0.0)
+    v = np.uint64(0)
+    for b in range(8):
+        v |= np.uint64(d[p + b]) << np.uint64(8 * b)
+    return np.uint64(0) if v == _NEG_ZERO else v
+
+
+def _wkb_polygon(d, p, end):  # pragma: no cover - compiled; (hash, vertices, next byte, ok)
+    if p + 4 > end:
+        return np.uint64(0), 0, p, False
+    n_rings = _u32(d, p)
+    p += 4
+    acc = np.uint64(0)
+    n = 0
+    for _ in range(n_rings):
+        if p + 4 > end:
+            return acc, n, p, False
+        n_pts = np.int64(_u32(d, p))
+        p += 4
+        if p + 16 * n_pts > end:
+            return acc, n, p, False
+        for k in range(n_pts - 1):  # the closing vertex left out
+            acc += _mix(_u64(d, p + 16 * k), _u64(d, p + 16 * k + 8))
+        p += 16 * n_pts
+        n += n_pts
+    return acc, n, p, True
+
+
+def _wkb_scan_loop(data, offsets, out_hash, out_n, out_kind):  # pragma: no cover - compiled
+    for i in range(offsets.size - 1):
+        p, end = offsets[i], offsets[i + 1]
+        out_kind[i] = -1  # not read here (big-endian, Z/M, another type): shapely decodes it
+        if end - p < 9 or data[p] != 1:
+            continue
+        kind = _u32(data, p + 1)
+        if kind == 3:
+            h, n, q, ok = _wkb_polygon(data, p + 5, end)
+            if ok and q == end:
+                out_hash[i], out_n[i] = h, n
+                out_kind[i] = 3 if n > 0 else 0
+        elif kind == 6:
+            n_parts = _u32(data, p + 5)
+            q = p + 9
+            h = np.uint64(0)
+            n = 0
+            ok = True
+            for _ in range(n_parts):
+                if q + 5 > end or data[q] != 1 or _u32(data, q + 1) != 3:
+                    ok = False
+                    break
+                hp, np_, q, ok = _wkb_polygon(data, q + 5, end)
+                if not ok:
+                    break
+                h += hp
+                n += np_
+            if ok and q == end:
+                out_hash[i], out_n[i] = h, n
+                out_kind[i] = 6 if n > 0 else 0
+
+
+def _wkb_equal_loop(d1, o1, i1, d2, o2, i2, out):  # pragma: no cover - compiled
+    for k in range(i1.size):
+        a, b = o1[i1[k]], o2[i2[k]]
+        n = o1[i1[k] + 1] - a
+        same = n == o2[i2[k] + 1] - b
+        j = 0
+        while same and j < n:
+            same = d1[a + j] == d2[b + j]
+            j += 1
+        out[k] = same
+
+
+if HAS_NUMBA:
+    _mix = numba.njit(nogil=True, cache=True, inline="always")(_mix)
+    _u32 = numba.njit(nogil=True, cache=True, inline="always")(_u32)
+    _u64 = numba.njit(nogil=True, cache=True, inline="always")(_u64)
+    _wkb_polygon = numba.njit(nogil=True, cache=True)(_wkb_polygon)
+_ring_sums_nb = _jit(_ring_sums_loop)
+_wkb_scan_nb = _jit(_wkb_scan_loop)
+_wkb_equal_nb = _jit(_wkb_equal_loop)
 
 
 def vertex_hash(geoms: np.ndarray) -> np.ndarray:
@@ -122,6 +198,7 @@ def vertex_hash(geoms: np.ndarray) -> np.ndarray:
     of its rings, or the order of its rings and parts (a sum of hashed vertices, the closing
     vertex of each ring left out). Polygons equal vertex for vertex hash equal; different
     polygons almost surely do not — callers confirm candidate pairs exactly.
+    :func:`wkb_scan` gives the same numbers from WKB without decoding it.
 
     Parameters
     ----------
@@ -147,14 +224,63 @@ def vertex_hash(geoms: np.ndarray) -> np.ndarray:
 
     geoms = np.asarray(geoms, dtype=object)
     out = np.zeros(len(geoms), dtype=np.uint64)
-    coords, geom_of = shapely.get_coordinates(geoms, return_index=True)
-    if len(coords) == 0:
+    ok = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
+    if len(ok) == 0:
         return out
-    xy = coords + 0.0  # -0.0 and 0.0 are the same coordinate
+    _, coords, offsets = shapely.to_ragged_array(shapely.force_2d(geoms[ok]))
+    offsets = [np.asarray(o, dtype=np.int64) for o in offsets]  # rings, polygons[, multipolygons]
+    ring_off = offsets[0]
+    geom_of_ring = np.repeat(np.arange(len(offsets[1]) - 1), np.diff(offsets[1]))
+    if len(offsets) == 3:  # MultiPolygons: polygon -> geometry
+        geom_of_ring = np.repeat(np.arange(len(offsets[2]) - 1), np.diff(offsets[2]))[geom_of_ring]
+    xy = np.ascontiguousarray(coords, dtype=np.float64)
     xbits = np.ascontiguousarray(xy[:, 0]).view(np.uint64)
     ybits = np.ascontiguousarray(xy[:, 1]).view(np.uint64)
-    if _vertex_sums_nb is not None:
-        _vertex_sums_nb(xbits, ybits, geom_of.astype(np.int64), out)
+    xbits = np.where(xbits == _NEG_ZERO, np.uint64(0), xbits)  # -0.0 and 0.0 are the same coordinate
+    ybits = np.where(ybits == _NEG_ZERO, np.uint64(0), ybits)
+    sums = np.zeros(len(ok), dtype=np.uint64)
+    if _ring_sums_nb is not None:
+        _ring_sums_nb(xbits, ybits, ring_off, geom_of_ring, sums)
     else:  # pragma: no cover - without numba: the same loop in Python
-        _vertex_sums_loop(xbits, ybits, geom_of, out)
+        _ring_sums_loop(xbits, ybits, ring_off, geom_of_ring, sums)
+    out[ok] = sums
+    return out
+
+
+def wkb_scan(data: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Read little-endian 2D WKB polygons and multipolygons without decoding them.
+
+    Parameters
+    ----------
+    data, offsets
+        The bytes of a WKB column (``uint8``) and the ``n + 1`` offsets of its values
+        (an Arrow binary array's buffers).
+
+    Returns
+    -------
+    (hash, vertices, kind)
+        :func:`vertex_hash` of each geometry, its vertex count (``shapely.get_num_coordinates``)
+        and its kind: 3 Polygon, 6 MultiPolygon, 0 empty, -1 not read here (another type,
+        byte order or dimension: decode it with shapely).
+    """
+    n = len(offsets) - 1
+    h = np.zeros(n, dtype=np.uint64)
+    cnt = np.zeros(n, dtype=np.int64)
+    kind = np.full(n, -1, dtype=np.int8)
+    if _wkb_scan_nb is None:  # pragma: no cover - without numba every geometry is decoded
+        return h, cnt, kind
+    _wkb_scan_nb(data, np.asarray(offsets, dtype=np.int64), h, cnt, kind)
+    return h, cnt, kind
+
+
+def wkb_equal(d1: np.ndarray, o1: np.ndarray, i1: np.ndarray, d2: np.ndarray, o2: np.ndarray,
+              i2: np.ndarray) -> np.ndarray:
+    """Whether WKB value ``i1[k]`` of column 1 and ``i2[k]`` of column 2 are the same bytes."""
+    out = np.zeros(len(i1), dtype=bool)
+    if _wkb_equal_nb is None:  # pragma: no cover
+        for k, (a, b) in enumerate(zip(i1, i2, strict=True)):
+            out[k] = bytes(d1[o1[a]:o1[a + 1]]) == bytes(d2[o2[b]:o2[b + 1]])
+        return out
+    _wkb_equal_nb(d1, np.asarray(o1, dtype=np.int64), np.asarray(i1, dtype=np.int64), d2,
+                  np.asarray(o2, dtype=np.int64), np.asarray(i2, dtype=np.int64), out)
     return out

@@ -116,6 +116,7 @@ def classify(
     *,
     source: str = "",
     area: pd.Series | None = None,
+    count: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Give each (cs, us) couple its ``artif`` and ``imper`` flags from a rule table.
 
@@ -129,6 +130,8 @@ def classify(
         Name of the layer, for messages.
     area
         Optional area (m²) per couple, aligned with ``pairs``, quoted in the error message.
+    count
+        Optional number of polygons per row of ``pairs`` (default 1 each), quoted in the error message.
 
     Returns
     -------
@@ -147,7 +150,7 @@ def classify(
     """
     uniq = pairs[["cs", "us"]].copy()
     uniq["_area"] = area.to_numpy() if area is not None else 0.0
-    uniq["_n"] = 1
+    uniq["_n"] = count.to_numpy() if count is not None else 1
     uniq = uniq.groupby(["cs", "us"], sort=True, as_index=False)[["_area", "_n"]].sum()
     patterns = list(zip(rule["cs"], rule["us"], rule.index, strict=True))
     matched = []

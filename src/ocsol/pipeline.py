@@ -11,6 +11,7 @@ import json
 import logging
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,11 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
-from . import change, indicators, nomenclature, raster_coverage
+from . import change, indicators, nomenclature, raster_coverage, schema
 from .cluster import open_client, run_tasks
-from .config import PATH, Config, load_config, spec_of
+from .config import PATH, Config, load_config
 from .consumption_tables import compute_consumption_tables
 from .departements import (
     OcsgeInputs,
@@ -34,7 +36,7 @@ from .departements import parse_year as _year
 from .errors import ConfigError, CoverageError, InvariantError
 from .ign_artif import compute_ign_tables
 from .io.common import text_encoding
-from .io.ocsge import read_ocsge, read_ocsge_diff
+from .io.ocsge import OcsgeStream, read_ocsge, read_ocsge_diff
 from .io.styles import change_layer_qml
 from .io.targets import net_targets_from_config
 from .io.territories import read_perimeters, read_territories
@@ -86,15 +88,15 @@ class Results:
 
 def load_territories(config: Config) -> Territories:
     """Read the territories named in the configuration."""
-    t = config.sections["territories"]
+    t = config.territories
     if not config.has("territories"):
         raise ConfigError(f"{config.label}: a [territories] section is required")
     return read_territories(
-        config.resolve(t["path"]),
-        code=t["code"], name=t["name"], area=t["area"], area_unit=t["area_unit"],
-        levels=t["levels"], level_names=t["names"],
-        membership=config.resolve(t["membership"]) if t["membership"] else None,
-        membership_code=t["membership_code"], layer=t["layer"], crs=config.crs,
+        config.resolve(t.path),
+        code=t.code, name=t.name, area=t.area, area_unit=t.area_unit,
+        levels=t.levels, level_names=t.names,
+        membership=config.resolve(t.membership) if t.membership else None,
+        membership_code=t.membership_code, layer=t.layer, crs=config.crs,
     )
 
 
@@ -130,7 +132,7 @@ def compute(
     if not isinstance(config, Config):
         config = load_config(config)
     territories = load_territories(config)
-    provenance = file_provenance("territories", config.resolve(config.sections["territories"]["path"]))
+    provenance = file_provenance("territories", config.resolve(config.territories.path))
     qa: list[dict] = []
     if territories.repaired:
         qa.append(_qa("territories", "repaired geometries", territories.repaired, territories.source,
@@ -140,7 +142,7 @@ def compute(
     tables: dict[str, pd.DataFrame] = {}
     units = territories.units()
     units["area_ha"] = units.pop("area_m2") / M2_PER_HA
-    perimeters = config.get("territories", "perimeters")
+    perimeters = config.territories.perimeters
     if perimeters:
         path = config.resolve(perimeters)
         units = perimeter_columns(units, read_perimeters(path))
@@ -162,26 +164,26 @@ def compute(
         t = indicators.build_tables(rp.stock, rp.transitions, rp.classes, territories, full_pairs=full,
                                     pieces_from="raster", measure="raster_proxy")
 
-        vint = {int(y): config.resolve(p) for y, p in config.sections["raster"]["vintages"].items()}
+        vint = {int(y): config.resolve(p) for y, p in config.raster.vintages.items()}
         shares = raster_coverage.coverage_shares(
             rp.covered, territories, raster_coverage.outside_extent_m2(territories, vint[min(vint)]), sorted(vint))
         covered_tables, cov_qa = raster_coverage.apply_min_coverage(
-            t.as_dict(), shares, territories, min_coverage=float(config.get("raster", "min_coverage")))
+            t.as_dict(), shares, territories, min_coverage=float(config.raster.min_coverage))
         qa += [_qa(**r) for r in cov_qa]
         qa += partial_qa(t.partial, "raster_proxy", topic="raster")
         no_imper = not rp.classes["imper"].astype(bool).any()
         for name, df in covered_tables.items():
-            df = df.assign(source=f"raster:{config.get('raster', 'legend')}")
+            df = df.assign(source=f"raster:{config.raster.legend}")
             if no_imper:  # the legend says nothing of imperviousness: unknown, not 0 ha
                 cols = [c for c in ("imper_ha", "imper_pct", "desimper_ha", "net_imper_ha") if c in df]
                 df[cols] = float("nan")
             tables[name] = _stack(tables.get(name), df)  # [ocsge] rows kept: told apart by measure
         if no_imper:
             qa.append(_qa("raster", "imperméabilisation not measured: the legend has no impervious class", "",
-                          str(config.get("raster", "legend")), key="raster.no_imper",
-                          legend=str(config.get("raster", "legend"))))
-        for year, path in config.sections["raster"]["vintages"].items():
-            provenance += file_provenance(f"raster {year}", config.resolve(path))
+                          str(config.raster.legend), key="raster.no_imper",
+                          legend=str(config.raster.legend)))
+        for year, raster_path in config.raster.vintages.items():
+            provenance += file_provenance(f"raster {year}", config.resolve(raster_path))
         for r in rp.unknown.to_dict("records"):
             qa.append(_qa("raster", f"unknown raster value {r['value']} in {r['vintage']} (counted as no data)",
                           int(r["pixels"]), f"{r['path']}: {r['area_m2'] / 1e4:.4f} ha", key="raster.unknown_value",
@@ -197,8 +199,8 @@ def compute(
                               ", ".join(sorted(set(part["code"].astype(str))))[:200], key=f"raster.{col[:-3]}",
                               codes=sorted(set(part["code"].astype(str)))))
         qa.append(_qa("raster", "raster figures are proxies (classified imagery), not the OCS GE legal measure",
-                      "", str(config.get("raster", "legend")), key="raster.proxy",
-                      legend=str(config.get("raster", "legend"))))
+                      "", str(config.raster.legend), key="raster.proxy",
+                      legend=str(config.raster.legend)))
     if any(config.has(s) for s in ("consumption", "population")):
         summary = tables.get("stock_summary")
         extra = compute_consumption_tables(
@@ -215,15 +217,19 @@ def compute(
                            year=_int_or_none(r.get("year_start")))
                        for r in df.to_dict("records")]
             tables[name] = df
-        for section in ("consumption", "population", "households", "jobs"):
-            if config.has(section):
-                provenance += file_provenance(section, config.resolve(config.sections[section]["path"]))
-        for key in ("targets", "documents", "guarantee_deleguees", "mutualisation", "deductions"):
-            if config.get("zan", key):
-                provenance += file_provenance(f"zan {key}", config.resolve(config.get("zan", key)))
-    net_targets = config.sections["zan"].get("net_targets") or []
+        for name, table in (("consumption", config.consumption), ("population", config.population),
+                            ("households", config.households), ("jobs", config.jobs)):
+            if config.has(name):
+                provenance += file_provenance(name, config.resolve(table.path))
+        z = config.zan
+        for key, zan_path in (("targets", z.targets), ("documents", z.documents),
+                              ("guarantee_deleguees", z.guarantee_deleguees), ("mutualisation", z.mutualisation),
+                              ("deductions", z.deductions)):
+            if zan_path:
+                provenance += file_provenance(f"zan {key}", config.resolve(zan_path))
+    net_targets = config.zan.net_targets or []
     if net_targets or len(tables.get("flows", ())):
-        per_end = int(config.sections["zan"]["period"][1])
+        per_end = int(config.zan.period[1])
         nt = net_targets_from_config(net_targets)
         exists = set(zip(territories.names["level"], territories.names["code"], strict=True))
         exists |= {("commune", c) for c in territories.communes["code"]}
@@ -239,7 +245,7 @@ def compute(
             seen[(r.level, r.code)] = i
         tables["zan_2031"] = net_trajectory(tables.get("flows"), nt,
                                             period=(per_end + 1, per_end + 10),
-                                            horizon=int(config.sections["zan"]["horizon"]))
+                                            horizon=int(config.zan.horizon))
     qa += _encoding_notes(provenance, config)
     tables["qa"] = _collapse_qa(pd.DataFrame(qa, columns=QA_COLUMNS))
     return Results(tables=tables, changes=changes, territories=territories, provenance=provenance, config=config)
@@ -249,7 +255,7 @@ def compute(
 #: group ``qa``), ``item``/``detail`` (plain English, for logs), ``codes`` (communes or zones
 #: concerned, ``;``-separated; empty when the row is about a whole file or run), ``files``
 #: (file names concerned), ``params`` (JSON values the French wording uses).
-QA_COLUMNS = ["topic", "key", "item", "count", "detail", "codes", "files", "params"]
+QA_COLUMNS = schema.columns("qa")
 
 
 def perimeter_columns(units: pd.DataFrame, expected: pd.DataFrame) -> pd.DataFrame:
@@ -298,9 +304,11 @@ def _collapse_qa(qa: pd.DataFrame, *, limit: int = 3) -> pd.DataFrame:
 def _encoding_notes(provenance: list[dict], config: Config) -> list[dict]:
     """A qa row for every text input that was not UTF-8 (how it was decoded, on the whole file)."""
     paths = [r["path"] for r in provenance]
-    for section in config.present:  # inputs without a provenance row (membership, COG tables…)
-        for key, value in config.sections[section].items():
-            if isinstance(value, str) and spec_of(section, key) is PATH:
+    for name, sec in config.sections():  # inputs without a provenance row (membership, COG tables…)
+        if not config.has(name):
+            continue
+        for _, value, spec in sec.items():
+            if isinstance(value, str) and spec is PATH:
                 paths.append(str(config.resolve(value)))
     notes = []
     for path in dict.fromkeys(paths):
@@ -359,8 +367,8 @@ def ocsge_departement(config: Config, inputs: OcsgeInputs, *, communes: gpd.GeoD
     (all of ``communes`` without a département) and returns the pieces tables, change polygons,
     classes, provenance and QA notes, before any aggregation to parents. Runs as a Dask task.
     """
-    sec = config.sections["ocsge"]
-    base_rule_name = sec["rule"]
+    sec = config.ocsge
+    base_rule_name = sec.rule
     base_rule = nomenclature.load_rule(_rule_ref(config, base_rule_name))
     out = OcsgePieces()
     out.provenance += file_provenance("rule", nomenclature.rule_source(_rule_ref(config, base_rule_name)))
@@ -368,23 +376,44 @@ def ocsge_departement(config: Config, inputs: OcsgeInputs, *, communes: gpd.GeoD
     full_pairs, extents = out.full_pairs, out.extents
     out.rule_tables.append(base_rule.assign(rule=str(base_rule_name), applies_to="default"))
 
-    vintages = {}
+    # the vintages are streamed by Arrow batches (never held whole): see change.compare_vintages
+    streams = {}
+    hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ocsol-sha256")  # beside the engine
+    provenance = []
     for year, p in inputs.vintages.items():
-        layer, repaired = read_ocsge(p, crs=config.crs, cs_field=sec["cs_field"], us_field=sec["us_field"],
-                                     layer=sec["layer"])
-        out.provenance += file_provenance(f"ocsge {year}", p)
+        streams[year] = OcsgeStream(p, crs=config.crs, cs_field=sec.cs_field, us_field=sec.us_field,
+                                    layer=sec.layer, batch_size=int(sec.batch_rows))
+        provenance.append(hashing.submit(file_provenance, f"ocsge {year}", p))
+    years = sorted(streams)
+    zones = _zones(communes, [s.bounds for s in streams.values()], inputs.dep)
+    noted: set[int] = set()
+
+    def vintage_notes(year: int, summary: pd.DataFrame, repaired: int) -> None:
+        """QA and classes of a vintage, once (a middle vintage is streamed for two pairs)."""
+        if year in noted:
+            return
+        noted.add(year)
+        p = inputs.vintages[year]
         if repaired:
             qa.append(_qa("ocsge", f"repaired geometries in vintage {year}", repaired, str(p),
                           key="ocsge.repaired_vintage", files=[p], vintage=int(year)))
-        qa += _empty_codes(layer, ["cs", "us"], str(p), [p])
-        classes_parts.append(_classify(layer, ["cs"], ["us"], base_rule, str(p)))
-        vintages[year] = layer
-    years = sorted(vintages)
-    zones = _zones(communes, list(vintages.values()), inputs.dep)
+        for c in ("cs", "us"):
+            n = int(summary.loc[summary[c] == "", "n"].sum())
+            if n:
+                qa.append(_qa("ocsge", f"polygons with an empty {c} code (classified by the rule table)", n, str(p),
+                              key="ocsge.empty_code", files=[p], field=c))
+        classes_parts.append(nomenclature.classify(summary[["cs", "us"]], base_rule, source=str(p),
+                                                   area=summary["area_m2"], count=summary["n"]))
+
     if len(years) == 1:
-        stock_parts.append(change.stock_pieces(vintages[years[0]], zones, vintage=years[0]))
+        stock, summary, repaired = change.stock_vintage(streams[years[0]], zones, vintage=years[0])
+        vintage_notes(years[0], summary, repaired)
+        stock_parts.append(stock)
     for y1, y2 in zip(years, years[1:], strict=False):
-        res = change.compare_vintages(vintages[y1], vintages[y2], zones, vintage_from=y1, vintage_to=y2)
+        res = change.compare_vintages(streams[y1], streams[y2], zones, vintage_from=y1, vintage_to=y2, crs=config.crs)
+        side_classes, side_repaired = res.classes or {}, res.repaired or {}  # (compare_vintages gives both)
+        vintage_notes(y1, side_classes["from"], side_repaired["from"])
+        vintage_notes(y2, side_classes["to"], side_repaired["to"])
         if not stock_parts or y1 not in {int(s["vintage"].iloc[0]) for s in stock_parts if len(s)}:
             stock_parts.append(res.stock_from)
         stock_parts.append(res.stock_to)
@@ -397,7 +426,10 @@ def ocsge_departement(config: Config, inputs: OcsgeInputs, *, communes: gpd.GeoD
                       key="ocsge.identical", y1=int(y1), y2=int(y2)))
         qa.append(_qa("ocsge", f"polygons of {y1} overlaid with {y2}", res.overlaid, "", key="ocsge.overlaid",
                       y1=int(y1), y2=int(y2)))
-    del vintages
+    del streams
+    hashing.shutdown()
+    for f in provenance:
+        out.provenance += f.result()
 
     for entry in inputs.diffs:
         y1, y2 = entry.vintage_from, entry.vintage_to
@@ -415,7 +447,7 @@ def ocsge_departement(config: Config, inputs: OcsgeInputs, *, communes: gpd.GeoD
         if entry.rule:
             rule = nomenclature.load_rule(_rule_ref(config, entry.rule))
             out.provenance += file_provenance(f"rule {y1}-{y2}", nomenclature.rule_source(_rule_ref(config, entry.rule)))
-        dzones = _zones(communes, [diff], inputs.dep)
+        dzones = _zones(communes, [tuple(diff.total_bounds)] if len(diff) else [], inputs.dep)
         table, ch = change.diff_pieces(diff, dzones, vintage_from=y1, vintage_to=y2)
         extents.append(_diff_extent(diff, communes, y1, y2))
         cls = _classify(diff, ["cs_from", "cs_to"], ["us_from", "us_to"], rule, ", ".join(map(str, resolved)))
@@ -452,20 +484,28 @@ def run_departements(
     return merge_pieces(parts, [p.dep for p in plan])
 
 
-def _zones(communes: gpd.GeoDataFrame, layers: list[gpd.GeoDataFrame], dep: str | None) -> change.Zones:
-    """Zones of the communes a département's layers reach (every commune without a département)."""
-    if dep is None:
-        return change.Zones.from_communes(communes)
-    import shapely
+def _concat_vintages(by_dep: list[dict[int, gpd.GeoDataFrame]]) -> dict[int, gpd.GeoDataFrame]:
+    """The vintages of every département as one layer per year (the départements do not overlap)."""
+    if len(by_dep) == 1:
+        return by_dep[0]
+    return {y: gpd.GeoDataFrame(pd.concat([d[y] for d in by_dep], ignore_index=True), geometry="geometry",
+                                crs=by_dep[0][y].crs) for y in sorted(by_dep[0])}
 
-    boxes = [shapely.box(*layer.total_bounds) for layer in layers if len(layer)]
+
+def _zones(communes: gpd.GeoDataFrame, bounds: list[tuple[float, float, float, float] | None],
+           dep: str | None) -> change.Zones:
+    """Zones of the communes within the bounds of a département's layers (every commune without
+    a département, or when a layer's bounds are not in its metadata)."""
+    if dep is None or any(b is None for b in bounds):
+        return change.Zones.from_communes(communes)
+    boxes = [shapely.box(*b) for b in bounds if b is not None]
     idx = communes.sindex.query(shapely.union_all(boxes), predicate="intersects") if boxes else []
     return change.Zones.from_communes(communes.iloc[np.sort(np.asarray(idx, dtype=np.int64))])
 
 
 def _ocsge_tables(config: Config, territories: Territories, pieces: OcsgePieces):
-    sec = config.sections["ocsge"]
-    base_rule_name = sec["rule"]
+    sec = config.ocsge
+    base_rule_name = sec.rule
     qa, provenance = list(pieces.qa), list(pieces.provenance)
     stock_parts, trans_parts, change_parts = pieces.stock, pieces.transitions, pieces.changes
     full_pairs, extents, rule_tables = pieces.full_pairs, pieces.extents, pieces.rule_tables
@@ -482,7 +522,7 @@ def _ocsge_tables(config: Config, territories: Territories, pieces: OcsgePieces)
         tables = built.as_dict()
         qa += partial_qa(built.partial, _rule_measure(base_rule_name))
     except (CoverageError, InvariantError) as exc:  # name the files behind the vintages
-        files = "; ".join(f"{y} = {config.resolve(p)}" for y, p in sorted(sec["vintages"].items()))
+        files = "; ".join(f"{y} = {config.resolve(p)}" for y, p in sorted(sec.vintages.items()))
         raise type(exc)(f"{exc} [OCS GE vintages: {files}]") from None
     if len(stock_p):
         outside = sorted(set(territories.communes["code"]) - set(stock_p["code"]))
@@ -491,26 +531,29 @@ def _ocsge_tables(config: Config, territories: Territories, pieces: OcsgePieces)
                           ", ".join(outside[:10]) + (" …" if len(outside) > 10 else ""),
                           key="ocsge.outside_vintages", codes=outside))
     if len(tables["stock_summary"]):
-        indicators.check_coverage(tables["stock_summary"], min_coverage=float(sec["min_coverage"]), source="OCS GE")
-    for entry in sec["diff"]:  # a change layer with its own rule: its pair's rows measure that rule
-        if entry.get("rule"):
-            pair = (_year(entry["from"], config), _year(entry["to"], config))
+        indicators.check_coverage(tables["stock_summary"], min_coverage=float(sec.min_coverage), source="OCS GE")
+    for entry in sec.diff:  # a change layer with its own rule: its pair's rows measure that rule
+        if entry.rule:
+            pair = (_year(entry.from_, config), _year(entry.to, config))
             for name in ("flows", "transitions", "land_account"):
                 t = tables[name]
                 hit = (t["vintage_from"].astype(int) == pair[0]) & (t["vintage_to"].astype(int) == pair[1])
-                t.loc[hit, "measure"] = _rule_measure(entry["rule"])
+                t.loc[hit, "measure"] = _rule_measure(entry.rule)
     thresholded = None
-    want_thresholds = config.has("ocsge.thresholds") and config.get("ocsge.thresholds", "enabled")
+    want_thresholds = config.has("ocsge.thresholds") and config.thresholds.enabled
     if want_thresholds or config.has("fragmentation"):  # both need whole vintages (patches cross communes)
-        vintages = {_year(k, config): read_ocsge(config.resolve(p), crs=config.crs, cs_field=sec["cs_field"],
-                                                 us_field=sec["us_field"], layer=sec["layer"])[0]
-                    for k, p in sorted(sec["vintages"].items())}
+        # one dict of vintages per département ([ocsge] departements) or one for all files; read in
+        # this process (not on Dask workers): thresholds are applied per département, as IGN does
+        by_dep = [{y: read_ocsge(p, crs=config.crs, cs_field=sec.cs_field, us_field=sec.us_field,
+                                 layer=sec.layer)[0] for y, p in sorted(inputs.vintages.items())}
+                  for inputs in plan_ocsge(config)]
+        vintages = _concat_vintages(by_dep)
         zones = change.Zones.from_communes(territories.communes)
-        diff_pairs = {(_year(e["from"], config), _year(e["to"], config)) for e in sec["diff"]}
+        diff_pairs = {(_year(e.from_, config), _year(e.to, config)) for e in sec.diff}
     if want_thresholds:
         from .threshold_tables import configured_thresholds  # start-up: scipy.sparse (≈ 0.5 s)
 
-        extra, notes, thresholded = configured_thresholds(config, vintages, base_classes, zones, territories,
+        extra, notes, thresholded = configured_thresholds(config, by_dep, base_classes, zones, territories,
                                                           rule_name=base_rule_name, diff_pairs=diff_pairs)
         for name, df in extra.items():
             tables[name] = pd.concat([tables[name], df], ignore_index=True)
@@ -535,12 +578,12 @@ def _ocsge_tables(config: Config, territories: Territories, pieces: OcsgePieces)
         changes["area_m2"] = changes["area_m2"].round(4)
     if changes is not None:
         changes.insert(1, "measure", _rule_measure(base_rule_name))
-        for entry in sec["diff"]:
-            if entry.get("rule"):
-                hit = ((changes["vintage_from"] == _year(entry["from"], config))
-                       & (changes["vintage_to"] == _year(entry["to"], config)))
-                changes.loc[hit, "measure"] = _rule_measure(entry["rule"])
-    if (sec.get("artif") or {}).get("vintages") or sec.get("artif_diff"):  # IGN Artificialisation products
+        for entry in sec.diff:
+            if entry.rule:
+                hit = ((changes["vintage_from"] == _year(entry.from_, config))
+                       & (changes["vintage_to"] == _year(entry.to, config)))
+                changes.loc[hit, "measure"] = _rule_measure(entry.rule)
+    if sec.artif.vintages or sec.artif_diff:  # IGN Artificialisation products
         zones = change.Zones.from_communes(territories.communes)
         base_rule = nomenclature.load_rule(_rule_ref(config, base_rule_name))
         ign, ign_changes, prov, notes = compute_ign_tables(config, territories, zones, base_rule, base_rule_name)
@@ -601,48 +644,50 @@ def manifest_from_config(cfg: Config | None) -> dict[str, Any]:
     """The settings reports need that are not in the tables (JSON-able), written as ``manifest.json``."""
     if cfg is None:
         return {}
-    sec = cfg.sections
+    r = cfg.report
     return {
-        "title": sec[""].get("title"),
+        "title": cfg.general.title,
         "config": str(cfg.source) if cfg.source else None,
-        "rule": sec["ocsge"].get("rule") if cfg.has("ocsge") else None,
-        "thresholds": ({k: v for k, v in sec["ocsge.thresholds"].items() if k != "edge"}
-                       if cfg.has("ocsge.thresholds") and sec["ocsge.thresholds"]["enabled"] else None),
-        "raster_legend": sec["raster"].get("legend") if cfg.has("raster") else None,
-        "decades": sec["zan"].get("decades"),
-        "zan_horizon": sec["zan"].get("horizon"),
-        "neighbours": sec["compare"].get("neighbours"),
-        "compare_with": sec["compare"].get("with"),
-        "report_title": sec["report"].get("title"),
-        "author": sec["report"].get("author"),
-        "report_levels": sec["report"].get("levels"),
-        "report_territories": sec["report"].get("territories"),
-        "report_profile": sec["report"].get("profile"),
-        "report_profiles": sec["report"].get("profiles") or {},
-        "report_year": sec["report"].get("year"),
-        "report_period": sec["report"].get("period"),
-        "report_texts": str(cfg.resolve(sec["report"]["texts"])) if sec["report"].get("texts") else None,
-        "report_previous": sec["report"].get("previous"),
+        "rule": cfg.ocsge.rule if cfg.has("ocsge") else None,
+        "thresholds": ({k: v for k, v in cfg.thresholds.as_dict().items() if k != "edge"}
+                       if cfg.has("ocsge.thresholds") and cfg.thresholds.enabled else None),
+        "fragmentation": ({**cfg.fragmentation.as_dict(), "lines": [Path(str(p)).name for p in (
+            cfg.fragmentation.lines if isinstance(cfg.fragmentation.lines, list)
+            else [cfg.fragmentation.lines])]} if cfg.has("fragmentation") else None),
+        "raster_legend": cfg.raster.legend if cfg.has("raster") else None,
+        "decades": cfg.zan.decades,
+        "zan_horizon": cfg.zan.horizon,
+        "neighbours": cfg.compare.neighbours,
+        "compare_with": cfg.compare.with_,
+        "report_title": r.title,
+        "author": r.author,
+        "report_levels": r.levels,
+        "report_territories": r.territories,
+        "report_profile": r.profile,
+        "report_profiles": r.profiles or {},
+        "report_year": r.year,
+        "report_period": r.period,
+        "report_texts": str(cfg.resolve(r.texts)) if r.texts else None,
+        "report_previous": r.previous,
         "synthetic": _synthetic_inputs(cfg),
-        "raster_versions": {str(k): str(v) for k, v in (sec["raster"].get("versions") or {}).items()}
+        "raster_versions": {str(k): str(v) for k, v in (cfg.raster.versions or {}).items()}
         if cfg.has("raster") else {},
     }
 
 
 def _synthetic_inputs(cfg: Config) -> list[str]:
     """Inputs the configuration flags as synthetic: ``territories``, ``raster``, ``ocsge:<year>``."""
-    sec = cfg.sections
     out = []
-    if sec["territories"].get("synthetic"):
+    if cfg.territories.synthetic:
         out.append("territories")
-    if cfg.has("raster") and sec["raster"].get("synthetic"):
+    if cfg.has("raster") and cfg.raster.synthetic:
         out.append("raster")
     if cfg.has("ocsge"):
-        if sec["ocsge"].get("synthetic"):
-            out += [f"ocsge:{int(y)}" for y in sec["ocsge"].get("vintages", {})]
-        for d in sec["ocsge"].get("diff") or []:
-            if d.get("synthetic"):
-                out += [f"ocsge:{int(d['from'])}", f"ocsge:{int(d['to'])}"]
+        if cfg.ocsge.synthetic:
+            out += [f"ocsge:{int(y)}" for y in cfg.ocsge.vintages]
+        for d in cfg.ocsge.diff:
+            if d.synthetic:
+                out += [f"ocsge:{int(d.from_)}", f"ocsge:{int(d.to)}"]
     return sorted(set(out))
 
 
@@ -672,7 +717,7 @@ def write_results(results: Results, out_dir: str | os.PathLike[str]) -> list[Pat
         writers[f"{name}.csv"] = _table_writer(results.tables[name])
     memb = results.territories.membership
     writers["membership.csv"] = lambda p: memb.to_csv(p, index=False, lineterminator="\n")
-    prov = pd.DataFrame(results.provenance, columns=["role", "path", "sha256", "size", "modified"])
+    prov = pd.DataFrame(results.provenance, columns=schema.columns("provenance"))
     writers["provenance.csv"] = lambda p: prov.to_csv(p, index=False, lineterminator="\n")
     if results.changes is not None and len(results.changes):
         ch = results.changes

@@ -129,13 +129,13 @@ def compare_with_ign(
     known = at_point >= 0
     if (~known).any():
         log.info("thresholds compare: %d raw polygon(s) fall outside the IGN layer (not counted)", int((~known).sum()))
-    graphs: dict[tuple[str, float], PatchGraph] = {}
+    graphs: dict[tuple[str, float, tuple[str, ...]], PatchGraph] = {}
     rows, total_rows = [], []
     runs: list[tuple[str, dict, np.ndarray]] = [(MATRIX, dict.fromkeys(CHOICES, ""), matrix)]
     for s in settings:
-        key = (s.adjacency, s.snap_m)
+        key = (s.adjacency, s.snap_m, s.exclude_from_connectivity)
         if key not in graphs:
-            graphs[key] = patch_graph(raw, adjacency=s.adjacency, snap_m=s.snap_m, edge=edge)
+            graphs[key] = patch_graph(raw, adjacency=s.adjacency, snap_m=s.snap_m, edge=edge, settings=s)
         status = run_thresholds(graphs[key], matrix, s).status
         runs.append((s.label, {k: getattr(s, k) for k in CHOICES}, status))
     # polygon counts per commune: a polygon belongs to the commune holding most of it
@@ -205,17 +205,17 @@ def compare_command(*, config, vintage: int, ign, ign_layer: str | None = None, 
     """
     cfg = config if isinstance(config, Config) else load_config(config)
     check_out_dir(out, [*input_paths(cfg), ign])  # before computing: refuse at once
-    sec = cfg.sections["ocsge"]
-    paths = {int(str(k)): v for k, v in sec["vintages"].items()}
+    sec = cfg.ocsge
+    paths = {int(str(k)): v for k, v in sec.vintages.items()}
     if int(vintage) not in paths:
         raise ConfigError(f"{cfg.label}: no OCS GE vintage {vintage} in [ocsge.vintages] (found {sorted(paths)}); "
                           "the raw OCS GE of the IGN product's millésime is needed")
     territories = load_territories(cfg)
-    raw, _ = read_ocsge(cfg.resolve(paths[int(vintage)]), crs=cfg.crs, cs_field=sec["cs_field"],
-                        us_field=sec["us_field"], layer=sec["layer"])
-    classes = nomenclature.classify(raw[["cs", "us"]], nomenclature.load_rule(_rule_ref(cfg, sec["rule"])))
+    raw, _ = read_ocsge(cfg.resolve(paths[int(vintage)]), crs=cfg.crs, cs_field=sec.cs_field,
+                        us_field=sec.us_field, layer=sec.layer)
+    classes = nomenclature.classify(raw[["cs", "us"]], nomenclature.load_rule(_rule_ref(cfg, sec.rule)))
     raw["artif"] = raw[["cs", "us"]].merge(classes, on=["cs", "us"], how="left")["artif"].to_numpy(dtype=bool)
-    base = ThresholdSettings.from_config(cfg.sections["ocsge.thresholds"])
+    base = ThresholdSettings.from_config(cfg.thresholds.as_dict())
     ign_layer_, _ = read_ocsge_artif(ign, vintage=int(vintage), crs=cfg.crs, layer=ign_layer)
     result = compare_with_ign(raw, ign_layer_,
                               change.Zones.from_communes(territories.communes), base=base)

@@ -14,6 +14,7 @@ The key is split again in the output tables, which therefore hold real codes onl
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -96,16 +97,21 @@ def threshold_tables(
                else pd.DataFrame(columns=change.TRANSITION_COLUMNS))
     extent = pd.concat(extents, ignore_index=True) if extents else None
     keyed_classes = _keyed_classes(classes)
-    t = indicators.build_tables(stock_p, trans_p, keyed_classes, territories, full_pairs=full_pairs,
-                                extent=extent, measure=MEASURE).as_dict()
+    built = indicators.build_tables(stock_p, trans_p, keyed_classes, territories, full_pairs=full_pairs,
+                                    extent=extent, measure=MEASURE)
+    t = built.as_dict()
     st = t["stock"].copy()
     st["us"] = st["us"].str.split(SEP, n=1).str[0]
     out = {"stock_summary": t["stock_summary"], "stock": st, "flows": t["flows"]}
+    out["stock_summary"].attrs["partial"] = built.partial  # parents left out (a partial sum), for qa.csv
     return out
 
 
 def threshold_qa(layers: dict[int, gpd.GeoDataFrame]) -> list[dict[str, Any]]:
-    """What the thresholds changed per vintage (polygons and ha), and run diagnostics."""
+    """What the thresholds changed per vintage (polygons and ha), and run diagnostics.
+
+    Every row has a catalogue key (group ``qa`` of ``ocsol/fr/catalogue.csv``): reports word it in French.
+    """
     rows = []
     for year, lay in sorted(layers.items()):
         info = lay.attrs.get("thresholds", {})
@@ -113,46 +119,91 @@ def threshold_qa(layers: dict[int, gpd.GeoDataFrame]) -> list[dict[str, Any]]:
         area = shapely.area(np.asarray(lay.geometry.values))
         filled = crit & lay["artif_seuil"].to_numpy()
         label = "/".join(str(info.get(k, "")) for k in ("adjacency", "schedule", "edge_policy", "built_scope"))
+        made, unmade = area[filled].sum() / 1e4, area[crit & ~filled].sum() / 1e4
         rows.append(_qa(f"thresholds {year}: polygons whose status the thresholds changed (crit_seuil)",
-                        int(crit.sum()), f"settings {label}; made artificial {area[filled].sum() / 1e4:.4f} ha, "
-                        f"made non-artificial {area[crit & ~filled].sum() / 1e4:.4f} ha"))
+                        int(crit.sum()), f"settings {label}; made artificial {made:.4f} ha, "
+                        f"made non-artificial {unmade:.4f} ha", key="thresholds.changed", vintage=int(year),
+                        settings=label))
         if info.get("oscillating"):
             rows.append(_qa(f"thresholds {year}: polygons oscillating under fixpoint, set artificial",
-                            int(info["oscillating"]), "enclosed by protected buildings"))
+                            int(info["oscillating"]), "enclosed by protected buildings", key="thresholds.oscillating",
+                            vintage=int(year)))
         if info.get("exploded_parts"):
             rows.append(_qa(f"thresholds {year}: multipolygons split into parts judged separately",
-                            int(info["exploded_parts"]), ""))
+                            int(info["exploded_parts"]), "", key="thresholds.exploded", vintage=int(year)))
+        if info.get("excluded"):
+            rows.append(_qa(f"thresholds {year}: polygons taken out of the connectivity graph "
+                            "(exclude_from_connectivity), matrix status kept", int(info["excluded"]),
+                            ", ".join(info.get("exclude_from_connectivity", [])), key="thresholds.excluded",
+                            vintage=int(year)))
     return rows
 
 
 def configured_thresholds(
-    config: Config, vintages: dict[int, gpd.GeoDataFrame], classes: pd.DataFrame, zones: change.Zones,
+    config: Config, by_dep: list[dict[int, gpd.GeoDataFrame]], classes: pd.DataFrame, zones: change.Zones,
     territories: Territories, *, rule_name: str, diff_pairs: set[tuple[int, int]],
 ) -> tuple[dict[str, pd.DataFrame], list[dict[str, Any]], dict[int, gpd.GeoDataFrame]]:
-    """The ``[ocsge.thresholds]`` step of the pipeline: ``(tables, qa notes, thresholded layers)``."""
+    """The ``[ocsge.thresholds]`` step of the pipeline: ``(tables, qa notes, thresholded layers)``.
+
+    ``by_dep``: the vintages of each département (``[ocsge] departements``), or one dict for all
+    files. Each département is thresholded on its own (IGN delivers and thresholds OCS GE per
+    département; a patch ends at its edge), then the thresholded layers are put together.
+    """
     if rule_name != "decret-2023":
         raise ConfigError(f"{config.label}: [ocsge.thresholds] applies the décret's thresholds to its matrix; it "
                           f"needs ocsge.rule = \"decret-2023\" (found {rule_name!r}); remove one of the two")
-    if not vintages:
+    if not by_dep or not by_dep[0]:
         raise ConfigError(f"{config.label}: [ocsge.thresholds] needs full OCS GE vintages ([ocsge.vintages]); "
                           "change layers alone cannot be thresholded")
-    sec = config.sections["ocsge.thresholds"]
-    settings = ThresholdSettings.from_config(sec)
+    sec = config.thresholds
+    settings = ThresholdSettings.from_config(sec.as_dict())
     edge = None
-    if sec["edge"]:
-        g, _ = read_layer(config.resolve(sec["edge"]), what="data edge layer", crs=working_crs(config.crs))
+    if sec.edge:
+        g, _ = read_layer(config.resolve(sec.edge), what="data edge layer", crs=working_crs(config.crs))
         edge = g.geometry.union_all()
-    layers = threshold_layers(vintages, classes, settings=settings, edge=edge)
+    layers = _merge_layers([threshold_layers(v, classes, settings=settings, edge=edge) for v in by_dep])
     notes = threshold_qa(layers)
     notes += [_qa(f"pair {a}-{b} from a change layer: no decret_thresholds flows "
-                  "(thresholds need both full vintages)", "", "") for a, b in sorted(diff_pairs)]
+                  "(thresholds need both full vintages)", "", "", key="thresholds.change_layer_pair", y1=int(a),
+                  y2=int(b)) for a, b in sorted(diff_pairs)]
     notes.append(_qa("decret_thresholds rows: thresholds computed by ocsol from raw OCS GE, not IGN's "
-                     "product; imperméabilisation has no threshold (same as decret_matrix)", "", settings.label))
-    return threshold_tables(layers, classes, zones, territories), notes, layers
+                     "product; imperméabilisation has no threshold (same as decret_matrix)", "", settings.label,
+                     key="thresholds.computed_by_ocsol", settings=settings.label))
+    tables = threshold_tables(layers, classes, zones, territories)
+    partial = tables["stock_summary"].attrs.pop("partial", None)
+    if partial is not None and len(partial):
+        items = [f"{r.level} {r.code} ({r.n_missing} of {r.n_members} communes outside)" for r in partial.itertuples()]
+        notes.append(_qa(f"{MEASURE} figures not given for territories whose communes are not all covered (a partial "
+                         "sum)", len(items), ", ".join(items[:10]) + (" …" if len(items) > 10 else ""),
+                         key="ocsge.partial_parents", topic="ocsge", codes=partial["code"].astype(str).tolist(),
+                         measure=MEASURE))
+    return tables, notes, layers
 
 
-def _qa(item: str, count: object, detail: str) -> dict[str, Any]:
-    return {"topic": "thresholds", "item": item, "count": count, "detail": detail}
+def _merge_layers(parts: list[dict[int, gpd.GeoDataFrame]]) -> dict[int, gpd.GeoDataFrame]:
+    """Thresholded layers of several départements as one layer per year, run diagnostics added up."""
+    if len(parts) == 1:
+        return parts[0]
+    out = {}
+    for year in sorted(parts[0]):
+        pieces = [p[year] for p in parts]
+        merged = gpd.GeoDataFrame(pd.concat(pieces, ignore_index=True), geometry="geometry", crs=pieces[0].crs)
+        infos = [p.attrs.get("thresholds", {}) for p in pieces]
+        info = dict(infos[0])
+        for k in ("oscillating", "exploded_parts", "excluded"):
+            info[k] = sum(int(i.get(k, 0)) for i in infos)
+        info["iterations"] = max(int(i.get("iterations", 0)) for i in infos)
+        merged.attrs = {"thresholds": info}
+        out[year] = merged
+    return out
+
+
+def _qa(item: str, count: object, detail: str, *, key: str, topic: str = "thresholds", codes: tuple[str, ...] | list[str] = (),
+        **params: object) -> dict[str, Any]:
+    """One ``qa.csv`` row (columns of :data:`ocsol.pipeline.QA_COLUMNS`); ``key`` words it in French,
+    ``codes`` name the territories it concerns (a report shows it to them only)."""
+    return {"topic": topic, "key": key, "item": item, "count": count, "detail": detail, "codes": ";".join(codes),
+            "files": "", "params": json.dumps(params, ensure_ascii=False, sort_keys=True)}
 
 
 def _keyed(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

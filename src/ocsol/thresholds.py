@@ -16,7 +16,10 @@ PostGIS code is the reference; every point where IGN may differ is a parameter o
 5. the rules are applied together on the matrix status (``simultaneous``), one after the
    other (``rule1_then_rule2``, ``rule2_then_rule1``) or repeated until nothing changes
    (``fixpoint``); patches touching the data edge flip (``edge_policy = "flip"``) or not
-   (``"protect"``: strictly « enclavé »).
+   (``"protect"``: strictly « enclavé »);
+6. polygons matching ``exclude_from_connectivity`` (e.g. roads) keep their matrix status, are
+   never judged, add nothing to patch areas, and the polygons touching one of them are linked
+   through it (a road does not enclose the land on its two sides; THRESHOLDS.md §4, Q4).
 
 ``crit_seuil`` is *final status ≠ matrix status* (INFERENCE, THRESHOLDS.md step 6).
 
@@ -29,6 +32,7 @@ the same graph (:class:`PatchGraph`), which is what the calibration against IGN
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import itertools
 import logging
@@ -42,7 +46,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from shapely import STRtree
 
-from .config import SCHEMA
+from .config import Thresholds
 from .errors import ConfigError, InvariantError, SchemaError
 
 log = logging.getLogger(__name__)
@@ -56,7 +60,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 
-_DEFAULTS = SCHEMA["ocsge.thresholds"]  # the defaults live in the configuration schema only
+_DEFAULTS = Thresholds()  # the defaults live in the configuration (ocsol.config.Thresholds) only
 
 
 @dataclass(frozen=True)
@@ -86,16 +90,23 @@ class ThresholdSettings:
     snap_m
         Grid (m) the geometries are snapped to before the adjacency test, so that neighbours
         share exact vertices (0 = none). Areas always come from the unsnapped geometries.
+    exclude_from_connectivity
+        Polygons taken out of the connectivity graph (THRESHOLDS.md Q4), as ``"cs/us"``
+        shell-style patterns (``"CS1.1.1.2/US4.1.*"``: roads and rail; ``"CS1.1.1.2"`` alone
+        means any usage). Off by default, as the reference. Such a polygon keeps its matrix
+        status, is never judged, adds nothing to a patch's area, and links the polygons that
+        touch it (INFERENCE: the land on both sides of a road meets across it).
     """
 
-    area_m2: float = _DEFAULTS["area_m2"]
-    built_m2: float = _DEFAULTS["built_m2"]
-    adjacency: str = _DEFAULTS["adjacency"]
-    schedule: str = _DEFAULTS["schedule"]
-    edge_policy: str = _DEFAULTS["edge_policy"]
-    built_scope: str = _DEFAULTS["built_scope"]
-    built_cs: tuple[str, ...] = tuple(_DEFAULTS["built_cs"])
-    snap_m: float = _DEFAULTS["snap_m"]
+    area_m2: float = _DEFAULTS.area_m2
+    built_m2: float = _DEFAULTS.built_m2
+    adjacency: str = _DEFAULTS.adjacency
+    schedule: str = _DEFAULTS.schedule
+    edge_policy: str = _DEFAULTS.edge_policy
+    built_scope: str = _DEFAULTS.built_scope
+    built_cs: tuple[str, ...] = tuple(_DEFAULTS.built_cs)
+    snap_m: float = _DEFAULTS.snap_m
+    exclude_from_connectivity: tuple[str, ...] = tuple(_DEFAULTS.exclude_from_connectivity)
 
     def __post_init__(self) -> None:
         for key, allowed in CHOICES.items():
@@ -108,9 +119,13 @@ class ThresholdSettings:
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value) or value < 0:
                 raise ConfigError(f"[ocsge.thresholds] {key} = {value!r} must be a number ≥ 0 (m²/m)")
-        if isinstance(self.built_cs, str):
-            object.__setattr__(self, "built_cs", (self.built_cs,))
-        object.__setattr__(self, "built_cs", tuple(str(c) for c in self.built_cs))
+        for key in ("built_cs", "exclude_from_connectivity"):
+            value = getattr(self, key)
+            object.__setattr__(self, key, (value,) if isinstance(value, str) else tuple(str(c) for c in value))
+        for pattern in self.exclude_from_connectivity:
+            if pattern.count("/") > 1 or not pattern.split("/")[0].strip():
+                raise ConfigError(f"[ocsge.thresholds] exclude_from_connectivity: {pattern!r} is not a pattern "
+                                  "\"cs/us\"; write e.g. \"CS1.1.1.2/US4.1.*\" (roads and rail) or \"CS1.1.1.2\"")
 
     @classmethod
     def from_config(cls, section: dict[str, Any]) -> ThresholdSettings:
@@ -126,7 +141,31 @@ class ThresholdSettings:
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["built_cs"] = list(self.built_cs)
+        d["exclude_from_connectivity"] = list(self.exclude_from_connectivity)
         return d
+
+    def excluded(self, cs: np.ndarray, us: np.ndarray | None) -> np.ndarray:
+        """Whether each polygon matches ``exclude_from_connectivity``.
+
+        >>> s = ThresholdSettings(exclude_from_connectivity=["CS1.1.1.2/US4.1.*"])
+        >>> s.excluded(np.array(["CS1.1.1.2", "CS1.1.1.2"]), np.array(["US4.1.1", "US5"])).tolist()
+        [True, False]
+        """
+        out = np.zeros(len(cs), dtype=bool)
+        if not self.exclude_from_connectivity:
+            return out
+        pairs = [(p.split("/")[0].strip(), (p.split("/") + ["*"])[1].strip() or "*")
+                 for p in self.exclude_from_connectivity]
+        if us is None and any(pu != "*" for _, pu in pairs):
+            raise SchemaError("thresholds: exclude_from_connectivity names usages but the layer has no 'us' column")
+        us = us if us is not None else np.full(len(cs), "", dtype=object)
+        keys = {(str(c), str(u)) for c, u in zip(cs, us, strict=True)}
+        hit = {k for k in keys if any(fnmatch.fnmatchcase(k[0], pc) and fnmatch.fnmatchcase(k[1], pu)
+                                      for pc, pu in pairs)}
+        if hit:
+            out = np.fromiter(((str(c), str(u)) in hit for c, u in zip(cs, us, strict=True)), dtype=bool,
+                              count=len(cs))
+        return out
 
 
 def all_settings(base: ThresholdSettings | None = None) -> list[ThresholdSettings]:
@@ -151,6 +190,8 @@ class PatchGraph:
         Adjacent polygon pairs (``i < j``) under :attr:`adjacency`.
     on_edge
         Whether each polygon touches the outer boundary of the data (computed on demand).
+    excluded
+        Polygons taken out of the connectivity graph (``exclude_from_connectivity``), or None.
     """
 
     geoms: np.ndarray
@@ -160,6 +201,7 @@ class PatchGraph:
     j: np.ndarray
     adjacency: str
     edge: shapely.Geometry | None = None
+    excluded: np.ndarray | None = None
     _on_edge: np.ndarray | None = None
 
     @property
@@ -229,27 +271,56 @@ def touches_edge(geoms: np.ndarray, *, edge: shapely.Geometry | None = None, chu
 
 
 def patch_graph(layer: gpd.GeoDataFrame, *, adjacency: str = "queen", snap_m: float = 0.0,
-                edge: shapely.Geometry | None = None) -> PatchGraph:
-    """Build the :class:`PatchGraph` of a layer of single polygons (``cs``, geometry)."""
+                edge: shapely.Geometry | None = None, settings: ThresholdSettings | None = None) -> PatchGraph:
+    """Build the :class:`PatchGraph` of a layer of single polygons (``cs``[, ``us``], geometry).
+
+    ``settings`` gives the polygons taken out of the connectivity (``exclude_from_connectivity``).
+    """
     geoms = np.asarray(layer.geometry.values, dtype=object)
     i, j = adjacent_pairs(geoms, adjacency=adjacency, snap_m=snap_m)
-    return PatchGraph(geoms=geoms, area=shapely.area(geoms), cs=layer["cs"].to_numpy(dtype=object), i=i, j=j,
-                      adjacency=adjacency, edge=edge)
+    cs = layer["cs"].to_numpy(dtype=object)
+    excluded = None
+    if settings is not None and settings.exclude_from_connectivity:
+        us = layer["us"].astype(str).to_numpy(dtype=object) if "us" in layer.columns else None
+        excluded = settings.excluded(cs, us)
+    return PatchGraph(geoms=geoms, area=shapely.area(geoms), cs=cs, i=i, j=j, adjacency=adjacency, edge=edge,
+                      excluded=excluded if excluded is not None and excluded.any() else None)
 
 
 def patches(graph: PatchGraph, status: np.ndarray) -> tuple[int, np.ndarray]:
-    """Connected groups of same-status polygons: ``(number of patches, patch label per polygon)``."""
-    same = status[graph.i] == status[graph.j]
-    m = coo_matrix((np.ones(int(same.sum()), dtype=np.int8), (graph.i[same], graph.j[same])),
-                   shape=(graph.n, graph.n))
+    """Connected groups of same-status polygons: ``(number of patches, patch label per polygon)``.
+
+    An excluded polygon (:attr:`PatchGraph.excluded`) is a patch of its own and links, per
+    status, the polygons touching it: one extra node per (excluded polygon, status) joins them.
+    """
+    n_nodes = graph.n
+    i, j = graph.i, graph.j
+    if graph.excluded is not None:
+        ex = graph.excluded
+        inner = ~ex[i] & ~ex[j]
+        # edges (excluded e, other q): q joins the node of (e, status of q)
+        ei = np.where(ex[i], i, j)[ex[i] ^ ex[j]]
+        q = np.where(ex[i], j, i)[ex[i] ^ ex[j]]
+        hub = graph.n + 2 * ei + status[q].astype(np.int64)
+        n_nodes = 3 * graph.n
+        i = np.concatenate([i[inner], q])
+        j = np.concatenate([j[inner], hub])
+        same = np.concatenate([status[graph.i[inner]] == status[graph.j[inner]], np.ones(len(q), dtype=bool)])
+    else:
+        same = status[i] == status[j]
+    m = coo_matrix((np.ones(int(same.sum()), dtype=np.int8), (i[same], j[same])), shape=(n_nodes, n_nodes))
     n, labels = connected_components(m, directed=False)
-    return int(n), labels
+    if graph.excluded is None:
+        return int(n), labels
+    uniq, labels = np.unique(labels[:graph.n], return_inverse=True)  # drop the unused extra nodes
+    return len(uniq), labels
 
 
 def _flips(graph: PatchGraph, status: np.ndarray, s: ThresholdSettings, *, r1: bool, r2: bool) -> np.ndarray:
     """Polygons that rules R1 (fill) / R2+R3 (drop) flip, judged on ``status``."""
     n, lab = patches(graph, status)
-    small = np.bincount(lab, weights=graph.area, minlength=n) < s.area_m2
+    area = graph.area if graph.excluded is None else np.where(graph.excluded, 0.0, graph.area)
+    small = np.bincount(lab, weights=area, minlength=n) < s.area_m2
     if s.edge_policy == "protect":
         small &= np.bincount(lab, weights=graph.on_edge, minlength=n) == 0
     patch_artif = np.zeros(n, dtype=bool)
@@ -266,6 +337,8 @@ def _flips(graph: PatchGraph, status: np.ndarray, s: ThresholdSettings, *, r1: b
     flip = flip_patch[lab]
     if r2 and s.built_scope == "polygon":
         flip &= ~protected
+    if graph.excluded is not None:  # never judged: they keep their matrix status
+        flip &= ~graph.excluded
     return cast(np.ndarray, flip)
 
 
@@ -385,12 +458,13 @@ def apply_thresholds(
     if layer[artif].isna().any():
         raise SchemaError(f"thresholds: {int(layer[artif].isna().sum())} polygon(s) have no matrix status")
     parts = single_polygons(layer)
-    graph = patch_graph(parts, adjacency=settings.adjacency, snap_m=settings.snap_m, edge=edge)
+    graph = patch_graph(parts, adjacency=settings.adjacency, snap_m=settings.snap_m, edge=edge, settings=settings)
     matrix = parts[artif].to_numpy(dtype=bool)
     res = run_thresholds(graph, matrix, settings)
     out = parts.copy()
     out["artif_seuil"] = res.status
     out["crit_seuil"] = res.status != matrix
     out.attrs["thresholds"] = {**settings.as_dict(), "iterations": res.iterations, "oscillating": res.oscillating,
-                               "exploded_parts": len(parts) - len(layer)}
+                               "exploded_parts": len(parts) - len(layer),
+                               "excluded": 0 if graph.excluded is None else int(graph.excluded.sum())}
     return out

@@ -34,6 +34,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from . import schema
 from .consumption import completeness
 from .errors import ConfigError, SchemaError
 from .territories import COMMUNE, Territories
@@ -41,21 +42,10 @@ from .zan_rules import DEDUCTED, NO_SRADDET_REGIONS, deductions_by_year, targets
 
 log = logging.getLogger(__name__)
 
-#: Columns of ``zan.csv``.
-ZAN_COLUMNS: list[str] = [
-    "level", "code", "complete", "n_missing", "reference_start", "reference_end", "reference_ha",
-    "target_pct", "target_source", "target_document", "target_document_name", "doc_status", "binding",
-    "allowed_before_guarantee_ha", "guarantee_ha", "guarantee_reason", "guarantee_applied", "pooled_ha",
-    "allowed_ha", "period_start", "period_end", "consumed_gross_ha", *DEDUCTED.values(),
-    "consumed_counted_ha", "consumed_since_ha", "years_observed", "last_year_observed", "provisional_included",
-    "annual_pace_ha", "projected_ha", "projection_basis", "projection_confidence", "used_pct",
-    "projected_pct", "exhaustion_year", "status", "indicative_status",
-]
+#: Columns of ``zan.csv`` (ocsol/data/tables.csv; the deducted columns are those of ``DEDUCTED``).
+ZAN_COLUMNS: list[str] = schema.columns("zan")
 #: Columns of :func:`zan_path`.
-PATH_COLUMNS: list[str] = [
-    "level", "code", "year", "decade_start", "decade_end", "reduction_pct", "envelope_ha",
-    "annual_allowed_ha", "allowed_cumulative_ha", "basis",
-]
+PATH_COLUMNS: list[str] = schema.columns("zan_path")
 STATUSES = ("within", "will_exceed", "exceeded")
 TARGET_SOURCES = ("own", "parent", "region_default", "national_default")
 NATIONAL_TARGET_PCT = 50.0
@@ -408,10 +398,7 @@ def zan_path(
 
 
 #: Columns of ``zan_coherence.csv``.
-COHERENCE_COLUMNS: list[str] = [
-    "level", "code", "member_level", "n_members", "n_members_own_target", "members_envelope_ha",
-    "guarantees_ha", "pooled_ha", "total_ha", "envelope_ha", "difference_ha", "complete", "flag",
-]
+COHERENCE_COLUMNS: list[str] = schema.columns("zan_coherence")
 
 
 def zan_coherence(zan: pd.DataFrame, territories: Territories) -> pd.DataFrame:

@@ -15,15 +15,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from . import schema
 from .indicators import headline_measure
 
 #: Columns of ``zan_2031.csv``.
-ZAN_2031_COLUMNS: list[str] = [
-    "level", "code", "period_start", "period_end", "horizon", "target_source", "document", "document_name",
-    "doc_status", "binding", "reduction_pct", "reference_from", "reference_to", "reference_net_ha",
-    "envelope_ha", "annual_envelope_ha", "measure", "observed_from", "observed_to", "observed_net_ha",
-    "observed_annual_ha", "observed_pct", "status", "indicative_status", "note",
-]
+ZAN_2031_COLUMNS: list[str] = schema.columns("zan_2031")
 
 
 def net_trajectory(

@@ -57,6 +57,33 @@ class Target:
         return self.source == "own" and self.doc_status == "opposable"
 
 
+#: Largest gap (ha) tolerated between a target row's envelope and reference × (1 − target_pct/100):
+#: rounding of a document's hectares.
+ENVELOPE_TOLERANCE_HA = 0.01
+
+
+def _check_pct_and_envelope(targets: pd.DataFrame, level: str, code: str, pct: float, env: float,
+                            reference: float | None) -> None:
+    """A row giving both a % and an envelope must agree (the envelope is used; a silent disagreement
+    would hide which one the document says).
+
+    >>> t = pd.DataFrame()
+    >>> _check_pct_and_envelope(t, "commune", "1", 50.0, 10.004, 20.0)  # within 0.01 ha: fine
+    >>> _check_pct_and_envelope(t, "commune", "1", 50.0, 12.0, 20.0)
+    Traceback (most recent call last):
+    ...
+    ocsol.errors.SchemaError: targets: commune 1: target_pct 50 % gives 10.0000 ha (reference 20.0000 ha × (1 − 50/100)) but envelope_ha is 12.0000 ha; give only one of them, or make them agree within 0.01 ha
+    """
+    if np.isnan(pct) or np.isnan(env) or reference is None or np.isnan(reference):
+        return
+    implied = reference * (1.0 - pct / 100.0)
+    if abs(implied - env) > ENVELOPE_TOLERANCE_HA:
+        where = targets.attrs.get("source", "targets")
+        raise SchemaError(f"{where}: {level} {code}: target_pct {pct:g} % gives {implied:.4f} ha (reference "
+                          f"{reference:.4f} ha × (1 − {pct:g}/100)) but envelope_ha is {env:.4f} ha; give only one "
+                          f"of them, or make them agree within {ENVELOPE_TOLERANCE_HA:g} ha")
+
+
 def targets_for(
     units: pd.DataFrame,
     territories: Territories,
@@ -84,8 +111,10 @@ def targets_for(
         if (r.level, r.code) not in exists:  # else the target would be dropped and the unit left on a default
             raise SchemaError(f"targets: {r.level} {r.code} names no territory of the run; fix the code, or remove "
                               "the rows of territories outside [territories]")
+        pct, env = float(getattr(r, "target_pct", np.nan)), float(getattr(r, "envelope_ha", np.nan))
+        _check_pct_and_envelope(targets, r.level, r.code, pct, env, references.get((r.level, r.code)))
         own[(r.level, r.code)] = Target(
-            float(getattr(r, "target_pct", np.nan)), float(getattr(r, "envelope_ha", np.nan)), "own",
+            pct, env, "own",
             str(getattr(r, "document", "") or ""), str(getattr(r, "document_name", "") or ""),
             str(getattr(r, "doc_status", "") or ""))
     no_sraddet = {str(c) for c in no_sraddet_regions}

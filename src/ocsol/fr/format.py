@@ -141,6 +141,11 @@ DECIMALS: dict[str, int] = {
     "int": 0,  # counts, populations
     "rate": 4,  # annual rates (LCR, PGR)
     "ratio": 2,  # ratios (LCRPGR, households + jobs per ha)
+    "km2": 2,  # effective mesh sizes (fragmentation)
+    "signed_km2": 2,  # their change, with a sign
+    "signed_pct": 1,  # a relative change, with a sign
+    "mesh": 2,  # effective mesh density, meshes per 1 000 km²
+    "signed_mesh": 2,  # its change, with a sign
 }
 
 
@@ -165,11 +170,12 @@ def fmt(value: Any, kind: str) -> str:
         return "oui" if (value is True or str(value).lower() == "true") else "non"
     if kind == "text":
         return "" if _is_missing(value) and not isinstance(value, str) else str(value)
-    return number(value, decimals=DECIMALS[kind], signed=kind == "signed")
+    return number(value, decimals=DECIMALS[kind], signed=kind.startswith("signed"))
 
 
 def fmt_unit(value: Any, kind: str) -> str:
     """A figure with its unit: ``827,70 ha``, ``12,3 %``, ``73 m²``."""
-    unit = {"ha": "ha", "signed": "ha", "pct": "%", "pct_area": "%", "m2": "m²"}.get(kind, "")
+    unit = {"ha": "ha", "signed": "ha", "pct": "%", "pct_area": "%", "m2": "m²", "km2": "km²", "signed_km2": "km²",
+            "signed_pct": "%"}.get(kind, "")
     text = fmt(value, kind)
     return text if (not unit or text == MISSING) else f"{text}{NNBSP}{unit}"

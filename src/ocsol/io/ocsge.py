@@ -13,11 +13,13 @@ import re
 from collections.abc import Sequence
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
-from ..errors import SchemaError
-from .common import find_column
-from .vector import has_fields, read_layer, working_crs
+from ..change import VintageBatch, _Wkb
+from ..errors import CRSError, InputFileError, SchemaError
+from .common import VECTOR_SUFFIXES, check_file, find_column
+from .vector import field_names, has_fields, pick_layer, read_layer, recognise_crs, working_crs
 
 log = logging.getLogger(__name__)
 
@@ -133,3 +135,160 @@ def _codes(values: pd.Series, path: object, field: str) -> pd.Series:
     if n_empty:
         log.info("%s: %d polygon(s) with an empty %r code", path, n_empty, field)
     return s.astype(object)
+
+
+def _arrow_codes(values) -> np.ndarray:
+    """Codes of an Arrow column like :func:`_codes` (stripped strings, "" when empty), normalised
+    once per distinct value: an object array sharing one ``str`` per code."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(values, pa.DictionaryArray):
+        values = values.dictionary.take(values.indices)
+    enc = pc.dictionary_encode(values)
+    words = [("" if v is None else str(v).strip()) for v in enc.dictionary.to_pylist()]
+    lookup = np.array([*words, ""], dtype=object)  # the last one for missing values
+    idx = enc.indices.fill_null(len(words)).to_numpy(zero_copy_only=False)
+    return lookup[idx]
+
+
+_TYPE_NAMES = {0: "Point", 1: "LineString", 2: "LinearRing", 4: "MultiPoint", 5: "MultiLineString",
+               7: "GeometryCollection"}
+
+
+class OcsgeStream:
+    """One OCS GE vintage read batch by batch (Arrow), never held whole.
+
+    Iterating yields :class:`ocsol.change.VintageBatch` es of ``batch_size`` polygons in file
+    order, holding the two code fields (normalised like :func:`read_ocsge`) and the WKB as read
+    (decoded and repaired by the engine only where needed); a layer in another CRS than the
+    working one is decoded and reprojected here. Each pass opens the file again. The checks of
+    :func:`read_ocsge` hold: a missing, empty or non-polygon geometry or an empty layer stops the
+    pass with the counts of the whole file.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, crs: str = "EPSG:2154", cs_field: str | None = None,
+                 us_field: str | None = None, layer: str | None = None, batch_size: int = 100_000) -> None:
+        from pyproj import CRS
+
+
+        self.what = "OCS GE layer"
+        p = check_file(path, what=self.what)
+        if p.suffix.lower() not in VECTOR_SUFFIXES:
+            raise InputFileError(
+                f"{p}: unsupported {self.what} format {p.suffix!r}; use GeoPackage, Shapefile, GeoJSON or GeoParquet")
+        self.path, self.batch_size = p, max(1, int(batch_size))
+        self.parquet = p.suffix.lower() in {".parquet", ".geoparquet"}
+        self.layer = None if self.parquet else pick_layer(
+            p, layer=layer, what=self.what, wants=has_fields([cs_field] if cs_field else CS_CANDIDATES,
+                                                            [us_field] if us_field else US_CANDIDATES),
+            expected="couverture/usage fields (code_cs, code_us)", config_key="[ocsge]")
+        src, self.geometry, self.bounds = self._meta()  # an unreadable file stops here
+        fields = field_names(p, layer=self.layer)
+        if fields is None:
+            raise InputFileError(f"{p}: cannot read {self.what} fields; check the file is complete")
+        self.cs = find_column(fields, CS_CANDIDATES, given=cs_field, source=str(p), what="couverture (CS)",
+                              config_key="ocsge.cs_field")
+        self.us = find_column(fields, US_CANDIDATES, given=us_field, source=str(p), what="usage (US)",
+                              config_key="ocsge.us_field")
+        if src is None:
+            raise CRSError(f"{p}: {self.what} has no CRS (missing .prj or undefined); define it, e.g. "
+                           "`ogr2ogr -a_srs EPSG:2154 out.gpkg in.shp`")
+        self.crs = working_crs(crs)
+        self.src_crs = recognise_crs(CRS.from_user_input(src))
+        assert self.src_crs is not None  # recognise_crs keeps a CRS a CRS
+        self.reproject = not self.src_crs.equals(self.crs, ignore_axis_order=True)
+
+    def _meta(self) -> tuple[object, str, tuple[float, float, float, float] | None]:
+        """(CRS, geometry column, bounds or None) from the file's metadata."""
+        import json
+
+        import pyarrow.parquet as pq
+        import pyogrio
+
+        try:
+            if self.parquet:
+                meta = json.loads((pq.read_schema(self.path).metadata or {}).get(b"geo", b"{}"))
+                name = meta.get("primary_column", "geometry")
+                col = meta.get("columns", {}).get(name, {})
+                if str(col.get("encoding", "WKB")).upper() != "WKB":
+                    raise SchemaError(f"{self.path}: geometry encoding {col.get('encoding')!r}; ocsol reads "
+                                      "GeoParquet with WKB geometries (write it with geopandas or GDAL)")
+                bbox = col.get("bbox")
+                return col.get("crs", "OGC:CRS84"), name, (tuple(bbox) if bbox and len(bbox) == 4 else None)
+            info = pyogrio.read_info(self.path, layer=self.layer, force_total_bounds=True)  # not a stale extent
+        except (SchemaError, InputFileError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - GDAL/Arrow raise many types for corrupt files
+            raise InputFileError(f"{self.path}: cannot read {self.what} ({type(exc).__name__}: {exc}); "
+                                 "check the file is complete") from None
+        bounds = info.get("total_bounds")
+        return info.get("crs"), "", (tuple(bounds) if bounds is not None else None)
+
+    def _arrow(self):
+        """Arrow record batches: the code fields and the WKB."""
+        if self.parquet:
+            import pyarrow.parquet as pq
+
+            pf = pq.ParquetFile(self.path, pre_buffer=False, buffer_size=1 << 20)  # streamed, not held
+            for batch in pf.iter_batches(batch_size=self.batch_size, columns=[self.cs, self.us, self.geometry]):
+                yield batch.column(self.cs), batch.column(self.us), batch.column(self.geometry)
+            return
+        import pyogrio
+
+        with pyogrio.open_arrow(self.path, layer=self.layer, columns=[self.cs, self.us], batch_size=self.batch_size,
+                                use_pyarrow=True) as (meta, reader):
+            geom = meta["geometry_name"] or "wkb_geometry"
+            for batch in reader:
+                yield batch.column(self.cs), batch.column(self.us), batch.column(geom)
+
+    def __iter__(self):
+        import numpy as np
+        import shapely
+
+        from ..kernels import wkb_scan  # start-up: numba (≈ 0.5 s), compiled on first use
+
+        n = missing = empty = 0
+        others: dict[str, int] = {}
+        failed = False
+        try:
+            for cs, us, geom in self._arrow():
+                w = _Wkb(geom)
+                scan = wkb_scan(w.data, w.offsets)
+                kind = scan[2]
+                bad_missing = w.missing if w.missing is not None else np.zeros(len(kind), bool)
+                odd = np.flatnonzero((kind < 0) & ~bad_missing)
+                g_odd = w.decode(odd) if len(odd) else np.zeros(0, dtype=object)
+                types = shapely.get_type_id(g_odd)
+                n += len(kind)
+                missing += int(bad_missing.sum()) + int(shapely.is_missing(g_odd).sum())
+                empty += int((kind == 0).sum()) + int((shapely.is_empty(g_odd) & ~shapely.is_missing(g_odd)).sum())
+                for t in np.unique(types[(types != 3) & (types != 6) & (types >= 0)]):
+                    name = _TYPE_NAMES.get(int(t), str(t))
+                    others[name] = others.get(name, 0) + int((types == t).sum())
+                failed = failed or bool(missing or empty or others)
+                if failed:  # count the rest of the file for the message, hand nothing more over
+                    continue
+                codes = [_arrow_codes(c) for c in (cs, us)]
+                if self.reproject:
+                    g = gpd.GeoSeries(w.decode(np.arange(len(kind))), crs=self.src_crs).to_crs(self.crs).values
+                    yield VintageBatch(codes[0], codes[1], geoms=np.asarray(g), needs_repair=True)
+                else:
+                    yield VintageBatch(codes[0], codes[1], wkb=w.arr, scan=scan)
+        except (SchemaError, InputFileError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - pyogrio/GDAL/Arrow raise many types for corrupt files
+            raise InputFileError(f"{self.path}: cannot read {self.what} ({type(exc).__name__}: {exc}); "
+                                 "check the file is complete") from None
+        if n == 0:
+            raise InputFileError(f"{self.path}: the {self.what} layer is empty (0 features); check the export "
+                                 "or the layer name")
+        if missing or empty:
+            raise SchemaError(f"{self.path}: {missing + empty} feature(s) of the {self.what} have no geometry; "
+                              "remove or fix them")
+        if others:
+            raise SchemaError(
+                f"{self.path}: the {self.what} must hold polygons; found {sum(others.values())} feature(s) of type "
+                f"{sorted(others)}; export the polygon layer")

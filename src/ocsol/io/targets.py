@@ -185,7 +185,9 @@ def read_targets(
     if problems:
         raise SchemaError(f"{src}: " + format_problems(problems) + "; fix the targets file")
     out[["period_start", "period_end"]] = out[["period_start", "period_end"]].astype(int)
-    return out[TARGET_COLUMNS].reset_index(drop=True)
+    out = out[TARGET_COLUMNS].reset_index(drop=True)
+    out.attrs["source"] = str(src)  # errors found later (a % disagreeing with an envelope) name the file
+    return out
 
 
 def read_documents(path: str | os.PathLike[str], *, sheet: str | int | None = None) -> pd.DataFrame:

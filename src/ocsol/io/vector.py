@@ -294,19 +294,26 @@ def _describe(layers: dict[str, list[str]], n: int = 8) -> str:
 
 def repair(gdf: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
     """Repair invalid geometries with ``make_valid`` keeping only their polygonal part; count them."""
-    arr = np.asarray(gdf.geometry.values)
-    parts = chunks(len(arr), n_threads(None, len(arr), min_per_thread=20_000))
-    invalid = ~np.concatenate(thread_map(lambda c: shapely.is_valid(arr[c]), parts)) if len(arr) else np.zeros(0, bool)
+    arr, invalid = repair_array(np.asarray(gdf.geometry.values))
     n = int(invalid.sum())
     if not n:
         return gdf, 0
-    fixed = shapely.make_valid(arr[invalid])
-    fixed = np.array([_polygonal(g) for g in fixed], dtype=object)
-    arr = arr.copy()
-    arr[invalid] = fixed
     out = gdf.copy()
     out.geometry = gpd.GeoSeries(arr, index=gdf.index, crs=gdf.crs)
     return out, n
+
+
+def repair_array(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`repair` on an array of geometries: the repaired array (a copy only when something
+    was repaired) and the mask of the geometries that were invalid."""
+    parts = chunks(len(arr), n_threads(None, len(arr), min_per_thread=20_000))
+    invalid = ~np.concatenate(thread_map(lambda c: shapely.is_valid(arr[c]), parts)) if len(arr) else np.zeros(0, bool)
+    if not invalid.any():
+        return arr, invalid
+    fixed = shapely.make_valid(arr[invalid])
+    arr = arr.copy()
+    arr[invalid] = np.array([_polygonal(g) for g in fixed], dtype=object)
+    return arr, invalid
 
 
 def _polygonal(g: shapely.Geometry) -> shapely.Geometry:

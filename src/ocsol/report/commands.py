@@ -19,11 +19,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
+
 from ..cluster import open_client
 from ..config import load_config
 from ..departements import input_paths
 from ..errors import OcsolError
-from ..io.write import check_out_dir, output_lock
+from ..io.write import check_out_dir, output_lock, write_text
 from ..pipeline import load_territories
 from ..sample import sample_config
 from ..synthetic_inputs import write_synthetic_inputs
@@ -269,10 +271,23 @@ def _demo(outp: Path, *, jobs: int, config: str | None, raster: Path | None, pro
 
 
 def _synthetic_sample(folder: Path) -> Path:
-    """Generated inputs for the demo; commune 99004 is declared under the RNU (``rnu_ddt`` profile)."""
+    """Generated inputs for the demo (:func:`demo_synthetic_inputs`), written once."""
     cfg = folder / "ocsol.toml"
     if not cfg.is_file():
-        write_synthetic_inputs(folder, n_communes=4, rnu=["99004"])
+        demo_synthetic_inputs(folder)
+    return cfg
+
+
+def demo_synthetic_inputs(folder: Path, *, extra_toml: str = "") -> Path:
+    """Generated inputs that show what the bundled sample does not: commune 99004 is declared under
+    the RNU (``rnu_ddt`` profile); communes 99003 and 99004 lie in département 98, so the EPCI spans
+    two départements (millésimes per département); the décret thresholds are computed beside the
+    matrix (two measures side by side). ``extra_toml`` is appended to the configuration."""
+    cfg = write_synthetic_inputs(folder, n_communes=4, rnu=["99004"])
+    communes = gpd.read_file(folder / "communes.gpkg", engine="pyogrio")
+    communes.loc[communes["CODE_INSEE"].isin(["99003", "99004"]), "DEP"] = "98"
+    communes.to_file(folder / "communes.gpkg", driver="GPKG", engine="pyogrio")
+    write_text(cfg.read_text(encoding="utf-8") + "\n[ocsge.thresholds]\nenabled = true\n" + extra_toml, cfg)
     return cfg
 
 

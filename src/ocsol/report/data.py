@@ -98,7 +98,7 @@ class ReportData:
         out: list[tuple[int, str, str]] = []
         for section, _mandatory in profile_sections(self.profile):
             if self.available.get(section) is False and section in ("front", "membres", "annexe", "renaturation",
-                                                                     "objectifs", "autres"):
+                                                                     "objectifs", "autres", "fragmentation"):
                 continue
             out.append((len(out) + 1, section, fr.text("section", section)))
         return out
@@ -136,21 +136,26 @@ class ReportData:
         """The PNG bytes of a figure (None when its data is absent); drawn once per context."""
         import io
 
-        import matplotlib.pyplot as plt  # not at the top: a process that draws nothing never loads it
+        import matplotlib  # not at the top: a process that draws nothing never loads it
+        import matplotlib.pyplot as plt
 
         key = f"{name}@{dpi}"
         if key in self._png:
             return self._png[key]
-        ax = self.draw(name)
-        if ax is None:
-            return None
-        buf = io.BytesIO()
-        fig = ax.figure
-        try:
-            # figures made by ocsol.plot have fixed margins: no second layout pass (bbox_inches)
-            fig.savefig(buf, format="png", dpi=dpi)
-        finally:
-            plt.close(fig)
+        # A title at a fixed height: matplotlib otherwise measures every tick label at each draw to
+        # lift the title above them, and no figure of the report has labels above its axes (the
+        # same pixels, about a tenth of the drawing time saved).
+        with matplotlib.rc_context({"axes.titley": 1.0}):
+            ax = self.draw(name)
+            if ax is None:
+                return None
+            buf = io.BytesIO()
+            fig = ax.figure
+            try:
+                # figures made by ocsol.plot have fixed margins: no second layout pass (bbox_inches)
+                fig.savefig(buf, format="png", dpi=dpi)
+            finally:
+                plt.close(fig)
         self._png[key] = buf.getvalue()
         return self._png[key]
 
@@ -176,7 +181,9 @@ class ReportData:
             z = self.tables["zan"].iloc[0]
             return plot.zan_trajectory(data, reference_ha=float(z["reference_ha"]),
                                        reference_label=f"Référence {int(z['reference_start'])}-"
-                                                       f"{int(z['reference_end']) + 1}", ax=ax)
+                                                       f"{int(z['reference_end']) + 1}", ax=ax,
+                                       title=f"Consommation d'ENAF cumulée et enveloppe {int(z['period_start'])}-"
+                                             f"{int(z['period_end']) + 1}")
         if name == "stock_couverture":
             return plot.stock_by_class(data, by="cs", ax=ax)
         if name == "stock_usage":

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..io.write import write_zip
 from .data import ReportData
-from .layout import SECTION_ITEMS, VIEW_TITLES, format_table
+from .layout import SECTION_ITEMS, VIEW_TITLES, format_cells
 from .profiles import CONTENT_OF
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
@@ -90,7 +90,7 @@ def _add_table(doc: Any, ctx: ReportData, name: str) -> None:
     if view is None or view.empty:
         return
     kinds = ctx.kinds.get(name, {})
-    cells = format_table(view, kinds)
+    cells = format_cells(view, kinds)
     from docx.enum.text import WD_ALIGN_PARAGRAPH
 
     if VIEW_TITLES.get(name):
@@ -100,7 +100,7 @@ def _add_table(doc: Any, ctx: ReportData, name: str) -> None:
     right = [kinds.get(col, "text") not in ("text", "bool") for col in view.columns]
     grid = table._cells  # all cells at once (row.cells recomputes spans for every row)
     ncol = len(view.columns)
-    rows = [[str(c) for c in view.columns]] + [[str(v) for v in vals] for vals in cells.itertuples(index=False)]
+    rows = [[str(c) for c in view.columns]] + [list(vals) for vals in cells]
     for i, values in enumerate(rows):
         for cell, v, r in zip(grid[i * ncol:(i + 1) * ncol], values, right, strict=True):
             par = cell.paragraphs[0]

@@ -21,16 +21,17 @@ SECTION_ITEMS: dict[str, list[tuple[str, str]]] = {
     "consommation": [("md", "consommation"), ("plot", "consommation"), ("plot", "destinations"),
                      ("table", "consommation")],
     "zan": [("md", "zan"), ("plot", "trajectoire"), ("table", "zan")],
-    "artificialisation": [("md", "artificialisation"), ("table", "stocks"), ("table", "flux"),
+    "artificialisation": [("md", "artificialisation"), ("table", "mesures"), ("table", "stocks"), ("table", "flux"),
                           ("table", "flux_couverture"), ("table", "flux_usage"), ("table", "naf_ocsge"),
                           ("plot", "stock_couverture"), ("plot", "stock_usage"), ("plot", "transitions"),
-                          ("plot", "carte"), ("table", "compte")],
+                          ("plot", "carte"), ("table", "compte"), ("table", "millesimes")],
     "demographie": [("md", "demographie"), ("table", "demographie")],
     "comparaison": [("md", "comparaison"), ("plot", "comparaison"), ("table", "comparaison")],
     "raisons": [("md", "raisons")],
     "renaturation": [("md", "renaturation")],
     "objectifs": [("md", "objectifs")],
     "autres": [("md", "autres")],
+    "fragmentation": [("md", "fragmentation"), ("table", "fragmentation"), ("table", "fragmentation_evolution")],
     "methodologie": [("md", "methodologie"), ("table", "provenance"), ("table", "regles"), ("table", "controles")],
     "annexe": [("md", "annexe"), ("table", "annexe")],
 }
@@ -39,7 +40,7 @@ FIGURE_ALT = {
     "consommation": "Histogramme de la consommation annuelle d'espaces NAF par destination, en hectares",
     "destinations": "Diagramme circulaire de la consommation d'espaces NAF de la période par destination",
     "trajectoire": "Courbes de la consommation cumulée depuis le début de période, de sa projection et de "
-                   "l'enveloppe autorisée, en hectares",
+                   "l'enveloppe autorisée jusqu'à la fin de la période, en hectares",
     "stock_couverture": "Barres des surfaces par couverture du sol et par millésime, en hectares",
     "stock_usage": "Barres des surfaces par usage du sol et par millésime, en hectares",
     "transitions": "Matrice des surfaces ayant changé de couverture entre deux millésimes, en hectares",
@@ -55,6 +56,8 @@ VIEW_TITLES = {
     "membres": "Communes membres : référence, enveloppe, garantie et consommation",
     "consommation": "Consommation annuelle d'espaces NAF par destination",
     "zan": "Objectif de réduction : chiffres clés",
+    "mesures": "Les mesures côte à côte : dernier stock et dernier flux de chacune",
+    "millesimes": "Millésimes OCS GE utilisés, par département",
     "stocks": "Surfaces artificialisées et imperméabilisées par millésime",
     "flux": "Flux d'artificialisation et d'imperméabilisation entre millésimes",
     "flux_couverture": "Surfaces artificialisées et rendues imperméables, par couverture d'arrivée",
@@ -68,29 +71,41 @@ VIEW_TITLES = {
     "regles": "Table de règles d'artificialisation et d'imperméabilisation appliquée",
     "controles": "Contrôles et corrections appliqués aux données du territoire",
     "annexe": "Nomenclature de l'article R. 101-1 du code de l'urbanisme",
+    "fragmentation": "Taille effective de maille des espaces non artificialisés par millésime (hors obligation légale)",
+    "fragmentation_evolution": "Évolution de la taille effective de maille entre millésimes (hors obligation légale)",
 }
 
 
 def html_table(view: pd.DataFrame, kinds: dict[str, str], *, caption: str | None = None, name: str = "") -> str:
-    """A small, dependency-free HTML table of a view (faster and more controllable than Styler)."""
-    cells = format_table(view, kinds)
+    """A small, dependency-free HTML table of a view (faster and more controllable than Styler).
+
+    Every cell is escaped (:func:`ocsol.report.safe.escape`); the page's markup is the literal
+    template around them."""
     cls = ["t" if kinds.get(c, "text") in ("text", "bool") else "n" for c in view.columns]
-    head = safe.join(safe.html('<th class="{}">{}</th>', k, c) for c, k in zip(view.columns, cls, strict=True))
-    rows = safe.join(safe.html("<tr>{}</tr>", safe.join(safe.html('<td class="{}">{}</td>', k, v)
-                                                        for v, k in zip(values, cls, strict=True)))
-                     for values in cells.itertuples(index=False))
-    cap = safe.html("<caption>{}</caption>", caption) if caption else ""
-    return str(safe.html('<table class="ocsol-table ocsol-{}">{}<thead><tr>{}</tr></thead><tbody>{}</tbody></table>',
-                         name, cap, head, rows))
+    head = "".join(f'<th class="{k}">{safe.escape(c)}</th>' for c, k in zip(view.columns, cls, strict=True))
+    rows = "".join("<tr>" + "".join(f'<td class="{k}">{safe.escape(v)}</td>' for v, k in zip(values, cls, strict=True))
+                   + "</tr>" for values in format_cells(view, kinds))
+    cap = f"<caption>{safe.escape(caption)}</caption>" if caption else ""
+    return (f'<table class="ocsol-table ocsol-{safe.escape(name)}">{cap}<thead><tr>{head}</tr></thead>'
+            f"<tbody>{rows}</tbody></table>")
+
+
+def format_cells(view: pd.DataFrame, kinds: dict[str, str]) -> list[tuple[str, ...]]:
+    """The rows of a view as tuples of French-formatted strings (fixed decimals per kind).
+
+    A missing number (NaN) is written « n.d. »; ``None`` in an object column means "does not
+    apply" (the median's distance) and is left empty."""
+    columns = []
+    for col in view.columns:
+        kind = kinds.get(col, "text")
+        values = view[col].tolist()
+        if kind == "text":
+            columns.append(["" if (v is None or (isinstance(v, float) and math.isnan(v))) else str(v) for v in values])
+        else:
+            columns.append(["" if v is None else ff.fmt(v, kind) for v in values])
+    return list(zip(*columns, strict=True)) if columns else []
 
 
 def format_table(view: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
     """A copy of a view with every number written in French format (fixed decimals per kind)."""
-    out = pd.DataFrame(index=view.index)
-    for col in view.columns:
-        kind = kinds.get(col, "text")
-        if kind == "text":
-            out[col] = ["" if (v is None or (isinstance(v, float) and math.isnan(v))) else str(v) for v in view[col]]
-        else:
-            out[col] = [ff.fmt(v, kind) for v in view[col]]
-    return out
+    return pd.DataFrame(format_cells(view, kinds), columns=view.columns, index=view.index, dtype=object)

@@ -35,12 +35,16 @@ from ..territories import COMMUNE, Territories
 log = logging.getLogger(__name__)
 
 TABLES = ["territories", "stock_summary", "stock", "flows", "transitions", "land_account", "consumption",
-          "zan", "zan_path", "efficiency", "rule", "qa"]
+          "zan", "zan_path", "zan_2031", "efficiency", "rule", "qa", "fragmentation", "fragmentation_change"]
 TEXT_COLUMNS = {"level", "code", "name", "cs", "us", "cs_from", "us_from", "cs_to", "us_to", "class",
                 "target_source", "status", "note", "cs_label", "us_label", "source", "role", "path", "sha256",
                 "modified", "topic", "item", "detail", "rule", "measure"}
-#: Tables whose rows carry a ``measure``: a report shows one measure per territory (the legal one first).
-MEASURED = {"stock_summary", "stock", "flows", "transitions", "land_account"}
+#: Summary tables keep **every** measure of a territory: a report shows its measures side by side
+#: (the headline figures are still picked by :mod:`ocsol.report.headline`, the legal measure first).
+ALL_MEASURES = {"stock_summary", "flows"}
+#: Detail tables (class breakdowns) keep the headline measure only: two measures of one class would
+#: otherwise be added up in one chart (:func:`ocsol.indicators.headline_measure`).
+HEADLINE_MEASURE = {"stock", "transitions", "land_account"}
 #: Files that define an indicators folder's content (their hash is the report's "inputs" stamp).
 FINGERPRINT_SUFFIXES = {".csv", ".json"}
 
@@ -77,9 +81,10 @@ class Indicators:
     source: str = ""
 
     def table(self, name: str) -> pd.DataFrame:
-        """A whole table (empty frame when the run did not produce it); one measure per territory."""
+        """A whole table (empty frame when the run did not produce it); detail tables under each
+        territory's headline measure only (:data:`HEADLINE_MEASURE`)."""
         df = self.tables.get(name, pd.DataFrame(columns=["level", "code"]))
-        if name in MEASURED:
+        if name in HEADLINE_MEASURE:
             return headline_measure(df)
         return df
 
@@ -99,7 +104,7 @@ class Indicators:
         rows = idx.get((level, code))
         if rows is None:
             return df.iloc[0:0]
-        if name in MEASURED:
+        if name in HEADLINE_MEASURE:
             return headline_measure(df.iloc[rows])
         return df.iloc[rows]
 

@@ -47,8 +47,9 @@ def with_measure(df: pd.DataFrame | None, rule: pd.DataFrame, *, default_rule: s
     raster = out["source"].astype(str).str.startswith("raster") if "source" in out.columns else \
         pd.Series(False, index=out.index)
     if "vintage_from" in out.columns:
-        names = [rule_for_pair(rule, int(a), int(b)) or default_rule
-                 for a, b in zip(out["vintage_from"], out["vintage_to"], strict=True)]
+        pairs = list(zip(out["vintage_from"].astype(int), out["vintage_to"].astype(int), strict=True))
+        of_pair = {p: rule_for_pair(rule, *p) or default_rule for p in set(pairs)}  # once per pair, not per row
+        names = [of_pair[p] for p in pairs]
     else:
         names = [rule_for_pair(rule, -1, -1) or default_rule] * len(out)
     out["rule_name"] = [("" if r else n) for n, r in zip(names, raster, strict=True)]

@@ -175,11 +175,15 @@ def comparison(ctx: ReportData, ind: Indicators) -> None:
     values = [c for c in df.columns if c not in ("role", "code", "name", "distance_km")]
     neigh = df[df["role"] == "voisin"]
     counts = {c: int(neigh[c].notna().sum()) for c in values}
-    med = {"role": "médiane", "code": "", "name": fr.text("compare", "median", n=len(neigh)), "distance_km": np.nan}
+    med: dict[str, Any] = {"role": "médiane", "code": "", "name": fr.text("compare", "median", n=len(neigh)), "distance_km": np.nan}
     for col in values:
         med[col] = float(neigh[col].median()) if counts[col] >= MIN_MEDIAN else np.nan
-    df = pd.concat([df, pd.DataFrame([med])], ignore_index=True)
+    if any(not np.isnan(med[c]) for c in values):  # no median at all: no empty row (the sentence says why)
+        df = pd.concat([df, pd.DataFrame([med])], ignore_index=True)
     df = df.dropna(axis=1, how="all")
+    if "distance_km" in df:  # the median has no distance: an empty cell, not « n.d. »
+        df["distance_km"] = pd.Series([None if r == "médiane" else d for r, d in zip(df["role"], df["distance_km"],
+                                                                                    strict=True)], dtype=object)
     sentence = fr.text("compare", "sentence", how=how)
     if max(counts.values(), default=0) < MIN_MEDIAN:
         sentence += " " + fr.text("compare", "no_median", n=max(counts.values(), default=0))

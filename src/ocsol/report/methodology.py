@@ -32,6 +32,10 @@ def _relevant_topics(ctx: ReportData) -> set[str]:
         topics.add("ocsge")
     if "raster_proxy" in land:
         topics.add("raster")
+    if "decret_thresholds" in land:
+        topics.add("thresholds")
+    if ctx.available.get("fragmentation"):
+        topics.add("fragmentation")
     return topics
 
 

@@ -50,7 +50,7 @@ def sections(profile: str) -> list[tuple[str, bool]]:
     """``(section, mandatory)`` of a profile, in report order.
 
     >>> [s for s, _ in sections("occupation_sol")]
-    ['identite', 'occupation', 'comparaison', 'autres', 'methodologie']
+    ['identite', 'occupation', 'comparaison', 'fragmentation', 'autres', 'methodologie']
     """
     try:
         return list(_table()[profile])
@@ -86,7 +86,9 @@ def choose_profile(level: str, code: str, *, tables: dict[str, Any], meta: dict[
     cons = tables.get("consumption")
     has_cons = cons is not None and len(cons) > 0
     land = [t for t in (tables.get("stock_summary"), tables.get("flows")) if t is not None and len(t)]
-    raster = any("source" in t.columns and str(t["source"].iloc[0]).startswith("raster") for t in land)
+    # raster-only: every land row is a raster proxy (a zone with OCS GE too is not raster-only)
+    raster = bool(land) and all(set(t["measure"].astype(str)) == {"raster_proxy"} if "measure" in t.columns
+                                else str(t["source"].iloc[0]).startswith("raster") for t in land)
     if not has_cons and (raster or level == "zone"):
         return "occupation_sol"
     if level == "commune":

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .. import fr as words
+from .. import schema
 from .._version import __version__
 from ..fr import format as fr
 from ..indicators import MEASURES
@@ -43,73 +44,14 @@ log = logging.getLogger(__name__)
 OPENDATA = "opendata"
 BASENAME = "indicateurs_territoires"
 
-#: name, title (fr), description, Table Schema type, unit
-FIELDS: list[tuple[str, str, str, str, str]] = [
-    ("level", "Niveau", "Niveau du territoire : commune, epci, scot, dep…", "string", ""),
-    ("code", "Code", "Code du territoire (INSEE pour une commune, SIREN pour un EPCI)", "string", ""),
-    ("name", "Nom", "Nom du territoire", "string", ""),
-    ("area_ha", "Surface", "Surface du territoire", "number", "ha"),
-    ("n_communes", "Nombre de communes", "Nombre de communes du territoire", "integer", ""),
-    ("reference_start", "Début de la référence", "Première année (flux) de la période de référence", "year", ""),
-    ("reference_end", "Fin de la référence", "Dernière année (flux) de la période de référence", "year", ""),
-    ("reference_ha", "Consommation de référence", "Consommation d'espaces NAF sur la période de référence "
-     "(somme des flux annuels, fichiers fonciers du Cerema)", "number", "ha"),
-    ("target_pct", "Objectif de réduction", "Objectif de réduction de la consommation (%)", "number", "%"),
-    ("target_source", "Source de l'objectif", "D'où vient l'objectif : own (document du territoire), "
-     "parent:<niveau>:<code> (hérité), region_default, national_default",
-     "string", ""),
-    ("allowed_ha", "Enveloppe", "Consommation autorisée sur la période (garantie communale incluse)",
-     "number", "ha"),
-    ("period_start", "Début de période", "Première année de la période de l'objectif", "year", ""),
-    ("period_end", "Fin de période", "Dernière année de la période de l'objectif", "year", ""),
-    ("consumed_since_ha", "Consommé depuis le début de période", "Somme des flux observés depuis le début "
-     "de la période", "number", "ha"),
-    ("years_observed", "Années observées", "Nombre de flux annuels observés dans la période", "integer", ""),
-    ("annual_pace_ha", "Rythme annuel", "Consommation moyenne par an depuis le début de période",
-     "number", "ha/an"),
-    ("projected_ha", "Projection", "Consommation projetée sur la période au rythme observé", "number", "ha"),
-    ("used_pct", "Part de l'enveloppe consommée", "Consommé / enveloppe × 100", "number", "%"),
-    ("projected_pct", "Part de l'enveloppe projetée", "Projection / enveloppe × 100", "number", "%"),
-    ("exhaustion_year", "Année d'épuisement", "Année au cours de laquelle l'enveloppe est épuisée au rythme "
-     "observé (vide si pas avant la fin de période)", "year", ""),
-    ("status", "Situation", "Uniquement si l'objectif est opposable (document du territoire) : within (dans "
-     "l'enveloppe), will_exceed (dépassement projeté), exceeded (enveloppe dépassée) ; vide sinon", "string", ""),
-    ("indicative_status", "Lecture indicative", "Même lecture quand l'objectif n'est pas opposable (défaut "
-     "national ou régional, objectif hérité) : elle n'est pas un verdict", "string", ""),
-    ("binding", "Objectif opposable", "true si l'objectif vient d'un document opposable du territoire lui-même",
-     "boolean", ""),
-    ("complete", "Données complètes", "false si des communes du territoire manquent dans le fichier du Cerema "
-     "(aucune situation n'est alors donnée)", "boolean", ""),
-    ("status_fr", "Situation en clair", "Situation en français : appréciation face à un objectif opposable, sinon "
-     "lecture indicative ; rien pour un périmètre partiel ou des données incomplètes", "string", ""),
-    ("perimeter_complete", "Périmètre complet", "Toutes les communes membres sont dans les données (vide : "
-     "non vérifié)", "boolean", ""),
-    ("artif_vintage", "Millésime OCS GE", "Dernier millésime d'occupation du sol", "year", ""),
-    ("artif_measure", "Mesure des stocks", "Ce que mesurent les surfaces artificialisées : decret_ign (produit OCS GE "
-     "Artificialisation de l'IGN, seuils appliqués : la mesure réglementaire), decret_matrix (matrice du décret "
-     "sans les seuils), custom_rule (règle utilisateur), raster_proxy (raster, indicatif)", "string", ""),
-    ("artif_ha", "Surface artificialisée", "Surface artificialisée au dernier millésime, selon la mesure artif_measure",
-     "number", "ha"),
-    ("artif_pct", "Part artificialisée", "Surface artificialisée / surface du territoire × 100", "number", "%"),
-    ("imper_ha", "Surface imperméabilisée", "Surface imperméabilisée au dernier millésime", "number", "ha"),
-    ("imper_pct", "Part imperméabilisée", "Surface imperméabilisée / surface du territoire × 100", "number", "%"),
-    ("flows_from", "Flux : millésime de départ", "Premier millésime du dernier flux mesuré", "year", ""),
-    ("flows_to", "Flux : millésime d'arrivée", "Second millésime du dernier flux mesuré", "year", ""),
-    ("flows_measure", "Mesure des flux", "Ce que mesurent les soldes (mêmes valeurs que la mesure des stocks)",
-     "string", ""),
-    ("net_artif_ha", "Solde d'artificialisation", "Artificialisation − désartificialisation entre les deux "
-     "millésimes", "number", "ha"),
-    ("net_imper_ha", "Solde d'imperméabilisation", "Imperméabilisation − désimperméabilisation entre les deux "
-     "millésimes", "number", "ha"),
-    ("m2_per_new_inhabitant", "m² par nouvel habitant", "Consommation d'espaces NAF par habitant "
-     "supplémentaire sur la première période d'efficacité (vide si la population n'a pas augmenté)",
-     "number", "m²"),
-    ("report", "Rapport", "Chemin relatif du rapport HTML du territoire", "string", ""),
-]
+#: The open-data table's columns, types and units: ``ocsol/data/tables.csv`` (table
+#: ``indicateurs_territoires``, :mod:`ocsol.schema`); French titles and descriptions: ``ocsol.fr``
+#: (groups ``column`` and ``column_help``).
+OPENDATA_TABLE = "indicateurs_territoires"
 
 
 def summary_table(ind: Indicators, territories: list[tuple[str, str]]) -> pd.DataFrame:
-    """One row per territory with its headline indicators (columns of :data:`FIELDS`), picked by
+    """One row per territory with its headline indicators (columns of :data:`OPENDATA_TABLE`), picked by
     :func:`ocsol.report.headline.headline_table` (the same figures as the reports)."""
     keys = pd.DataFrame(territories, columns=["level", "code"])
     units = ind.table("territories")
@@ -124,12 +66,12 @@ def summary_table(ind: Indicators, territories: list[tuple[str, str]]) -> pd.Dat
     if len(head):
         df = df.merge(head, on=["level", "code"], how="left")
     df["status_fr"] = [_status_words(r) for r in df.to_dict("records")]
-    cols = [f[0] for f in FIELDS if f[0] != "report"]
+    cols = schema.columns(OPENDATA_TABLE, exclude=("report",))
     for c in cols:
         if c not in df:
             df[c] = np.nan
     out = df[cols].copy()
-    for c, t in ((f[0], f[3]) for f in FIELDS):
+    for c, t in ((f.name, f.type) for f in schema.table(OPENDATA_TABLE)):
         if c in out and t in ("integer", "year"):
             out[c] = pd.to_numeric(out[c], errors="coerce").astype("Int64")
     return out
@@ -155,9 +97,8 @@ def table_schema(*, title: str | None = None) -> dict[str, Any]:
     """The Table Schema (JSON) of the open-data CSV, in the style of schema.data.gouv.fr."""
     today = date.today().isoformat()
     fields = []
-    for name, ftitle, desc, ftype, unit in FIELDS:
-        f: dict[str, Any] = {"name": name, "title": ftitle, "description": desc + (f" (en {unit})" if unit else ""),
-                             "type": ftype}
+    for f in schema.table_schema_fields(OPENDATA_TABLE):
+        name, ftype = f["name"], f["type"]
         if name in ("level", "code"):
             f["constraints"] = {"required": True}
         if name == "status":
@@ -205,18 +146,18 @@ def write_opendata(
     table = summary_table(ind, territories)
     links = links or {}
     table["report"] = [links.get((lvl, code), "") for lvl, code in zip(table["level"], table["code"], strict=True)]
-    schema = json.dumps(table_schema(title=title), ensure_ascii=False, indent=1)
+    schema_json = json.dumps(table_schema(title=title), ensure_ascii=False, indent=1)
     files = {
         f"{BASENAME}.csv": lambda p: table.to_csv(p, index=False, encoding="utf-8", lineterminator="\n",
                                                   float_format="%.6f"),
-        f"{BASENAME}.schema.json": lambda p: p.write_text(schema, encoding="utf-8"),
+        f"{BASENAME}.schema.json": lambda p: p.write_text(schema_json, encoding="utf-8"),
     }
     geo = territory_geometries(ind, territories)
     if geo is not None:
         import geopandas as gpd
 
         gdf = gpd.GeoDataFrame(table.merge(geo, on=["level", "code"], how="left"), geometry="geometry", crs=geo.crs)
-        for c, t in ((f[0], f[3]) for f in FIELDS):
+        for c, t in ((f.name, f.type) for f in schema.table(OPENDATA_TABLE)):
             if t in ("integer", "year") and c in gdf:
                 gdf[c] = gdf[c].astype("float64")  # GPKG: nullable integers as reals
         files[f"{BASENAME}.gpkg"] = lambda p: write_gpkg(gdf, p, layer=BASENAME)

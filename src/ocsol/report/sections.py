@@ -11,6 +11,7 @@ matter and the territory's own texts are in :mod:`.members` and :mod:`.texts`.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -23,9 +24,9 @@ from ..legends import load_legend
 from ..nomenclature import couverture, usage
 from ..territories import COMMUNE
 from ..zan import DEFAULT_DECADES, zan_path
-from . import members, methodology, texts
+from . import fragmentation, members, methodology, texts
 from .data import ReportData
-from .headline import MEASURE_ORDER, headline_table
+from .headline import MEASURE_ORDER, headline_table, latest_flow, latest_stock
 from .loader import Indicators, has_membership
 from .measures import perimeter, synthetic_parts, with_measure
 from .profiles import CGCT, VERDICT, choose_profile
@@ -50,6 +51,7 @@ def build_all(ctx: ReportData, ind: Indicators) -> None:
         if name in ctx.tables:
             ctx.tables[name] = with_measure(ctx.tables[name], rule, default_rule=str(ctx.meta.get("rule") or ""))
     ctx.synthetic = synthetic_parts(ctx.meta, ctx.tables)
+    ctx.meta.setdefault("min_coverage_pct", min_coverage_pct(ind))
     title(ctx)
     identity(ctx, ind)
     consumption(ctx)
@@ -61,6 +63,7 @@ def build_all(ctx: ReportData, ind: Indicators) -> None:
     texts.front_matter(ctx)
     texts.user_texts(ctx)
     texts.annex(ctx)
+    fragmentation.fragmentation(ctx)  # beyond the law; before the methodology (its QA rows)
     methodology.methodology(ctx, ind)
     headline(ctx)
 
@@ -356,6 +359,27 @@ def zan(ctx: ReportData) -> None:
                                      "Valeur": [ff.fmt(v, k) for _, v, k in facts]})
     ctx.kinds["zan"] = {}
     ctx.figures["trajectoire"] = _trajectory(ctx, r)
+    after = _after_period(ctx, r)
+    if after:
+        ctx.texts["zan"] += "\n\n" + after
+
+
+def _after_period(ctx: ReportData, r: pd.Series) -> str:
+    """What follows the period, in words: the net-artificialisation objective of the next decade
+    (``zan_2031``) when one is set, else that it is set by the SRADDET and not given here."""
+    nxt = ctx.tables.get("zan_2031")
+    p1 = int(r["period_end"])
+    if nxt is None or nxt.empty:
+        return "*" + fr.text("after_period", "none", period=f"{p1 + 1}-{p1 + 11}") + "*"
+    n = nxt.sort_values("period_start").iloc[0]
+    period = f"{int(n['period_start'])}-{int(n['period_end']) + 1}"
+    if _present(n.get("envelope_ha")):
+        binding = _true(n.get("binding"))
+        return "*" + fr.text("after_period", "binding" if binding else "indicative", period=period,
+                             envelope=ff.fmt_unit(n["envelope_ha"], "ha"),
+                             measure=fr.text("measure_short", str(n.get("measure", "")), default=md(str(n.get("measure", ""))),
+                                             rule="", legend="")) + "*"
+    return "*" + fr.text("after_period", "none", period=period) + "*"
 
 
 def _trajectory(ctx: ReportData, r: pd.Series) -> pd.DataFrame:
@@ -364,8 +388,11 @@ def _trajectory(ctx: ReportData, r: pd.Series) -> pd.DataFrame:
     path = ctx.tables.get("zan_path")
     if path is None or path.empty:
         path = zan_path(ctx.tables["zan"], decades=ctx.meta.get("decades") or DEFAULT_DECADES)
-    path = path.sort_values("year")
-    years = list(range(p0, int(path["year"].max()) + 1))
+    # the ENAF curve stops at the end of the period (1 January 2031 for the first decade): after
+    # it the objective is net artificialisation, another measure (ZAN_REPORT_REVIEW §3.5), worded
+    # in the text by _after_period and never drawn on this chart
+    path = path[path["year"] <= p1].sort_values("year")
+    years = list(range(p0, p1 + 1))
     out = pd.DataFrame({"year": years})
     out = out.merge(path[["year", "allowed_cumulative_ha", "annual_allowed_ha"]], on="year", how="left")
     cons = ctx.tables.get("consumption")
@@ -393,6 +420,9 @@ def _measures(*tables: pd.DataFrame | None) -> list[str]:
 
 
 def artificialisation(ctx: ReportData, ind: Indicators) -> None:
+    """Stocks and flows under every measure the territory has (each worded by its measure), a small
+    side-by-side comparison when there are several, the per-département millésimes, and the class
+    breakdowns of the headline measure."""
     summ, flows = ctx.tables.get("stock_summary"), ctx.tables.get("flows")
     stock, trans = ctx.tables.get("stock"), ctx.tables.get("transitions")
     has_stock = summ is not None and len(summ) > 0
@@ -406,8 +436,15 @@ def artificialisation(ctx: ReportData, ind: Indicators) -> None:
     ctx.intros[section] = fr.text("section_intro", section)
     measures = _measures(summ, flows)
     ctx.measures = measures
+    if has_stock and summ is not None:
+        summ = ctx.tables["stock_summary"] = summ.assign(reason_fr=empty_reasons(ctx, summ, "stock_summary"))
+    if has_flows and flows is not None:
+        flows = ctx.tables["flows"] = flows.assign(reason_fr=empty_reasons(ctx, flows, "flows"))
     lines: list[str] = []
     several = len(measures) > 1
+    if several:
+        lines.append(fr.text("measures", "several", n=len(measures), headline=fr.text(
+            "measure_short", measures[0], default=md(measures[0]), **_measure_params(ctx, _of(flows, measures[0])))))
     for m in measures:
         s = summ[summ["measure"] == m] if has_stock and summ is not None else None
         f = flows[flows["measure"] == m] if has_flows and flows is not None else None
@@ -415,39 +452,60 @@ def artificialisation(ctx: ReportData, ind: Indicators) -> None:
         lines.append(f"**{fr.text('measure_title', m, default=md(m), **params)}**")
         if s is not None and len(s):
             last = s.sort_values("vintage").iloc[-1]
-            lines.append(f"En {int(last['vintage'])}, **{ff.fmt_unit(last['artif_ha'], 'ha')}** sont "
-                         f"classés artificialisés (**{ff.fmt_unit(last['artif_pct'], 'pct')}** de la surface) et "
-                         f"**{ff.fmt_unit(last['imper_ha'], 'ha')}** imperméabilisés "
-                         f"({ff.fmt_unit(last['imper_pct'], 'pct')}).")
+            if last["reason_fr"]:
+                lines.append(fr.text("empty", "stock", vintage=int(last["vintage"]), reason=last["reason_fr"]))
+            elif np.isnan(_f(last["imper_ha"])):  # a legend without an impervious class
+                lines.append(f"En {int(last['vintage'])}, **{ff.fmt_unit(last['artif_ha'], 'ha')}** sont "
+                             f"classés artificialisés (**{ff.fmt_unit(last['artif_pct'], 'pct')}** de la surface) ; "
+                             + fr.text("empty_reason", "no_imper", **params) + ".")
+            else:
+                lines.append(f"En {int(last['vintage'])}, **{ff.fmt_unit(last['artif_ha'], 'ha')}** sont "
+                             f"classés artificialisés (**{ff.fmt_unit(last['artif_pct'], 'pct')}** de la surface) et "
+                             f"**{ff.fmt_unit(last['imper_ha'], 'ha')}** imperméabilisés "
+                             f"({ff.fmt_unit(last['imper_pct'], 'pct')}).")
         elif has_stock or not several:
             lines.append("Le stock n'est pas mesuré (seule une couche de changements est disponible).")
         if f is not None and len(f):
             lf = f.sort_values(["vintage_to", "vintage_from"], kind="mergesort").iloc[-1]
-            net = fr.text("measure_net", m, default="soit un solde de {net}",
-                          net=ff.fmt_unit(lf["net_artif_ha"], "signed"))
-            legal = m == "decret_ign"
-            lines.append(
-                f"Entre {int(lf['vintage_from'])} et {int(lf['vintage_to'])} : artificialisation "
-                f"**{ff.fmt_unit(lf['artif_ha'], 'ha')}**, désartificialisation "
-                f"{ff.fmt_unit(lf['desartif_ha'], 'ha')}, {net} ; surfaces rendues imperméables : "
-                f"{ff.fmt_unit(lf['imper_ha'], 'ha')}, solde {ff.fmt_unit(lf['net_imper_ha'], 'signed')}"
-                + (" (R. 2231-1 3° du CGCT)." if legal else "."))
+            if lf["reason_fr"]:
+                lines.append(fr.text("empty", "flow", vintage_from=int(lf["vintage_from"]),
+                                     vintage_to=int(lf["vintage_to"]), reason=lf["reason_fr"]))
+            else:
+                net = fr.text("measure_net", m, default="soit un solde de {net}",
+                              net=ff.fmt_unit(lf["net_artif_ha"], "signed"))
+                legal = m == "decret_ign"
+                imper = (f"surfaces rendues imperméables : {ff.fmt_unit(lf['imper_ha'], 'ha')}, solde "
+                         f"{ff.fmt_unit(lf['net_imper_ha'], 'signed')}" + (" (R. 2231-1 3° du CGCT)" if legal else "")
+                         if not np.isnan(_f(lf["imper_ha"])) else fr.text("empty_reason", "no_imper", **params))
+                lines.append(
+                    f"Entre {int(lf['vintage_from'])} et {int(lf['vintage_to'])} : artificialisation "
+                    f"**{ff.fmt_unit(lf['artif_ha'], 'ha')}**, désartificialisation "
+                    f"{ff.fmt_unit(lf['desartif_ha'], 'ha')}, {net} ; {imper}.")
             lines.append(_version_change(ctx, int(lf["vintage_from"]), int(lf["vintage_to"])))
         elif not several:
             lines.append("Un seul millésime est disponible : pas de flux entre millésimes.")
         lines.append("*" + fr.text("measure_note", m, default=md(m), **params) + "*")
     ctx.texts["artificialisation"] = "\n\n".join(x for x in lines if x)
-    label = {m: fr.text("measure_short", m, default=m, **_measure_params(ctx, flows if has_flows else summ))
+    label = {m: fr.text("measure_short", m, default=m, **_measure_params(ctx, _of(flows, m) if has_flows else
+                                                                          _of(summ, m)))
              for m in measures}
+    if several:
+        _measures_view(ctx, measures, label, summ if has_stock else None, flows if has_flows else None)
+    note = [("reason_fr", "Motif (chiffre non disponible)", "text")]
     if has_stock and summ is not None:
-        s = summ.sort_values(["measure", "vintage"]).assign(measure_fr=lambda d: d["measure"].map(label))
+        rank = {m: i for i, m in enumerate(measures)}  # the headline measure first, as in the text
+        s = summ.assign(_rank=summ["measure"].map(rank)).sort_values(["_rank", "vintage"], kind="mergesort")
+        s = s.assign(measure_fr=s["measure"].map(label))
         cols = [("vintage", "Millésime", "year")] + ([("measure_fr", "Mesure", "text")] if several else [])
         _view(ctx, "stocks", cols + [("covered_ha", "Surface couverte (ha)", "ha"),
                                      ("artif_ha", "Artificialisé (ha)", "ha"), ("artif_pct", "Artificialisé (%)", "pct"),
                                      ("imper_ha", "Imperméabilisé (ha)", "ha"),
-                                     ("imper_pct", "Imperméabilisé (%)", "pct")], s)
+                                     ("imper_pct", "Imperméabilisé (%)", "pct")]
+              + (note if (s["reason_fr"] != "").any() else []), s)
     if has_flows and flows is not None:
-        f = flows.sort_values(["measure", "vintage_from", "vintage_to"], kind="mergesort").copy()
+        rank = {m: i for i, m in enumerate(measures)}
+        f = flows.assign(_rank=flows["measure"].map(rank)).sort_values(["_rank", "vintage_from", "vintage_to"],
+                                                                        kind="mergesort")
         f["period"] = [f"{int(a)}–{int(b)}" for a, b in zip(f["vintage_from"], f["vintage_to"], strict=True)]
         f["measure_fr"] = f["measure"].map(label)
         cols = [("period", "Période", "text")] + ([("measure_fr", "Mesure", "text")] if several else [])
@@ -456,7 +514,15 @@ def artificialisation(ctx: ReportData, ind: Indicators) -> None:
                                    ("net_artif_ha", "Solde artif. (ha)", "signed"),
                                    ("imper_ha", "Imperméabilisé (ha)", "ha"),
                                    ("desimper_ha", "Désimperméabilisé (ha)", "ha"),
-                                   ("net_imper_ha", "Solde imper. (ha)", "signed")], f)
+                                   ("net_imper_ha", "Solde imper. (ha)", "signed")]
+              + (note if (f["reason_fr"] != "").any() else []), f)
+    for name in ("stocks", "flux"):  # imperviousness not measured at all (raster legend): said in the text
+        v = ctx.views.get(name)
+        if v is not None and len(v):
+            empty = [c for c in v.columns if c.startswith(("Imperméabilisé", "Désimperméabilisé", "Solde imper"))
+                     and pd.to_numeric(v[c], errors="coerce").isna().all()]
+            ctx.views[name] = v.drop(columns=empty)
+    millesimes_by_departement(ctx, ind)
     if stock is not None and len(stock):
         ctx.figures["stock_couverture"] = _stock_figure(stock, "cs")
         if (stock["us"].astype(str) != "").any():
@@ -489,6 +555,147 @@ def artificialisation(ctx: ReportData, ind: Indicators) -> None:
         data["area_ha"] = ch.geometry.area.to_numpy() / 10_000
         ctx.figures["carte"] = data.reset_index(drop=True)
         _flows_by_class(ctx, data)
+
+
+def _of(df: pd.DataFrame | None, measure: str) -> pd.DataFrame | None:
+    """The rows of one measure (None when the table is absent)."""
+    if df is None or df.empty or "measure" not in df.columns:
+        return df
+    return df[df["measure"] == measure]
+
+
+def _measures_view(ctx: ReportData, measures: list[str], label: dict[str, str], summ: pd.DataFrame | None,
+                   flows: pd.DataFrame | None) -> None:
+    """``mesures``: each measure's latest stock and latest flow side by side (same picker and
+    ordering as the headline, :mod:`.headline`); the first row is the headline measure."""
+    rows = []
+    for m in measures:
+        row: dict[str, Any] = {"measure_fr": label[m], "headline": m == measures[0]}
+        s = latest_stock(_of(summ, m)) if summ is not None else None
+        if s is not None and len(s):
+            row.update(s.iloc[0].to_dict())
+        f = latest_flow(_of(flows, m)) if flows is not None else None
+        if f is not None and len(f):
+            row.update(f.iloc[0].to_dict())
+            row["period"] = f"{int(row['flows_from'])}–{int(row['flows_to'])}"
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    _view(ctx, "mesures", [("measure_fr", "Mesure", "text"), ("headline", "Chiffres clés", "bool"),
+                           ("artif_vintage", "Millésime", "year"), ("artif_ha", "Artificialisé (ha)", "ha"),
+                           ("artif_pct", "Artificialisé (%)", "pct"), ("period", "Période du flux", "text"),
+                           ("net_artif_ha", "Solde artif. (ha)", "signed"),
+                           ("net_imper_ha", "Solde imper. (ha)", "signed")], df)
+
+
+def min_coverage_pct(ind: Indicators) -> str:
+    """``[raster].min_coverage`` of the run, as the QA row ``raster.below_min_coverage`` records it ('')."""
+    qa = ind.table("qa")
+    if qa is None or qa.empty or "key" not in qa.columns or "params" not in qa.columns:
+        return ""
+    hit = qa[qa["key"] == "raster.below_min_coverage"]
+    if hit.empty or not str(hit["params"].iloc[0]).startswith("{"):
+        return ""
+    return str(json.loads(hit["params"].iloc[0]).get("pct", ""))
+
+
+def empty_reasons(ctx: ReportData, df: pd.DataFrame, table: str) -> list[str]:
+    """Why each row's figures are empty, in French ('' where they are not).
+
+    Worded from the row's data through the catalogue (never from the computing code's English
+    ``note``): a raster zone covered below ``[raster].min_coverage`` says its covered share and
+    the threshold; any other emptied row carrying a note points to its table."""
+    value = "artif_ha"
+    if value not in df.columns:
+        return [""] * len(df)
+    notes = df["note"].astype(str).replace("nan", "") if "note" in df.columns else pd.Series("", index=df.index)
+    shares = _covered_shares(ctx, df)
+    minimum = ctx.meta.get("min_coverage_pct") or ""
+    out = []
+    for empty, note, share in zip(df[value].isna(), notes, shares, strict=True):
+        if not empty:
+            out.append("")
+        elif not np.isnan(share) and share < 100:
+            out.append(fr.text("empty_reason", "coverage", covered=ff.fmt_unit(share, "pct"),
+                               minimum=f"{ff.number(float(minimum), decimals=1)}\u202f%" if minimum else
+                               "[raster].min_coverage"))
+        elif note:
+            out.append(fr.text("empty_reason", "other", table=table))
+        else:
+            out.append(fr.text("empty_reason", "unknown"))
+    return out
+
+
+def _covered_shares(ctx: ReportData, df: pd.DataFrame) -> list[float]:
+    """Covered share (%) of each row: its ``covered_pct``, or for a flow the smaller of its two vintages'."""
+    if "covered_pct" in df.columns:
+        return [_f(v) for v in df["covered_pct"]]
+    summ = ctx.tables.get("stock_summary")
+    if "vintage_from" not in df.columns or summ is None or "covered_pct" not in summ.columns:
+        return [float("nan")] * len(df)
+    cov = {(str(m), int(v)): _f(c) for m, v, c in zip(summ.get("measure", pd.Series("", index=summ.index)),
+                                                        summ["vintage"], summ["covered_pct"], strict=True)}
+    ms = df["measure"] if "measure" in df.columns else pd.Series("", index=df.index)
+    return [min(cov.get((str(m), int(a)), np.nan), cov.get((str(m), int(b)), np.nan))
+            for m, a, b in zip(ms, df["vintage_from"], df["vintage_to"], strict=True)]
+
+
+#: Parent levels naming a commune's département (first present in the membership wins).
+DEPARTEMENT_LEVELS = ("dep", "departement")
+
+
+def millesimes_by_departement(ctx: ReportData, ind: Indicators) -> None:
+    """``millesimes``: for a territory spanning several départements, each département's OCS GE
+    millésimes (stocks) and pairs (flows) actually used by its communes' rows."""
+    if ctx.level == COMMUNE:
+        return
+    terr = ind.territories
+    if not has_membership(terr):
+        return
+    codes = set(terr.members(ctx.level, ctx.code))
+    dep, dep_level = _departement_of(terr, codes)
+    if dep is None or dep.nunique() < 2:
+        return
+    rows = []
+    summ, flows = ind.table("stock_summary"), ind.table("flows")
+    own = [m for m in ctx.measures if m != "raster_proxy"]
+    for d, members_ in dep.groupby(dep).groups.items():
+        inside = set(members_)
+        s = summ[(summ["level"] == COMMUNE) & summ["code"].isin(inside)] if len(summ) else summ
+        f = flows[(flows["level"] == COMMUNE) & flows["code"].isin(inside)] if len(flows) else flows
+        if "measure" in s.columns:
+            s = s[s["measure"].isin(own)]
+        if "measure" in f.columns:
+            f = f[f["measure"].isin(own)]
+        s = s[s["artif_ha"].notna()] if "artif_ha" in s.columns else s
+        years = sorted({int(v) for v in s["vintage"]}) if "vintage" in s.columns else []
+        pairs = sorted({(int(a), int(b)) for a, b in zip(f.get("vintage_from", []), f.get("vintage_to", []),
+                                                          strict=True)})
+        rows.append({"dep": str(d), "name": terr.name_of(dep_level, str(d)) if dep_level else str(d),
+                     "n": len(inside), "vintages": ", ".join(map(str, years)) or "—",
+                     "pairs": ", ".join(f"{a}–{b}" for a, b in pairs) or "—"})
+    df = pd.DataFrame(rows).sort_values("dep", kind="mergesort")
+    df["name"] = [n if n != d else "" for n, d in zip(df["name"], df["dep"], strict=True)]
+    _view(ctx, "millesimes", [("dep", "Département", "text"), ("name", "Nom", "text"),
+                              ("n", "Communes", "int"), ("vintages", "Millésimes OCS GE", "text"),
+                              ("pairs", "Flux entre millésimes", "text")], df)
+    if (df["name"] == "").all():
+        ctx.views["millesimes"] = ctx.views["millesimes"].drop(columns="Nom")
+    ctx.headline["millesimes_by_dep"] = {r["dep"]: r["vintages"] for r in rows}
+
+
+def _departement_of(terr: Any, codes: set[str]) -> tuple[pd.Series | None, str]:
+    """Département of each member commune and the level it comes from: its ``dep`` parent in the
+    membership, else the INSEE code's département part (2 characters, 3 overseas; level '');
+    (None, '') when neither is known."""
+    mem = terr.membership
+    mem = mem[mem["code"].isin(codes)]
+    for lvl in DEPARTEMENT_LEVELS:
+        if lvl in mem.columns and mem[lvl].notna().all():
+            return pd.Series(mem[lvl].astype(str).to_numpy(), index=mem["code"].to_numpy()), lvl
+    insee = mem["code"].astype(str)
+    if insee.empty or not insee.str.fullmatch(r"(\d{5}|2[AB]\d{3})").all():
+        return None, ""
+    return pd.Series([c[:3] if c.startswith("97") else c[:2] for c in insee], index=insee.to_numpy()), ""
 
 
 def _flows_by_class(ctx: ReportData, changes: pd.DataFrame) -> None:

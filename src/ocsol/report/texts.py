@@ -146,11 +146,17 @@ def _vintages(ctx: ReportData) -> str:
     cons = ctx.tables.get("consumption")
     if cons is not None and len(cons):
         parts.append(f"fichiers fonciers du Cerema, flux {int(cons['year'].min())} à {int(cons['year'].max())}")
-    years = vintages_used(ctx.tables)
-    if years:
-        raster = any(t is not None and len(t) and "source" in t.columns and str(t["source"].iloc[0]).startswith("raster")
-                     for t in (ctx.tables.get("stock_summary"), ctx.tables.get("flows")))
-        parts.append(("carte raster" if raster else "OCS GE") + " " + ", ".join(map(str, sorted(years))))
+    for raster in (False, True):  # OCS GE and raster millésimes apart (a zone may have both)
+        rows = {}
+        for name in ("stock_summary", "flows"):
+            t = ctx.tables.get(name)
+            if t is not None and len(t):
+                src = t["source"].astype(str).str.startswith("raster") if "source" in t.columns else \
+                    pd.Series(False, index=t.index)
+                rows[name] = t[src == raster]
+        years = vintages_used(rows)
+        if years:
+            parts.append(("carte raster" if raster else "OCS GE") + " " + ", ".join(map(str, sorted(years))))
     return " ; ".join(parts) if parts else "aucune"
 
 

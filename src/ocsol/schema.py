@@ -1,0 +1,162 @@
+"""One schema of the output tables: every table's columns, types, units and French labels.
+
+The declaration is data, ``ocsol/data/tables.csv`` (``table, column, type, unit, optional``), one
+row per column in the order the column is written; French labels come from the ``ocsol.fr``
+catalogue (group ``column``, keyed by column; open-data descriptions in group ``column_help``).
+Everything else reads it: the compute modules take their column lists from :func:`columns`, the
+report loader its text columns from :func:`text_columns`, the open-data Table Schema from
+:func:`table_schema_fields`, and the table reference of ``docs/ARCHITECTURE.md`` is
+:func:`reference_markdown` (a test keeps them equal).
+
+``type`` is a Table Schema type (``string``, ``number``, ``integer``, ``year``, ``boolean``,
+``date``). ``unit`` is the unit of a figure (``ha``, ``m²``, ``%``, ``km²``, ``ha/an``…), empty for
+codes, words and counts. ``optional = yes`` marks a column written only by some runs (a raster's
+``covered_pct``, a ``[cog]`` section's ``correction_status``…).
+
+This module imports only :mod:`ocsol.fr` (bottom level).
+
+>>> columns("flows")[:5]
+['level', 'code', 'measure', 'vintage_from', 'vintage_to']
+>>> unit("zan", "annual_pace_ha"), label("allowed_ha")
+('ha/an', 'Enveloppe')
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from . import fr
+
+TYPES = ("string", "number", "integer", "year", "boolean", "date")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of one output table."""
+
+    table: str
+    name: str
+    type: str
+    unit: str
+    optional: bool
+
+
+@lru_cache(maxsize=1)
+def _rows() -> tuple[Column, ...]:
+    text = resources.files("ocsol").joinpath("data/tables.csv").read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    out = []
+    seen = set()
+    for i, r in enumerate(rows, start=2):
+        if r["type"] not in TYPES:
+            raise ValueError(f"ocsol/data/tables.csv: line {i}: type {r['type']!r} is not one of {', '.join(TYPES)}")
+        if (r["table"], r["column"]) in seen:
+            raise ValueError(f"ocsol/data/tables.csv: line {i}: {r['table']}.{r['column']} is declared twice")
+        seen.add((r["table"], r["column"]))
+        out.append(Column(r["table"], r["column"], r["type"], r["unit"], r["optional"].strip().lower() == "yes"))
+    return tuple(out)
+
+
+def tables() -> list[str]:
+    """The declared tables, in declaration order."""
+    return list(dict.fromkeys(c.table for c in _rows()))
+
+
+def table(name: str) -> list[Column]:
+    """The columns of one table, in written order.
+
+    Raises
+    ------
+    KeyError
+        When the table is not declared.
+    """
+    cols = [c for c in _rows() if c.table == name]
+    if not cols:
+        raise KeyError(f"ocsol/data/tables.csv declares no table {name!r}")
+    return cols
+
+
+def columns(name: str, *, optional: bool = False, exclude: tuple[str, ...] = ()) -> list[str]:
+    """Column names of one table, in written order: the columns every run writes, plus the
+    optional ones when ``optional`` is true; ``exclude`` leaves some out (e.g. ``measure``, added
+    after the table is built)."""
+    return [c.name for c in table(name) if (optional or not c.optional) and c.name not in exclude]
+
+
+def unit(name: str, column: str) -> str:
+    """The unit of ``column`` in table ``name`` (``""`` when it has none)."""
+    return next(c.unit for c in table(name) if c.name == column)
+
+
+def text_columns() -> set[str]:
+    """Every column declared ``string`` or ``date`` in some table: read back as text, never as
+    numbers (codes such as ``01001`` keep their zero)."""
+    return {c.name for c in _rows() if c.type in ("string", "date")}
+
+
+def label(column: str) -> str:
+    """The French label of a column (``ocsol.fr`` catalogue, group ``column``); ``""`` if none."""
+    return fr.text("column", column, default="")
+
+
+def table_schema_fields(name: str) -> list[dict[str, object]]:
+    """Table Schema ``fields`` of one table: name, French title and description (with the unit), type."""
+    out: list[dict[str, object]] = []
+    for c in table(name):
+        desc = fr.text("column_help", c.name, default="")
+        out.append({"name": c.name, "title": label(c.name), "description": desc + (f" (en {c.unit})" if c.unit else ""),
+                    "type": c.type})
+    return out
+
+
+#: One line on each table for the reference (English, like the rest of docs/ARCHITECTURE.md).
+ABOUT: dict[str, str] = {
+    "territories": "one row per territory of every level (`level` = `commune` or a parent level key)",
+    "stock_summary": "artificialised and impervious land per vintage",
+    "stock": "area per couverture × usage and vintage",
+    "flows": "artificialisation and imperviousness flows between two vintages",
+    "transitions": "area per (couverture, usage) pair of the two vintages",
+    "land_account": "opening, additions, reductions, closing per class",
+    "consumption": "Cerema consumption of NAF land per year (`naf11art12` is the flow of 2011)",
+    "consumption_qa": "per-commune Cerema checks (summarised in `qa.csv`)",
+    "zan": "ZAN trajectory of each territory (rules in `docs/consumption.md`)",
+    "zan_path": "year-by-year allowed envelope to the horizon",
+    "zan_coherence": "territorialisation check of each binding parent per member level",
+    "zan_2031": "net artificialisation against the decade after `[zan].period`",
+    "efficiency": "consumption per new inhabitant and SDG 11.3.1",
+    "fragmentation": "effective mesh size of non-artificial land (with `[fragmentation]`)",
+    "fragmentation_change": "change of the effective mesh size between vintages",
+    "qa": "what was repaired, ignored or flagged; `key` is worded in French by `ocsol.fr` (group `qa`)",
+    "provenance": "input files with sha256 and dates",
+    "rule": "the rule table(s) used",
+    "indicateurs_territoires": "open data of a batch (`opendata/`): one row per territory, its headline figures",
+}
+
+
+def reference_markdown() -> str:
+    """The table reference of ``docs/ARCHITECTURE.md`` (between its ``tables`` markers).
+
+    Regenerate it after changing ``ocsol/data/tables.csv`` or a label::
+
+        python -c "from pathlib import Path; from ocsol import schema; p = Path('docs/ARCHITECTURE.md'); \\
+        d = p.read_text(); s, e = d.index('<!-- tables:'), d.index('<!-- /tables -->') + 17; \\
+        p.write_text(d[:s] + schema.reference_markdown() + d[e:])"
+    """
+    lines = ["<!-- tables: generated by ocsol.schema.reference_markdown() from ocsol/data/tables.csv; "
+             "a test keeps it equal -->"]
+    for name in tables():
+        cols = table(name)
+        lines.append(f"- `{name}.csv`: {ABOUT.get(name, '')}")
+        lines.append("")
+        lines.append("  | column | type | unit | French label |")
+        lines.append("  |---|---|---|---|")
+        for c in cols:
+            opt = " (optional)" if c.optional else ""
+            lines.append(f"  | `{c.name}`{opt} | {c.type} | {c.unit} | {label(c.name)} |")
+        lines.append("")
+    lines.append("<!-- /tables -->")
+    return "\n".join(lines) + "\n"
