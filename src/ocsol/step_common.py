@@ -1,9 +1,8 @@
 """What the pipeline's steps share: their output (:class:`StepOutput`), QA rows, file provenance,
 classified layers and the extent of a change layer.
 
-:mod:`ocsol.pipeline` (raw OCS GE) and :mod:`ocsol.ign_artif` (IGN's artificialisation product) both
-use them; keeping them here lets the pipeline import its steps without a step importing the
-pipeline back.
+The steps of :mod:`ocsol.steps` use them and :mod:`ocsol.pipeline` composes their outputs; keeping
+them here lets the pipeline import its steps without a step importing the pipeline back.
 """
 
 from __future__ import annotations
