@@ -32,9 +32,9 @@ LAYERS: dict[str, list[str]] = {
     # measures: tidy tables in, tidy tables out
     "measures": ["ocsol.indicators", "ocsol.consumption", "ocsol.demography", "ocsol.zan_rules", "ocsol.zan",
                  "ocsol.zan_2031", "ocsol.compare", "ocsol.cog", "ocsol.consumption_tables",
-                 "ocsol.threshold_tables", "ocsol.fragmentation", "ocsol.raster_coverage"],
+                 "ocsol.threshold_tables", "ocsol.fragmentation", "ocsol.raster_coverage", "ocsol.ign_artif"],
     # the pipeline and its steps: configuration + territories -> every table
-    "pipeline": ["ocsol.step_common", "ocsol.ign_artif", "ocsol.pipeline", "ocsol.threshold_compare",
+    "pipeline": ["ocsol.step_common", "ocsol.steps", "ocsol.pipeline", "ocsol.threshold_compare",
                  "ocsol.synthetic_inputs"],
     # reports (and the plots they draw)
     "report": ["ocsol.plot", "ocsol.report"],

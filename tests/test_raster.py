@@ -14,10 +14,11 @@ from pyproj import Geod
 from rasterio.transform import from_origin
 
 from ocsol.config import config_from_dict
-from ocsol.crosstab import compute_raster_pieces, crosstab_rasters, row_areas
+from ocsol.crosstab import crosstab_rasters, row_areas
 from ocsol.errors import ConfigError, CRSError, SchemaError, UnknownCodeError
 from ocsol.io.raster import check_same_grid, open_raster, open_vintages
 from ocsol.legends import BUILTIN_LEGENDS, load_legend
+from ocsol.steps.raster import raster_pieces
 
 ROOT = Path(__file__).resolve().parents[1]
 X0, Y0 = 700_000.0, 6_600_000.0  # Lambert-93 origin of the hand-made grids, 10 m pixels
@@ -271,7 +272,7 @@ def test_sample_config_runs_with_geodesic_areas() -> None:
     t = cfg.territories
     terr = read_territories(cfg.resolve(t.path), code=t.code, name=t.name, levels=t.levels,
                             level_names=t.names, crs=cfg.crs)
-    r = compute_raster_pieces(cfg, terr)
+    r = raster_pieces(cfg, terr)
     assert sorted(r.stock["code"].unique()) == ["ST001", "ST002", "ST003", "ST004"]
     assert r.meta["pixels_in_zones"] == 720 * 720
     _, grid = open_vintages({y: cfg.resolve(p) for y, p in cfg.raster.vintages.items()})
@@ -284,7 +285,7 @@ def test_sample_config_runs_with_geodesic_areas() -> None:
 def test_config_without_raster_section(tmp_path: Path) -> None:
     cfg = config_from_dict({"territories": {"path": "x.gpkg"}}, base_dir=tmp_path)
     with pytest.raises(ConfigError, match=r"no raster vintages; add \[raster\]"):
-        compute_raster_pieces(cfg, None)  # type: ignore[arg-type]
+        raster_pieces(cfg, None)  # type: ignore[arg-type]
 
 
 def test_uniform_windows_over_several_zones(tmp_path: Path, legend: pd.DataFrame) -> None:

@@ -55,12 +55,10 @@ from .errors import ConfigError, SchemaError, UnknownCodeError, format_problems
 from .io.raster import Grid, RasterInfo, WindowReader, open_vintages
 from .io.xr import raster_sources
 from .kernels import pair_bins
-from .legends import load_legend
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
-    from .config import Config
     from .territories import Territories
 
 log = logging.getLogger(__name__)
@@ -107,58 +105,6 @@ class RasterPieces:
     covered: pd.DataFrame
     unknown: pd.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)
-
-
-def compute_raster_pieces(config: Config, territories: Territories, *, progress: bool = False) -> RasterPieces:
-    """Crosstab the ``[raster]`` vintages of a configuration over its territories.
-
-    Parameters
-    ----------
-    config
-        A checked configuration with a ``[raster]`` section (``legend``, ``vintages`` year →
-        path, ``block_size``, ``unknown``, ``threads``).
-    territories
-        Communes with geometry (any CRS: they are reprojected to the raster CRS).
-    progress
-        Show a progress bar over windows.
-
-    Returns
-    -------
-    RasterPieces
-
-    Raises
-    ------
-    ConfigError
-        No ``[raster]`` section, no vintages, or a bad ``unknown`` / ``threads`` value.
-    SchemaError, CRSError, InputFileError
-        Unreadable rasters, or vintages not on one grid (with the command that aligns them).
-    UnknownCodeError
-        Raster values outside the legend, unless ``[raster].unknown = "nodata"``.
-    """
-    raster = config.raster
-    vintages = raster.vintages or {}
-    if not config.has("raster") or not vintages:
-        raise ConfigError(
-            f"{config.label}: no raster vintages; add [raster] legend = \"worldcover\" and "
-            "[raster.vintages] 2020 = \"a.tif\", 2021 = \"b.tif\""
-        )
-    try:
-        years = {int(y): config.resolve(p) for y, p in vintages.items()}
-    except ValueError:
-        raise ConfigError(
-            f"{config.label}: [raster.vintages] keys must be years, found {sorted(vintages)}"
-        ) from None
-    legend_name = str(raster.legend)
-    if legend_name.lower().endswith(".csv"):
-        legend_name = str(config.resolve(legend_name))
-    return crosstab_rasters(
-        territories, years, load_legend(legend_name),
-        block_size=int(raster.block_size or 2048),
-        unknown=str(raster.unknown or "error"),
-        threads=int(raster.threads or 0) or None,
-        legend_name=str(raster.legend),
-        progress=progress,
-    )
 
 
 def crosstab_rasters(

@@ -7,8 +7,8 @@ IGN delivers OCS GE by département. A configuration may list them in ``[ocsge] 
 - or a CSV table with a ``departement`` column and one column per vintage year holding the
   paths (``departement,2019,2022``); ``[[ocsge.diff]]`` paths may then use ``{dep}``.
 
-Each département is then one task (:func:`ocsol.pipeline.ocsge_departement`, run by
-:func:`ocsol.pipeline.run_departements`): it reads its own
+Each département is then one task (:func:`ocsol.steps.ocsge.ocsge_departement`, run by
+:func:`ocsol.steps.ocsge.run_departements`): it reads its own
 layers, cuts them by the communes its layers reach and returns commune-level pieces tables.
 The driver concatenates the pieces in the order of the list and aggregates the parents once,
 so a parent spanning départements (EPCI, SCoT, région) is the sum of all its communes.

@@ -1,9 +1,8 @@
-"""What the pipeline's steps share: QA rows, file provenance, classified layers and the extent of
-a change layer.
+"""What the pipeline's steps share: their output (:class:`StepOutput`), QA rows, file provenance,
+classified layers and the extent of a change layer.
 
-:mod:`ocsol.pipeline` (raw OCS GE) and :mod:`ocsol.ign_artif` (IGN's artificialisation product) both
-use them; keeping them here lets the pipeline import its steps without a step importing the
-pipeline back.
+The steps of :mod:`ocsol.steps` use them and :mod:`ocsol.pipeline` composes their outputs; keeping
+them here lets the pipeline import its steps without a step importing the pipeline back.
 """
 
 from __future__ import annotations
@@ -11,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -85,3 +85,24 @@ def diff_extent(diff: gpd.GeoDataFrame, communes: gpd.GeoDataFrame | Territories
     hull = shapely.convex_hull(shapely.multipoints(shapely.get_coordinates(diff.geometry.values)))
     inside = communes.loc[communes.intersects(hull), "code"]
     return pd.DataFrame({"code": inside.to_numpy(), "vintage_from": y1, "vintage_to": y2})
+
+
+@dataclass
+class StepOutput:
+    """What one step of :func:`ocsol.compute` gives: tables, change polygons (OCS GE only), and the
+    provenance and QA rows it adds, in the order it found them (the order is kept in the outputs)."""
+
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    provenance: list[dict] = field(default_factory=list)
+    qa: list[dict] = field(default_factory=list)
+    changes: gpd.GeoDataFrame | None = None
+
+
+def stack(first: pd.DataFrame | None, second: pd.DataFrame) -> pd.DataFrame:
+    """Rows of two measures in one table (the first's rows first); empty parts are skipped."""
+    parts = [t for t in (first, second) if t is not None and len(t)]
+    if not parts:
+        return second if first is None else first
+    if len(parts) == 1:
+        return parts[0]
+    return pd.concat(parts, ignore_index=True)
