@@ -20,6 +20,7 @@ SLOW_DOCTESTS = {
     "ocsol.report.safe",
     "ocsol.kernels.vertex_hash",
     "ocsol.report.batch.batch_reports",
+    "ocsol.cluster.open_client",
 }
 
 
