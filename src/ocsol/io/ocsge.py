@@ -45,6 +45,8 @@ def read_ocsge(
     cs_field, us_field
         Couverture / usage fields; detected among ``code_cs``/``CODE_CS``/``couverture`` and
         ``code_us``/``CODE_US``/``usage`` when not given.
+    layer
+        Layer name inside a multi-layer file (GeoPackage); the one with code fields by default.
 
     Returns
     -------

@@ -52,6 +52,10 @@ def read_territories(
         Parent level -> column holding the parent's name, e.g. ``{"epci": "NOM_EPCI"}``.
     membership
         Optional table: commune code + one column per level (column name = level name).
+    membership_code
+        Column of the commune code in ``membership`` (detected when not given).
+    layer
+        Layer name inside a multi-layer file.
     crs
         Working CRS (projected, metres).
 

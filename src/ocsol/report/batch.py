@@ -77,6 +77,8 @@ def select_territories(
 
     Parameters
     ----------
+    ind
+        The indicators (:func:`ocsol.report.load_indicators`).
     level
         Only this level (``commune``, ``epci``…).
     within
@@ -86,11 +88,6 @@ def select_territories(
         Explicit codes (``CODE`` or ``LEVEL:CODE``).
 
     Without any argument: every territory of every level.
-
-    Parameters
-    ----------
-    ind
-        The indicators (:func:`ocsol.report.load_indicators`).
 
     Returns
     -------
