@@ -217,8 +217,8 @@ def consumption(ctx: ReportData) -> None:
                      "fichiers fonciers).")
     lines.append("*Convention : l'année N désigne le flux du 1er janvier N au 1er janvier N+1.*")
     ctx.texts["consommation"] = "\n\n".join(lines)
-    cols = [("year", "year"), ("total_ha", "ha")]
-    cols += [(c, f"{label} (ha)", "ha") for c, label in DESTINATIONS.items()]
+    cols: list[tuple[str, ...]] = [("year", "year"), ("total_ha", "ha")]
+    cols += [(c, f"{label} (ha)", "ha") for c, label in DESTINATIONS.items()]  # plot's one list of destinations
     cols += [("pct_area", "pct_area"), ("provisional", "bool")]
     _view(ctx, "consommation", cols, shown)
     fig = shown[["year", *[c for c in DESTINATIONS if c in shown], "total_ha"]].copy()

@@ -6,6 +6,7 @@ here (one way to add a view, no import between the section modules).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from .data import ReportData
 from .safe import md
 
 
-def add_view(ctx: ReportData, name: str, columns: list[tuple[str, ...]], df: pd.DataFrame, **params: Any) -> None:
+def add_view(ctx: ReportData, name: str, columns: Sequence[tuple[str, ...]], df: pd.DataFrame, **params: Any) -> None:
     """Register a display table: ``columns`` = (source column, kind) pairs.
 
     A column's French header is the ``ocsol.fr`` catalogue's text ``view_column`` keyed
