@@ -19,6 +19,8 @@ SLOW_DOCTESTS = {
     "ocsol.plot",
     "ocsol.report.safe",
     "ocsol.kernels.vertex_hash",
+    "ocsol.report.batch.batch_reports",
+    "ocsol.cluster.open_client",
 }
 
 

@@ -52,3 +52,17 @@ def test_report_loader_text_columns_are_declared_text() -> None:
     from ocsol.report.loader import TEXT_COLUMNS
 
     assert TEXT_COLUMNS <= schema.text_columns()
+
+
+def test_index_columns_are_open_data_columns_with_catalogue_headers() -> None:
+    """Every column of ``index.html`` is a column of the open-data table, its header is in the
+    catalogue, and a header that names a unit names the schema's unit."""
+    from ocsol import fr
+    from ocsol.report.publish import INDEX_COLUMNS, OPENDATA_TABLE
+
+    declared = schema.columns(OPENDATA_TABLE, optional=True)
+    for key, _kind in INDEX_COLUMNS:
+        assert key in declared, f"index column {key} is not a column of {OPENDATA_TABLE}"
+        header = fr.text("index_column", key)
+        unit = schema.unit(OPENDATA_TABLE, key)
+        assert not unit or unit in header, f"index header {header!r} does not name the unit {unit}"

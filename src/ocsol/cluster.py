@@ -65,6 +65,33 @@ def open_client(
         Workers as processes (default) or as threads of this process (tests, notebooks).
     memory_limit
         Per-worker memory limit of the LocalCluster (dask's ``"auto"``: RAM / workers).
+
+    Yields
+    ------
+    dask.distributed.Client
+        Closed (with its LocalCluster) when the ``with`` block ends.
+
+    Raises
+    ------
+    ConfigError
+        When the scheduler cannot be reached.
+
+    Examples
+    --------
+    Two sample configurations computed as two tasks of a LocalCluster (here two worker threads);
+    :func:`ocsol.compute` and :func:`ocsol.report.batch.batch_reports` take the same ``client``:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from ocsol.report import compute_indicators
+    >>> from ocsol.sample import sample_config
+    >>> with tempfile.TemporaryDirectory() as tmp, open_client(workers=2, processes=False) as client:
+    ...     folders = run_tasks(client, compute_indicators, [(sample_config("lyon"), Path(tmp) / "lyon"),
+    ...                                                      (sample_config("arcachon"), Path(tmp) / "arcachon")])
+    ...     written = [sorted(p.name for p in f.glob("*.csv"))[:3] for f in folders]
+    >>> [f.name for f in folders], written  # doctest: +NORMALIZE_WHITESPACE
+    (['lyon', 'arcachon'],
+     [['consumption.csv', 'consumption_qa.csv', 'efficiency.csv'], ['flows.csv', 'land_account.csv', 'membership.csv']])
     """
     try:
         from dask.distributed import Client, LocalCluster
@@ -111,6 +138,43 @@ def run_tasks(
     With ``on_error``, a failed task (including a worker that died, ``KilledWorker``) gives
     ``on_error(i, exc)`` as its result instead and the others go on.
     ``shared`` values are sent once to every worker (scattered), not once per task.
+
+    Parameters
+    ----------
+    client
+        A ``dask.distributed.Client`` (:func:`open_client`), or None to run here, in order.
+    fn
+        A function importable on the workers (module level).
+    items
+        One tuple of positional arguments per task.
+    desc, unit, progress
+        The progress bar (tqdm, on stderr).
+    labels
+        Task names for the Dask dashboard (default: the index).
+    on_result, on_error
+        Called with each result as it arrives; ``on_error`` turns a failure into a result.
+    shared
+        Keyword arguments common to every task.
+
+    Returns
+    -------
+    list
+        ``fn``'s results in the order of ``items``.
+
+    Raises
+    ------
+    Exception
+        The first task's error, with its own type, when there is no ``on_error``.
+
+    Examples
+    --------
+    Without a client the tasks run here, one after another; with one, on its workers — the
+    results come back in the same order either way:
+
+    >>> from ocsol.io.cerema import read_cerema
+    >>> files = [("data/lyon/conso_communes_cerema_format.csv",)]
+    >>> [len(t) for t in run_tasks(None, read_cerema, files, code="idcom")]  # 58 communes × 15 years
+    [870]
     """
     from tqdm.auto import tqdm
 
@@ -147,3 +211,6 @@ def run_tasks(
         return out
     finally:
         bar.close()
+
+
+__all__ = ["open_client", "run_tasks"]

@@ -93,6 +93,21 @@ def neighbours(
     SchemaError
         When the table lacks the value column or repeats a territory, or the territories have
         no geometry and no list was given.
+
+    Examples
+    --------
+    Blois beside its three nearest communes of the CA de Blois, by area:
+
+    >>> from ocsol import read_territories
+    >>> terr = read_territories("data/cvl/communes_blois.gpkg", code="CODE_INSEE", name="NOM")
+    >>> areas = terr.units().assign(area_ha=lambda d: d["area_m2"] / 1e4)
+    >>> neighbours(terr, "commune", "41018", table=areas, value="area_ha", n=3).round(1)
+            role    level   code                       name  distance_km   value
+    0  territory  commune  41018                      Blois          0.0  3756.0
+    1  neighbour  commune  41230  Saint-Sulpice-de-Pommeray          4.1  1169.5
+    2  neighbour  commune  41212     Saint-Gervais-la-Forêt          4.7   902.0
+    3  neighbour  commune  41032                   Chailles          4.8  1850.0
+    4     median  commune                            median          NaN  1169.5
     """
     level, code = territories.find(code, level)
     if value not in table.columns:

@@ -598,11 +598,33 @@ def _is_date(text: str) -> bool:
 def load_config(path: str | os.PathLike[str]) -> Config:
     """Read and check a TOML configuration file.
 
+    Parameters
+    ----------
+    path
+        The ``ocsol.toml``; relative paths inside it are resolved against its folder.
+
+    Returns
+    -------
+    Config
+        One frozen dataclass per section, defaults filled in (``docs/config.md``).
+
     Raises
     ------
     ConfigError
         On a missing file, a TOML syntax error (with its line), an unknown key (with a
         suggestion) or a value of the wrong kind.
+
+    Examples
+    --------
+    The sample configuration of the CA de Blois:
+
+    >>> config = load_config("data/cvl/ocsol.toml")
+    >>> config.territories.code, config.territories.levels
+    ('CODE_INSEE', {'epci': 'SIREN_EPCI', 'dep': 'DEP'})
+    >>> config.ocsge.rule, sorted(config.ocsge.vintages)
+    ('decret-2023', ['2019', '2022'])
+    >>> sorted(config.present)
+    ['ocsge', 'territories']
     """
     p = Path(path)
     if not p.is_file():

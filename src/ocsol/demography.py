@@ -144,6 +144,19 @@ def efficiency(
     >>> e = efficiency(conso, pop, t, periods=[[2011, 2012]])
     >>> float(e["m2_per_new_inhabitant"].iloc[0])
     400.0
+
+    The Métropole de Lyon (Cerema and INSEE samples), 2011–2020: 827.7 ha for 113 987 new
+    inhabitants, 72.6 m² each:
+
+    >>> from ocsol import consumption_by_year, read_cerema, read_population, read_territories
+    >>> lyon = read_territories("data/lyon/communes_metropole_lyon.csv", area="surface_ha",
+    ...                         levels={"epci": "epci_siren"})
+    >>> conso = consumption_by_year(read_cerema("data/lyon/conso_communes_cerema_format.csv"), lyon)
+    >>> pop = read_population("data/lyon/population_communes_2009_2023.csv")
+    >>> e = efficiency(conso, pop, lyon, periods=[[2011, 2020]]).query("level == 'epci'")
+    >>> e[["consumption_ha", "population_start", "population_end", "m2_per_new_inhabitant"]].round(1)
+        consumption_ha  population_start  population_end  m2_per_new_inhabitant
+    58           827.7         1310082.0       1424069.0                   72.6
     """
     if sdg_variant not in VARIANTS:
         raise ConfigError(f"[efficiency].sdg_variant = {sdg_variant!r}; use 'ln' or 'linear'")

@@ -59,6 +59,12 @@ def rule_source(rule: str | os.PathLike[str]) -> Path:
 def load_rule(rule: str | os.PathLike[str] = "decret-2023") -> pd.DataFrame:
     """Load a rule table by built-in name or path, and check it.
 
+    Parameters
+    ----------
+    rule
+        A built-in rule (:data:`BUILTIN_RULES`, ``ocsol/data/rules/``) or the path of a CSV
+        with the same columns (``docs/artificialisation.md``).
+
     Returns
     -------
     DataFrame

@@ -236,10 +236,34 @@ def write_results(results: Results, out_dir: str | os.PathLike[str]) -> list[Pat
     outputs untouched. ``manifest.json`` lists the files (``files``): those an earlier run wrote
     there and this one does not are removed. An ``out_dir`` holding an input file is refused.
 
+    Parameters
+    ----------
+    results
+        What :func:`compute` returned.
+    out_dir
+        The output folder (created if needed).
+
+    Returns
+    -------
+    list of Path
+        The files written, in ``out_dir``.
+
     Raises
     ------
     OutputError
         When ``out_dir`` holds an input, is locked by another run, or a file cannot be written.
+
+    Examples
+    --------
+    The tables of the Métropole de Lyon sample (Cerema consumption, population, ZAN):
+
+    >>> import tempfile
+    >>> from ocsol.sample import sample_config
+    >>> results = compute(sample_config("lyon"))
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     written = write_results(results, tmp)
+    >>> [p.name for p in written if p.suffix == ".csv"][:4]
+    ['territories.csv', 'consumption.csv', 'zan.csv', 'zan_path.csv']
     """
     inputs = [p["path"] for p in results.provenance]
     if results.config is not None:

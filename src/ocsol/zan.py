@@ -176,6 +176,20 @@ def zan_trajectory(
     [['1', 1.0, True, 'within'], ['2', 20.0, False, 'will_exceed'], ['E', 20.5, False, 'will_exceed']]
     >>> set(z["status"])  # the national default binds nobody: no verdict
     {''}
+
+    The Métropole de Lyon (Cerema sample): half of its 2011–2020 consumption for 2021–2030, of
+    which 149.9 ha were used by 2023 — at that pace the budget runs out in 2029:
+
+    >>> from ocsol import consumption_by_year, read_cerema, read_territories
+    >>> lyon = read_territories("data/lyon/communes_metropole_lyon.csv", area="surface_ha",
+    ...                         levels={"epci": "epci_siren"})
+    >>> conso = consumption_by_year(read_cerema("data/lyon/conso_communes_cerema_format.csv"), lyon)
+    >>> z = zan_trajectory(conso, lyon).query("level == 'epci'")
+    >>> z[["reference_ha", "allowed_ha", "consumed_since_ha", "used_pct", "indicative_status"]].round(1)
+        reference_ha  allowed_ha  consumed_since_ha  used_pct indicative_status
+    58         827.7       413.9              149.9      36.2       will_exceed
+    >>> int(z["exhaustion_year"].iloc[0])
+    2029
     """
     ref0, ref1 = _window(reference, "reference")
     per0, per1 = _window(period, "period")
@@ -379,6 +393,19 @@ def zan_path(
     [1.0, 0.2765]
     >>> sorted(set(p["basis"]))
     ['allowance', 'indicative_enaf']
+
+    The Métropole de Lyon (Cerema sample), 2021–2030: a tenth of its 413.9 ha each year.
+
+    >>> from ocsol import consumption_by_year, read_cerema, read_territories
+    >>> lyon = read_territories("data/lyon/communes_metropole_lyon.csv", area="surface_ha",
+    ...                         levels={"epci": "epci_siren"})
+    >>> conso = consumption_by_year(read_cerema("data/lyon/conso_communes_cerema_format.csv"), lyon)
+    >>> path = zan_path(zan_trajectory(conso, lyon)).query("level == 'epci'")
+    >>> path[["year", "annual_allowed_ha", "allowed_cumulative_ha"]].round(1).head(3)
+         year  annual_allowed_ha  allowed_cumulative_ha
+    580  2021               41.4                   41.4
+    581  2022               41.4                   82.8
+    582  2023               41.4                  124.2
     """
     rows = []
     for r in zan.itertuples(index=False):

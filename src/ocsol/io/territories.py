@@ -52,12 +52,40 @@ def read_territories(
         Parent level -> column holding the parent's name, e.g. ``{"epci": "NOM_EPCI"}``.
     membership
         Optional table: commune code + one column per level (column name = level name).
+    membership_code
+        Column of the commune code in ``membership`` (detected when not given).
+    layer
+        Layer name inside a multi-layer file.
     crs
         Working CRS (projected, metres).
 
     Returns
     -------
     Territories
+        Communes (``code, name, area_m2``, geometry when the file has one), their membership in
+        each parent level and the parents' names.
+
+    Raises
+    ------
+    InputFileError
+        When the file is missing or unreadable.
+    SchemaError
+        When a named column is missing, codes are empty or duplicated, or polygons overlap.
+
+    Examples
+    --------
+    The 43 communes of the CA de Blois in the bundled sample:
+
+    >>> terr = read_territories("data/cvl/communes_blois.gpkg", code="CODE_INSEE", name="NOM",
+    ...                         levels={"epci": "SIREN_EPCI"}, level_names={"epci": "NOM_EPCI"})
+    >>> terr.communes[["code", "name"]].head(3)
+        code               name
+    0  41009            Averdon
+    1  41018              Blois
+    2  41029  Candé-sur-Beuvron
+    >>> epci = terr.units().query("level == 'epci'").iloc[0]
+    >>> epci["code"], epci["name"], int(epci["n_communes"]), round(epci["area_m2"] / 1e4)
+    ('200030385', 'CA de Blois « Agglopolys »', 43, 79337)
     """
     p = check_file(path, what="territories")
     crs_note = ""

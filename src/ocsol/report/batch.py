@@ -84,6 +84,8 @@ def select_territories(
 
     Parameters
     ----------
+    ind
+        The indicators (:func:`ocsol.report.load_indicators`).
     level
         Only this level (``commune``, ``epci``…).
     within
@@ -94,10 +96,30 @@ def select_territories(
 
     Without any argument: every territory of every level.
 
+    Returns
+    -------
+    list of (str, str)
+        ``(level, code)`` pairs, parents before their communes.
+
     Raises
     ------
     TerritoryNotFoundError
         For an unknown level, code or a malformed ``within``.
+
+    Examples
+    --------
+    The Métropole de Lyon and its 58 communes:
+
+    >>> import tempfile
+    >>> from ocsol.report import compute_indicators, load_indicators
+    >>> from ocsol.sample import sample_config
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     ind = load_indicators(compute_indicators(sample_config("lyon"), tmp))
+    >>> chosen = select_territories(ind, within="epci:200046977")
+    >>> len(chosen), chosen[:3]
+    (59, [('epci', '200046977'), ('commune', '69003'), ('commune', '69029')])
+    >>> select_territories(ind, level="epci")
+    [('epci', '200046977')]
     """
     terr = ind.territories
     names = terr.names
@@ -140,7 +162,37 @@ def select_territories(
 
 
 def inputs_fingerprint(indicators: str | os.PathLike[str]) -> str:
-    """Hash of everything a report depends on: tables, notebook, template, ocsol version."""
+    """Hash of everything a report depends on: tables, notebook, template, ocsol version.
+
+    A report whose stamp holds the same key is up to date and is not written again.
+
+    Parameters
+    ----------
+    indicators
+        The indicators folder.
+
+    Returns
+    -------
+    str
+        A sha256 hex digest.
+
+    Examples
+    --------
+    Any change to a table changes the key, so every report is rewritten:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from ocsol.report import compute_indicators
+    >>> from ocsol.sample import sample_config
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     folder = compute_indicators(sample_config("lyon"), tmp)
+    ...     before = inputs_fingerprint(folder)
+    ...     with open(Path(folder) / "qa.csv", "a", encoding="utf-8") as f:
+    ...         _ = f.write("\\n")
+    ...     after = inputs_fingerprint(folder)
+    >>> len(before), before == after
+    (64, False)
+    """
     h = hashlib.sha256(__version__.encode())
     folder = Path(indicators)
     for f in sorted(folder.iterdir()):
@@ -240,6 +292,30 @@ def batch_reports(
     BatchResult
         Every report's result (failures carry their error); the batch itself only raises for
         a missing indicators folder.
+
+    Raises
+    ------
+    InputFileError
+        When the indicators folder is missing.
+
+    Examples
+    --------
+    The report of the Métropole de Lyon, its index page and open-data tables:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from ocsol.report import compute_indicators
+    >>> from ocsol.sample import sample_config
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     folder = compute_indicators(sample_config("lyon"), Path(tmp) / "indicators")
+    ...     batch = batch_reports([("epci", "200046977")], indicators=folder, out=Path(tmp) / "reports",
+    ...                           jobs=1, progress=False)
+    ...     written = sorted(p.name for p in (Path(tmp) / "reports").iterdir())
+    ...     report = sorted(p.name for p in (Path(tmp) / "reports" / "epci-200046977").iterdir())
+    >>> len(batch.done), len(batch.failed), written
+    (1, 0, ['epci-200046977', 'index.html', 'opendata'])
+    >>> report
+    ['.ocsol-stamp.json', 'donnees', 'headline.json', 'manifest.json', 'rapport.docx', 'rapport.html', 'rapport.ipynb', 'tableaux.xlsx']
     """
     from tqdm.auto import tqdm
 

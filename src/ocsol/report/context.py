@@ -278,7 +278,33 @@ def _indicators(*, config: str | None, indicators: str | None) -> Indicators:
 
 
 def save_headline(headline: dict[str, Any], path: str | os.PathLike[str] | None) -> Path | None:
-    """Write key figures as JSON (a notebook's last cell; tests read it). No-op when ``path`` is None."""
+    """Write key figures as JSON (a notebook's last cell; tests read it). No-op when ``path`` is None.
+
+    Parameters
+    ----------
+    headline
+        The figures (``ReportContext.headline``); dates, numpy numbers and NaN are converted.
+    path
+        The JSON file to write, or None.
+
+    Returns
+    -------
+    Path or None
+        The file written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = save_headline({"territory": "Métropole de Lyon", "consumed_ha": 149.8944}, Path(tmp) / "headline.json")
+    ...     text = path.read_text(encoding="utf-8")
+    >>> print(text)
+    {
+     "territory": "Métropole de Lyon",
+     "consumed_ha": 149.8944
+    }
+    """
     if path is None:
         return None
 
@@ -288,7 +314,32 @@ def save_headline(headline: dict[str, Any], path: str | os.PathLike[str] | None)
 
 
 def read_headline(folder: str | os.PathLike[str]) -> dict[str, Any]:
-    """The headline figures a report recorded (``headline.json`` in its folder)."""
+    """The headline figures a report recorded (``headline.json`` in its folder).
+
+    Parameters
+    ----------
+    folder
+        A report folder (``reports/epci-200046977``).
+
+    Returns
+    -------
+    dict
+        The figures :func:`save_headline` wrote.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the folder has no ``headline.json`` (no report was written there).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = save_headline({"territory": "Métropole de Lyon", "consumed_ha": 149.8944}, Path(tmp) / HEADLINE_FILE)
+    ...     headline = read_headline(tmp)
+    >>> headline["consumed_ha"]
+    149.8944
+    """
     return json.loads((Path(folder) / HEADLINE_FILE).read_text(encoding="utf-8"))
 
 

@@ -117,10 +117,41 @@ class Indicators:
 def load_indicators(folder: str | os.PathLike[str]) -> Indicators:
     """Read an indicators folder (cached per process while its files are unchanged).
 
+    Parameters
+    ----------
+    folder
+        A folder written by ``ocsol indicators`` or :func:`compute_indicators`.
+
+    Returns
+    -------
+    Indicators
+        Its tables (hectares; codes as strings), territories, change polygons, provenance and
+        the settings the reports need.
+
     Raises
     ------
     InputFileError
         When the folder or its ``territories.csv`` is missing.
+
+    Examples
+    --------
+    The Métropole de Lyon's NAF consumption (Cerema) and its ZAN budget for 2021–2030:
+
+    >>> import tempfile
+    >>> from ocsol.sample import sample_config
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     ind = load_indicators(compute_indicators(sample_config("lyon"), tmp))
+    >>> ind.meta["title"], sorted(ind.tables)
+    ('Métropole de Lyon', ['consumption', 'efficiency', 'qa', 'territories', 'zan', 'zan_path'])
+    >>> conso = ind.tables["consumption"].query("level == 'epci'")
+    >>> conso[["code", "year", "total_ha", "habitat_ha", "activite_ha"]].tail(3).round(1)
+              code  year  total_ha  habitat_ha  activite_ha
+    882  200046977  2021      81.2        38.3         28.5
+    883  200046977  2022      32.3        20.6          5.7
+    884  200046977  2023      36.4        22.9          8.8
+    >>> zan = ind.tables["zan"].query("level == 'epci'").iloc[0]
+    >>> float(zan["allowed_ha"]), float(zan["consumed_since_ha"]), zan["indicative_status"]
+    (413.8727, 149.8944, 'will_exceed')
     """
     p = Path(folder).expanduser().resolve()
     if not p.is_dir():
@@ -222,10 +253,36 @@ def compute_indicators(
     Calls :func:`ocsol.pipeline.compute` and :func:`ocsol.pipeline.write_results` (which also
     writes ``membership.csv`` and ``manifest.json``, the settings reports need).
 
+    Parameters
+    ----------
+    config
+        Path of an ``ocsol.toml``.
+    out_dir
+        Folder to write (created if needed).
+    progress
+        Show a progress bar on long steps.
+    client
+        A ``dask.distributed`` client for the départements of a multi-département run.
+
     Returns
     -------
     Path
         The indicators folder.
+
+    Raises
+    ------
+    OcsolError
+        Any input or configuration error of the run (one line naming the file and the fix).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from ocsol.sample import sample_config
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     folder = compute_indicators(sample_config("lyon"), tmp)
+    ...     files = sorted(f.name for f in folder.iterdir())
+    >>> files[:6]
+    ['consumption.csv', 'consumption_qa.csv', 'efficiency.csv', 'manifest.json', 'membership.csv', 'provenance.csv']
     """
     cfg = load_config(config)
     results = pipeline.compute(cfg, progress=progress, client=client)

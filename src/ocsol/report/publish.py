@@ -192,18 +192,21 @@ def territory_geometries(ind: Indicators, territories: list[tuple[str, str]]) ->
 
 
 # -- index.html ----------------------------------------------------------------------------------
-INDEX_COLUMNS: list[tuple[str, str, str]] = [  # key, header, kind
-    ("name", "Territoire", "link"),
-    ("level", "Niveau", "text"),
-    ("code", "Code", "text"),
-    ("reference_ha", "Conso. de référence (ha)", "ha"),
-    ("allowed_ha", "Enveloppe de la période (ha)", "ha"),
-    ("consumed_since_ha", "Consommé depuis le début de période (ha)", "ha"),
-    ("used_pct", "Enveloppe consommée (%)", "pct"),
-    ("status_fr", "Situation", "status"),
-    ("artif_pct", "Artificialisé (%)", "pct"),
-    ("net_artif_ha", "Solde artif. (ha)", "signed"),
-    ("m2_per_new_inhabitant", "m²/nouvel habitant", "m2"),
+#: Columns of ``index.html``: a column of :data:`OPENDATA_TABLE` (``ocsol/data/tables.csv``) and how
+#: its cells are written; headers are in the ``ocsol.fr`` catalogue (group ``index_column``, with a
+#: ``<key>_years`` variant naming the years when all the rows share them).
+INDEX_COLUMNS: list[tuple[str, str]] = [  # key, kind
+    ("name", "link"),
+    ("level", "text"),
+    ("code", "text"),
+    ("reference_ha", "ha"),
+    ("allowed_ha", "ha"),
+    ("consumed_since_ha", "ha"),
+    ("used_pct", "pct"),
+    ("status_fr", "status"),
+    ("artif_pct", "pct"),
+    ("net_artif_ha", "signed"),
+    ("m2_per_new_inhabitant", "m2"),
 ]
 
 _SORT_JS = """
@@ -319,10 +322,15 @@ def _index_columns(table: pd.DataFrame) -> list[tuple[str, str, str]]:
 
     ref, per = years("reference_start", "reference_end"), years("period_start", "period_end")
     start = per.split("–")[0] if per else None
-    names = {"reference_ha": f"Conso. {ref} (ha)" if ref else "Conso. de référence (ha)",
-             "allowed_ha": f"Enveloppe {per} (ha)" if per else "Enveloppe (ha)",
-             "consumed_since_ha": f"Consommé depuis {start} (ha)" if start else "Consommé depuis le début de période (ha)"}
-    return [(key, names.get(key, header), kind) for key, header, kind in INDEX_COLUMNS]
+    dated = {"reference_ha": {"years": ref}, "allowed_ha": {"years": per}, "consumed_since_ha": {"start": start}}
+
+    def header(key: str) -> str:
+        params = dated.get(key)
+        if params and all(params.values()):
+            return words.text("index_column", f"{key}_years", **params)
+        return words.text("index_column", key)
+
+    return [(key, header(key), kind) for key, kind in INDEX_COLUMNS]
 
 
 def _cell(value: Any, kind: str, r: Any, level_label: Any) -> safe.Markup:

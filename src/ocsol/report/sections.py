@@ -217,9 +217,9 @@ def consumption(ctx: ReportData) -> None:
                      "fichiers fonciers).")
     lines.append("*Convention : l'année N désigne le flux du 1er janvier N au 1er janvier N+1.*")
     ctx.texts["consommation"] = "\n\n".join(lines)
-    cols = [("year", "Année", "year"), ("total_ha", "Total (ha)", "ha")]
-    cols += [(c, f"{label} (ha)", "ha") for c, label in DESTINATIONS.items()]
-    cols += [("pct_area", "Part de la surface (%)", "pct_area"), ("provisional", "Provisoire", "bool")]
+    cols: list[tuple[str, ...]] = [("year", "year"), ("total_ha", "ha")]
+    cols += [(c, f"{label} (ha)", "ha") for c, label in DESTINATIONS.items()]  # plot's one list of destinations
+    cols += [("pct_area", "pct_area"), ("provisional", "bool")]
     _view(ctx, "consommation", cols, shown)
     fig = shown[["year", *[c for c in DESTINATIONS if c in shown], "total_ha"]].copy()
     if "provisional" in shown:
@@ -491,16 +491,14 @@ def artificialisation(ctx: ReportData, ind: Indicators) -> None:
              for m in measures}
     if several:
         _measures_view(ctx, measures, label, summ if has_stock else None, flows if has_flows else None)
-    note = [("reason_fr", "Motif (chiffre non disponible)", "text")]
+    note = [("reason_fr", "text")]
     if has_stock and summ is not None:
         rank = {m: i for i, m in enumerate(measures)}  # the headline measure first, as in the text
         s = summ.assign(_rank=summ["measure"].map(rank)).sort_values(["_rank", "vintage"], kind="mergesort")
         s = s.assign(measure_fr=s["measure"].map(label))
-        cols = [("vintage", "Millésime", "year")] + ([("measure_fr", "Mesure", "text")] if several else [])
-        _view(ctx, "stocks", cols + [("covered_ha", "Surface couverte (ha)", "ha"),
-                                     ("artif_ha", "Artificialisé (ha)", "ha"), ("artif_pct", "Artificialisé (%)", "pct"),
-                                     ("imper_ha", "Imperméabilisé (ha)", "ha"),
-                                     ("imper_pct", "Imperméabilisé (%)", "pct")]
+        cols = [("vintage", "year")] + ([("measure_fr", "text")] if several else [])
+        _view(ctx, "stocks", cols + [("covered_ha", "ha"), ("artif_ha", "ha"), ("artif_pct", "pct"),
+                                     ("imper_ha", "ha"), ("imper_pct", "pct")]
               + (note if (s["reason_fr"] != "").any() else []), s)
     if has_flows and flows is not None:
         rank = {m: i for i, m in enumerate(measures)}
@@ -508,13 +506,9 @@ def artificialisation(ctx: ReportData, ind: Indicators) -> None:
                                                                         kind="mergesort")
         f["period"] = [f"{int(a)}–{int(b)}" for a, b in zip(f["vintage_from"], f["vintage_to"], strict=True)]
         f["measure_fr"] = f["measure"].map(label)
-        cols = [("period", "Période", "text")] + ([("measure_fr", "Mesure", "text")] if several else [])
-        _view(ctx, "flux", cols + [("artif_ha", "Artificialisé (ha)", "ha"),
-                                   ("desartif_ha", "Désartificialisé (ha)", "ha"),
-                                   ("net_artif_ha", "Solde artif. (ha)", "signed"),
-                                   ("imper_ha", "Imperméabilisé (ha)", "ha"),
-                                   ("desimper_ha", "Désimperméabilisé (ha)", "ha"),
-                                   ("net_imper_ha", "Solde imper. (ha)", "signed")]
+        cols = [("period", "text")] + ([("measure_fr", "text")] if several else [])
+        _view(ctx, "flux", cols + [("artif_ha", "ha"), ("desartif_ha", "ha"), ("net_artif_ha", "signed"),
+                                   ("imper_ha", "ha"), ("desimper_ha", "ha"), ("net_imper_ha", "signed")]
               + (note if (f["reason_fr"] != "").any() else []), f)
     for name in ("stocks", "flux"):  # imperviousness not measured at all (raster legend): said in the text
         v = ctx.views.get(name)
@@ -544,9 +538,8 @@ def artificialisation(ctx: ReportData, ind: Indicators) -> None:
         labels = _raster_labels(stock)
         acc["class_fr"] = [f"{plot.class_label(c)} {labels[c]}" if labels.get(c) else plot.class_label(c)
                            for c in acc["class"]]
-        _view(ctx, "compte", [("class_fr", "Classe", "text"), ("opening_ha", f"Stock {int(a)} (ha)", "ha"),
-                              ("additions_ha", "Entrées (ha)", "ha"), ("reductions_ha", "Sorties (ha)", "ha"),
-                              ("closing_ha", f"Stock {int(b)} (ha)", "ha")], acc)
+        _view(ctx, "compte", [("class_fr", "text"), ("opening_ha", "ha"), ("additions_ha", "ha"),
+                              ("reductions_ha", "ha"), ("closing_ha", "ha")], acc, start=int(a), end=int(b))
     if ctx.changes is not None and len(ctx.changes):
         ch = ctx.changes
         keep = [c for c in ("code", "vintage_from", "vintage_to", "cs_from", "us_from", "cs_to", "us_to",
@@ -580,11 +573,9 @@ def _measures_view(ctx: ReportData, measures: list[str], label: dict[str, str], 
             row["period"] = f"{int(row['flows_from'])}–{int(row['flows_to'])}"
         rows.append(row)
     df = pd.DataFrame(rows)
-    _view(ctx, "mesures", [("measure_fr", "Mesure", "text"), ("headline", "Chiffres clés", "bool"),
-                           ("artif_vintage", "Millésime", "year"), ("artif_ha", "Artificialisé (ha)", "ha"),
-                           ("artif_pct", "Artificialisé (%)", "pct"), ("period", "Période du flux", "text"),
-                           ("net_artif_ha", "Solde artif. (ha)", "signed"),
-                           ("net_imper_ha", "Solde imper. (ha)", "signed")], df)
+    _view(ctx, "mesures", [("measure_fr", "text"), ("headline", "bool"), ("artif_vintage", "year"),
+                           ("artif_ha", "ha"), ("artif_pct", "pct"), ("period", "text"),
+                           ("net_artif_ha", "signed"), ("net_imper_ha", "signed")], df)
 
 
 def min_coverage_pct(ind: Indicators) -> str:
@@ -675,11 +666,10 @@ def millesimes_by_departement(ctx: ReportData, ind: Indicators) -> None:
                      "pairs": ", ".join(f"{a}–{b}" for a, b in pairs) or "—"})
     df = pd.DataFrame(rows).sort_values("dep", kind="mergesort")
     df["name"] = [n if n != d else "" for n, d in zip(df["name"], df["dep"], strict=True)]
-    _view(ctx, "millesimes", [("dep", "Département", "text"), ("name", "Nom", "text"),
-                              ("n", "Communes", "int"), ("vintages", "Millésimes OCS GE", "text"),
-                              ("pairs", "Flux entre millésimes", "text")], df)
+    _view(ctx, "millesimes", [("dep", "text"), ("name", "text"), ("n", "int"), ("vintages", "text"),
+                              ("pairs", "text")], df)
     if (df["name"] == "").all():
-        ctx.views["millesimes"] = ctx.views["millesimes"].drop(columns="Nom")
+        ctx.views["millesimes"] = ctx.views["millesimes"].drop(columns=fr.text("view_column", "name"))
     ctx.headline["millesimes_by_dep"] = {r["dep"]: r["vintages"] for r in rows}
 
 
@@ -718,10 +708,7 @@ def _flows_by_class(ctx: ReportData, changes: pd.DataFrame) -> None:
             continue
         labels = table.set_index("code")["label_short"]
         g["class_fr"] = [f"{plot.class_label(k)} {labels.get(k, '')}".strip() for k in g[by]]
-        what = "Couverture" if by == "cs_to" else "Usage"
-        _view(ctx, name, [("class_fr", f"{what} d'arrivée", "text"),
-                          ("artif", f"Artificialisé {period} (ha)", "ha"),
-                          ("imper", f"Imperméabilisé {period} (ha)", "ha")], g)
+        _view(ctx, name, [("class_fr", "text"), ("artif", "ha"), ("imper", "ha")], g, period=period)
 
 
 def _raster_labels(stock: pd.DataFrame | None) -> dict[str, str]:
@@ -752,8 +739,7 @@ def _naf_split(ctx: ReportData, new: pd.DataFrame, period: str) -> None:
     order = [s for s in ("naturel", "agricole", "forestier") if s in g.index]
     df = pd.DataFrame({"space": [s.capitalize() for s in order], "area_ha": [float(g[s]) for s in order]})
     df["share"] = df["area_ha"] / df["area_ha"].sum() * 100
-    _view(ctx, "naf_ocsge", [("space", "Espace artificialisé", "text"), ("area_ha", f"Surface {period} (ha)", "ha"),
-                             ("share", "Part (%)", "pct")], df)
+    _view(ctx, "naf_ocsge", [("space", "text"), ("area_ha", "ha"), ("share", "pct")], df, period=period)
 
 
 def _version_change(ctx: ReportData, a: int, b: int) -> str:
@@ -823,11 +809,9 @@ def demography(ctx: ReportData) -> None:
                  "OCS GE) et le taux de croissance démographique (PGR) ; LCR = ln(Urb₂/Urb₁)/années, "
                  "PGR = ln(Pop₂/Pop₁)/années. Non interprétable quand la population baisse.*")
     ctx.texts["demographie"] = "\n".join(lines)
-    cols = [("period", "Période", "text"), ("consumption_ha", "Consommation (ha)", "ha"),
-            ("population_start", "Population début", "int"), ("population_end", "Population fin", "int"),
-            ("m2_per_new_inhabitant", "m² par nouvel habitant", "m2")]
+    cols = [("period", "text"), ("consumption_ha", "ha"), ("population_start", "int"),
+            ("population_end", "int"), ("m2_per_new_inhabitant", "m2")]
     if "households_jobs_per_ha" in e.columns:
-        cols.append(("households_jobs_per_ha", "(Δménages + Δemplois) par ha", "ratio"))
-    cols += [("lcr", "LCR (/an)", "rate"), ("pgr", "PGR (/an)", "rate"), ("lcrpgr", "LCRPGR", "ratio"),
-             ("note_fr", "Note", "text")]
+        cols.append(("households_jobs_per_ha", "ratio"))
+    cols += [("lcr", "rate"), ("pgr", "rate"), ("lcrpgr", "ratio"), ("note_fr", "text")]
     _view(ctx, "demographie", cols, e)

@@ -6,18 +6,32 @@ here (one way to add a view, no import between the section modules).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from .. import fr
 from .data import ReportData
 from .safe import md
 
 
-def add_view(ctx: ReportData, name: str, columns: list[tuple[str, str, str]], df: pd.DataFrame) -> None:
-    """Register a display table: ``columns`` = (source column, French header, kind)."""
-    cols = [(src, label, kind) for src, label, kind in columns if src in df.columns]
+def add_view(ctx: ReportData, name: str, columns: Sequence[tuple[str, ...]], df: pd.DataFrame, **params: Any) -> None:
+    """Register a display table: ``columns`` = (source column, kind) pairs.
+
+    A column's French header is the ``ocsol.fr`` catalogue's text ``view_column`` keyed
+    ``<view>.<column>`` when the view words it its own way, else keyed ``<column>``; ``params``
+    fill its placeholders (``{period}``). A (source column, header, kind) triple brings its own
+    header (computed from another list, or not yet in the catalogue: members, methodology).
+    """
+
+    def header(src: str) -> str:
+        key = f"{name}.{src}" if fr.has("view_column", f"{name}.{src}") else src
+        return fr.text("view_column", key, **params)
+
+    cols = [(c[0], c[1], c[2]) if len(c) == 3 else (c[0], header(c[0]), c[1]) for c in columns]
+    cols = [(src, label, kind) for src, label, kind in cols if src in df.columns]
     view = pd.DataFrame({label: df[src].to_numpy() for src, label, _ in cols})
     ctx.views[name] = view
     ctx.kinds[name] = {label: kind for _, label, kind in cols}
