@@ -172,9 +172,9 @@ def case_ocsol(folder: Path, runs: int) -> dict:
                                    levels={"epci": "SIREN_EPCI", "dep": "DEP"})
     rule = nomenclature.load_rule("decret-2023")
     input_gb = _status_gb("VmRSS")
-    times, detail = [], {}
+    times, cpu, detail = [], [], {}
     for _ in range(runs):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         zones = change.Zones.from_communes(territories.communes)
         t1 = time.perf_counter()
         res = change.compare_vintages(v1, v2, zones, vintage_from=V1, vintage_to=V2, keep_changes=False)
@@ -185,11 +185,13 @@ def case_ocsol(folder: Path, runs: int) -> dict:
         tables = indicators.build_tables(stock_p, res.transitions, classes, territories, full_pairs=[(V1, V2)])
         t3 = time.perf_counter()
         times.append(t3 - t0)
+        cpu.append(time.process_time() - c0)  # all threads: less sensitive to the load than wall time
         detail = {"zones_s": t1 - t0, "overlay_s": t2 - t1, "tables_s": t3 - t2,
                   "matched": res.matched, "overlaid": res.overlaid,
                   "rows": {k: len(df) for k, df in tables.as_dict().items()}}
         del res, tables
     return {"case": "ocsol", "times_s": times, "median_s": statistics.median(times), "load_s": load_s,
+            "cpu_s": statistics.median(cpu),
             "input_gb": input_gb, "peak_gb": rss_gb(), **detail}
 
 
@@ -212,6 +214,7 @@ def case_overlay(folder: Path, runs: int) -> dict:
         s2 = abc.groupby(["code", "cs_to", "us_to"])["area_m2"].sum()
         t3 = time.perf_counter()
         times.append(t3 - t0)
+        cpu.append(time.process_time() - c0)  # all threads: less sensitive to the load than wall time
         detail = {"overlay_v1_v2_s": t1 - t0, "overlay_communes_s": t2 - t1, "groupby_s": t3 - t2,
                   "pieces": len(abc), "rows": len(trans) + len(s1) + len(s2)}
         del ab, abc
@@ -352,7 +355,7 @@ def main() -> None:
         for name, x in (("ocsol   ", r), ("baseline", b0)):
             print(f"   {name} engine in memory (stock+flows+transitions+land account, every level): "
                   f"median {x['median_s']:.2f} s of {[round(t, 2) for t in x['times_s']]} "
-                  f"(zones {x['zones_s']:.2f}, overlay {x['overlay_s']:.2f}, tables {x['tables_s']:.2f}); "
+                  f"CPU {x.get('cpu_s', float('nan')):.1f} s (zones {x['zones_s']:.2f}, overlay {x['overlay_s']:.2f}, tables {x['tables_s']:.2f}); "
                   f"peak {x['peak_gb']:.2f} GB (input {x['input_gb']:.2f}); {x['matched']:,} paired, "
                   f"{x['overlaid']:,} overlaid; {load()}", flush=True)
         print(f"   engine ratio baseline / ocsol: ×{b0['median_s'] / r['median_s']:.2f}", flush=True)
