@@ -8,6 +8,7 @@ use every core. Each has a NumPy twin giving the same numbers, used when numba i
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import numpy as np
 
@@ -21,14 +22,15 @@ except ImportError:  # pragma: no cover - numba is a dependency; wheels may lag 
     HAS_NUMBA = False
 
 
-def _jit(fn):
+def _jit(fn: Callable[..., None]) -> Callable[..., None] | None:
     if not HAS_NUMBA:  # pragma: no cover
         return None
     return numba.njit(nogil=True, cache=True, boundscheck=False)(fn)
 
 
 # -- raster: (zone, value_from, value_to) bins --------------------------------------------------
-def _pair_bins_loop(zone, a, b, weights, v, n_bins, counts, sums):  # pragma: no cover - compiled
+def _pair_bins_loop(zone: np.ndarray, a: np.ndarray, b: np.ndarray, weights: np.ndarray, v: int, n_bins: int,
+                    counts: np.ndarray, sums: np.ndarray) -> None:  # pragma: no cover - compiled
     v2 = v * v
     has_zone = zone.size > 0
     has_w = weights.size > 0
@@ -80,9 +82,9 @@ def pair_bins(zone: np.ndarray | None, a: np.ndarray, b: np.ndarray, *, v: int, 
     key = a.astype(np.int64) * v + b
     if zone is not None:
         key += zone.astype(np.int64) * (v * v)
-    counts = np.bincount(key, minlength=n_bins)
-    sums = np.bincount(key, weights=weights, minlength=n_bins) if weights is not None else None
-    return counts, sums
+    bin_counts = np.bincount(key, minlength=n_bins)
+    bin_sums = np.bincount(key, weights=weights, minlength=n_bins) if weights is not None else None
+    return bin_counts, bin_sums
 
 
 # -- vector: order-free hash of a polygon's vertices ---------------------------------------------
