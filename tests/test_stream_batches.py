@@ -127,8 +127,13 @@ def test_wkb_scan_reads_like_vertex_hash():
     data = shapely.to_wkb(g)
     offsets = np.r_[0, np.cumsum([len(b) for b in data])]
     h, n, kind = kernels.wkb_scan(np.frombuffer(b"".join(data), dtype=np.uint8), offsets)
-    assert (h == kernels.vertex_hash(g)).all()
+    assert (h == kernels._vertex_hash_coords(g)).all()  # the same numbers as from the coordinates
     assert (n == shapely.get_num_coordinates(g)).all()
+    # vertex_hash goes through WKB; a 3D polygon, an empty one and a missing one through the coordinates
+    z = shapely.Polygon([(0, 0, 5), (1, 0, 5), (1, 1, 5)])
+    extra = np.array([*g, z, shapely.Polygon(), None], dtype=object)
+    assert (kernels.vertex_hash(extra) == kernels._vertex_hash_coords(extra)).all()
+    assert kernels.vertex_hash(extra)[-3] == kernels.vertex_hash(np.array([shapely.force_2d(z)]))[0]
     assert set(kind) == {3, 6}
     assert h[-1] == h[-2]  # -0.0 and 0.0 are the same coordinate
     big = shapely.to_wkb(g[:2], byte_order=0)  # big-endian: left to shapely

@@ -77,6 +77,36 @@ class Zones:
     def edge_tree(self) -> STRtree:
         return STRtree(self.edges if self.edges is not None else edge_chunks(self.pieces))
 
+    @functools.cached_property
+    def piece_vertices(self) -> np.ndarray:
+        return shapely.get_num_coordinates(self.pieces)
+
+    @functools.cached_property
+    def tiling(self) -> tuple[np.ndarray, STRtree]:
+        """Where the pieces provably tile the plane, for :func:`_split_near`'s subtraction.
+
+        Returns ``(clean, loose)``: ``clean[k]`` is True when no other piece's interior meets
+        piece ``k``'s (GEOS ``overlaps``/``contains`` are False for every pair: an exact test);
+        ``loose`` indexes the boundary segments of the pieces that are not shared, reversed,
+        with exactly one other piece (the outer boundary of the communes, gaps, and borders
+        whose vertices do not match). Inside a box that meets no loose segment and no piece
+        that is not clean, every point lies in exactly one piece or in none.
+        """
+        a, b = self.piece_tree.query(self.pieces, predicate="overlaps")
+        c, d = self.piece_tree.query(self.pieces, predicate="contains")
+        clean = np.ones(len(self.pieces), dtype=bool)
+        clean[np.concatenate([a, b, c[c != d], d[c != d]])] = False
+        # segments of the pieces, every shell turned one way and every hole the other
+        seg = shapely.get_coordinates(edge_chunks(shapely.orient_polygons(self.pieces))).reshape(-1, 4)
+        seg = seg[(seg[:, 0] != seg[:, 2]) | (seg[:, 1] != seg[:, 3])]  # zero-length: no boundary
+        fwd = np.ascontiguousarray(seg).view("V32").ravel()
+        rev = np.ascontiguousarray(seg[:, [2, 3, 0, 1]]).view("V32").ravel()
+        keys, counts = np.unique(fwd, return_counts=True)
+        at = np.minimum(np.searchsorted(keys, rev), len(keys) - 1)
+        twin = (keys[at] == rev) & (counts[at] == 1) & (counts[np.searchsorted(keys, fwd)] == 1)
+        loose = seg[~twin]
+        return clean, STRtree(shapely.linestrings(loose.reshape(-1, 2, 2)))
+
 
 def edge_chunks(polygons: np.ndarray, *, max_segments: int = 1) -> np.ndarray:
     """The boundaries of polygons as LineStrings of at most ``max_segments`` segments.
@@ -208,6 +238,8 @@ def split_by_commune(geoms: np.ndarray, zones: Zones, *, areas: np.ndarray | Non
     held = shapely.contains_xy(zones.pieces[c_piece], cx, cy)
     c_pt, c_piece = c_local[held], c_piece[held]
     near_idx = np.flatnonzero(near)
+    if len(near_idx):
+        zones.tiling  # built once, before the threads share it
     chunks = [c for c in np.array_split(near_idx, n_threads(threads, len(near_idx))) if len(c)]
     results = thread_map(lambda idx: _split_near(geoms, idx, areas, zones), chunks)
     poly = np.concatenate([clear[c_pt], *(r[0] for r in results)])
@@ -235,9 +267,53 @@ def _split_near(geoms: np.ndarray, idx: np.ndarray, areas: np.ndarray,
     part_area[inside] = areas[poly_idx[inside]]
     cross = ~inside
     if cross.any():
-        inter = shapely.intersection(geoms[poly_idx[cross]], pieces[piece_idx[cross]])
-        part_area[cross] = shapely.area(inter)
+        direct = np.flatnonzero(cross)
+        derived = _derivable(geoms, poly_idx, piece_idx, direct, zones)
+        direct = direct[~np.isin(direct, derived)]
+        part_area[direct] = shapely.area(shapely.intersection(geoms[poly_idx[direct]], pieces[piece_idx[direct]]))
+        if len(derived):
+            # the polygon's area less its other parts (all cut directly, each polygon once)
+            rest = areas[poly_idx[derived]].copy()
+            pos = np.searchsorted(poly_idx[derived], poly_idx[direct])
+            mine = (pos < len(derived)) & (poly_idx[derived][np.minimum(pos, len(derived) - 1)] == poly_idx[direct])
+            np.subtract.at(rest, pos[mine], part_area[direct[mine]])
+            # a part tiny against its polygon may be a mere touch (GEOS: area 0): cut it directly
+            tiny = rest < 1e-9 * areas[poly_idx[derived]]
+            if tiny.any():
+                t = derived[tiny]
+                rest[tiny] = shapely.area(shapely.intersection(geoms[poly_idx[t]], pieces[piece_idx[t]]))
+            part_area[derived] = rest
     return poly_idx, piece_idx, part_area, cross
+
+
+def _derivable(geoms: np.ndarray, poly_idx: np.ndarray, piece_idx: np.ndarray, cross: np.ndarray,
+               zones: Zones) -> np.ndarray:
+    """Crossing parts whose area is the polygon's area less its other parts: one per polygon.
+
+    A polygon qualifies when its bounding box meets no loose boundary segment and all the
+    pieces it meets are clean (:attr:`Zones.tiling`): then almost every point of it lies in
+    exactly one of those pieces, so its area is exactly the sum of its parts, and one
+    intersection (the one with the piece of most vertices, the costliest) can be skipped.
+    Only the last bits of the floating-point result change. Returns sorted positions into
+    ``poly_idx``, at most one per polygon, sorted by polygon.
+    """
+    clean, loose_tree = zones.tiling
+    p = poly_idx[cross]
+    order = np.lexsort((piece_idx[cross], zones.piece_vertices[piece_idx[cross]], p))
+    cross, p = cross[order], p[order]
+    start = np.r_[True, p[1:] != p[:-1]]
+    group = np.cumsum(start) - 1
+    n_parts = np.bincount(group)
+    dirty = np.bincount(group, weights=~clean[piece_idx[cross]]) > 0
+    last = np.r_[p[1:] != p[:-1], True]
+    cand = last & (n_parts[group] >= 2) & ~dirty[group]
+    if not cand.any():
+        return np.zeros(0, dtype=np.int64)
+    hit, _ = loose_tree.query(geoms[p[cand]])  # box against segment boxes: exact
+    ok = np.ones(int(cand.sum()), dtype=bool)
+    ok[hit] = False
+    out = cross[cand][ok]
+    return out[np.argsort(poly_idx[out], kind="stable")]
 
 
 def _class_ids(cs: np.ndarray, us: np.ndarray) -> tuple[np.ndarray, pd.DataFrame]:
