@@ -74,8 +74,9 @@ def main(argv: list[str] | None = None) -> int:
                                   "loadavg_before": [round(x, 2) for x in os.getloadavg()]}
 
     def formats(folder: Path) -> dict[str, int]:
-        """Reports written per format (every report folder holds rapport.html, .xlsx and .docx)."""
-        return {ext: sum(1 for _ in folder.glob(f"*/rapport.{ext}")) for ext in ("html", "xlsx", "docx")}
+        """Reports written per format (each report folder: rapport.html, tableaux.xlsx, rapport.docx)."""
+        names = {"html": "rapport.html", "xlsx": "tableaux.xlsx", "docx": "rapport.docx"}
+        return {ext: sum(1 for _ in folder.glob(f"*/{name}")) for ext, name in names.items()}
 
     def one_run(mode: int) -> dict[str, object]:
         """One full batch, every report rewritten: mode 0 = no Dask (``--jobs`` worker processes,
