@@ -170,10 +170,10 @@ def pair_bins_rows(zone: np.ndarray | None, a: np.ndarray, b: np.ndarray, row_we
                            np.ascontiguousarray(row_weights, dtype=np.float64), v, counts, sums)
         return counts, sums
     weights = np.repeat(np.asarray(row_weights, dtype=np.float64), a.shape[1])
-    counts, sums = pair_bins(None if zone is None else zone.reshape(-1), a.reshape(-1), b.reshape(-1), v=v,
-                             n_zones=n_zones, weights=weights, compiled=compiled)
-    assert sums is not None
-    return counts, sums
+    flat_counts, flat_sums = pair_bins(None if zone is None else zone.reshape(-1), a.reshape(-1), b.reshape(-1),
+                                       v=v, n_zones=n_zones, weights=weights, compiled=compiled)
+    assert flat_sums is not None
+    return flat_counts, flat_sums
 
 
 def is_uniform(x: np.ndarray) -> bool:
