@@ -5,8 +5,7 @@ The public API is listed in ``__all__``; everything else is plumbing.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
+from ._version import __version__
 from .change import compare_vintages, diff_pieces, stock_pieces, transition_pieces
 from .compare import neighbours
 from .config import Config, load_config
@@ -32,11 +31,6 @@ from .nomenclature import classify, load_rule
 from .pipeline import Results, compute, write_results
 from .territories import Territories, aggregate
 from .zan import zan_path, zan_trajectory
-
-try:
-    __version__ = version("ocsol")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0+unknown"
 
 __all__ = [
     "__version__",

@@ -20,6 +20,7 @@ import functools
 import logging
 import threading
 from dataclasses import dataclass
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -28,6 +29,7 @@ import shapely
 from shapely import STRtree
 
 from .cluster import n_threads, thread_map
+from .io.vector import repair_array
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +67,7 @@ class Zones:
             pieces = shapely.from_wkb(shapely.to_wkb(self.pieces))
             shapely.prepare(pieces)
             local.pieces = pieces
-        return pieces
+        return cast(np.ndarray, pieces)
 
     @functools.cached_property
     def piece_tree(self) -> STRtree:
@@ -94,11 +96,11 @@ def edge_chunks(polygons: np.ndarray, *, max_segments: int = 1) -> np.ndarray:
         first = np.arange(lo, hi - 1, max_segments)
         chunk_lo.append(first)
         chunk_hi.append(np.minimum(first + max_segments, hi - 1))
-    lo = np.concatenate(chunk_lo)
-    hi = np.concatenate(chunk_hi)
-    sizes = hi - lo + 1
-    idx = np.repeat(lo, sizes) + (np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes))
-    return shapely.linestrings(coords[idx], indices=np.repeat(np.arange(len(lo)), sizes))
+    los = np.concatenate(chunk_lo)
+    his = np.concatenate(chunk_hi)
+    sizes = his - los + 1
+    idx = np.repeat(los, sizes) + (np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes))
+    return cast(np.ndarray, shapely.linestrings(coords[idx], indices=np.repeat(np.arange(len(los)), sizes)))
 
 
 def subdivide(geoms: np.ndarray, *, max_vertices: int = 256) -> tuple[np.ndarray, np.ndarray]:
@@ -218,7 +220,8 @@ def split_by_commune(geoms: np.ndarray, zones: Zones, *, areas: np.ndarray | Non
     return Parts(poly=poly, commune=zones.owner[piece], area=area, cut=cut, piece=piece)
 
 
-def _split_near(geoms: np.ndarray, idx: np.ndarray, areas: np.ndarray, zones: Zones):
+def _split_near(geoms: np.ndarray, idx: np.ndarray, areas: np.ndarray,
+                zones: Zones) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Parts of the polygons ``idx`` near an edge: (polygon, piece, area, cut)."""
     sub = geoms[idx]
     pieces = zones.thread_pieces()
@@ -309,11 +312,12 @@ def match_identical(g1: np.ndarray, g2: np.ndarray, *, threads: int | None = Non
             ok[~ok] = shapely.equals_exact(shapely.normalize(g1[bad]), shapely.normalize(g2[match[bad]]),
                                            tolerance=0.0)
         match[has[~ok]] = -1
-    return match
+    return cast(np.ndarray, match)
 
 
 def _hashes(geoms: np.ndarray, threads: int | None) -> np.ndarray:
     """Vertex hash combined with the vertex count, computed by chunks on threads."""
+    # start-up: numba (≈ 0.5 s), compiled on first use
     from .kernels import vertex_hash
 
     geoms = np.asarray(geoms, dtype=object)
@@ -328,7 +332,7 @@ def _hashes(geoms: np.ndarray, threads: int | None) -> np.ndarray:
         for c, h in zip(group, hashes, strict=True):
             out[c] = h
     n = shapely.get_num_coordinates(geoms).astype(np.uint64)
-    return out ^ (n * np.uint64(0x9E3779B97F4A7C15))
+    return cast(np.ndarray, out ^ (n * np.uint64(0x9E3779B97F4A7C15)))
 
 
 @dataclass
@@ -439,6 +443,7 @@ class _Pairing:
 
     def _hash(self, batch: VintageBatch) -> tuple[np.ndarray, _Wkb | None, np.ndarray]:
         """(key, WKB, bad) of a batch: the key hashes the geometry as read (before repair)."""
+        # start-up: numba (≈ 0.5 s), compiled on first use
         from .kernels import vertex_hash, wkb_scan
 
         if batch.wkb is not None:
@@ -452,8 +457,6 @@ class _Pairing:
             return _key(h, n), w, np.zeros(0, bool)
         bad = np.zeros(len(batch.geoms), dtype=bool)
         if batch.needs_repair:
-            from .io.vector import repair_array
-
             batch.geoms, bad = repair_array(np.asarray(batch.geoms, dtype=object))
             batch.needs_repair = False
         g = np.asarray(batch.geoms, dtype=object)
@@ -465,8 +468,6 @@ class _Pairing:
         if w is None:
             return (np.asarray(batch.geoms, dtype=object), bad) if idx is None else \
                 (np.asarray(batch.geoms, dtype=object)[idx], bad[idx])
-        from .io.vector import repair_array
-
         return repair_array(w.decode(idx))
 
     def _store(self, side: str, key, cls, area, bad) -> None:
@@ -518,14 +519,13 @@ class _Pairing:
             if not raw:
                 bad = self.bad1[gids[sel]]
                 if bad.any():
-                    from .io.vector import repair_array
-
-                    g[bad] = repair_array(g[bad])[0]
+                            g[bad] = repair_array(g[bad])[0]
             out[sel] = g
         return out
 
     def _exact(self, j: np.ndarray, gid1: np.ndarray, w: _Wkb | None, batch: VintageBatch) -> np.ndarray:
         """Candidate pairs (row ``j`` of this batch, old polygon ``gid1``) confirmed exactly."""
+        # start-up: numba (≈ 0.5 s), compiled on first use
         from .kernels import wkb_equal
 
         ok = np.zeros(len(j), dtype=bool)
@@ -850,7 +850,8 @@ def diff_pieces(
     return table, changes
 
 
-def _transition_table(comm, csf, usf, cst, ust, area, zones: Zones, vf: int, vt: int) -> pd.DataFrame:
+def _transition_table(comm: np.ndarray, csf: np.ndarray, usf: np.ndarray, cst: np.ndarray, ust: np.ndarray,
+                      area: np.ndarray, zones: Zones, vf: int, vt: int) -> pd.DataFrame:
     df = pd.DataFrame(
         {"c": comm, "cs_from": csf, "us_from": usf, "cs_to": cst, "us_to": ust, "area_m2": area}
     )
@@ -872,7 +873,7 @@ def _clip(geoms: np.ndarray, piece: np.ndarray, zones: Zones) -> np.ndarray:
     return _polygonal(shapely.intersection(geoms, zones.pieces[piece]))
 
 
-def _empty_changes(crs) -> gpd.GeoDataFrame:
+def _empty_changes(crs: Any) -> gpd.GeoDataFrame:
     cols = {c: pd.Series(dtype=object) for c in ["code", "cs_from", "us_from", "cs_to", "us_to"]}
     return gpd.GeoDataFrame(
         {"code": cols["code"], "vintage_from": pd.Series(dtype=int), "vintage_to": pd.Series(dtype=int),

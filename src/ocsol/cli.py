@@ -10,8 +10,14 @@ import logging
 import sys
 from pathlib import Path
 
-from . import __version__
+from ._version import __version__
+from .config import load_config
+from .departements import input_paths
 from .errors import OcsolError
+from .io.write import check_out_dir
+from .pipeline import compute, write_results
+from .report.commands import batch_command, demo_command, report_command
+from .sample import sample_config
 
 log = logging.getLogger("ocsol")
 
@@ -95,18 +101,13 @@ def _configure_logging(args: argparse.Namespace) -> None:
 def _config_path(value: str | None) -> str:
     if value:
         return value
-    from .sample import sample_config
 
     return str(sample_config("sample"))
 
 
 def cmd_indicators(args: argparse.Namespace) -> int:
-    from .config import load_config
-    from .io.write import check_out_dir
-    from .pipeline import compute, write_results
-
     config = load_config(_config_path(args.config))
-    check_out_dir(args.out, config.input_paths())  # before computing: refuse at once
+    check_out_dir(args.out, input_paths(config))  # before computing: refuse at once
     results = compute(config, progress=not args.quiet, workers=args.workers, scheduler=args.scheduler)
     written = write_results(results, args.out)
     if not args.quiet:
@@ -115,26 +116,21 @@ def cmd_indicators(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .report.commands import report_command
-
     return report_command(args.code, level=args.level, config=_config_path(args.config), out=args.out, pdf=args.pdf)
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from .report.commands import batch_command
-
     return batch_command(config=_config_path(args.config), level=args.level, within=args.within, jobs=args.jobs,
                          force=args.force, out=args.out, pdf=args.pdf, progress=not args.quiet,
                          territories=args.territories, workers=args.workers, scheduler=args.scheduler)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .report.commands import demo_command
-
     return demo_command(out=args.out, jobs=args.jobs, config=args.config, progress=not args.quiet)
 
 
 def cmd_thresholds(args: argparse.Namespace) -> int:
+    # start-up: scipy.sparse (≈ 0.5 s), for this command only
     from .threshold_compare import compare_command
 
     res = compare_command(config=args.config, vintage=args.vintage, ign=args.ign, ign_layer=args.ign_layer,

@@ -15,7 +15,6 @@ only here, and ``docs/config.md`` is generated from these definitions (:func:`re
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import functools
 import os
@@ -451,43 +450,16 @@ class Config:
             if "section" in f.metadata:
                 yield f.metadata["section"], getattr(self, f.name)
 
-    def resolve(self, path: str | os.PathLike[str]) -> Path:
-        """A path from the file, made absolute against the file's folder."""
+    def resolve(self, path: str | os.PathLike[str] | None) -> Path:
+        """A path from the file, made absolute against the file's folder.
+
+        ``None`` (a required path key left out, which :func:`load_config` refuses) is an error,
+        never the folder itself."""
+        if path is None:
+            raise ConfigError(f"{self.label}: a required path is missing; give the file's path in the "
+                              "configuration (see docs/config.md)")
         p = Path(os.path.expanduser(str(path)))
         return Path(os.path.normpath(p if p.is_absolute() else (self.base_dir / p)))
-
-    def input_paths(self) -> list[Path]:
-        """Every existing file the configuration names (any string value that resolves to a file),
-        and the configuration file itself: what an output folder must never hold."""
-        found: list[Path] = [self.source.resolve()] if self.source else []
-
-        def walk(value: Any) -> None:
-            if isinstance(value, Section):
-                for _, v, _ in value.items():
-                    walk(v)
-            elif isinstance(value, str) and value.strip():
-                p = self.resolve(value)
-                with contextlib.suppress(OSError, ValueError):
-                    if p.is_file():
-                        found.append(p)
-            elif isinstance(value, dict):
-                for v in value.values():
-                    walk(v)
-            elif isinstance(value, list | tuple):
-                for v in value:
-                    walk(v)
-
-        for _, sec in self.sections():
-            walk(sec)
-        if self.ocsge.departements:  # per-département files ({dep}, table)
-            from .departements import plan_ocsge
-            from .errors import OcsolError
-
-            with contextlib.suppress(OcsolError, OSError):
-                for inputs in plan_ocsge(self):
-                    walk([str(p) for p in inputs.vintages.values()])
-                    walk([str(p) for d in inputs.diffs for p in d.paths])
-        return list(dict.fromkeys(found))
 
     @property
     def crs(self) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -77,7 +78,7 @@ def consumption_qa(
     InvariantError
         When an identity is grossly wrong (see the module docstring).
     """
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     gross: list[str] = []
 
     def item(check: str, code: str, y0: int, y1: int, expected: float, found: float) -> None:
@@ -173,13 +174,13 @@ def consumption_qa(
     return qa[QA_COLUMNS]
 
 
-def _years(a: object, b: object) -> str:
+def _years(a: Any, b: Any) -> str:
     if pd.isna(a):
         return ""
     return f"{int(a)}" if a == b else f"{int(a)}–{int(b)}"
 
 
-def _summary(check: str, n: int, n_bad: int, tol: float, what: str) -> dict:
+def _summary(check: str, n: int, n_bad: int, tol: float, what: str) -> dict[str, Any]:
     return {"check": check, "code": "", "year_start": np.nan, "year_end": np.nan,
             "expected_m2": np.nan, "found_m2": np.nan, "difference_m2": np.nan, "count": n_bad,
             "status": "warning" if n_bad else "ok",

@@ -79,7 +79,7 @@ def zan_inputs(config: Config, territories: Territories) -> dict[str, Any]:
     }
 
 
-def zan_qa(config: Config, zan: pd.DataFrame, deductions: pd.DataFrame | None = None) -> list[dict]:
+def zan_qa(config: Config, zan: pd.DataFrame, deductions: pd.DataFrame | None = None) -> list[dict[str, Any]]:
     """What the reader of zan.csv must know about the legal choices of this run (qa rows)."""
     z = config.zan
     rows = []

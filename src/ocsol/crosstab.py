@@ -44,7 +44,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -268,6 +268,7 @@ def row_areas(grid: Grid) -> np.ndarray | float:
         unit = crs.axis_info[0].unit_conversion_factor if crs.axis_info else 1.0
         return abs(t.a * t.e) * unit * unit
     ell = crs.ellipsoid
+    assert ell is not None  # pyproj gives every geographic CRS an ellipsoid
     a = ell.semi_major_metre
     inv_f = ell.inverse_flattening
     e2 = 0.0 if not inv_f or math.isinf(inv_f) else (2 - 1 / inv_f) / inv_f
@@ -280,7 +281,7 @@ def row_areas(grid: Grid) -> np.ndarray | float:
     else:
         e = math.sqrt(e2)
         q = (1 - e2) * (s / (1 - e2 * s * s) - np.log((1 - e * s) / (1 + e * s)) / (2 * e))
-    return a * a / 2 * dlon * np.abs(np.diff(q))
+    return cast(np.ndarray, a * a / 2 * dlon * np.abs(np.diff(q)))
 
 
 class _Counter:
@@ -368,9 +369,9 @@ class _Counter:
         at = (int(window.row_off), h, w)
         out = buf["w"][: h * w]
         if buf["w_at"] != at:  # windows of one row band share their weights
-            out.reshape(h, w)[:] = self.area[at[0]:at[0] + h, None]
+            out.reshape(h, w)[:] = cast(np.ndarray, self.area)[at[0]:at[0] + h, None]
             buf["w_at"] = at
-        return out
+        return cast(np.ndarray, out)
 
     def count(self, reader: WindowReader, window: Window, cand: np.ndarray) -> np.ndarray | None:
         """Non-empty bins of one window.
@@ -398,7 +399,7 @@ class _Counter:
         arrs = reader.read(window)
         raws = dict(zip(self.years, arrs, strict=True))
         codes = {y: self._encode(a, self.infos[y]) for y, a in raws.items()}
-        row_w = self.area[window.row_off:window.row_off + h] if self.geographic else None
+        row_w = cast(np.ndarray, self.area)[window.row_off:window.row_off + h] if self.geographic else None
         # a weight per pixel only where raw unknown values of wide types need it
         weights = self._weights(self._buffers(n), window) if self.geographic and not self.byte else None
         v2 = self.v * self.v
@@ -408,7 +409,7 @@ class _Counter:
             uniform = is_uniform(a) and is_uniform(b)
             if zl is None and uniform:
                 # uniform window (sea, nodata, one crop…): one bin, no pass over the pixels
-                area = float(self.area[window.row_off:window.row_off + h].sum() * w) if self.geographic \
+                area = float(cast(np.ndarray, self.area)[window.row_off:window.row_off + h].sum() * w) if self.geographic \
                     else n * float(self.area)
                 rows.append(np.array([[cand[0], p, a[0], b[0], -1, -1, n, area]], dtype=np.float64))
                 if not self.byte:
@@ -422,7 +423,7 @@ class _Counter:
                     per_row = zone_rows[j]
                     cnt = int(per_row.sum())
                     if cnt:
-                        area = float(per_row @ self.area[window.row_off:window.row_off + h]) \
+                        area = float(per_row @ cast(np.ndarray, self.area)[window.row_off:window.row_off + h]) \
                             if self.geographic else cnt * float(self.area)
                         rows.append(np.array([[gid, p, a[0], b[0], -1, -1, cnt, area]], dtype=np.float64))
                 if not self.byte:
@@ -439,6 +440,7 @@ class _Counter:
                 areas = counts[nz] * float(self.area)
                 pixels = counts[nz].astype(np.float64)
             else:
+                assert sums is not None  # pair_bins sums the weights it is given
                 nz = np.flatnonzero(sums)
                 areas = sums[nz]
                 pixels = np.full(len(nz), np.nan)

@@ -195,6 +195,7 @@ def efficiency(
         if (start, end) in seen:
             continue
         seen.add((start, end))
+        assert start is not None and end is not None  # clip_period gives both or neither
         frames.append(_one_period(units, consumption, pop, stock, extra, start, end, notes, sdg_variant, territories,
                                   empty=no_data))
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=EFFICIENCY_COLUMNS)
@@ -276,8 +277,8 @@ def _one_period(units: pd.DataFrame, consumption: pd.DataFrame, pop: pd.DataFram
             d = (_at(tab, end + 1, name).reindex(key).to_numpy()
                  - _at(tab, start, name).reindex(key).to_numpy())
             delta = delta + d
-            for i in np.flatnonzero(np.isnan(d)):
-                note[i].append(f"no {name} at {start} or {end + 1}")
+            for k in np.flatnonzero(np.isnan(d)):
+                note[k].append(f"no {name} at {start} or {end + 1}")
         with np.errstate(divide="ignore", invalid="ignore"):
             df["households_jobs_per_ha"] = np.where(df["consumption_ha"] > 0,
                                                     delta / df["consumption_ha"].to_numpy(), np.nan)
@@ -302,7 +303,7 @@ def _one_period(units: pd.DataFrame, consumption: pd.DataFrame, pop: pd.DataFram
     comp = completeness(sorted(have), territories).set_index(["level", "code"])
     df["n_missing"] = comp["n_missing"].reindex(key).fillna(0).astype(int).to_numpy()
     df["complete"] = df["n_missing"] == 0
-    for i in np.flatnonzero(df["n_missing"].to_numpy() > 0):
-        note[i].append(f"{df['n_missing'].iloc[i]} commune(s) without consumption or population at both dates")
+    for k in np.flatnonzero(df["n_missing"].to_numpy() > 0):
+        note[k].append(f"{df['n_missing'].iloc[k]} commune(s) without consumption or population at both dates")
     df["note"] = ["; ".join(x) for x in note]
     return df

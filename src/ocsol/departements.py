@@ -1,4 +1,4 @@
-"""OCS GE inputs listed per département, and their computation as one task per département.
+"""OCS GE inputs listed per département: the plan of files each département task reads.
 
 IGN delivers OCS GE by département. A configuration may list them in ``[ocsge] departements``:
 
@@ -7,7 +7,8 @@ IGN delivers OCS GE by département. A configuration may list them in ``[ocsge] 
 - or a CSV table with a ``departement`` column and one column per vintage year holding the
   paths (``departement,2019,2022``); ``[[ocsge.diff]]`` paths may then use ``{dep}``.
 
-Each département is then one task (:func:`ocsol.pipeline.ocsge_departement`): it reads its own
+Each département is then one task (:func:`ocsol.pipeline.ocsge_departement`, run by
+:func:`ocsol.pipeline.run_departements`): it reads its own
 layers, cuts them by the communes its layers reach and returns commune-level pieces tables.
 The driver concatenates the pieces in the order of the list and aggregates the parents once,
 so a parent spanning départements (EPCI, SCoT, région) is the sum of all its communes.
@@ -17,6 +18,7 @@ are the same, byte for byte.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from dataclasses import dataclass, field
@@ -25,8 +27,9 @@ from typing import Any
 
 import pandas as pd
 
-from .config import Config, OcsgeDiff
-from .errors import ConfigError
+from .config import ArtifDiff, Config, OcsgeDiff, Section
+from .errors import ConfigError, OcsolError
+from .io.common import read_table
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +131,6 @@ def _departements(config: Config, value: Any) -> tuple[list[str] | None, pd.Data
         return None, None
     table = None
     if isinstance(value, str):
-        from .io.common import read_table
-
         src = config.resolve(value)
         table = read_table(src, what="table of départements")
         if DEP_COLUMN not in table.columns:
@@ -180,6 +181,12 @@ def _diff_input(config: Config, d: tuple, dep: str | None) -> DiffInput:
     return DiffInput(i, y1, y2, resolved, layer, rule)
 
 
+def entry_paths(config: Config, entry: OcsgeDiff | ArtifDiff) -> list[Path]:
+    """The files of a ``[[ocsge.diff]]`` / ``[[ocsge.artif_diff]]`` entry, resolved."""
+    paths = entry.paths if isinstance(entry.paths, list) else [entry.paths]
+    return [config.resolve(x) for x in paths]
+
+
 def merge_pieces(parts: list[OcsgePieces], deps: list[str | None]) -> OcsgePieces:
     """Concatenate the pieces of the départements in the order given (the order fixes the bytes).
 
@@ -207,24 +214,32 @@ def merge_pieces(parts: list[OcsgePieces], deps: list[str | None]) -> OcsgePiece
     return out
 
 
-def run_departements(
-    config: Config, plan: list[OcsgeInputs], communes: Any, *, workers: int | None = None,
-    scheduler: str | None = None, progress: bool = False, client: Any = None,
-) -> OcsgePieces:
-    """Compute every département of ``plan`` as a task and merge their pieces.
+def input_paths(config: Config) -> list[Path]:
+    """Every existing file the configuration names (any string value that resolves to a file, and the
+    files of every département), and the configuration file itself: what an output folder must never hold."""
+    found: list[Path] = [config.source.resolve()] if config.source else []
 
-    ``workers=0`` runs them one after another in this process; otherwise on ``client``, on the
-    scheduler at ``scheduler``, or on a new LocalCluster of ``workers`` processes.
-    """
-    from .cluster import open_client, run_tasks
-    from .pipeline import ocsge_departement
+    def walk(value: Any) -> None:
+        if isinstance(value, Section):
+            for _, v, _ in value.items():
+                walk(v)
+        elif isinstance(value, str) and value.strip():
+            p = config.resolve(value)
+            with contextlib.suppress(OSError, ValueError):
+                if p.is_file():
+                    found.append(p)
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list | tuple):
+            for v in value:
+                walk(v)
 
-    items = [(config, inputs) for inputs in plan]
-    labels = [str(p.dep) for p in plan]
-    kwargs = dict(desc="Départements", unit="dép.", progress=progress, labels=labels, communes=communes)
-    if client is not None or workers == 0:
-        parts = run_tasks(client, ocsge_departement, items, **kwargs)
-    else:
-        with open_client(workers=workers, scheduler=scheduler, n_tasks=len(plan)) as cl:
-            parts = run_tasks(cl, ocsge_departement, items, **kwargs)
-    return merge_pieces(parts, [p.dep for p in plan])
+    for _, sec in config.sections():
+        walk(sec)
+    if config.ocsge.departements:  # per-département files ({dep}, table)
+        with contextlib.suppress(OcsolError, OSError):
+            for inputs in plan_ocsge(config):
+                walk([str(p) for p in inputs.vintages.values()])
+                walk([str(p) for d in inputs.diffs for p in d.paths])
+    return list(dict.fromkeys(found))

@@ -23,6 +23,7 @@ with edges kept only between parts of the same unit at the level computed.
 from __future__ import annotations
 
 import logging
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -33,8 +34,12 @@ from scipy.sparse.csgraph import connected_components
 from shapely import STRtree
 
 from . import change, schema
+from .config import Config
+from .errors import ConfigError
 from .indicators import complete_parents
+from .io.vector import read_layer, working_crs
 from .territories import Territories, aggregate
+from .threshold_tables import _qa, with_status
 from .thresholds import adjacent_pairs
 
 log = logging.getLogger(__name__)
@@ -73,7 +78,7 @@ def cut_by_lines(geoms: np.ndarray, lines: np.ndarray, *, buffer_m: float = 0.5)
 
 def _components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     m = coo_matrix((np.ones(len(i), dtype=np.int8), (i, j)), shape=(n, n))
-    return connected_components(m, directed=False)[1]
+    return cast(np.ndarray, connected_components(m, directed=False)[1])
 
 
 def effective_mesh(
@@ -200,13 +205,11 @@ def fragmentation_change(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=CHANGE_COLUMNS)
 
 
-def configured_fragmentation(config, vintages: dict[int, gpd.GeoDataFrame], classes: pd.DataFrame, thresholded,
-                             zones: change.Zones, territories: Territories, *, summary: pd.DataFrame):
+def configured_fragmentation(config: Config, vintages: dict[int, gpd.GeoDataFrame], classes: pd.DataFrame,
+                             thresholded: dict[int, gpd.GeoDataFrame] | None, zones: change.Zones,
+                             territories: Territories, *,
+                             summary: pd.DataFrame) -> tuple[dict[str, pd.DataFrame], list[dict[str, Any]]]:
     """The ``[fragmentation]`` step of the pipeline: ``fragmentation`` and ``fragmentation_change`` tables, QA notes."""
-    from .errors import ConfigError
-    from .io.vector import read_layer, working_crs
-    from .threshold_tables import _qa, with_status
-
     sec = config.fragmentation
     choice = sec.barrier
     barriers = {"matrix": ["matrix"], "thresholds": ["thresholds"], "both": ["matrix", "thresholds"]}.get(choice)
@@ -232,7 +235,8 @@ def configured_fragmentation(config, vintages: dict[int, gpd.GeoDataFrame], clas
     covered = {int(y): list(g["code"]) for y, g in s.groupby("vintage")}
     parts = []
     for b in barriers:
-        layers = thresholded if b == "thresholds" else {y: with_status(v, classes) for y, v in vintages.items()}
+        layers = thresholded if b == "thresholds" and thresholded is not None \
+            else {y: with_status(v, classes) for y, v in vintages.items()}  # (None refused above)
         parts.append(fragmentation_table(layers, zones, territories, barrier=b,
                                          status="artif_seuil" if b == "thresholds" else "artif",
                                          lines=np.array(lines, dtype=object), buffer_m=float(sec.buffer_m),
@@ -252,4 +256,3 @@ def configured_fragmentation(config, vintages: dict[int, gpd.GeoDataFrame], clas
                  f"= artificial land ({', '.join(barriers)}) + {len(lines)} linear feature(s)", "", "",
                  key=f"fragmentation.indicator_{choice}", topic="fragmentation", n_lines=len(lines))]
     return {"fragmentation": table, "fragmentation_change": fragmentation_change(table)}, notes
-

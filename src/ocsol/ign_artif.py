@@ -20,7 +20,11 @@ import pandas as pd
 
 from . import change, indicators
 from .config import Config
+from .departements import entry_paths
+from .departements import parse_year as _year
 from .errors import ConfigError
+from .io.ocsge_artif import read_ocsge_artif, read_ocsge_artif_diff
+from .step_common import classify_layer, diff_extent, file_provenance, partial_qa, qa_row
 from .territories import Territories
 
 MEASURE = "decret_ign"
@@ -74,17 +78,6 @@ def compute_ign_tables(config: Config, territories: Territories, zones: change.Z
 
     Returns ``(tables, changes, provenance, qa)`` like the OCS GE step of :func:`ocsol.compute`.
     """
-    from .io.ocsge_artif import read_ocsge_artif, read_ocsge_artif_diff
-    from .pipeline import (
-        _classify,
-        _diff_extent,
-        _qa,
-        _year,
-        entry_paths,
-        file_provenance,
-        partial_qa,
-    )
-
     sec = config.ocsge
     art = sec.artif
     provenance: list[dict] = []
@@ -98,12 +91,12 @@ def compute_ign_tables(config: Config, territories: Territories, zones: change.Z
         layer, repaired = read_ocsge_artif(p, vintage=year, crs=config.crs, layer=art.layer)
         provenance += file_provenance(f"ocsge artificialisation {year}", p)
         if repaired:
-            qa.append(_qa("ocsge", f"repaired geometries in artificialisation layer {year}", repaired, str(p)))
+            qa.append(qa_row("ocsge", f"repaired geometries in artificialisation layer {year}", repaired, str(p)))
         seuil = layer["crit_seuil"].fillna(False).to_numpy(dtype=bool)
         if seuil.any():
-            qa.append(_qa("ocsge", f"polygons decided by an interpretation threshold (crit_seuil) in {year} (ha)",
-                          round(float(layer.geometry.area[seuil].sum()) / 1e4, 4), str(p)))
-        cls = _classify(layer, ["cs"], ["us"], rule, str(p))
+            qa.append(qa_row("ocsge", f"polygons decided by an interpretation threshold (crit_seuil) in {year} (ha)",
+                             round(float(layer.geometry.area[seuil].sum()) / 1e4, 4), str(p)))
+        cls = classify_layer(layer, ["cs"], ["us"], rule, str(p))
         class_parts.append(cls)
         stock_parts.append(with_imper(artif_stock_pieces(layer, zones, vintage=year), cls))
         stock_codes[year] = set(stock_parts[-1]["code"])
@@ -122,25 +115,25 @@ def compute_ign_tables(config: Config, territories: Territories, zones: change.Z
                                                layer=entry.layer)
         provenance += [r for p in resolved for r in file_provenance(f"ocsge artificialisation diff {y1}-{y2}", p)]
         if repaired:
-            qa.append(_qa("ocsge", f"repaired geometries in artificialisation difference {y1}-{y2}", repaired,
-                          ", ".join(map(str, resolved))))
-        cls = _classify(diff, ["cs_from", "cs_to"], ["us_from", "us_to"], rule, ", ".join(map(str, resolved)))
+            qa.append(qa_row("ocsge", f"repaired geometries in artificialisation difference {y1}-{y2}", repaired,
+                             ", ".join(map(str, resolved))))
+        cls = classify_layer(diff, ["cs_from", "cs_to"], ["us_from", "us_to"], rule, ", ".join(map(str, resolved)))
         class_parts.append(cls)
         table, ch = artif_transition_pieces(diff, zones, vintage_from=y1, vintage_to=y2)
         trans_parts.append(with_imper(with_imper(table, cls, suffix="_from"), cls, suffix="_to"))
         change_parts.append(ch)
-        extents.append(_diff_extent(diff, territories, y1, y2))
+        extents.append(diff_extent(diff, territories, y1, y2))
         if y1 in stock_codes and y2 in stock_codes:  # communes both IGN stocks cover: 0 when no change
             both = sorted(stock_codes[y1] & stock_codes[y2])
             extents.append(pd.DataFrame({"code": both, "vintage_from": y1, "vintage_to": y2}))
         outside = float(diff.geometry.area.sum()) - float(table["area_m2"].sum())
         if outside > 1.0:
-            qa.append(_qa("ocsge", f"artificialisation difference area outside the territories, {y1}-{y2} (ha)",
-                          round(outside / 1e4, 4), ""))
+            qa.append(qa_row("ocsge", f"artificialisation difference area outside the territories, {y1}-{y2} (ha)",
+                             round(outside / 1e4, 4), ""))
     for y1, y2 in zip(years, years[1:], strict=False):
         if (y1, y2) not in pairs:
-            qa.append(_qa("ocsge", f"no IGN artificialisation difference layer for {y1}-{y2}: no {MEASURE} flows "
-                                   "for this pair (add [[ocsge.artif_diff]])", "", ""))
+            qa.append(qa_row("ocsge", f"no IGN artificialisation difference layer for {y1}-{y2}: no {MEASURE} flows "
+                                      "for this pair (add [[ocsge.artif_diff]])", "", ""))
     if not stock_parts and not trans_parts:
         return {}, None, provenance, qa
     classes = pd.concat(class_parts, ignore_index=True).drop_duplicates(["cs", "us"]).reset_index(drop=True)
@@ -165,8 +158,6 @@ def compute_ign_tables(config: Config, territories: Territories, zones: change.Z
 
 def _flow_stock_gaps(tables: dict[str, pd.DataFrame], pairs: list[tuple[int, int]], years: list[int]) -> list[dict]:
     """IGN's difference layer against its two stock layers: the largest gap, as a QA note (not an error)."""
-    from .pipeline import _qa
-
     out = []
     ss = tables["stock_summary"].set_index(["level", "code", "vintage"])["artif_ha"]
     fl = tables["flows"]
@@ -178,7 +169,7 @@ def _flow_stock_gaps(tables: dict[str, pd.DataFrame], pairs: list[tuple[int, int
         gap = (f - d).abs()
         if len(gap) and np.nanmax(gap.to_numpy(dtype=float)) > 1e-4:
             lvl, code = gap.idxmax()
-            out.append(_qa("ocsge", f"IGN net artificialisation {y1}-{y2} differs from its stock difference (ha, "
-                                    "largest gap)", round(float(gap.max()), 4), f"{lvl} {code}"))
+            out.append(qa_row("ocsge", f"IGN net artificialisation {y1}-{y2} differs from its stock difference (ha, "
+                                       "largest gap)", round(float(gap.max()), 4), f"{lvl} {code}"))
     return out
 

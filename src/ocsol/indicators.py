@@ -349,7 +349,7 @@ def build_tables(
                   partial=partial[PARTIAL_COLS])
 
 
-PARTIAL_COLS = ["level", "code", "n_missing", "n_members"]
+PARTIAL_COLS: list[str] = ["level", "code", "n_missing", "n_members"]
 
 
 def complete_parents(

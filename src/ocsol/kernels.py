@@ -8,6 +8,7 @@ use every core. Each has a NumPy twin giving the same numbers, used when numba i
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import numpy as np
 
@@ -21,14 +22,15 @@ except ImportError:  # pragma: no cover - numba is a dependency; wheels may lag 
     HAS_NUMBA = False
 
 
-def _jit(fn):
+def _jit(fn: Callable[..., None]) -> Callable[..., None] | None:
     if not HAS_NUMBA:  # pragma: no cover
         return None
     return numba.njit(nogil=True, cache=True, boundscheck=False)(fn)
 
 
 # -- raster: (zone, value_from, value_to) bins --------------------------------------------------
-def _pair_bins_loop(zone, a, b, weights, v, n_bins, counts, sums):  # pragma: no cover - compiled
+def _pair_bins_loop(zone: np.ndarray, a: np.ndarray, b: np.ndarray, weights: np.ndarray, v: int, n_bins: int,
+                    counts: np.ndarray, sums: np.ndarray) -> None:  # pragma: no cover - compiled
     # A run of pixels with the same bin (a field, the sea…) is counted in registers and stored
     # once: the weights are still added one by one in pixel order, so the sums are the same
     # bit for bit as one ``sums[k] += weights[i]`` per pixel.
@@ -61,7 +63,8 @@ def _pair_bins_loop(zone, a, b, weights, v, n_bins, counts, sums):  # pragma: no
         sums[run_k] = run_s
 
 
-def _pair_bins_rows_loop(zone, a, b, row_weights, v, counts, sums):  # pragma: no cover - compiled
+def _pair_bins_rows_loop(zone: np.ndarray, a: np.ndarray, b: np.ndarray, row_weights: np.ndarray, v: int,
+                         counts: np.ndarray, sums: np.ndarray) -> None:  # pragma: no cover - compiled
     # 2-D twin of _pair_bins_loop with one weight per row (geographic rasters): the same
     # additions in the same order, without a weight array the size of the window.
     v2 = v * v
@@ -90,7 +93,7 @@ def _pair_bins_rows_loop(zone, a, b, row_weights, v, counts, sums):  # pragma: n
         sums[run_k] = run_s
 
 
-def _zone_row_counts_loop(zone, m, out):  # pragma: no cover - compiled
+def _zone_row_counts_loop(zone: np.ndarray, m: int, out: np.ndarray) -> None:  # pragma: no cover - compiled
     # zones cover long runs of a row: count runs, one store per run
     h, w = zone.shape
     for r in range(h):
@@ -149,9 +152,9 @@ def pair_bins(zone: np.ndarray | None, a: np.ndarray, b: np.ndarray, *, v: int, 
     key = a.astype(np.int64) * v + b
     if zone is not None:
         key += zone.astype(np.int64) * (v * v)
-    counts = np.bincount(key, minlength=n_bins)
-    sums = np.bincount(key, weights=weights, minlength=n_bins) if weights is not None else None
-    return counts, sums
+    bin_counts = np.bincount(key, minlength=n_bins)
+    bin_sums = np.bincount(key, weights=weights, minlength=n_bins) if weights is not None else None
+    return bin_counts, bin_sums
 
 
 def pair_bins_rows(zone: np.ndarray | None, a: np.ndarray, b: np.ndarray, row_weights: np.ndarray, *, v: int,

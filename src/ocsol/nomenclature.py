@@ -25,6 +25,8 @@ from .errors import SchemaError, UnknownCodeError
 BUILTIN_RULES = {"decret-2023": "decret-2023.csv"}
 TRUE = {"true", "1", "yes", "oui", "vrai", "t", "y"}
 FALSE = {"false", "0", "no", "non", "faux", "f", "n"}
+#: Kinds of change polygons and their colours (the report's change map, the QGIS style of changes.gpkg).
+CHANGE_COLOURS = {"Artificialisation": "#d62728", "Désartificialisation": "#2ca02c", "Autre changement": "#9e9e9e"}
 
 
 def _data_path(*parts: str) -> Path:

@@ -7,30 +7,47 @@ notebooks and scripts all call these two functions.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
-from . import change, indicators, nomenclature, schema
-from .config import ArtifDiff, Config, OcsgeDiff, load_config
-from .departements import OcsgeInputs, OcsgePieces, plan_ocsge, run_departements
+from . import change, indicators, nomenclature, raster_coverage, schema
+from .cluster import open_client, run_tasks
+from .config import PATH, Config, load_config
+from .consumption_tables import compute_consumption_tables
+from .departements import (
+    OcsgeInputs,
+    OcsgePieces,
+    input_paths,
+    merge_pieces,
+    plan_ocsge,
+)
 from .departements import parse_year as _year
 from .errors import ConfigError, CoverageError, InvariantError
+from .ign_artif import compute_ign_tables
+from .io.common import text_encoding
 from .io.ocsge import OcsgeStream, read_ocsge, read_ocsge_diff
-from .io.territories import read_territories
+from .io.styles import change_layer_qml
+from .io.targets import net_targets_from_config
+from .io.territories import read_perimeters, read_territories
 from .io.write import check_out_dir, manifest_files, publish_files, write_gpkg
+from .step_common import classify_layer as _classify
+from .step_common import diff_extent as _diff_extent
+from .step_common import file_provenance, partial_qa
+from .step_common import qa_row as _qa
 from .territories import Territories
 from .units import M2_PER_HA
+from .zan_2031 import net_trajectory
 
 log = logging.getLogger(__name__)
 
@@ -67,26 +84,6 @@ class Results:
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
-
-
-def file_provenance(role: str, path: str | os.PathLike[str]) -> list[dict]:
-    """sha256, size and modification date of an input file (and its shapefile siblings)."""
-    p = Path(path)
-    files = [p]
-    if p.suffix.lower() == ".shp":
-        files += [p.with_suffix(s) for s in (".dbf", ".shx", ".prj") if p.with_suffix(s).exists()]
-    out = []
-    for f in files:
-        h = hashlib.sha256()
-        with open(f, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-        st = f.stat()
-        out.append({
-            "role": role, "path": str(f), "sha256": h.hexdigest(), "size": st.st_size,
-            "modified": datetime.fromtimestamp(st.st_mtime, tz=UTC).strftime("%Y-%m-%d"),
-        })
-    return out
 
 
 def load_territories(config: Config) -> Territories:
@@ -147,8 +144,6 @@ def compute(
     units["area_ha"] = units.pop("area_m2") / M2_PER_HA
     perimeters = config.territories.perimeters
     if perimeters:
-        from .io.territories import read_perimeters
-
         path = config.resolve(perimeters)
         units = perimeter_columns(units, read_perimeters(path))
         provenance += file_provenance("perimeters", path)
@@ -161,13 +156,13 @@ def compute(
         provenance += prov
         qa += notes
     if config.has("raster"):
+        # start-up: rasterio and numba (≈ 1 s), for rasters only
         from .crosstab import compute_raster_pieces
 
         rp = compute_raster_pieces(config, territories, progress=progress)
         full = sorted({(int(a), int(b)) for a, b in rp.transitions[["vintage_from", "vintage_to"]].itertuples(index=False)})
         t = indicators.build_tables(rp.stock, rp.transitions, rp.classes, territories, full_pairs=full,
                                     pieces_from="raster", measure="raster_proxy")
-        from . import raster_coverage
 
         vint = {int(y): config.resolve(p) for y, p in config.raster.vintages.items()}
         shares = raster_coverage.coverage_shares(
@@ -187,8 +182,8 @@ def compute(
             qa.append(_qa("raster", "imperméabilisation not measured: the legend has no impervious class", "",
                           str(config.raster.legend), key="raster.no_imper",
                           legend=str(config.raster.legend)))
-        for year, path in config.raster.vintages.items():
-            provenance += file_provenance(f"raster {year}", config.resolve(path))
+        for year, raster_path in config.raster.vintages.items():
+            provenance += file_provenance(f"raster {year}", config.resolve(raster_path))
         for r in rp.unknown.to_dict("records"):
             qa.append(_qa("raster", f"unknown raster value {r['value']} in {r['vintage']} (counted as no data)",
                           int(r["pixels"]), f"{r['path']}: {r['area_m2'] / 1e4:.4f} ha", key="raster.unknown_value",
@@ -207,8 +202,6 @@ def compute(
                       "", str(config.raster.legend), key="raster.proxy",
                       legend=str(config.raster.legend)))
     if any(config.has(s) for s in ("consumption", "population")):
-        from .consumption_tables import compute_consumption_tables
-
         summary = tables.get("stock_summary")
         extra = compute_consumption_tables(
             config, territories,
@@ -229,16 +222,13 @@ def compute(
             if config.has(name):
                 provenance += file_provenance(name, config.resolve(table.path))
         z = config.zan
-        for key, path in (("targets", z.targets), ("documents", z.documents),
-                          ("guarantee_deleguees", z.guarantee_deleguees), ("mutualisation", z.mutualisation),
-                          ("deductions", z.deductions)):
-            if path:
-                provenance += file_provenance(f"zan {key}", config.resolve(path))
+        for key, zan_path in (("targets", z.targets), ("documents", z.documents),
+                              ("guarantee_deleguees", z.guarantee_deleguees), ("mutualisation", z.mutualisation),
+                              ("deductions", z.deductions)):
+            if zan_path:
+                provenance += file_provenance(f"zan {key}", config.resolve(zan_path))
     net_targets = config.zan.net_targets or []
     if net_targets or len(tables.get("flows", ())):
-        from .io.targets import net_targets_from_config
-        from .zan_2031 import net_trajectory
-
         per_end = int(config.zan.period[1])
         nt = net_targets_from_config(net_targets)
         exists = set(zip(territories.names["level"], territories.names["code"], strict=True))
@@ -313,9 +303,6 @@ def _collapse_qa(qa: pd.DataFrame, *, limit: int = 3) -> pd.DataFrame:
 
 def _encoding_notes(provenance: list[dict], config: Config) -> list[dict]:
     """A qa row for every text input that was not UTF-8 (how it was decoded, on the whole file)."""
-    from .config import PATH
-    from .io.common import text_encoding
-
     paths = [r["path"] for r in provenance]
     for name, sec in config.sections():  # inputs without a provenance row (membership, COG tables…)
         if not config.has(name):
@@ -331,20 +318,6 @@ def _encoding_notes(provenance: list[dict], config: Config) -> list[dict]:
                 notes.append(_qa("encoding", f"not UTF-8: decoded as {enc} (whole file checked)", "", path,
                                  key="encoding.not_utf8", files=[path], file=Path(path).name, encoding=enc))
     return notes
-
-
-def _qa(topic: str, item: str, count: object, detail: str = "", *, key: str = "", codes: Any = (),
-        files: Any = (), **params: Any) -> dict:
-    """One QA row: ``key`` words it in French (catalogue group ``qa``), ``params`` fill the wording.
-
-    A row without a key (or with a key the catalogue lacks) is shown in reports as « Autre
-    contrôle (topic) : voir qa.csv » — never in English; add its key to ``ocsol/fr/catalogue.csv``.
-    """
-    return {"topic": topic, "key": key, "item": item, "count": count, "detail": detail,
-            "codes": ";".join(str(c) for c in codes if str(c)),
-            "files": ";".join(sorted({Path(str(f)).name for f in files if str(f)})),
-            "params": json.dumps({k: v for k, v in params.items() if v is not None}, ensure_ascii=False,
-                                 sort_keys=True)}
 
 
 def _row_key(row: dict) -> str:
@@ -369,17 +342,6 @@ def _int_or_none(value: Any) -> int | None:
         return None if pd.isna(value) else int(value)
     except (TypeError, ValueError):
         return None
-
-
-def partial_qa(partial: pd.DataFrame, measure: str, *, topic: str = "ocsge") -> list[dict]:
-    """One QA row naming the parents without ``measure`` figures because not all their communes are covered."""
-    if partial is None or partial.empty:
-        return []
-    items = [f"{r.level} {r.code} ({r.n_missing} of {r.n_members} communes outside)" for r in partial.itertuples()]
-    return [_qa(topic, f"{measure} figures not given for territories whose communes are not all covered (a partial "
-                       "sum); the headline uses another measure when one covers them", len(items),
-                ", ".join(items[:10]) + (" …" if len(items) > 10 else ""), key="ocsge.partial_parents",
-                codes=partial["code"].astype(str).tolist(), measure=measure)]
 
 
 def _compute_ocsge(config: Config, territories: Territories, *, workers: int | None = None,
@@ -449,8 +411,9 @@ def ocsge_departement(config: Config, inputs: OcsgeInputs, *, communes: gpd.GeoD
         stock_parts.append(stock)
     for y1, y2 in zip(years, years[1:], strict=False):
         res = change.compare_vintages(streams[y1], streams[y2], zones, vintage_from=y1, vintage_to=y2, crs=config.crs)
-        vintage_notes(y1, res.classes["from"], res.repaired["from"])
-        vintage_notes(y2, res.classes["to"], res.repaired["to"])
+        side_classes, side_repaired = res.classes or {}, res.repaired or {}  # (compare_vintages gives both)
+        vintage_notes(y1, side_classes["from"], side_repaired["from"])
+        vintage_notes(y2, side_classes["to"], side_repaired["to"])
         if not stock_parts or y1 not in {int(s["vintage"].iloc[0]) for s in stock_parts if len(s)}:
             stock_parts.append(res.stock_from)
         stock_parts.append(res.stock_to)
@@ -501,6 +464,26 @@ def ocsge_departement(config: Config, inputs: OcsgeInputs, *, communes: gpd.GeoD
     return out
 
 
+def run_departements(
+    config: Config, plan: list[OcsgeInputs], communes: Any, *, workers: int | None = None,
+    scheduler: str | None = None, progress: bool = False, client: Any = None,
+) -> OcsgePieces:
+    """Compute every département of ``plan`` as a task and merge their pieces.
+
+    ``workers=0`` runs them one after another in this process; otherwise on ``client``, on the
+    scheduler at ``scheduler``, or on a new LocalCluster of ``workers`` processes.
+    """
+    items = [(config, inputs) for inputs in plan]
+    labels = [str(p.dep) for p in plan]
+    kwargs = dict(desc="Départements", unit="dép.", progress=progress, labels=labels, communes=communes)
+    if client is not None or workers == 0:
+        parts = run_tasks(client, ocsge_departement, items, **kwargs)
+    else:
+        with open_client(workers=workers, scheduler=scheduler, n_tasks=len(plan)) as cl:
+            parts = run_tasks(cl, ocsge_departement, items, **kwargs)
+    return merge_pieces(parts, [p.dep for p in plan])
+
+
 def _concat_vintages(by_dep: list[dict[int, gpd.GeoDataFrame]]) -> dict[int, gpd.GeoDataFrame]:
     """The vintages of every département as one layer per year (the départements do not overlap)."""
     if len(by_dep) == 1:
@@ -515,9 +498,7 @@ def _zones(communes: gpd.GeoDataFrame, bounds: list[tuple[float, float, float, f
     a département, or when a layer's bounds are not in its metadata)."""
     if dep is None or any(b is None for b in bounds):
         return change.Zones.from_communes(communes)
-    import shapely
-
-    boxes = [shapely.box(*b) for b in bounds]
+    boxes = [shapely.box(*b) for b in bounds if b is not None]
     idx = communes.sindex.query(shapely.union_all(boxes), predicate="intersects") if boxes else []
     return change.Zones.from_communes(communes.iloc[np.sort(np.asarray(idx, dtype=np.int64))])
 
@@ -570,7 +551,7 @@ def _ocsge_tables(config: Config, territories: Territories, pieces: OcsgePieces)
         zones = change.Zones.from_communes(territories.communes)
         diff_pairs = {(_year(e.from_, config), _year(e.to, config)) for e in sec.diff}
     if want_thresholds:
-        from .threshold_tables import configured_thresholds
+        from .threshold_tables import configured_thresholds  # start-up: scipy.sparse (≈ 0.5 s)
 
         extra, notes, thresholded = configured_thresholds(config, by_dep, base_classes, zones, territories,
                                                           rule_name=base_rule_name, diff_pairs=diff_pairs)
@@ -578,7 +559,7 @@ def _ocsge_tables(config: Config, territories: Territories, pieces: OcsgePieces)
             tables[name] = pd.concat([tables[name], df], ignore_index=True)
         qa += notes
     if config.has("fragmentation"):
-        from .fragmentation import configured_fragmentation
+        from .fragmentation import configured_fragmentation  # start-up: scipy.sparse (≈ 0.5 s)
 
         frag, notes = configured_fragmentation(config, vintages, base_classes, thresholded, zones, territories,
                                                summary=tables["stock_summary"])
@@ -603,8 +584,6 @@ def _ocsge_tables(config: Config, territories: Territories, pieces: OcsgePieces)
                        & (changes["vintage_to"] == _year(entry.to, config)))
                 changes.loc[hit, "measure"] = _rule_measure(entry.rule)
     if sec.artif.vintages or sec.artif_diff:  # IGN Artificialisation products
-        from .ign_artif import compute_ign_tables
-
         zones = change.Zones.from_communes(territories.communes)
         base_rule = nomenclature.load_rule(_rule_ref(config, base_rule_name))
         ign, ign_changes, prov, notes = compute_ign_tables(config, territories, zones, base_rule, base_rule_name)
@@ -629,27 +608,10 @@ def _ocsge_tables(config: Config, territories: Territories, pieces: OcsgePieces)
     return tables, changes, provenance, qa
 
 
-def entry_paths(config: Config, entry: OcsgeDiff | ArtifDiff) -> list[Path]:
-    """The files of a ``[[ocsge.diff]]`` / ``[[ocsge.artif_diff]]`` entry, resolved."""
-    paths = entry.paths if isinstance(entry.paths, list) else [entry.paths]
-    return [config.resolve(x) for x in paths]
-
-
 def _flag_pair(pieces: pd.DataFrame, classes: pd.DataFrame) -> pd.DataFrame:
     """Transition pieces with the artif/imper flags of the rule of their pair of vintages."""
     cl = classes.drop(columns=[c for c in ("_pair",) if c in classes])
     return indicators.flag(indicators.flag(pieces, cl, suffix="_from"), cl, suffix="_to")
-
-
-def _diff_extent(diff: gpd.GeoDataFrame, communes: gpd.GeoDataFrame | Territories, y1: int, y2: int) -> pd.DataFrame:
-    """Communes inside the convex hull of a change layer: they get flows (0 when no change)."""
-    import shapely
-
-    if isinstance(communes, Territories):
-        communes = communes.communes
-    hull = shapely.convex_hull(shapely.multipoints(shapely.get_coordinates(diff.geometry.values)))
-    inside = communes.loc[communes.intersects(hull), "code"]
-    return pd.DataFrame({"code": inside.to_numpy(), "vintage_from": y1, "vintage_to": y2})
 
 
 def _merge_classes(parts: list[pd.DataFrame]) -> pd.DataFrame:
@@ -657,15 +619,6 @@ def _merge_classes(parts: list[pd.DataFrame]) -> pd.DataFrame:
     if not parts:
         return pd.DataFrame(columns=["cs", "us", "artif", "imper", "cs_label", "us_label", "_pair"])
     return pd.concat(parts, ignore_index=True).drop_duplicates(["_pair", "cs", "us"]).reset_index(drop=True)
-
-
-def _classify(layer, cs_cols, us_cols, rule, source) -> pd.DataFrame:
-    area = layer.geometry.area
-    pairs = pd.concat(
-        [pd.DataFrame({"cs": layer[c], "us": layer[u], "a": area}) for c, u in zip(cs_cols, us_cols, strict=True)],
-        ignore_index=True,
-    )
-    return nomenclature.classify(pairs[["cs", "us"]], rule, source=source, area=pairs["a"])
 
 
 def _empty_codes(layer, cols, source, files=()) -> list[dict]:
@@ -738,6 +691,11 @@ def _synthetic_inputs(cfg: Config) -> list[str]:
     return sorted(set(out))
 
 
+def _table_writer(df: pd.DataFrame) -> Callable[[Path], None]:
+    """A writer of one table as CSV (UTF-8, ``\\n`` line ends, six decimals) for :func:`publish_files`."""
+    return lambda p: df.to_csv(p, index=False, encoding="utf-8", lineterminator="\n", float_format="%.6f")
+
+
 def write_results(results: Results, out_dir: str | os.PathLike[str]) -> list[Path]:
     """Write every table as CSV (UTF-8), the change polygons as a GeoPackage, and provenance.
 
@@ -752,13 +710,11 @@ def write_results(results: Results, out_dir: str | os.PathLike[str]) -> list[Pat
     """
     inputs = [p["path"] for p in results.provenance]
     if results.config is not None:
-        inputs += results.config.input_paths()
+        inputs += input_paths(results.config)
     check_out_dir(out_dir, inputs, label="output folder")
-    writers = {}
+    writers: dict[str, Callable[[Path], object]] = {}
     for name in [n for n in TABLE_ORDER if n in results.tables] + sorted(set(results.tables) - set(TABLE_ORDER)):
-        df = results.tables[name]
-        writers[f"{name}.csv"] = lambda p, df=df: df.to_csv(p, index=False, encoding="utf-8", lineterminator="\n",
-                                                           float_format="%.6f")
+        writers[f"{name}.csv"] = _table_writer(results.tables[name])
     memb = results.territories.membership
     writers["membership.csv"] = lambda p: memb.to_csv(p, index=False, lineterminator="\n")
     prov = pd.DataFrame(results.provenance, columns=schema.columns("provenance"))
@@ -767,8 +723,6 @@ def write_results(results: Results, out_dir: str | os.PathLike[str]) -> list[Pat
         ch = results.changes
         writers["changes.gpkg"] = lambda p: write_gpkg(ch, p, layer="changes")
         writers["changes.parquet"] = lambda p: ch.to_parquet(p, index=False)  # GeoParquet
-        from .io.styles import change_layer_qml
-
         writers["changes.qml"] = lambda p: p.write_text(change_layer_qml(), encoding="utf-8")  # QGIS style
     if results.territories.has_geometry:
         geo = results.territories.communes

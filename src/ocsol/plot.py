@@ -20,10 +20,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import nomenclature
 from .fr import format as fr
+from .fr import text
 
-#: Kinds of change polygons and their colours (maps here, QGIS style of changes.gpkg in ocsol.io.styles).
-CHANGE_COLOURS = {"Artificialisation": "#d62728", "Désartificialisation": "#2ca02c", "Autre changement": "#9e9e9e"}
+#: Kinds of change polygons and their colours (one list, in the nomenclature: the QGIS style uses it too).
+CHANGE_COLOURS = nomenclature.CHANGE_COLOURS
 DESTINATIONS = {"habitat_ha": ("Habitat", "#e4572e"), "activite_ha": ("Activité", "#4c72b0"),
                 "mixte_ha": ("Mixte", "#8172b2"), "route_ha": ("Route", "#7f7f7f"),
                 "ferroviaire_ha": ("Ferroviaire", "#3b3b3b"), "inconnu_ha": ("Inconnu", "#c7c7c7")}
@@ -164,14 +166,12 @@ def zan_trajectory(
     return ax
 
 
-def class_colours(codes: list[str], by: str = "cs") -> dict[str, str]:
+def class_colours(codes: list[str], by: str = "cs") -> dict[str, str | tuple[float, float, float, float]]:
     """Colour of each OCS GE code from the nomenclature tables (others: a qualitative palette)."""
     from matplotlib import colormaps
 
     table = pd.DataFrame(columns=["code", "colour"])
     try:
-        from . import nomenclature
-
         table = nomenclature.couverture() if by == "cs" else nomenclature.usage()
     except Exception:  # nomenclature tables missing: palette only
         pass
@@ -299,8 +299,6 @@ def class_label(code: Any) -> str:
     >>> class_label(""), class_label("CS1.1.1.1")
     ('(code vide)', 'CS1.1.1.1')
     """
-    from .fr import text
-
     s = "" if code is None or (isinstance(code, float) and np.isnan(code)) else str(code).strip()
     return s if s and s.lower() != "nan" else text("class", "")
 

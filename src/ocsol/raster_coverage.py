@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -43,7 +44,7 @@ def outside_extent_m2(territories: Territories, raster_path: str | os.PathLike[s
     import geopandas as gpd
     import shapely
 
-    from .io.raster import open_raster
+    from .io.raster import open_raster  # start-up: rasterio (≈ 0.5 s), for rasters only
 
     info = open_raster(raster_path)
     t = info.transform
@@ -94,7 +95,7 @@ def coverage_shares(covered: pd.DataFrame, territories: Territories, outside_m2:
 
 def apply_min_coverage(
     tables: Mapping[str, pd.DataFrame], shares: pd.DataFrame, territories: Territories, *, min_coverage: float
-) -> tuple[dict[str, pd.DataFrame], list[dict]]:
+) -> tuple[dict[str, pd.DataFrame], list[dict[str, Any]]]:
     """Empty the figures of zones covered below ``min_coverage``; qa rows for partly covered zones.
 
     Returns new tables (the inputs are not changed) with ``covered_pct`` (stock_summary) and a
@@ -148,7 +149,7 @@ def apply_min_coverage(
 
 def _lookup(share: pd.Series, df: pd.DataFrame, col: str) -> np.ndarray:
     idx = pd.MultiIndex.from_arrays([df["level"], df["code"].astype(str), df[col].astype(int)])
-    return share.reindex(idx).fillna(0.0).to_numpy()
+    return cast(np.ndarray, share.reindex(idx).fillna(0.0).to_numpy())
 
 
 def _note(share: float, min_coverage: float) -> str:
@@ -179,7 +180,7 @@ def _add_missing_zones(ss: pd.DataFrame, shares: pd.DataFrame, territories: Terr
     return out.drop(columns="_o").reset_index(drop=True)
 
 
-def _qa_rows(shares: pd.DataFrame, min_coverage: float) -> list[dict]:
+def _qa_rows(shares: pd.DataFrame, min_coverage: float) -> list[dict[str, Any]]:
     part = shares[shares["share"] < 1 - 1e-6]
     rows = []
     for (level, code), grp in part.groupby(["level", "code"], sort=False):

@@ -16,6 +16,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .io.write import write_text
+from .synthetic import generate_ocsge
+
 DESTINATION_CODES = ("hab", "act", "mix", "rou", "fer", "inc")
 
 
@@ -46,9 +49,6 @@ def write_synthetic_inputs(
     >>> cfg.name
     'ocsol.toml'
     """
-    from .io.write import write_text
-    from .synthetic import generate_ocsge
-
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)

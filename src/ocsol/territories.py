@@ -14,6 +14,7 @@ from functools import cached_property
 import pandas as pd
 
 from .errors import TerritoryNotFoundError, close_matches
+from .io.common import as_code  # the one code normaliser (strip, 2a → 2A)
 
 COMMUNE = "commune"
 
@@ -79,8 +80,6 @@ class Territories:
             When the code names no territory (close codes are suggested) or, without a level,
             names units of several levels.
         """
-        from .io.common import as_code  # the one code normaliser (strip, 2a → 2A)
-
         code = as_code(pd.Series([str(code)]), column="territory code", source="the command line")[0] or ""
         names = self.names
         if level is not None and level not in self.all_levels:

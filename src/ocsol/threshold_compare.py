@@ -25,7 +25,9 @@ thresholds on a shared adjacency graph.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -33,10 +35,17 @@ import pandas as pd
 import shapely
 from shapely import STRtree
 
-from . import change
-from .errors import SchemaError
+from . import change, nomenclature
+from .config import Config, load_config
+from .departements import input_paths
+from .errors import ConfigError, SchemaError
+from .io.ocsge import read_ocsge
+from .io.ocsge_artif import read_ocsge_artif
+from .io.write import check_out_dir, publish_files
+from .pipeline import _rule_ref, load_territories
 from .thresholds import (
     CHOICES,
+    PatchGraph,
     ThresholdSettings,
     all_settings,
     patch_graph,
@@ -120,7 +129,7 @@ def compare_with_ign(
     known = at_point >= 0
     if (~known).any():
         log.info("thresholds compare: %d raw polygon(s) fall outside the IGN layer (not counted)", int((~known).sum()))
-    graphs: dict[tuple, object] = {}
+    graphs: dict[tuple[str, float, tuple[str, ...]], PatchGraph] = {}
     rows, total_rows = [], []
     runs: list[tuple[str, dict, np.ndarray]] = [(MATRIX, dict.fromkeys(CHOICES, ""), matrix)]
     for s in settings:
@@ -183,22 +192,19 @@ def _finish(df: pd.DataFrame, *, rank: bool) -> pd.DataFrame:
     return out
 
 
+def _csv_writer(df: pd.DataFrame) -> Callable[[Path], None]:
+    """A writer of ``df`` as CSV (six decimals, ``\\n`` line ends) for :func:`ocsol.io.write.publish_files`."""
+    return lambda p: df.to_csv(p, index=False, lineterminator="\n", float_format="%.6f")
+
+
 def compare_command(*, config, vintage: int, ign, ign_layer: str | None = None, out) -> Comparison:
     """``ocsol thresholds compare``: read the configuration's raw vintage and IGN's layer, compare, write.
 
     Writes ``thresholds_compare.csv`` (one row per setting, ranked) and
     ``thresholds_compare_communes.csv`` (per commune) into ``out``.
     """
-    from . import nomenclature
-    from .config import Config, load_config
-    from .errors import ConfigError
-    from .io.ocsge import read_ocsge
-    from .io.ocsge_artif import read_ocsge_artif
-    from .io.write import check_out_dir, publish_files
-    from .pipeline import _rule_ref, load_territories
-
     cfg = config if isinstance(config, Config) else load_config(config)
-    check_out_dir(out, [*cfg.input_paths(), ign])  # before computing: refuse at once
+    check_out_dir(out, [*input_paths(cfg), ign])  # before computing: refuse at once
     sec = cfg.ocsge
     paths = {int(str(k)): v for k, v in sec.vintages.items()}
     if int(vintage) not in paths:
@@ -214,6 +220,5 @@ def compare_command(*, config, vintage: int, ign, ign_layer: str | None = None, 
     result = compare_with_ign(raw, ign_layer_,
                               change.Zones.from_communes(territories.communes), base=base)
     tables = {"thresholds_compare.csv": result.total, "thresholds_compare_communes.csv": result.communes}
-    publish_files({name: (lambda p, df=df: df.to_csv(p, index=False, lineterminator="\n", float_format="%.6f"))
-                   for name, df in tables.items()}, out)
+    publish_files({name: _csv_writer(df) for name, df in tables.items()}, out)
     return result

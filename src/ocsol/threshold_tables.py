@@ -14,7 +14,9 @@ The key is split again in the output tables, which therefore hold real codes onl
 
 from __future__ import annotations
 
+import json
 import logging
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -22,6 +24,9 @@ import pandas as pd
 import shapely
 
 from . import change, indicators
+from .config import Config
+from .errors import ConfigError
+from .io.vector import read_layer, working_crs
 from .territories import Territories
 from .thresholds import ThresholdSettings, apply_thresholds
 
@@ -102,7 +107,7 @@ def threshold_tables(
     return out
 
 
-def threshold_qa(layers: dict[int, gpd.GeoDataFrame]) -> list[dict]:
+def threshold_qa(layers: dict[int, gpd.GeoDataFrame]) -> list[dict[str, Any]]:
     """What the thresholds changed per vintage (polygons and ha), and run diagnostics.
 
     Every row has a catalogue key (group ``qa`` of ``ocsol/fr/catalogue.csv``): reports word it in French.
@@ -134,18 +139,16 @@ def threshold_qa(layers: dict[int, gpd.GeoDataFrame]) -> list[dict]:
     return rows
 
 
-def configured_thresholds(config, by_dep: list[dict[int, gpd.GeoDataFrame]], classes: pd.DataFrame,
-                          zones: change.Zones, territories: Territories, *, rule_name: str,
-                          diff_pairs: set[tuple[int, int]]):
+def configured_thresholds(
+    config: Config, by_dep: list[dict[int, gpd.GeoDataFrame]], classes: pd.DataFrame, zones: change.Zones,
+    territories: Territories, *, rule_name: str, diff_pairs: set[tuple[int, int]],
+) -> tuple[dict[str, pd.DataFrame], list[dict[str, Any]], dict[int, gpd.GeoDataFrame]]:
     """The ``[ocsge.thresholds]`` step of the pipeline: ``(tables, qa notes, thresholded layers)``.
 
     ``by_dep``: the vintages of each département (``[ocsge] departements``), or one dict for all
     files. Each département is thresholded on its own (IGN delivers and thresholds OCS GE per
     département; a patch ends at its edge), then the thresholded layers are put together.
     """
-    from .errors import ConfigError
-    from .io.vector import read_layer, working_crs
-
     if rule_name != "decret-2023":
         raise ConfigError(f"{config.label}: [ocsge.thresholds] applies the décret's thresholds to its matrix; it "
                           f"needs ocsge.rule = \"decret-2023\" (found {rule_name!r}); remove one of the two")
@@ -196,11 +199,9 @@ def _merge_layers(parts: list[dict[int, gpd.GeoDataFrame]]) -> dict[int, gpd.Geo
 
 
 def _qa(item: str, count: object, detail: str, *, key: str, topic: str = "thresholds", codes: tuple[str, ...] | list[str] = (),
-        **params: object) -> dict:
+        **params: object) -> dict[str, Any]:
     """One ``qa.csv`` row (columns of :data:`ocsol.pipeline.QA_COLUMNS`); ``key`` words it in French,
     ``codes`` name the territories it concerns (a report shows it to them only)."""
-    import json
-
     return {"topic": topic, "key": key, "item": item, "count": count, "detail": detail, "codes": ";".join(codes),
             "files": "", "params": json.dumps(params, ensure_ascii=False, sort_keys=True)}
 

@@ -37,7 +37,7 @@ import hashlib
 import itertools
 import logging
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -172,7 +172,8 @@ def all_settings(base: ThresholdSettings | None = None) -> list[ThresholdSetting
     """Every combination of the uncertain choices (:data:`CHOICES`), the other values from ``base``."""
     base = base or ThresholdSettings()
     keys = list(CHOICES)
-    return [replace(base, **dict(zip(keys, combo, strict=True))) for combo in itertools.product(*CHOICES.values())]
+    combos: list[dict[str, Any]] = [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*CHOICES.values())]
+    return [replace(base, **combo) for combo in combos]
 
 
 @dataclass
@@ -356,7 +357,7 @@ def _flips(graph: PatchGraph, status: np.ndarray, s: ThresholdSettings, *, r1: b
         flip &= ~protected
     if graph.excluded is not None:  # never judged: they keep their matrix status
         flip &= ~graph.excluded
-    return flip
+    return cast(np.ndarray, flip)
 
 
 @dataclass

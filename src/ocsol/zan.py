@@ -251,8 +251,8 @@ def zan_trajectory(
         pace = counted / n_obs if n_obs else np.nan
         projected = pace * n_period if n_obs else np.nan
         reading = _reading(counted, projected, allowed, n_obs) if has_data and complete else ""
-        last_obs = int(grp["year"].max()) if n_obs else None
-        prov = bool(grp["provisional"].any()) if n_obs else False
+        last_obs = int(grp["year"].max()) if grp is not None and n_obs else None
+        prov = bool(grp["provisional"].any()) if grp is not None and n_obs else False
         rows.append({
             "level": level, "code": code, "complete": bool(complete), "n_missing": int(n_miss),
             "reference_start": ref0, "reference_end": ref1, "reference_ha": reference_ha,

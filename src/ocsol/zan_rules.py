@@ -23,11 +23,13 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .errors import ConfigError, SchemaError
+from .io.vector import read_layer, working_crs
 from .territories import COMMUNE, Territories, aggregate
 
 log = logging.getLogger(__name__)
@@ -238,7 +240,7 @@ def _eligibility(documents: pd.DataFrame, territories: Territories, cutoff: date
     names = territories.names
     units = set(zip(names["level"], names["code"], strict=True))
     by_code = {code: lvl for lvl, code in units}
-    per: dict[str, list[tuple[str, list]]] = {}
+    per: dict[str, list[tuple[str, list[Any]]]] = {}
     unknown = []
     for r in documents.itertuples(index=False):
         dates = [d for d in (r.prescription_date, r.arret_date, r.approval_date) if d is not None]
@@ -379,8 +381,6 @@ def communes_touched(
     SchemaError
         Without commune geometry.
     """
-    from .io.vector import read_layer, working_crs
-
     if not territories.has_geometry:
         raise SchemaError("communes_touched: the territories have no geometry; use a commune polygon layer")
     per, _ = read_layer(path, what="PENE perimeter", crs=working_crs(crs), layer=layer)

@@ -34,7 +34,7 @@ __all__ = ["text", "has", "keys", "fmt", "fmt_unit", "format", "level_label"]
 @lru_cache(maxsize=1)
 def _catalogue() -> dict[tuple[str, str], str]:
     path = resources.files("ocsol.fr").joinpath("catalogue.csv")
-    with path.open(encoding="utf-8", newline="") as f:
+    with path.open(encoding="utf-8", newline="") as f:  # type: ignore[call-overload]  # newline= reaches open()
         rows = list(csv.DictReader(f))
     out: dict[tuple[str, str], str] = {}
     for r in rows:

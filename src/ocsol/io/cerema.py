@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Sequence
 
 import pandas as pd
 
@@ -25,6 +26,7 @@ from .common import (
     parse_number_columns,
     read_table,
 )
+from .vector import pick_layer
 
 log = logging.getLogger(__name__)
 
@@ -257,9 +259,7 @@ def _read_cerema_table(path: str | os.PathLike[str], *, sheet: str | int | None)
 
     import pyogrio
 
-    from .vector import pick_layer
-
-    def has_flows(fields: list[str]) -> bool:
+    def has_flows(fields: Sequence[str]) -> bool:
         return any(NAF_RE.match(str(f)) for f in fields)
 
     layer = pick_layer(p, layer=str(sheet) if sheet else None, what="Cerema consumption", wants=has_flows,

@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..errors import SchemaError, format_problems
 from .common import as_code, find_column, parse_numbers, read_table
+from .targets import parse_date
 
 
 def read_changes(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -37,9 +38,9 @@ def read_changes(path: str | os.PathLike[str]) -> pd.DataFrame:
         c = find_column(cols, cands, given=None, source=src, what=key.upper(), config_key="cog.changes")
         out[key] = df[c]
     for key in ("typecom_av", "typecom_ap"):
-        c = find_column(cols, [key.upper()], given=None, source=src, what=key.upper(), config_key="cog.changes",
-                        required=False)
-        out[key] = df[c].astype("string").str.strip().str.upper().astype(object) if c else "COM"
+        opt = find_column(cols, [key.upper()], given=None, source=src, what=key.upper(), config_key="cog.changes",
+                          required=False)
+        out[key] = df[opt].astype("string").str.strip().str.upper().astype(object) if opt else "COM"
     res = pd.DataFrame(out)
     res["com_av"] = as_code(res["com_av"], width=5, column="COM_AV", source=src)
     res["com_ap"] = as_code(res["com_ap"], width=5, column="COM_AP", source=src)
@@ -71,8 +72,6 @@ def read_deleguees(path: str | os.PathLike[str]) -> pd.DataFrame:
         out["type"] = df[type_col].astype(str).str.strip().to_numpy()
     date_col = next((c for c in cols if c.lower() in ("creation_date", "date_creation")), None)
     if date_col is not None:  # date of creation of the commune nouvelle (garantie communale bonus)
-        from .targets import parse_date
-
         try:
             out["creation_date"] = [parse_date(v) for v in df[date_col]]
         except ValueError as exc:

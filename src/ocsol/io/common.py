@@ -8,6 +8,7 @@ import logging
 import os
 import re
 from pathlib import Path
+from typing import Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -143,6 +144,12 @@ def _read_csv_text(p: Path, *, header_row: int = 0) -> pd.DataFrame:
         raise InputFileError(f"{p}: no columns found; the file is empty or not a CSV") from None
 
 
+@overload
+def find_column(columns: list[str] | pd.Index, candidates: list[str], *, given: str | None, source: str,
+                what: str, config_key: str, required: Literal[True] = ...) -> str: ...
+@overload
+def find_column(columns: list[str] | pd.Index, candidates: list[str], *, given: str | None, source: str,
+                what: str, config_key: str, required: bool) -> str | None: ...
 def find_column(
     columns: list[str] | pd.Index,
     candidates: list[str],

@@ -3,12 +3,14 @@
 ``changes.qml`` sits next to ``changes.gpkg`` / ``changes.parquet``: QGIS loads a ``.qml`` of
 the same name as the data file as its default style (or load it with *Layer Properties → Style →
 Load Style*). Three rules on the ``artif_from``/``artif_to`` flags: artificialisation,
-désartificialisation, other change; colours from :data:`ocsol.plot.CHANGE_COLOURS`.
+désartificialisation, other change; colours from :data:`ocsol.nomenclature.CHANGE_COLOURS`.
 """
 
 from __future__ import annotations
 
 from xml.sax.saxutils import quoteattr
+
+from ..nomenclature import CHANGE_COLOURS
 
 #: QGIS filter expression of each kind of change.
 CHANGE_FILTERS = {
@@ -25,8 +27,6 @@ def _rgba(colour: str) -> str:
 
 def change_layer_qml() -> str:
     """The QML document (rule-based renderer, one rule per kind of change)."""
-    from ..plot import CHANGE_COLOURS
-
     rules, symbols = [], []
     for i, (label, colour) in enumerate(CHANGE_COLOURS.items()):
         rules.append(f'      <rule key="r{i}" symbol="{i}" label={quoteattr(label)} '

@@ -125,8 +125,8 @@ def read_targets(
         return find_column(cols, names, given=None, source=src, what=what, config_key="zan.targets",
                            required=required)
 
-    level_col = col(["level", "niveau"], "level", True)
-    code_col = col(["code"], "territory code", True)
+    level_col = find_column(cols, ["level", "niveau"], given=None, source=src, what="level", config_key="zan.targets")
+    code_col = find_column(cols, ["code"], given=None, source=src, what="territory code", config_key="zan.targets")
     pct_col = col(["target_pct", "objectif_pct", "target"], "target_pct")
     env_col = col(["envelope_ha", "enveloppe_ha"], "envelope_ha")
     if pct_col is None and env_col is None:
@@ -263,15 +263,15 @@ def read_deductions(path: str | os.PathLike[str], *, sheet: str | int | None = N
     df = read_table(path, what="deductions", sheet=sheet)
     src, cols = str(path), list(df.columns)
 
-    def col(name: str, required: bool = True) -> str | None:
-        return find_column(cols, [name], given=None, source=src, what=name, config_key="zan.deductions",
-                           required=required)
+    def col(name: str) -> str:
+        return find_column(cols, [name], given=None, source=src, what=name, config_key="zan.deductions")
 
     out = pd.DataFrame({"code": as_code(df[col("code")], width=5, column=col("code"), source=src),
                         "year": parse_number(df[col("year")], source=src),
                         "type": [_enum(t, DEDUCTION_TYPES) for t in _text(df, col("type"))],
                         "area_ha": parse_number(df[col("area_ha")], source=src), "reference": _text(df, col("reference")),
-                        "source": _text(df, col("source", required=False))})
+                        "source": _text(df, find_column(cols, ["source"], given=None, source=src, what="source",
+                                                         config_key="zan.deductions", required=False))})
     problems = []
     for i in df.index:
         where = f"line {i + 2} ({out.at[i, 'code']})"
@@ -347,7 +347,7 @@ def net_targets_from_config(entries: Sequence[Mapping[str, Any]] | None) -> pd.D
         r0 = r1 = None
         if pct is not None:
             try:
-                r0, r1 = (int(v) for v in ref)
+                r0, r1 = (int(v) for v in ref)  # type: ignore[union-attr]  # None: TypeError, caught
                 assert r0 < r1
             except (TypeError, ValueError, AssertionError):
                 problems.append(f"{where}: reduction_pct needs reference = [vintage_from, vintage_to] "

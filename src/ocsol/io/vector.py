@@ -14,6 +14,7 @@ import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError as PyprojCRSError
 
+from ..cluster import chunks, n_threads, thread_map
 from ..errors import CRSError, InputFileError, SchemaError, close_matches
 from .common import VECTOR_SUFFIXES, check_file
 
@@ -46,8 +47,9 @@ def recognise_crs(crs: CRS | None) -> CRS | None:
     """Recognise well-known CRSs given as bare WKT (IGNF Lambert-93 → EPSG:2154)."""
     if crs is None:
         return None
-    if crs.to_epsg() is not None:
-        return CRS.from_epsg(crs.to_epsg())
+    epsg = crs.to_epsg()
+    if epsg is not None:
+        return CRS.from_epsg(epsg)
     code = crs.to_epsg(min_confidence=25)
     if code is not None and CRS.from_epsg(code).equals(crs, ignore_axis_order=True):
         return CRS.from_epsg(code)
@@ -140,6 +142,7 @@ def read_layer(
             "`ogr2ogr -a_srs EPSG:2154 out.gpkg in.shp`"
         )
     src = recognise_crs(CRS.from_user_input(gdf.crs))
+    assert src is not None  # recognise_crs keeps a CRS a CRS
     if src.equals(crs, ignore_axis_order=True):
         gdf = gdf.set_crs(crs, allow_override=True)
         gdf.attrs["reprojected"] = False
@@ -303,8 +306,6 @@ def repair(gdf: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
 def repair_array(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`repair` on an array of geometries: the repaired array (a copy only when something
     was repaired) and the mask of the geometries that were invalid."""
-    from ..cluster import chunks, n_threads, thread_map
-
     parts = chunks(len(arr), n_threads(None, len(arr), min_per_thread=20_000))
     invalid = ~np.concatenate(thread_map(lambda c: shapely.is_valid(arr[c]), parts)) if len(arr) else np.zeros(0, bool)
     if not invalid.any():

@@ -143,7 +143,7 @@ def write_bytes(data: bytes, target: str | os.PathLike[str]) -> Path:
     return Path(target)
 
 
-def write_with(writer: Callable[[Path], None], target: str | os.PathLike[str]) -> Path:
+def write_with(writer: Callable[[Path], object], target: str | os.PathLike[str]) -> Path:
     """Atomically write ``target`` with ``writer(tmp_path)`` (GeoPackage, XLSX, …)."""
     with atomic_path(target) as tmp:
         writer(tmp)
@@ -372,7 +372,7 @@ def _try_lock(fh) -> bool:
         import msvcrt
 
         try:
-            msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+            msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]  # Windows only
             return True
         except OSError:
             return False
@@ -451,7 +451,7 @@ def manifest_files(names: Iterable[str]) -> list[str]:
     return sorted(set(names) | {MANIFEST})
 
 
-def publish_files(files: dict[str, Callable[[Path], None]], out_dir: str | os.PathLike[str]) -> list[Path]:
+def publish_files(files: dict[str, Callable[[Path], object]], out_dir: str | os.PathLike[str]) -> list[Path]:
     """Write several files as one unit: all staged first, then each renamed into ``out_dir``.
 
     If any writer fails, nothing in ``out_dir`` changes. When ``files`` has no ``manifest.json``

@@ -25,18 +25,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import OcsolError, TerritoryNotFoundError
+from .._version import __version__
+from ..cluster import run_tasks
+from ..errors import OcsolError, TerritoryNotFoundError, close_matches
 from ..io.write import write_text
 from ..territories import COMMUNE
 from .export import (
     HTML_NAME,
     PDF_NAME,
+    PersistentKernelEngine,
     ReportResult,
+    ReportRunner,
+    chromium_missing_message,
+    find_chromium,
     report_folder_name,
     report_notebook,
     template_dir,
 )
 from .loader import FINGERPRINT_SUFFIXES, Indicators, has_membership, load_indicators
+from .publish import write_index, write_opendata
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +102,6 @@ def select_territories(
     terr = ind.territories
     names = terr.names
     if level is not None and level not in terr.all_levels:
-        from ..errors import close_matches
-
         raise TerritoryNotFoundError(f"unknown level {level!r}{close_matches(level, terr.all_levels)}; "
                                      f"levels are {', '.join(terr.all_levels)}")
     if territories:
@@ -136,8 +141,6 @@ def select_territories(
 
 def inputs_fingerprint(indicators: str | os.PathLike[str]) -> str:
     """Hash of everything a report depends on: tables, notebook, template, ocsol version."""
-    from .. import __version__
-
     h = hashlib.sha256(__version__.encode())
     folder = Path(indicators)
     for f in sorted(folder.iterdir()):
@@ -171,8 +174,6 @@ def _worker_init(persistent: bool) -> None:
     global _RUNNER
     import logging as _logging
     from multiprocessing.util import Finalize
-
-    from .export import PersistentKernelEngine, ReportRunner
 
     # A forked worker inherits the parent's kernel handle (when the parent ran reports itself):
     # forget it without shutting it down — it belongs to the parent — and start our own.
@@ -259,8 +260,6 @@ def batch_reports(
         else:
             todo.append((lvl, code, folder))
     if pdf:
-        from .export import chromium_missing_message, find_chromium
-
         if find_chromium() is None:
             log.warning(chromium_missing_message())
     if client is not None:
@@ -283,8 +282,6 @@ def batch_reports(
     batch = BatchResult(results=results, jobs=jobs)
     listed = results + _earlier_reports(out, key, {(r.level, r.code) for r in results})
     if publish:
-        from .publish import write_index, write_opendata
-
         # the index and the open data cover every up-to-date report in the folder, not only this
         # batch's: batches run EPCI by EPCI into one folder add up.
         shown = BatchResult(results=listed, jobs=jobs)
@@ -364,8 +361,6 @@ def _report_plugin(persistent: bool) -> Any:
 def _run_dask(todo: list[tuple[str, str, Path]], client: Any, *, ind_dir: Path, key: str, pdf: bool,
               persistent: bool, bar: Any) -> list[ReportResult]:
     """Run the reports as tasks on a Dask cluster; a report whose worker died is a failure."""
-    from ..cluster import run_tasks
-
     client.register_plugin(_report_plugin(persistent), name="ocsol-reports")
 
     def failed(i: int, exc: BaseException) -> ReportResult:

@@ -24,6 +24,8 @@ from xml.sax.saxutils import escape
 
 import pandas as pd
 
+from .._version import __version__
+
 LICENCE = {"name": "etalab-2.0", "title": "Licence Ouverte / Open Licence version 2.0",
            "path": "https://www.etalab.gouv.fr/licence-ouverte-open-licence"}
 
@@ -186,15 +188,13 @@ def iso19139(
 def catalogue_files(
     *, basename: str, schema: dict[str, Any], provenance: pd.DataFrame, geometries: Any = None,
     title: str | None = None, author: str | None = None, formats: list[str] | None = None,
-) -> dict[str, Callable[[Path], None]]:
+) -> dict[str, Callable[[Path], object]]:
     """Writers of ``datapackage.json`` and ``<basename>.iso19139.xml``, published with the CSV.
 
     ``schema`` is the CSV's Table Schema (its title and description are the dataset's);
     ``geometries`` (GeoDataFrame) gives the extent and CRS when the territories have polygons.
     Returns file name → writer, for :func:`ocsol.io.write.publish_files`.
     """
-    from .. import __version__
-
     created = date.today().isoformat()
     ds_title = title or schema.get("title") or basename
     abstract = schema.get("description", "")
@@ -209,7 +209,8 @@ def catalogue_files(
         g = geometries[geometries.geometry.notna()]
         epsg = g.crs.to_epsg() if g.crs is not None else None
         crs = f"EPSG:{epsg}" if epsg else (g.crs.to_string() if g.crs is not None else None)
-        bbox = tuple(float(v) for v in g.to_crs("EPSG:4326").total_bounds)
+        west, south, east, north = (float(v) for v in g.to_crs("EPSG:4326").total_bounds)
+        bbox = (west, south, east, north)
         names = g["code"].astype(str).tolist() if "code" in g else []
         extent_name = "Territoires : " + ", ".join(names[:20]) + (" …" if len(names) > 20 else "")
     files = [f"{Path(str(r['path'])).name} (sha256 {r['sha256']})" for r in provenance.to_dict("records")] \

@@ -19,9 +19,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
+
+from ..cluster import open_client
 from ..config import load_config
+from ..departements import input_paths
 from ..errors import OcsolError
+from ..io.write import check_out_dir, output_lock, write_text
+from ..pipeline import load_territories
+from ..sample import sample_config
+from ..synthetic_inputs import write_synthetic_inputs
 from ..territories import COMMUNE
+from .loader import compute_indicators, has_membership, load_indicators
 
 log = logging.getLogger(__name__)
 
@@ -35,14 +44,11 @@ DEMO_SMALL_UNIT = 50
 def _config_path(config: str | os.PathLike[str] | None) -> Path:
     if config:
         return Path(config)
-    from ..sample import sample_config
 
     return sample_config("sample")
 
 
 def _indicators(config: str | os.PathLike[str] | None, out: Path, *, client: Any = None) -> Path:
-    from .loader import compute_indicators
-
     cfg = _config_path(config)
     log.info("computing the indicators of %s into %s", cfg, out / INDICATORS_DIR)
     return compute_indicators(cfg, out / INDICATORS_DIR, client=client)
@@ -52,11 +58,9 @@ def _indicators(config: str | os.PathLike[str] | None, out: Path, *, client: Any
 def _out_folder(out: Path, *configs: str | os.PathLike[str] | None) -> Iterator[None]:
     """Refuse an ``--out`` that holds a file the configuration reads, then hold the folder's lock
     (:func:`ocsol.io.write.output_lock`) for the whole command."""
-    from ..io.write import check_out_dir, output_lock
-
     inputs: list[Path] = []
     for c in configs:
-        inputs += load_config(_config_path(c)).input_paths()
+        inputs += input_paths(load_config(_config_path(c)))
     check_out_dir(out, inputs)
     with output_lock(out):
         yield
@@ -87,8 +91,6 @@ def report_command(
     OcsolError
         Unknown territory or ambiguous code (pass ``level``), bad configuration.
     """
-    from ..pipeline import load_territories
-
     outp = Path(out)
     # an unknown or ambiguous code is a user error before anything is computed or written
     lvl, code = load_territories(load_config(_config_path(config))).find(str(code), level)
@@ -97,7 +99,7 @@ def report_command(
 
 
 def _report(code: str, lvl: str, config: str | None, outp: Path, pdf: bool) -> int:
-    from .export import (
+    from .export import (  # start-up: papermill and Jupyter (≈ 2 s), for the report commands only
         HTML_NAME,
         PDF_NAME,
         ReportError,
@@ -157,14 +159,11 @@ def batch_command(
 def _batch(*, config: str | None, level: str | None, within: str | None, jobs: int, force: bool, outp: Path,
            pdf: bool, progress: bool, territories: list[str] | None, workers: int | None = None,
            scheduler: str | None = None) -> int:
-    from .batch import select_territories
-    from .loader import load_indicators
+    from .batch import select_territories  # start-up: .batch loads papermill and Jupyter (≈ 2 s)
 
     with contextlib.ExitStack() as stack:
         client = None
         if scheduler or workers:
-            from ..cluster import open_client
-
             client = stack.enter_context(open_client(workers=workers, scheduler=scheduler))
         ind_dir = _indicators(config, outp, client=client)
         ind = load_indicators(ind_dir)
@@ -186,7 +185,7 @@ def _batch(*, config: str | None, level: str | None, within: str | None, jobs: i
 def _run_batch(ind, ind_dir: Path, sel: list[tuple[str, str]], out: Path, *, jobs: int, force: bool, pdf: bool,
                progress: bool, title: str | None = None, links: list[tuple[str, str]] | None = None,
                client: Any = None) -> int:
-    from .batch import batch_reports
+    from .batch import batch_reports  # start-up: .batch loads papermill and Jupyter (≈ 2 s)
 
     if not sel:
         raise OcsolError("no territory selected; check --level / --within (levels are "
@@ -207,7 +206,7 @@ def demo_selection(ind) -> list[tuple[str, str]]:
 
     The configuration's ``[report] territories`` list, when given, wins.
     """
-    from .batch import select_territories
+    from .batch import select_territories  # start-up: .batch loads papermill and Jupyter (≈ 2 s)
 
     if ind.meta.get("report_territories"):
         return select_territories(ind, territories=list(ind.meta["report_territories"]))
@@ -216,8 +215,6 @@ def demo_selection(ind) -> list[tuple[str, str]]:
     parents = [(str(lvl), str(code)) for lvl, code in zip(units["level"], units["code"], strict=True)
                if lvl != COMMUNE]
     communes: list[str] = []
-    from .loader import has_membership
-
     if has_membership(terr) and terr.levels:
         first = terr.levels[0]
         for code in sorted(terr.membership[first].dropna().unique()):
@@ -249,8 +246,6 @@ def demo_command(*, out: str = "demo", jobs: int = 2, config: str | None = None,
 
 
 def _demo(outp: Path, *, jobs: int, config: str | None, raster: Path | None, progress: bool) -> int:
-    from .loader import load_indicators
-
     links: list[tuple[str, str]] = []
     code = 0
     extra: list[tuple[Path, Path, str]] = []
@@ -288,11 +283,6 @@ def demo_synthetic_inputs(folder: Path, *, extra_toml: str = "") -> Path:
     the RNU (``rnu_ddt`` profile); communes 99003 and 99004 lie in département 98, so the EPCI spans
     two départements (millésimes per département); the décret thresholds are computed beside the
     matrix (two measures side by side). ``extra_toml`` is appended to the configuration."""
-    import geopandas as gpd
-
-    from ..io.write import write_text
-    from ..synthetic_inputs import write_synthetic_inputs
-
     cfg = write_synthetic_inputs(folder, n_communes=4, rnu=["99004"])
     communes = gpd.read_file(folder / "communes.gpkg", engine="pyogrio")
     communes.loc[communes["CODE_INSEE"].isin(["99003", "99004"]), "DEP"] = "98"
@@ -304,8 +294,6 @@ def demo_synthetic_inputs(folder: Path, *, extra_toml: str = "") -> Path:
 def _raster_sample() -> Path | None:
     """The São Tomé WorldCover sample's configuration, when the checkout has it."""
     try:
-        from ..sample import sample_config
-
         path = sample_config("saotome")
     except OcsolError:
         return None

@@ -16,7 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .context import SECTION_ITEMS, VIEW_TITLES, format_cells
+from ..io.write import write_zip
+from .data import ReportData
+from .layout import SECTION_ITEMS, VIEW_TITLES, format_cells
 from .profiles import CONTENT_OF
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
@@ -83,7 +85,7 @@ def _md_line(doc: Any, line: str, *, style: str | None = None) -> None:
     _runs(p, line, italic=italic)
 
 
-def _add_table(doc: Any, ctx: Any, name: str) -> None:
+def _add_table(doc: Any, ctx: ReportData, name: str) -> None:
     view = ctx.views.get(name)
     if view is None or view.empty:
         return
@@ -135,7 +137,7 @@ def _page_field(paragraph: Any) -> None:
         paragraph._p.append(fld)
 
 
-def build_docx(ctx: Any) -> Any:
+def build_docx(ctx: ReportData) -> Any:
     """The python-docx ``Document`` of a report context."""
     from docx import Document
     from docx.shared import Cm, Pt
@@ -177,10 +179,8 @@ def build_docx(ctx: Any) -> Any:
     return doc
 
 
-def write_docx(ctx: Any, path: str | Path) -> Path:
+def write_docx(ctx: ReportData, path: str | Path) -> Path:
     """Write ``rapport.docx`` atomically, with fixed dates (the same report gives the same bytes)."""
-    from ..io.write import write_zip
-
     doc = build_docx(ctx)
     stamp = datetime(2000, 1, 1, tzinfo=UTC)
     doc.core_properties.created = doc.core_properties.modified = stamp.replace(tzinfo=None)

@@ -31,7 +31,11 @@ from typing import Any
 
 from papermill.engines import NBClientEngine
 
+from .._version import __version__
 from ..errors import OcsolError
+from ..io.write import publish_dir, staging_dir, write_text
+from .context import HEADLINE_FILE, _indicators
+from .safe import exporter_class
 
 log = logging.getLogger(__name__)
 
@@ -176,8 +180,6 @@ def html_exporter() -> Any:
     if _EXPORTER is None:
         from traitlets.config import Config
 
-        from .safe import exporter_class
-
         # No code is shown, so the Pygments stylesheet (≈ 30 kB a page) is left out too.
         config = Config({"CSSHTMLHeaderPreprocessor": {"enabled": False}})
         # user strings in Markdown never become markup: ocsol.report.safe renders every Markdown cell
@@ -194,8 +196,6 @@ def notebook_to_html(nb: Any, *, title: str | None = None) -> str:
     ``stderr`` streams (warnings) are kept in the executed notebook but left out of the page.
     """
     import copy
-
-    from .. import __version__
 
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
@@ -239,7 +239,7 @@ def chromium_render(html: str | os.PathLike[str], *, pdf: str | os.PathLike[str]
         raise ReportError(chromium_missing_message())
     url = Path(html).resolve().as_uri()
     out = None
-    jobs = []
+    jobs: list[tuple[list[str], Path | None]] = []
     if pdf is not None:
         jobs.append(([f"--print-to-pdf={Path(pdf).resolve()}", "--no-pdf-header-footer"], Path(pdf)))
     if png is not None:
@@ -308,9 +308,6 @@ class ReportRunner:
 
         import papermill as pm
 
-        from ..io.write import publish_dir, staging_dir
-        from .context import HEADLINE_FILE
-
         t0 = time.perf_counter()
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
@@ -334,7 +331,6 @@ class ReportRunner:
             result.level = headline.get("level", result.level)
             name = headline.get("name", territory)
             html = notebook_to_html(nb, title=f"{name} — rapport local de suivi de l'artificialisation des sols")
-            from ..io.write import write_text
 
             write_text(html, stage / HTML_NAME)
             if pdf:
@@ -417,8 +413,6 @@ def render_report(
     ReportError
         When the notebook or the export failed (message: the error raised in the notebook).
     """
-    from .context import _indicators
-
     ind = _indicators(config=str(config) if config else None, indicators=str(indicators) if indicators else None)
     lvl, code = ind.territories.find(str(territory), level)
     folder = Path(out) / report_folder_name(lvl, code)

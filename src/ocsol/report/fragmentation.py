@@ -10,18 +10,16 @@ from the catalogue (:mod:`ocsol.fr`, groups ``fragmentation*``).
 
 from __future__ import annotations
 
-from typing import Any
-
-import pandas as pd
-
 from .. import fr
 from ..fr import format as ff
+from .data import ReportData
 from .safe import md
+from .views import add_view as _view
 
 SECTION = "fragmentation"
 
 
-def _barrier_words(ctx: Any, barrier: str) -> str:
+def _barrier_words(ctx: ReportData, barrier: str) -> str:
     """« surfaces artificialisées selon la matrice du décret » + the linear layers, if any."""
     words = fr.text("fragmentation_barrier", barrier, default=md(barrier))
     frag = ctx.meta.get("fragmentation") or {}
@@ -32,7 +30,7 @@ def _barrier_words(ctx: Any, barrier: str) -> str:
     return words
 
 
-def fragmentation(ctx: Any) -> None:
+def fragmentation(ctx: ReportData) -> None:
     """Fill the section from the territory's ``fragmentation`` and ``fragmentation_change`` rows."""
     table = ctx.tables.get("fragmentation")
     if table is None or table.empty:
@@ -79,9 +77,3 @@ def fragmentation(ctx: Any) -> None:
                  ("meff_cbc_change_km2", "Évolution, méthode CBC (km²)", "signed_km2"),
                  ("meff_cbc_change_pct", "Évolution, méthode CBC (%)", "signed_pct"),
                  ("seff_change_per_1000km2", "Évolution des mailles pour 1 000 km²", "signed_mesh")], ch)
-
-
-def _view(ctx: Any, name: str, columns: list[tuple[str, str, str]], df: pd.DataFrame) -> None:
-    from .sections import _view as view
-
-    view(ctx, name, columns, df)

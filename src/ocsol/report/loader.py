@@ -26,8 +26,10 @@ from typing import Any
 
 import pandas as pd
 
+from .. import pipeline
+from ..config import load_config
 from ..errors import InputFileError
-from ..pipeline import manifest_from_config
+from ..indicators import headline_measure
 from ..territories import COMMUNE, Territories
 
 log = logging.getLogger(__name__)
@@ -83,8 +85,6 @@ class Indicators:
         territory's headline measure only (:data:`HEADLINE_MEASURE`)."""
         df = self.tables.get(name, pd.DataFrame(columns=["level", "code"]))
         if name in HEADLINE_MEASURE:
-            from ..indicators import headline_measure
-
             return headline_measure(df)
         return df
 
@@ -105,8 +105,6 @@ class Indicators:
         if rows is None:
             return df.iloc[0:0]
         if name in HEADLINE_MEASURE:
-            from ..indicators import headline_measure
-
             return headline_measure(df.iloc[rows])
         return df.iloc[rows]
 
@@ -229,9 +227,6 @@ def compute_indicators(
     Path
         The indicators folder.
     """
-    from .. import pipeline
-    from ..config import load_config
-
     cfg = load_config(config)
     results = pipeline.compute(cfg, progress=progress, client=client)
     out = Path(out_dir)
@@ -241,9 +236,6 @@ def compute_indicators(
 
 def indicators_from_config(config: str | os.PathLike[str]) -> Indicators:
     """Compute the tables of a configuration in memory (cached per process while unchanged)."""
-    from .. import pipeline
-    from ..config import load_config
-
     p = Path(config).expanduser().resolve()
     key = ("config", str(p), p.stat().st_mtime_ns if p.exists() else 0)
     hit = _CACHE.get(key)
@@ -257,7 +249,7 @@ def indicators_from_config(config: str | os.PathLike[str]) -> Indicators:
             prov[col] = ""
     tables = {k: v for k, v in res.tables.items()}
     ind = Indicators(tables=tables, territories=res.territories, changes=res.changes, provenance=prov,
-                     meta=manifest_from_config(cfg), source=str(p))
+                     meta=pipeline.manifest_from_config(cfg), source=str(p))
     _CACHE.clear()
     _CACHE[key] = ind
     return ind

@@ -11,10 +11,14 @@ import numpy as np
 import pandas as pd
 
 from .. import fr
+from ..compare import neighbours
 from ..fr import format as ff
 from ..territories import COMMUNE
+from .data import ReportData
+from .headline import first_efficiency, latest_stock
 from .loader import Indicators, has_membership
 from .safe import md
+from .views import add_view
 
 log = logging.getLogger(__name__)
 #: Fewest values a median is computed over.
@@ -27,7 +31,7 @@ def _true(v: Any) -> bool:
     return str(v).strip().lower() in ("true", "1")
 
 
-def members(ctx: Any, ind: Indicators) -> None:
+def members(ctx: ReportData, ind: Indicators) -> None:
     """Member table (reference, allowance, guarantee, consumed, % used, status where binding), two maps
     and the sentence explaining the sum of the members' allowances."""
     terr = ind.territories
@@ -59,13 +63,12 @@ def members(ctx: Any, ind: Indicators) -> None:
         m["used_share"] = m["consumed_since_ha"] / m["area_ha"] * 100
     m = m.sort_values("name", kind="mergesort")
     m = m.dropna(axis=1, how="all")  # no consumption data: no empty columns of n.d.
-    from .sections import _view
 
-    _view(ctx, "membres", [("code", "Code INSEE", "text"), ("name", "Commune", "text"),
-                           ("area_ha", "Surface (ha)", "ha"), ("reference_ha", "Référence (ha)", "ha"),
-                           ("allowed_ha", "Enveloppe (ha)", "ha"), ("guarantee_ha", "Garantie (ha)", "ha"),
-                           ("consumed_since_ha", "Consommé (ha)", "ha"), ("used_pct", "Enveloppe utilisée (%)", "pct"),
-                           ("status_fr", "Situation (objectif opposable)", "text")], m)
+    add_view(ctx, "membres", [("code", "Code INSEE", "text"), ("name", "Commune", "text"),
+                              ("area_ha", "Surface (ha)", "ha"), ("reference_ha", "Référence (ha)", "ha"),
+                              ("allowed_ha", "Enveloppe (ha)", "ha"), ("guarantee_ha", "Garantie (ha)", "ha"),
+                              ("consumed_since_ha", "Consommé (ha)", "ha"), ("used_pct", "Enveloppe utilisée (%)", "pct"),
+                              ("status_fr", "Situation (objectif opposable)", "text")], m)
     ctx.figures["membres"] = m.drop(columns=[c for c in ("status_fr",) if c in m]).reset_index(drop=True)
     lines = [f"{ff.fmt(len(m), 'int')} communes membres dans les données."]
     z = ctx.tables.get("zan")
@@ -75,7 +78,7 @@ def members(ctx: Any, ind: Indicators) -> None:
         diff = total - parent
         topup = float(m["guarantee_topup_ha"].sum())
         n = int((m["guarantee_topup_ha"] > 0).sum())
-        kw = {"sum": ff.fmt_unit(total, "ha"), "parent": ff.fmt_unit(parent, "ha"), "diff": ff.fmt_unit(diff, "signed"),
+        kw: dict[str, Any] = {"sum": ff.fmt_unit(total, "ha"), "parent": ff.fmt_unit(parent, "ha"), "diff": ff.fmt_unit(diff, "signed"),
               "topup": ff.fmt_unit(topup, "ha"), "n": n}
         if abs(diff) < 0.005:
             lines.append(fr.text("members_sum", "equal", **kw))
@@ -110,12 +113,9 @@ def _bounding_pool(terr: Any, level: str, code: str) -> tuple[list[str], str, st
     return None
 
 
-def comparison(ctx: Any, ind: Indicators) -> None:
+def comparison(ctx: ReportData, ind: Indicators) -> None:
     """The territory first, then neighbours of the same level (same département or région by default,
     nearest by centroid distance, or ``[compare].with``), and a median over at least three values."""
-    from ..compare import neighbours
-    from .sections import _view
-
     terr = ind.territories
     n = int(ctx.meta.get("neighbours") or 8)
     with_codes = ctx.meta.get("compare_with") or None
@@ -149,7 +149,6 @@ def comparison(ctx: Any, ind: Indicators) -> None:
     rows = units.set_index("code")
     zan = ind.table("zan")
     z = zan[zan["level"] == ctx.level].set_index("code") if len(zan) else pd.DataFrame()
-    from .headline import first_efficiency, latest_stock
 
     summ = ind.table("stock_summary")
     s = latest_stock(summ[summ["level"] == ctx.level]).set_index("code") if len(summ) else pd.DataFrame()
@@ -176,7 +175,7 @@ def comparison(ctx: Any, ind: Indicators) -> None:
     values = [c for c in df.columns if c not in ("role", "code", "name", "distance_km")]
     neigh = df[df["role"] == "voisin"]
     counts = {c: int(neigh[c].notna().sum()) for c in values}
-    med = {"role": "médiane", "code": "", "name": fr.text("compare", "median", n=len(neigh)), "distance_km": np.nan}
+    med: dict[str, Any] = {"role": "médiane", "code": "", "name": fr.text("compare", "median", n=len(neigh)), "distance_km": np.nan}
     for col in values:
         med[col] = float(neigh[col].median()) if counts[col] >= MIN_MEDIAN else np.nan
     if any(not np.isnan(med[c]) for c in values):  # no median at all: no empty row (the sentence says why)
@@ -189,13 +188,13 @@ def comparison(ctx: Any, ind: Indicators) -> None:
     if max(counts.values(), default=0) < MIN_MEDIAN:
         sentence += " " + fr.text("compare", "no_median", n=max(counts.values(), default=0))
     ctx.texts["comparaison"] = sentence
-    _view(ctx, "comparaison", [("name", "Territoire", "text"), ("distance_km", "Distance (km)", "int"),
-                               ("area_ha", "Surface (ha)", "ha"), ("reference_ha", "Conso. référence (ha)", "ha"),
-                               ("reference_pct", "Conso. référence (% surface)", "pct_area"),
-                               ("consumed_since_ha", "Conso. depuis début de période (ha)", "ha"),
-                               ("used_pct", "Enveloppe consommée (%)", "pct"),
-                               ("artif_pct", "Artificialisé (%)", "pct"),
-                               ("m2_per_new_inhabitant", "m² par nouvel habitant", "m2")], df)
+    add_view(ctx, "comparaison", [("name", "Territoire", "text"), ("distance_km", "Distance (km)", "int"),
+                                  ("area_ha", "Surface (ha)", "ha"), ("reference_ha", "Conso. référence (ha)", "ha"),
+                                  ("reference_pct", "Conso. référence (% surface)", "pct_area"),
+                                  ("consumed_since_ha", "Conso. depuis début de période (ha)", "ha"),
+                                  ("used_pct", "Enveloppe consommée (%)", "pct"),
+                                  ("artif_pct", "Artificialisé (%)", "pct"),
+                                  ("m2_per_new_inhabitant", "m² par nouvel habitant", "m2")], df)
     value, label = ("reference_pct", "Consommation de référence (% de la surface)")
     if "reference_pct" not in df or df["reference_pct"].isna().all():
         value, label = ("artif_pct", "Part artificialisée (%)")

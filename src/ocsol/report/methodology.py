@@ -15,14 +15,15 @@ import pandas as pd
 from .. import fr
 from ..fr import format as ff
 from ..territories import COMMUNE
-from . import sections as _s  # (imported by sections: attributes used at call time only)
+from .data import ReportData
 from .loader import Indicators, has_membership
 from .measures import vintages_used
 from .safe import md
+from .views import add_view, measure_params, to_float
 
 
 # -- méthodologie et provenance -----------------------------------------------------------------------
-def _relevant_topics(ctx: Any) -> set[str]:
+def _relevant_topics(ctx: ReportData) -> set[str]:
     topics = {"territories"}
     if ctx.tables.get("consumption") is not None and len(ctx.tables["consumption"]):
         topics |= {"consumption_qa", "cog_qa", "population"}
@@ -38,7 +39,7 @@ def _relevant_topics(ctx: Any) -> set[str]:
     return topics
 
 
-def qa_rows(ctx: Any, qa: pd.DataFrame, members_codes: set[str]) -> pd.DataFrame:
+def qa_rows(ctx: ReportData, qa: pd.DataFrame, members_codes: set[str]) -> pd.DataFrame:
     """The QA rows that concern this territory, in French: ``topic_fr, item_fr, count, where``."""
     if qa is None or qa.empty or "key" not in qa.columns:
         return pd.DataFrame(columns=["topic_fr", "item_fr", "count", "where"])
@@ -72,11 +73,11 @@ def qa_rows(ctx: Any, qa: pd.DataFrame, members_codes: set[str]) -> pd.DataFrame
 
 
 def _dec(value: Any) -> int:
-    v = _s._f(value)
+    v = to_float(value)
     return 0 if np.isnan(v) or float(v).is_integer() else 2
 
 
-def methodology(ctx: Any, ind: Indicators) -> None:
+def methodology(ctx: ReportData, ind: Indicators) -> None:
     ctx.available["methodologie"] = True
     terr = ind.territories
     member_codes = set(terr.members(ctx.level, ctx.code)) if (ctx.level == COMMUNE or has_membership(terr)) \
@@ -87,7 +88,7 @@ def methodology(ctx: Any, ind: Indicators) -> None:
         prov["file"] = [Path(str(p)).name for p in prov["path"]]
         prov = prov[[_role_relevant(ctx, str(r)) for r in prov["role"]]]
         prov["role_fr"] = [_role_fr(str(r)) for r in prov["role"]]
-        _s._view(ctx, "provenance", [("role_fr", "Rôle", "text"), ("file", "Fichier", "text"),
+        add_view(ctx, "provenance", [("role_fr", "Rôle", "text"), ("file", "Fichier", "text"),
                                   ("sha256", "SHA-256", "text"), ("modified", "Modifié le", "text"),
                                   ("size", "Taille (octets)", "int")], prov)
     rule = ind.table("rule")
@@ -97,13 +98,13 @@ def methodology(ctx: Any, ind: Indicators) -> None:
         r = rule[rule["rule"].astype(str).isin(applied)] if "rule" in rule.columns and applied else rule
         r = r.assign(rule_file=[Path(str(x)).name for x in r.get("rule", pd.Series([""] * len(r)))],
                      artif_fr=r["artif"], imper_fr=r["imper"])
-        _s._view(ctx, "regles", [("rule_file", "Règle", "text"), ("cs", "Couverture (motif)", "text"),
+        add_view(ctx, "regles", [("rule_file", "Règle", "text"), ("cs", "Couverture (motif)", "text"),
                               ("us", "Usage (motif)", "text"), ("artif_fr", "Artificialisé", "bool"),
                               ("imper_fr", "Imperméabilisé", "bool"), ("category", "Catégorie", "text"),
                               ("note", "Note", "text")], r)
     qa = qa_rows(ctx, ind.table("qa"), member_codes)
     if len(qa):
-        _s._view(ctx, "controles", [("topic_fr", "Thème", "text"), ("item_fr", "Contrôle", "text"),
+        add_view(ctx, "controles", [("topic_fr", "Thème", "text"), ("item_fr", "Contrôle", "text"),
                                  ("count", "Nombre", "text"), ("where", "Fichiers ou communes", "text")], qa)
     lines = [f"Rapport produit le {ctx.generated} avec **ocsol {ctx.version}** à partir de "
              f"« {md(Path(ind.source).name or ind.source)} »."]
@@ -115,7 +116,7 @@ def methodology(ctx: Any, ind: Indicators) -> None:
                      "une appréciation n'est portée que face à un objectif opposable, sinon la comparaison est "
                      "indicative ; projection = rythme observé × nombre d'années de la période.")
     for m in measures:
-        lines.append("- " + fr.text("measure_note", m, default=md(m), **_s._measure_params(ctx, ctx.tables.get("flows"))))
+        lines.append("- " + fr.text("measure_note", m, default=md(m), **measure_params(ctx, ctx.tables.get("flows"))))
     if "ocsge" in _relevant_topics(ctx):
         lines.append("- Imperméabilisation : zones bâties (CS1.1.1.1) et zones non bâties imperméables (CS1.1.1.2).")
     lines.append("- Les fichiers sources sont identifiés par leur empreinte SHA-256 : un même fichier donne les "
@@ -123,7 +124,7 @@ def methodology(ctx: Any, ind: Indicators) -> None:
     ctx.texts["methodologie"] = "\n".join(lines)
 
 
-def _rules_used(ctx: Any) -> set[str]:
+def _rules_used(ctx: ReportData) -> set[str]:
     out: set[str] = set()
     for name in ("stock_summary", "flows"):
         t = ctx.tables.get(name)
@@ -132,7 +133,7 @@ def _rules_used(ctx: Any) -> set[str]:
     return out
 
 
-def _role_relevant(ctx: Any, role: str) -> bool:
+def _role_relevant(ctx: ReportData, role: str) -> bool:
     head, _, rest = role.partition(" ")
     years = [int(y) for y in re.findall(r"\d{4}", rest)]
     if head in ("ocsge", "raster", "rule"):

@@ -40,7 +40,7 @@ TEXT_SECTIONS = ("raisons", "renaturation", "objectifs", "autres")
 def _table() -> dict[str, list[tuple[str, bool]]]:
     path = resources.files("ocsol").joinpath("data", "report_profiles.csv")
     out: dict[str, list[tuple[str, bool]]] = {}
-    with path.open(encoding="utf-8", newline="") as f:
+    with path.open(encoding="utf-8", newline="") as f:  # type: ignore[call-overload]  # newline= reaches open()
         for r in csv.DictReader(f):
             out.setdefault(r["profile"], []).append((r["section"], r["mandatory"] == "True"))
     return out

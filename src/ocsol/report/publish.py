@@ -25,11 +25,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import fr as words
 from .. import schema
+from .._version import __version__
 from ..fr import format as fr
+from ..indicators import MEASURES
+from ..io.write import publish_files, write_gpkg, write_text
 from ..territories import COMMUNE
 from . import safe
+from .catalogue import catalogue_files  # datapackage.json + ISO 19139 record (issue 10)
+from .context import level_label
+from .headline import headline_table
 from .loader import Indicators, has_membership
+from .measures import with_measure
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +53,10 @@ OPENDATA_TABLE = "indicateurs_territoires"
 def summary_table(ind: Indicators, territories: list[tuple[str, str]]) -> pd.DataFrame:
     """One row per territory with its headline indicators (columns of :data:`OPENDATA_TABLE`), picked by
     :func:`ocsol.report.headline.headline_table` (the same figures as the reports)."""
-    from .headline import headline_table
-
     keys = pd.DataFrame(territories, columns=["level", "code"])
     units = ind.table("territories")
     df = keys.merge(units[[c for c in ("level", "code", "name", "area_ha", "n_communes", "perimeter_complete")
                            if c in units]], on=["level", "code"], how="left")
-    from .measures import with_measure
 
     tables = {n: ind.table(n) for n in ("zan", "stock_summary", "flows", "efficiency")}
     for n in ("stock_summary", "flows"):
@@ -74,8 +79,6 @@ def summary_table(ind: Indicators, territories: list[tuple[str, str]]) -> pd.Dat
 
 def _status_words(row: dict[str, Any]) -> str:
     """The French words of a territory's ZAN status: a verdict only against a binding target."""
-    from .. import fr as words
-
     status = row.get("status")
     if status is None or (isinstance(status, float) and np.isnan(status)) or str(status) in ("", "nan", "<NA>"):
         status = row.get("indicative_status")
@@ -92,8 +95,6 @@ def _status_words(row: dict[str, Any]) -> str:
 
 def table_schema(*, title: str | None = None) -> dict[str, Any]:
     """The Table Schema (JSON) of the open-data CSV, in the style of schema.data.gouv.fr."""
-    from .. import __version__
-
     today = date.today().isoformat()
     fields = []
     for f in schema.table_schema_fields(OPENDATA_TABLE):
@@ -103,8 +104,6 @@ def table_schema(*, title: str | None = None) -> dict[str, Any]:
         if name == "status":
             f["constraints"] = {"enum": ["within", "will_exceed", "exceeded", ""]}
         if name in ("artif_measure", "flows_measure"):
-            from ..indicators import MEASURES
-
             f["constraints"] = {"enum": list(MEASURES)}
         if ftype == "number":
             f["example"] = "12.5"
@@ -143,8 +142,6 @@ def write_opendata(
     is removed when this one has no geometry. The CSV keeps every value verbatim, for programs
     (no spreadsheet-formula defusing; see docs/reliability.md).
     """
-    from ..io.write import publish_files, write_gpkg
-
     folder = Path(out) / OPENDATA
     table = summary_table(ind, territories)
     links = links or {}
@@ -166,7 +163,6 @@ def write_opendata(
         files[f"{BASENAME}.gpkg"] = lambda p: write_gpkg(gdf, p, layer=BASENAME)
     else:
         log.info("no commune polygons in the indicators: no GeoPackage in %s", folder)
-    from .catalogue import catalogue_files  # datapackage.json + ISO 19139 record (issue 10)
 
     files |= catalogue_files(basename=BASENAME, schema=table_schema(title=title), provenance=ind.provenance,
                              geometries=geo, title=title, author=ind.meta.get("author"),
@@ -251,10 +247,6 @@ td.t { text-align: left; white-space: normal; } tr.failed td { background: #fff1
 def write_index(batch: Any, ind: Indicators, out: str | os.PathLike[str], *, title: str | None = None,
                 links: list[tuple[str, str]] | None = None) -> Path:
     """Write ``index.html``: a sortable table of the batch's territories with links and errors."""
-    from .. import __version__
-    from ..io.write import write_text
-    from .context import level_label
-
     results = batch.results
     table = summary_table(ind, [(r.level, r.code) for r in results]).set_index(["level", "code"])
     columns = _index_columns(table)

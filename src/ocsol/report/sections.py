@@ -11,8 +11,8 @@ matter and the territory's own texts are in :mod:`.members` and :mod:`.texts`.
 
 from __future__ import annotations
 
+import json
 import logging
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,20 +20,27 @@ import pandas as pd
 
 from .. import fr, plot
 from ..fr import format as ff
+from ..legends import load_legend
+from ..nomenclature import couverture, usage
 from ..territories import COMMUNE
+from ..zan import DEFAULT_DECADES, zan_path
 from . import fragmentation, members, methodology, texts
-from .headline import MEASURE_ORDER, headline_table
+from .data import ReportData
+from .headline import MEASURE_ORDER, headline_table, latest_flow, latest_stock
 from .loader import Indicators, has_membership
 from .measures import perimeter, synthetic_parts, with_measure
 from .profiles import CGCT, VERDICT, choose_profile
 from .safe import md
+from .views import add_view as _view
+from .views import measure_params as _measure_params
+from .views import to_float as _f
 
 log = logging.getLogger(__name__)
 
 DESTINATIONS = {col: label for col, (label, _colour) in plot.DESTINATIONS.items()}  # one list, in plot
 
 
-def build_all(ctx: Any, ind: Indicators) -> None:
+def build_all(ctx: ReportData, ind: Indicators) -> None:
     """Fill every section of ``ctx`` from the indicators, following its profile."""
     units = ind.table("territories")
     row = units[(units["level"] == ctx.level) & (units["code"] == ctx.code)].iloc[0]
@@ -61,7 +68,7 @@ def build_all(ctx: Any, ind: Indicators) -> None:
     headline(ctx)
 
 
-def headline(ctx: Any) -> None:
+def headline(ctx: ReportData) -> None:
     """``ctx.headline``: identity, the picked headline figures (:mod:`.headline`), flags."""
     h = headline_table(ctx.tables)
     row = h.iloc[0].to_dict() if len(h) else {}
@@ -88,25 +95,10 @@ def _clean(v: Any) -> Any:
     return v
 
 
-def _set(ctx: Any, section: str, ok: bool) -> None:
+def _set(ctx: ReportData, section: str, ok: bool) -> None:
     ctx.available[section] = bool(ok)
     if not ok and fr.has("missing", section):
         ctx.messages[section] = fr.text("missing", section)
-
-
-def _view(ctx: Any, name: str, columns: list[tuple[str, str, str]], df: pd.DataFrame) -> None:
-    """Register a display table: ``columns`` = (source column, French header, kind)."""
-    cols = [(src, label, kind) for src, label, kind in columns if src in df.columns]
-    view = pd.DataFrame({label: df[src].to_numpy() for src, label, _ in cols})
-    ctx.views[name] = view
-    ctx.kinds[name] = {label: kind for _, label, kind in cols}
-
-
-def _f(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return float("nan")
 
 
 def _present(value: Any) -> bool:
@@ -118,7 +110,7 @@ def _true(value: Any) -> bool:
     return str(value).strip().lower() in ("true", "1", "oui", "yes")
 
 
-def _level_word(ctx: Any) -> str:
+def _level_word(ctx: ReportData) -> str:
     """The level's label; the base units of a non-French land-cover report are zones, not communes."""
     if ctx.profile == "occupation_sol" and ctx.level == COMMUNE:
         return fr.level_label("zone")
@@ -126,7 +118,7 @@ def _level_word(ctx: Any) -> str:
 
 
 # -- titre -------------------------------------------------------------------------------------
-def title(ctx: Any) -> None:
+def title(ctx: ReportData) -> None:
     heading = ctx.meta.get("report_title") or fr.text("profile_title", ctx.profile)
     frame = fr.text("profile_frame", ctx.profile)
     year = ctx.meta.get("report_year") or int(ctx.generated[:4])
@@ -155,7 +147,7 @@ def _correction_status(ind: Indicators, level: str, code: str) -> tuple[str | No
     return value, words
 
 
-def identity(ctx: Any, ind: Indicators) -> None:
+def identity(ctx: ReportData, ind: Indicators) -> None:
     terr = ind.territories
     ctx.available["identite"] = True
     lines = [f"**{md(ctx.display_name)}** — {_level_word(ctx)}, code {md(ctx.code)}.", "",
@@ -187,7 +179,7 @@ def identity(ctx: Any, ind: Indicators) -> None:
 
 
 # -- consommation d'ENAF (R. 2231-1 1°) ----------------------------------------------------------
-def consumption(ctx: Any) -> None:
+def consumption(ctx: ReportData) -> None:
     cons = ctx.tables.get("consumption")
     if cons is None or cons.empty:
         _set(ctx, "consommation", False)
@@ -272,7 +264,7 @@ def _target_source(z: pd.Series) -> str:
     return md(src)
 
 
-def _verdict(ctx: Any, z: pd.Series) -> tuple[str, str]:
+def _verdict(ctx: ReportData, z: pd.Series) -> tuple[str, str]:
     """(kind, sentence): kind = ``binding``, ``indicative`` or ``none``."""
     if ctx.profile not in VERDICT:
         return "none", fr.text("verdict_sentence", "none", reason=fr.text("no_verdict", "diagnostic"))
@@ -295,7 +287,7 @@ def _verdict(ctx: Any, z: pd.Series) -> tuple[str, str]:
                                  status=fr.text("indicative_status", key, default=md(key)))
 
 
-def zan(ctx: Any) -> None:
+def zan(ctx: ReportData) -> None:
     z = ctx.tables.get("zan")
     if z is None or z.empty:
         _set(ctx, "zan", False)
@@ -372,7 +364,7 @@ def zan(ctx: Any) -> None:
         ctx.texts["zan"] += "\n\n" + after
 
 
-def _after_period(ctx: Any, r: pd.Series) -> str:
+def _after_period(ctx: ReportData, r: pd.Series) -> str:
     """What follows the period, in words: the net-artificialisation objective of the next decade
     (``zan_2031``) when one is set, else that it is set by the SRADDET and not given here."""
     nxt = ctx.tables.get("zan_2031")
@@ -390,13 +382,11 @@ def _after_period(ctx: Any, r: pd.Series) -> str:
     return "*" + fr.text("after_period", "none", period=period) + "*"
 
 
-def _trajectory(ctx: Any, r: pd.Series) -> pd.DataFrame:
+def _trajectory(ctx: ReportData, r: pd.Series) -> pd.DataFrame:
     """Year-by-year data of the trajectory chart: observed, projected and allowed cumulative."""
     p0, p1 = int(r["period_start"]), int(r["period_end"])
     path = ctx.tables.get("zan_path")
     if path is None or path.empty:
-        from ..zan import DEFAULT_DECADES, zan_path
-
         path = zan_path(ctx.tables["zan"], decades=ctx.meta.get("decades") or DEFAULT_DECADES)
     # the ENAF curve stops at the end of the period (1 January 2031 for the first decade): after
     # it the objective is net artificialisation, another measure (ZAN_REPORT_REVIEW §3.5), worded
@@ -429,16 +419,7 @@ def _measures(*tables: pd.DataFrame | None) -> list[str]:
     return [m for m in MEASURE_ORDER if m in present] + sorted(present - set(MEASURE_ORDER))
 
 
-def _measure_params(ctx: Any, t: pd.DataFrame | None) -> dict[str, str]:
-    rule = ""
-    if t is not None and len(t) and "rule_name" in t.columns:
-        names = [n for n in t["rule_name"].astype(str).unique() if n]
-        rule = ", ".join(Path(n).name for n in names)
-    legend = str(ctx.meta.get("raster_legend") or "")
-    return {"rule": md(rule or "?"), "legend": md(legend or "raster")}
-
-
-def artificialisation(ctx: Any, ind: Indicators) -> None:
+def artificialisation(ctx: ReportData, ind: Indicators) -> None:
     """Stocks and flows under every measure the territory has (each worded by its measure), a small
     side-by-side comparison when there are several, the per-département millésimes, and the class
     breakdowns of the headline measure."""
@@ -455,9 +436,9 @@ def artificialisation(ctx: Any, ind: Indicators) -> None:
     ctx.intros[section] = fr.text("section_intro", section)
     measures = _measures(summ, flows)
     ctx.measures = measures
-    if has_stock:
+    if has_stock and summ is not None:
         summ = ctx.tables["stock_summary"] = summ.assign(reason_fr=empty_reasons(ctx, summ, "stock_summary"))
-    if has_flows:
+    if has_flows and flows is not None:
         flows = ctx.tables["flows"] = flows.assign(reason_fr=empty_reasons(ctx, flows, "flows"))
     lines: list[str] = []
     several = len(measures) > 1
@@ -465,8 +446,8 @@ def artificialisation(ctx: Any, ind: Indicators) -> None:
         lines.append(fr.text("measures", "several", n=len(measures), headline=fr.text(
             "measure_short", measures[0], default=md(measures[0]), **_measure_params(ctx, _of(flows, measures[0])))))
     for m in measures:
-        s = summ[summ["measure"] == m] if has_stock else None
-        f = flows[flows["measure"] == m] if has_flows else None
+        s = summ[summ["measure"] == m] if has_stock and summ is not None else None
+        f = flows[flows["measure"] == m] if has_flows and flows is not None else None
         params = _measure_params(ctx, f if f is not None and len(f) else s)
         lines.append(f"**{fr.text('measure_title', m, default=md(m), **params)}**")
         if s is not None and len(s):
@@ -511,7 +492,7 @@ def artificialisation(ctx: Any, ind: Indicators) -> None:
     if several:
         _measures_view(ctx, measures, label, summ if has_stock else None, flows if has_flows else None)
     note = [("reason_fr", "Motif (chiffre non disponible)", "text")]
-    if has_stock:
+    if has_stock and summ is not None:
         rank = {m: i for i, m in enumerate(measures)}  # the headline measure first, as in the text
         s = summ.assign(_rank=summ["measure"].map(rank)).sort_values(["_rank", "vintage"], kind="mergesort")
         s = s.assign(measure_fr=s["measure"].map(label))
@@ -521,7 +502,7 @@ def artificialisation(ctx: Any, ind: Indicators) -> None:
                                      ("imper_ha", "Imperméabilisé (ha)", "ha"),
                                      ("imper_pct", "Imperméabilisé (%)", "pct")]
               + (note if (s["reason_fr"] != "").any() else []), s)
-    if has_flows:
+    if has_flows and flows is not None:
         rank = {m: i for i, m in enumerate(measures)}
         f = flows.assign(_rank=flows["measure"].map(rank)).sort_values(["_rank", "vintage_from", "vintage_to"],
                                                                         kind="mergesort")
@@ -568,9 +549,9 @@ def artificialisation(ctx: Any, ind: Indicators) -> None:
                               ("closing_ha", f"Stock {int(b)} (ha)", "ha")], acc)
     if ctx.changes is not None and len(ctx.changes):
         ch = ctx.changes
-        cols = [c for c in ("code", "vintage_from", "vintage_to", "cs_from", "us_from", "cs_to", "us_to",
+        keep = [c for c in ("code", "vintage_from", "vintage_to", "cs_from", "us_from", "cs_to", "us_to",
                             "artif_from", "artif_to", "imper_from", "imper_to") if c in ch.columns]
-        data = pd.DataFrame(ch[cols])
+        data = pd.DataFrame(ch[keep])
         data["area_ha"] = ch.geometry.area.to_numpy() / 10_000
         ctx.figures["carte"] = data.reset_index(drop=True)
         _flows_by_class(ctx, data)
@@ -583,12 +564,10 @@ def _of(df: pd.DataFrame | None, measure: str) -> pd.DataFrame | None:
     return df[df["measure"] == measure]
 
 
-def _measures_view(ctx: Any, measures: list[str], label: dict[str, str], summ: pd.DataFrame | None,
+def _measures_view(ctx: ReportData, measures: list[str], label: dict[str, str], summ: pd.DataFrame | None,
                    flows: pd.DataFrame | None) -> None:
     """``mesures``: each measure's latest stock and latest flow side by side (same picker and
     ordering as the headline, :mod:`.headline`); the first row is the headline measure."""
-    from .headline import latest_flow, latest_stock
-
     rows = []
     for m in measures:
         row: dict[str, Any] = {"measure_fr": label[m], "headline": m == measures[0]}
@@ -610,8 +589,6 @@ def _measures_view(ctx: Any, measures: list[str], label: dict[str, str], summ: p
 
 def min_coverage_pct(ind: Indicators) -> str:
     """``[raster].min_coverage`` of the run, as the QA row ``raster.below_min_coverage`` records it ('')."""
-    import json
-
     qa = ind.table("qa")
     if qa is None or qa.empty or "key" not in qa.columns or "params" not in qa.columns:
         return ""
@@ -621,7 +598,7 @@ def min_coverage_pct(ind: Indicators) -> str:
     return str(json.loads(hit["params"].iloc[0]).get("pct", ""))
 
 
-def empty_reasons(ctx: Any, df: pd.DataFrame, table: str) -> list[str]:
+def empty_reasons(ctx: ReportData, df: pd.DataFrame, table: str) -> list[str]:
     """Why each row's figures are empty, in French ('' where they are not).
 
     Worded from the row's data through the catalogue (never from the computing code's English
@@ -648,7 +625,7 @@ def empty_reasons(ctx: Any, df: pd.DataFrame, table: str) -> list[str]:
     return out
 
 
-def _covered_shares(ctx: Any, df: pd.DataFrame) -> list[float]:
+def _covered_shares(ctx: ReportData, df: pd.DataFrame) -> list[float]:
     """Covered share (%) of each row: its ``covered_pct``, or for a flow the smaller of its two vintages'."""
     if "covered_pct" in df.columns:
         return [_f(v) for v in df["covered_pct"]]
@@ -666,7 +643,7 @@ def _covered_shares(ctx: Any, df: pd.DataFrame) -> list[float]:
 DEPARTEMENT_LEVELS = ("dep", "departement")
 
 
-def millesimes_by_departement(ctx: Any, ind: Indicators) -> None:
+def millesimes_by_departement(ctx: ReportData, ind: Indicators) -> None:
     """``millesimes``: for a territory spanning several départements, each département's OCS GE
     millésimes (stocks) and pairs (flows) actually used by its communes' rows."""
     if ctx.level == COMMUNE:
@@ -721,11 +698,9 @@ def _departement_of(terr: Any, codes: set[str]) -> tuple[pd.Series | None, str]:
     return pd.Series([c[:3] if c.startswith("97") else c[:2] for c in insee], index=insee.to_numpy()), ""
 
 
-def _flows_by_class(ctx: Any, changes: pd.DataFrame) -> None:
+def _flows_by_class(ctx: ReportData, changes: pd.DataFrame) -> None:
     """Artificialisation and imperméabilisation of the latest pair by couverture and by usage of
     arrival (R. 2231-1 2° and 3°, broken down), from the change polygons and their rule's flags."""
-    from ..nomenclature import couverture, usage
-
     need = {"artif_from", "artif_to", "imper_from", "imper_to", "cs_to", "us_to"}
     if not need <= set(changes.columns) or changes.empty:
         return
@@ -759,7 +734,7 @@ def _raster_labels(stock: pd.DataFrame | None) -> dict[str, str]:
     return {str(c): str(lab).split(" (")[0] for c, lab in zip(pairs["cs"], pairs["cs_label"], strict=True)}
 
 
-def _naf_split(ctx: Any, new: pd.DataFrame, period: str) -> None:
+def _naf_split(ctx: ReportData, new: pd.DataFrame, period: str) -> None:
     """Estimated natural / agricultural / forest split of the newly artificialised land, by its class
     at the first vintage (rules: ``ocsol/data/naf_split.csv``, first match wins; an estimate)."""
     from importlib import resources
@@ -781,7 +756,7 @@ def _naf_split(ctx: Any, new: pd.DataFrame, period: str) -> None:
                              ("share", "Part (%)", "pct")], df)
 
 
-def _version_change(ctx: Any, a: int, b: int) -> str:
+def _version_change(ctx: ReportData, a: int, b: int) -> str:
     versions = ctx.meta.get("raster_versions") or {}
     va, vb = versions.get(str(a)), versions.get(str(b))
     if va and vb and va != vb:
@@ -799,8 +774,6 @@ def _stock_figure(stock: pd.DataFrame, by: str) -> pd.DataFrame:
         g[lab] = g[lab].astype(str).str.split(" (", n=1, regex=False).str[0]
     if by == "cs" and source.startswith("raster:"):  # raster classes: the legend's colours
         try:
-            from ..legends import load_legend
-
             legend = load_legend(source.split(":", 1)[1])
             g["colour"] = g[by].map(dict(zip(legend["value"].astype(str), legend["colour"], strict=False)))
         except Exception as exc:  # a legend given as a path may not be readable here: default palette
@@ -825,7 +798,7 @@ def _efficiency_note(r: Any) -> str:
     return " ; ".join(fr.text("efficiency_note", k) for k in keys)
 
 
-def demography(ctx: Any) -> None:
+def demography(ctx: ReportData) -> None:
     eff = ctx.tables.get("efficiency")
     if eff is None or eff.empty:
         _set(ctx, "demographie", False)

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from .. import fr
 from ..errors import InputFileError
+from .data import ReportData
 from .measures import vintages_used
 from .profiles import TEXT_SECTIONS, sections
 from .safe import md
@@ -77,14 +77,14 @@ def read_texts(path: str | Path) -> dict[str, str]:
     return {k: "\n".join(v).strip() for k, v in out.items() if "\n".join(v).strip()}
 
 
-def texts_path(ctx: Any) -> Path | None:
+def texts_path(ctx: ReportData) -> Path | None:
     template = ctx.meta.get("report_texts")
     if not template:
         return None
     return Path(str(template).format(level=ctx.level, code=ctx.code))
 
 
-def user_texts(ctx: Any) -> None:
+def user_texts(ctx: ReportData) -> None:
     """Fill ``raisons``, ``renaturation``, ``objectifs``, ``autres`` from the territory's file."""
     path = texts_path(ctx)
     given = read_texts(path) if path is not None and path.is_file() else {}
@@ -104,7 +104,7 @@ def user_texts(ctx: Any) -> None:
             ctx.available[section] = False  # optional and absent: the section is left out
 
 
-def front_matter(ctx: Any) -> None:
+def front_matter(ctx: ReportData) -> None:
     """The « Objet du rapport » section: period, year, data millésimes, who, debate, transmission."""
     if "front" not in [s for s, _ in sections(ctx.profile)]:
         ctx.available["front"] = False
@@ -141,7 +141,7 @@ def front_matter(ctx: Any) -> None:
     ctx.texts["front"] = "\n".join(lines)
 
 
-def _vintages(ctx: Any) -> str:
+def _vintages(ctx: ReportData) -> str:
     parts = []
     cons = ctx.tables.get("consumption")
     if cons is not None and len(cons):
@@ -160,7 +160,7 @@ def _vintages(ctx: Any) -> str:
     return " ; ".join(parts) if parts else "aucune"
 
 
-def annex(ctx: Any) -> None:
+def annex(ctx: ReportData) -> None:
     """The R. 101-1 nomenclature as an annex table (profiles that have the ``annexe`` section)."""
     if "annexe" not in [s for s, _ in sections(ctx.profile)]:
         ctx.available["annexe"] = False
