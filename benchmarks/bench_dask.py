@@ -3,6 +3,7 @@
 Prints figures; not a test. Usage::
 
     python benchmarks/bench_dask.py [--deps 18 28 36 41] [--n 100000] [--runs 3]
+    python benchmarks/bench_dask.py --n 250000 --runs 2     # département size
 
 1. Generates (once, cached in ``benchmarks/out/dask_*``) one synthetic OCS GE pair per
    département (:func:`ocsol.synthetic.generate_ocsge`, ``--n`` polygons per vintage, 3 %
@@ -43,9 +44,7 @@ def _vmhwm_gb() -> float:
 def prepare(deps: list[str], n: int) -> Path:
     import geopandas as gpd
     import pandas as pd
-    from bench_ocsge import SEED, communes_of
-
-    from ocsol.synthetic import generate_ocsge
+    from bench_ocsge import communes_of
 
     folder = HERE / "out" / f"dask_{'-'.join(deps)}_n{n}"
     cfg = folder / "ocsol.toml"
@@ -54,13 +53,9 @@ def prepare(deps: list[str], n: int) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     communes = pd.concat([communes_of(d) for d in deps], ignore_index=True)
     gpd.GeoDataFrame(communes, crs=communes.crs).to_file(folder / "communes.gpkg", driver="GPKG", engine="pyogrio")
-    for i, dep in enumerate(deps):
-        t = time.perf_counter()
-        layers = generate_ocsge(communes[communes["DEP"] == dep], n_polygons=n, vintages=(V1, V2), seed=SEED + i)
-        for year, layer in layers.items():
-            layer.to_parquet(folder / f"ocsge_{dep}_{year}.parquet")
-        print(f"  generated département {dep}: {len(layers[V1]):,} polygons in {time.perf_counter() - t:.0f} s",
-              flush=True)
+    for i, dep in enumerate(deps):  # one child per département: its layers are freed before the next
+        subprocess.run([sys.executable, __file__, "--generate", dep, "--seed-offset", str(i), "--n", str(n),
+                        "--folder", str(folder)], check=True)
     cfg.write_text(
         "# SYNTHETIC OCS GE per département (ocsol.synthetic), benchmark input\n"
         "[territories]\npath = \"communes.gpkg\"\ncode = \"CODE_INSEE\"\nname = \"NOM\"\n"
@@ -70,6 +65,22 @@ def prepare(deps: list[str], n: int) -> Path:
         encoding="utf-8",
     )
     return cfg
+
+
+def generate(folder: Path, dep: str, n: int, seed_offset: int) -> None:
+    """Write the two GeoParquet vintages of one département (run in a child process)."""
+    import geopandas as gpd
+    from bench_ocsge import SEED
+
+    from ocsol.synthetic import generate_ocsge
+
+    t = time.perf_counter()
+    communes = gpd.read_file(folder / "communes.gpkg", engine="pyogrio")
+    layers = generate_ocsge(communes[communes["DEP"] == dep], n_polygons=n, vintages=(V1, V2), seed=SEED + seed_offset)
+    for year, layer in layers.items():
+        layer.to_parquet(folder / f"ocsge_{dep}_{year}.parquet")
+    print(f"  generated département {dep}: {len(layers[V1]):,} polygons in {time.perf_counter() - t:.0f} s, "
+          f"peak {_vmhwm_gb():.2f} GB", flush=True)
 
 
 def case(cfg: Path, workers: int, out: Path) -> dict:
@@ -106,7 +117,13 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--case", type=int, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--config", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--generate", help=argparse.SUPPRESS)
+    ap.add_argument("--seed-offset", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.generate:
+        generate(args.folder, args.generate, args.n, args.seed_offset)
+        return
     if args.case is not None:
         out = HERE / "out" / f"dask_tables_w{args.case}"
         print(json.dumps(case(args.config, args.case, out)))

@@ -3,7 +3,7 @@
 Prints figures; not a test. Each timed run is a fresh subprocess so that its peak RSS
 (``resource.getrusage(...).ru_maxrss``) is its own. Usage::
 
-    python benchmarks/bench_raster.py [--runs 3] [--threads 2] [--zones 36]
+    python benchmarks/bench_raster.py [--runs 3] [--threads 2] [--zones 36] [--baseline-src ../main/src]
 
 Figures:
 * end to end: zones → pieces over the whole tile pair (every pixel lies in a zone), Mpx/s of
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -145,11 +146,15 @@ def kernel_rates(threads: int, repeats: int = 5) -> dict[str, float]:
     return out
 
 
-def spawn(kind: str, threads: int, n_zones: int, trace: bool = False) -> dict[str, float]:
+def spawn(kind: str, threads: int, n_zones: int, trace: bool = False, src: str | None = None) -> dict[str, float]:
+    """One case in a fresh process; ``src``: another checkout's ``src`` folder (the baseline)."""
     cmd = [sys.executable, __file__, "--once", kind, "--threads", str(threads), "--zones", str(n_zones)]
     if trace:
         cmd.append("--trace")
-    res = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    if src:
+        env["PYTHONPATH"] = src
+    res = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
@@ -160,21 +165,26 @@ def main() -> None:
     ap.add_argument("--zones", type=int, default=36)
     ap.add_argument("--once", default=None)
     ap.add_argument("--trace", action="store_true")
+    ap.add_argument("--baseline-src", help="src folder of another checkout, timed end to end alternately "
+                    "(e.g. /work/main/src)")
     args = ap.parse_args()
     if args.once:
         print(json.dumps(run_once(args.once, args.threads, args.zones, args.trace)))
         return
 
-    def med(kind: str, runs: int) -> dict[str, float]:
-        res = [spawn(kind, args.threads, args.zones) for _ in range(runs)]
-        out = {k: statistics.median(r[k] for r in res) for k in res[0]}
-        out["all_seconds"] = [round(r["seconds"], 2) for r in res]  # type: ignore[assignment]
+    kinds = ["full", "decode", "window", "pandas"] + (["base"] if args.baseline_src else [])
+    res: dict[str, list[dict[str, float]]] = {k: [] for k in kinds}
+    for _ in range(args.runs):  # alternated, so every case sees the same load
+        for k in kinds:
+            res[k].append(spawn("full" if k == "base" else k, args.threads, args.zones,
+                                src=args.baseline_src if k == "base" else None))
+
+    def med(kind: str) -> dict[str, float]:
+        out = {k: statistics.median(r[k] for r in res[kind]) for k in res[kind][0]}
+        out["all_seconds"] = [round(r["seconds"], 2) for r in res[kind]]  # type: ignore[assignment]
         return out
 
-    full = med("full", args.runs)
-    dec = med("decode", args.runs)
-    win = med("window", args.runs)
-    pdx = med("pandas", args.runs)
+    full, dec, win, pdx = med("full"), med("decode"), med("window"), med("pandas")
     traced = spawn("full", args.threads, args.zones, trace=True)
     ker = [spawn("kernel", args.threads, args.zones) for _ in range(args.runs)]
     mpx = full["pixels"] / full["seconds"] / 1e6
@@ -186,6 +196,12 @@ def main() -> None:
     print(f"decode only: {dec['seconds']:.2f} s {dec['all_seconds']}  {dec['pixels'] / dec['seconds'] / 1e6:.0f} Mpx/s  "
           f"{2 * dec['pixels'] / dec['seconds'] / 1e9:.2f} GB/s  peak RSS {dec['rss_mb']:.0f} MB")
     print(f"end to end / decode only: {dec['seconds'] / full['seconds']:.2f}")
+    if args.baseline_src:
+        base = med("base")
+        print(f"baseline ({args.baseline_src}) end to end: {base['seconds']:.2f} s {base['all_seconds']}  "
+              f"{base['pixels'] / base['seconds'] / 1e6:.0f} Mpx/s; baseline / decode only "
+              f"{dec['seconds'] / base['seconds']:.2f}; this checkout ×{base['seconds'] / full['seconds']:.2f} faster")
+    print(f"load average {os.getloadavg()[0]:.1f}")
     w_rate = win["pixels"] / win["seconds"] / 1e6
     p_rate = pdx["pixels"] / pdx["seconds"] / 1e6
     print(f"4096² window: ocsol end to end {w_rate:.0f} Mpx/s ({win['seconds'] * 1e3:.0f} ms) vs "

@@ -12,8 +12,13 @@ default engine), which is why workers keep their kernel alive.
 
 Usage::
 
-    python benchmarks/bench_reports.py                  # 240 communes + 12 EPCI, 2 jobs
-    python benchmarks/bench_reports.py --communes 400 --jobs 2 --fresh 0
+    python benchmarks/bench_reports.py                  # 240 communes + 12 EPCI; 1 process, Dask 1 and 2
+    python benchmarks/bench_reports.py --communes 400 --jobs 2 --fresh 0 --runs 3 --dask 1 2
+
+Each mode (no Dask with ``--jobs`` processes, the baseline; a Dask LocalCluster of each
+``--dask`` worker count, cluster start included) rewrites every report (HTML + XLSX + DOCX,
+counted per run) ``--runs`` times, modes alternating; the median s/report amortised and its
+ratio to the baseline are printed, with the load average of each run.
 
 Prints one summary line per mode and writes ``benchmarks/out/bench_reports.json``.
 """
@@ -37,11 +42,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--communes", type=int, default=240, help="synthetic communes (default 240)")
     parser.add_argument("--epci", type=int, default=12, help="EPCI groupings (default 12)")
-    parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="worker processes of the baseline without Dask (default 1: one process)")
+    parser.add_argument("--runs", type=int, default=2, help="runs of each mode, alternated (median; default 2)")
     parser.add_argument("--fresh", type=int, default=6, help="reports to time with a fresh kernel each (0: skip)")
     parser.add_argument("--out", default=str(HERE / "out" / "reports"), help="output folder (emptied)")
-    parser.add_argument("--dask", type=int, nargs="*", default=[], metavar="WORKERS",
-                        help="also run the batch on a Dask LocalCluster of these worker counts (e.g. 1 2)")
+    parser.add_argument("--dask", type=int, nargs="*", default=[1, 2], metavar="WORKERS",
+                        help="also run the batch on a Dask LocalCluster of these worker counts (default 1 2; "
+                             "none: --dask with no number)")
     parser.add_argument("--indicators", help="an indicators folder to reuse (default: generate inputs and compute)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -65,36 +73,51 @@ def main(argv: list[str] | None = None) -> int:
     summary: dict[str, object] = {"cpus": os.cpu_count(), "territories": len(territories), "jobs": args.jobs,
                                   "loadavg_before": [round(x, 2) for x in os.getloadavg()]}
 
-    t0 = time.perf_counter()
-    res = batch_reports(territories, indicators=ind_dir, out=out / "batch", jobs=args.jobs, progress=True)
-    wall = time.perf_counter() - t0
-    times = sorted(r.seconds for r in res.done)
-    summary["batch"] = {
-        "wall_s": round(wall, 2), "s_per_report": round(wall / max(len(res.done), 1), 3),
-        "reports": len(res.done), "failed": len(res.failed),
-        "per_report_in_worker_median_s": round(statistics.median(times), 3) if times else None,
-        "slowest_report_s (includes kernel start)": round(max(times), 2) if times else None,
-    }
-    print(f"batch (process pool, baseline): {len(res.done)} reports, {len(res.failed)} failed, jobs={res.jobs}, wall {wall:.1f} s, "
-          f"{wall / max(len(res.done), 1):.3f} s/report amortised; median {statistics.median(times):.2f} s per "
-          f"report inside a worker (one worker = one process + one kernel)")
+    def formats(folder: Path) -> dict[str, int]:
+        """Reports written per format (each report folder: rapport.html, tableaux.xlsx, rapport.docx)."""
+        names = {"html": "rapport.html", "xlsx": "tableaux.xlsx", "docx": "rapport.docx"}
+        return {ext: sum(1 for _ in folder.glob(f"*/{name}")) for ext, name in names.items()}
 
-    for workers in args.dask:
-        from ocsol.cluster import open_client
-
+    def one_run(mode: int) -> dict[str, object]:
+        """One full batch, every report rewritten: mode 0 = no Dask (``--jobs`` worker processes,
+        the baseline), mode k ≥ 1 = a Dask LocalCluster of k workers (cluster start included)."""
+        folder = out / ("batch" if mode == 0 else f"dask{mode}")
+        shutil.rmtree(folder, ignore_errors=True)
+        load = os.getloadavg()[0]
         t0 = time.perf_counter()
-        with open_client(workers=workers) as client:
-            started = time.perf_counter() - t0
-            res_d = batch_reports(territories, indicators=ind_dir, out=out / f"dask{workers}", progress=False,
+        if mode == 0:
+            r = batch_reports(territories, indicators=ind_dir, out=folder, jobs=args.jobs, progress=False, force=True)
+        else:
+            from ocsol.cluster import open_client
+
+            with open_client(workers=mode) as client:
+                r = batch_reports(territories, indicators=ind_dir, out=folder, progress=False, force=True,
                                   client=client)
-        wall_d = time.perf_counter() - t0
-        summary[f"dask_{workers}"] = {"wall_s": round(wall_d, 2), "cluster_start_s": round(started, 2),
-                                      "s_per_report": round(wall_d / max(len(res_d.done), 1), 3),
-                                      "reports": len(res_d.done), "failed": len(res_d.failed),
-                                      "load": round(os.getloadavg()[0], 1)}
-        print(f"dask, {workers} worker(s): {len(res_d.done)} reports, {len(res_d.failed)} failed, wall {wall_d:.1f} s "
-              f"(cluster start {started:.1f} s), {wall_d / max(len(res_d.done), 1):.3f} s/report amortised; "
-              f"load {os.getloadavg()[0]:.1f}")
+        wall = time.perf_counter() - t0
+        return {"wall_s": wall, "s_per_report": wall / max(len(r.done), 1), "reports": len(r.done),
+                "failed": len(r.failed), "formats": formats(folder), "load": load,
+                "median_in_worker_s": statistics.median(x.seconds for x in r.done) if r.done else None}
+
+    modes = [0, *args.dask]
+    runs: dict[int, list[dict[str, object]]] = {m: [] for m in modes}
+    for _ in range(args.runs):  # modes alternate, so each sees the same load
+        for m in modes:
+            runs[m].append(one_run(m))
+    base_s = statistics.median(float(r["s_per_report"]) for r in runs[0])  # type: ignore[arg-type]
+    for m in modes:
+        rs = runs[m]
+        med = statistics.median(float(r["s_per_report"]) for r in rs)  # type: ignore[arg-type]
+        label = f"no Dask, {args.jobs} process(es) (baseline)" if m == 0 else f"Dask LocalCluster, {m} worker(s)"
+        summary[f"dask_{m}" if m else "batch"] = {
+            "s_per_report_median": round(med, 3), "runs": rs, "ratio_to_baseline": round(base_s / med, 2)}
+        print(f"{label:40s}: {med:.3f} s/report amortised (median of {len(rs)}: "
+              f"{[round(float(r['s_per_report']), 3) for r in rs]}), {rs[-1]['reports']} reports, "
+              f"{rs[-1]['failed']} failed, formats {rs[-1]['formats']}, load {[round(float(r['load']), 1) for r in rs]}; "
+              f"baseline / this ×{base_s / med:.2f}")
+    print("re-run on an idle machine:\n  cd " + str(HERE.parent) + " && PYTHONPATH=$PWD/src python "
+          f"benchmarks/bench_reports.py --communes {args.communes} --epci {args.epci} --jobs {args.jobs} "
+          f"--runs {args.runs} --dask {' '.join(map(str, args.dask)) or '1 2'} --fresh {args.fresh}"
+          + (f" --indicators {args.indicators}" if args.indicators else ""))
 
     t0 = time.perf_counter()
     again = batch_reports(territories, indicators=ind_dir, out=out / "batch", jobs=args.jobs, progress=False)
@@ -119,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     (HERE / "out").mkdir(exist_ok=True)
     (HERE / "out" / "bench_reports.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
     print(json.dumps(summary))
-    return 0 if not res.failed else 1
+    return 0 if not any(r["failed"] for rs in runs.values() for r in rs) else 1
 
 
 if __name__ == "__main__":

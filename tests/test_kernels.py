@@ -103,3 +103,28 @@ def test_pair_bins_compiled_equals_bincount():
     c3, s3 = kernels.pair_bins(None, a.astype(np.int64) % 7, b.astype(np.int64) % 7, v=7, n_zones=1)
     assert s3 is None and c3.sum() == n
     assert (c3 == np.bincount((a.astype(np.int64) % 7) * 7 + b % 7, minlength=49)).all()
+
+
+def test_pair_bins_rows_and_zone_row_counts_equal_numpy():
+    rng = np.random.default_rng(5)
+    h, w = 64, 300
+    runs = rng.integers(0, 3, (h, w // 20)).repeat(20, axis=1)  # runs of one bin, as in real rasters
+    a = (runs * 40 + rng.integers(0, 2, (h, w))).astype(np.uint8)
+    b = a.copy()
+    b[rng.random((h, w)) < 0.05] = 7
+    z = rng.integers(0, 4, (h, w // 50)).repeat(50, axis=1).astype(np.uint8)
+    row_w = rng.uniform(90, 110, h)
+    for zone, m in ((z, 4), (None, 1)):
+        c1, s1 = kernels.pair_bins_rows(zone, a, b, row_w, v=256, n_zones=m)
+        c2, s2 = kernels.pair_bins_rows(zone, a, b, row_w, v=256, n_zones=m, compiled=False)
+        c3, s3 = kernels.pair_bins(None if zone is None else zone.ravel(), a.ravel(), b.ravel(), v=256,
+                                   n_zones=m, weights=np.repeat(row_w, w))
+        assert (c1 == c2).all() and (s1 == s2).all() and (c1 == c3).all() and (s1 == s3).all()
+    rows = kernels.zone_row_counts(z, 3)  # label 3 left out
+    assert rows.shape == (3, h)
+    for j in range(3):
+        assert (rows[j] == np.count_nonzero(z == j, axis=1)).all()
+    assert kernels.is_uniform(np.full((50, 100), 80, np.uint8))
+    c = np.full(10_000, 80, np.uint8)
+    c[-1] = 81
+    assert not kernels.is_uniform(c) and not kernels.is_uniform(c[::-1].copy())

@@ -311,3 +311,23 @@ def test_excluded_polygons_as_connectors_match_dissolved_patches(generated):
 
 
 CHOICES_SCHEDULE = ("simultaneous", "rule1_then_rule2", "rule2_then_rule1", "fixpoint")
+
+
+def test_chunked_coverage_union_is_the_union() -> None:
+    """The edge of the data, united by spatial chunks, is the same point set as one union."""
+    import numpy as np
+    import shapely
+
+    from ocsol.thresholds import _coverage_union, touches_edge
+
+    rng = np.random.default_rng(7)
+    pts = shapely.multipoints(rng.uniform(0, 1000, (300, 2)))
+    cells = shapely.get_parts(shapely.voronoi_polygons(pts, extend_to=shapely.box(0, 0, 1000, 1000)))
+    cells = shapely.intersection(cells, shapely.Polygon([(0, 0), (1000, 0), (1000, 700), (500, 1000), (0, 800)]))
+    cells = np.append(cells, shapely.Polygon())  # an empty part has no place on the curve
+    whole = shapely.coverage_union_all(cells)
+    chunked = _coverage_union(cells, chunk=17)
+    assert shapely.equals(whole, chunked)
+    on_edge = touches_edge(cells)
+    assert 0 < on_edge.sum() < len(cells)
+    assert (on_edge == touches_edge(cells, edge=whole)).all()

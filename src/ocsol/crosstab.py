@@ -17,6 +17,9 @@ How pixels are counted
   so every thread counts) over a key ``(zone, value_from, value_to)``.
   For 8-bit rasters the raw byte pair is the key (no lookup per pixel); the legend is applied
   to the few non-empty bins afterwards. Wider types are first mapped to legend indices.
+  A run of pixels in one bin is counted in registers; in a geographic CRS the kernel takes one
+  weight per row. Windows uniform in both vintages (the sea, nodata) skip the kernel: their
+  pixels are counted per zone and row in one pass. None of this changes a sum's order.
 * **Areas**: in a projected CRS, ``count × |pixel width × pixel height|`` (in the CRS plane;
   use an equal-area projection such as EPSG:2154 / EPSG:3035 for true areas). In a geographic
   CRS, every pixel row gets its exact area on the CRS ellipsoid (the area of a latitude band of
@@ -54,7 +57,7 @@ from rasterio.windows import Window
 from .errors import ConfigError, SchemaError, UnknownCodeError, format_problems
 from .io.raster import Grid, RasterInfo, WindowReader, open_vintages
 from .io.xr import raster_sources
-from .kernels import pair_bins
+from .kernels import is_uniform, pair_bins, pair_bins_rows, zone_row_counts
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -333,22 +336,24 @@ class _Counter:
         else:
             t = rasterio.windows.transform(window, self.grid.transform)
             shapes = ((self.geoms[i], j + 1) for j, i in enumerate(cand))
-            dtype = np.uint16 if len(cand) < 65535 else np.uint32
+            dtype = np.uint8 if len(cand) < 255 else np.uint16 if len(cand) < 65535 else np.uint32
             zl = rasterize(shapes, out_shape=(h, w), transform=t, fill=0, all_touched=False, dtype=dtype)
+            m = len(cand) + 1
             inside = int(np.count_nonzero(zl))
             if not inside:
                 return None
-            m = len(cand) + 1
         arrs = reader.read(window)
         raws = dict(zip(self.years, arrs, strict=True))
         codes = {y: self._encode(a, self.infos[y]) for y, a in raws.items()}
-        buf = self._buffers(n)
-        weights = self._weights(buf, window) if self.geographic else None
+        row_w = cast(np.ndarray, self.area)[window.row_off:window.row_off + h] if self.geographic else None
+        # a weight per pixel only where raw unknown values of wide types need it
+        weights = self._weights(self._buffers(n), window) if self.geographic and not self.byte else None
         v2 = self.v * self.v
         rows = [np.array([[-3, -1, -1, -1, -1, -1, inside, 0.0]])]
         for p, (ya, yb) in enumerate(self.pairs):
             a, b = codes[ya].reshape(-1), codes[yb].reshape(-1)
-            if zl is None and a.min() == a.max() and b.min() == b.max():
+            uniform = is_uniform(a) and is_uniform(b)
+            if zl is None and uniform:
                 # uniform window (sea, nodata, one crop…): one bin, no pass over the pixels
                 area = float(cast(np.ndarray, self.area)[window.row_off:window.row_off + h].sum() * w) if self.geographic \
                     else n * float(self.area)
@@ -357,11 +362,11 @@ class _Counter:
                     wts = None if weights is None else weights.reshape(h, w)
                     rows.extend(self._unknown_raw(raws, codes, zl, wts, p, ya, yb, cand))
                 continue
-            if zl is not None and m <= 9 and a.min() == a.max() and b.min() == b.max():
+            if zl is not None and m <= 9 and uniform:
                 # uniform pixels over a few zones: exact per-row zone counts, no key
-                z2 = zl.reshape(h, w)
+                zone_rows = zone_row_counts(zl, m)  # pixels of each zone in each row, one pass
                 for j, gid in enumerate(cand, start=1):
-                    per_row = np.count_nonzero(z2 == j, axis=1)
+                    per_row = zone_rows[j]
                     cnt = int(per_row.sum())
                     if cnt:
                         area = float(per_row @ cast(np.ndarray, self.area)[window.row_off:window.row_off + h]) \
@@ -372,9 +377,11 @@ class _Counter:
                     rows.extend(self._unknown_raw(raws, codes, zl, wts, p, ya, yb, cand))
                 continue
             # one pass without the GIL (ocsol.kernels): counts and weighted sums together
-            counts, sums = pair_bins(None if zl is None else zl.reshape(-1), a, b, v=self.v, n_zones=m,
-                                     weights=weights)
-            if weights is None:
+            if row_w is None:
+                counts, sums = pair_bins(None if zl is None else zl.reshape(-1), a, b, v=self.v, n_zones=m)
+            else:
+                counts, sums = pair_bins_rows(zl, codes[ya], codes[yb], row_w, v=self.v, n_zones=m)
+            if row_w is None:
                 nz = np.flatnonzero(counts)
                 areas = counts[nz] * float(self.area)
                 pixels = counts[nz].astype(np.float64)

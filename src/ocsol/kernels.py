@@ -31,19 +31,89 @@ def _jit(fn: Callable[..., None]) -> Callable[..., None] | None:
 # -- raster: (zone, value_from, value_to) bins --------------------------------------------------
 def _pair_bins_loop(zone: np.ndarray, a: np.ndarray, b: np.ndarray, weights: np.ndarray, v: int, n_bins: int,
                     counts: np.ndarray, sums: np.ndarray) -> None:  # pragma: no cover - compiled
+    # A run of pixels with the same bin (a field, the sea…) is counted in registers and stored
+    # once: the weights are still added one by one in pixel order, so the sums are the same
+    # bit for bit as one ``sums[k] += weights[i]`` per pixel.
+    if a.size == 0:
+        return
     v2 = v * v
     has_zone = zone.size > 0
     has_w = weights.size > 0
+    run_k = np.int64(-1)
+    run_n = 0
+    run_s = 0.0
     for i in range(a.size):
         k = np.int64(a[i]) * v + np.int64(b[i])
         if has_zone:
             k += np.int64(zone[i]) * v2
-        counts[k] += 1
+        if k != run_k:
+            if run_k >= 0:
+                counts[run_k] += run_n
+                if has_w:
+                    sums[run_k] = run_s
+            run_k = k
+            run_n = 0
+            if has_w:
+                run_s = sums[k]
+        run_n += 1
         if has_w:
-            sums[k] += weights[i]
+            run_s += weights[i]
+    counts[run_k] += run_n
+    if has_w:
+        sums[run_k] = run_s
+
+
+def _pair_bins_rows_loop(zone: np.ndarray, a: np.ndarray, b: np.ndarray, row_weights: np.ndarray, v: int,
+                         counts: np.ndarray, sums: np.ndarray) -> None:  # pragma: no cover - compiled
+    # 2-D twin of _pair_bins_loop with one weight per row (geographic rasters): the same
+    # additions in the same order, without a weight array the size of the window.
+    v2 = v * v
+    has_zone = zone.size > 0
+    h, w = a.shape
+    run_k = np.int64(-1)
+    run_n = 0
+    run_s = 0.0
+    for r in range(h):
+        wr = row_weights[r]
+        for c in range(w):
+            k = np.int64(a[r, c]) * v + np.int64(b[r, c])
+            if has_zone:
+                k += np.int64(zone[r, c]) * v2
+            if k != run_k:
+                if run_k >= 0:
+                    counts[run_k] += run_n
+                    sums[run_k] = run_s
+                run_k = k
+                run_n = 0
+                run_s = sums[k]
+            run_n += 1
+            run_s += wr
+    if run_k >= 0:
+        counts[run_k] += run_n
+        sums[run_k] = run_s
+
+
+def _zone_row_counts_loop(zone: np.ndarray, m: int, out: np.ndarray) -> None:  # pragma: no cover - compiled
+    # zones cover long runs of a row: count runs, one store per run
+    h, w = zone.shape
+    for r in range(h):
+        cur = zone[r, 0]
+        run = 0
+        for c in range(w):
+            z = zone[r, c]
+            if z != cur:
+                if cur < m:
+                    out[cur, r] += run
+                cur = z
+                run = 0
+            run += 1
+        if w > 0 and cur < m:
+            out[cur, r] += run
 
 
 _pair_bins_nb = _jit(_pair_bins_loop)
+_pair_bins_rows_nb = _jit(_pair_bins_rows_loop)
+_zone_row_counts_nb = _jit(_zone_row_counts_loop)
 
 
 def pair_bins(zone: np.ndarray | None, a: np.ndarray, b: np.ndarray, *, v: int, n_zones: int,
@@ -85,6 +155,50 @@ def pair_bins(zone: np.ndarray | None, a: np.ndarray, b: np.ndarray, *, v: int, 
     bin_counts = np.bincount(key, minlength=n_bins)
     bin_sums = np.bincount(key, weights=weights, minlength=n_bins) if weights is not None else None
     return bin_counts, bin_sums
+
+
+def pair_bins_rows(zone: np.ndarray | None, a: np.ndarray, b: np.ndarray, row_weights: np.ndarray, *, v: int,
+                   n_zones: int, compiled: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`pair_bins` over a 2-D window whose weight is one value per row (a geographic
+    raster: every pixel of a row has the same area), without a weight array per pixel.
+
+    The sums are those of ``pair_bins(zone.ravel(), a.ravel(), b.ravel(), weights=...)`` with
+    ``weights`` the row weights repeated along each row, bit for bit.
+    """
+    n_bins = n_zones * v * v
+    if compiled and _pair_bins_rows_nb is not None:
+        counts = np.zeros(n_bins, dtype=np.int64)
+        sums = np.zeros(n_bins, dtype=np.float64)
+        _pair_bins_rows_nb(np.zeros((0, 0), dtype=np.uint8) if zone is None else zone, a, b,
+                           np.ascontiguousarray(row_weights, dtype=np.float64), v, counts, sums)
+        return counts, sums
+    weights = np.repeat(np.asarray(row_weights, dtype=np.float64), a.shape[1])
+    flat_counts, flat_sums = pair_bins(None if zone is None else zone.reshape(-1), a.reshape(-1), b.reshape(-1),
+                                       v=v, n_zones=n_zones, weights=weights, compiled=compiled)
+    assert flat_sums is not None
+    return flat_counts, flat_sums
+
+
+def is_uniform(x: np.ndarray) -> bool:
+    """True when every element of ``x`` equals the first. NumPy's SIMD ``min``/``max`` beat a
+    scalar loop; a mixed window is usually told by its first 4096 values."""
+    flat = x.reshape(-1)
+    if flat.size == 0:
+        return True
+    head = flat[:4096]
+    return bool(head.min() == head.max() and flat.min() == flat.max())
+
+
+def zone_row_counts(zone: np.ndarray, n_zones: int) -> np.ndarray:
+    """Pixels of each zone label (``0 ≤ label < n_zones``) in each row of a 2-D label window:
+    ``out[label, row]``, int64, in one pass (labels ≥ ``n_zones`` are left out)."""
+    out = np.zeros((n_zones, zone.shape[0]), dtype=np.int64)
+    if _zone_row_counts_nb is not None:
+        _zone_row_counts_nb(zone, n_zones, out)
+        return out
+    for j in range(n_zones):  # pragma: no cover - without numba
+        out[j] = np.count_nonzero(zone == j, axis=1)
+    return out
 
 
 # -- vector: order-free hash of a polygon's vertices ---------------------------------------------
