@@ -201,9 +201,9 @@ def case_overlay(folder: Path, runs: int) -> dict:
     a = v1.rename(columns={"cs": "cs_from", "us": "us_from"})
     b = v2.rename(columns={"cs": "cs_to", "us": "us_to"})
     input_gb = _status_gb("VmRSS")
-    times, detail = [], {}
+    times, cpu, detail = [], [], {}
     for _ in range(runs):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         ab = gpd.overlay(a, b, how="intersection", keep_geom_type=True)
         t1 = time.perf_counter()
         abc = gpd.overlay(ab, communes, how="intersection", keep_geom_type=True)
@@ -218,7 +218,8 @@ def case_overlay(folder: Path, runs: int) -> dict:
         detail = {"overlay_v1_v2_s": t1 - t0, "overlay_communes_s": t2 - t1, "groupby_s": t3 - t2,
                   "pieces": len(abc), "rows": len(trans) + len(s1) + len(s2)}
         del ab, abc
-    return {"case": "overlay", "times_s": times, "median_s": statistics.median(times), "load_s": load_s,
+    return {"case": "overlay", "times_s": times, "median_s": statistics.median(times),
+            "cpu_s": statistics.median(cpu), "load_s": load_s,
             "input_gb": input_gb, "peak_gb": rss_gb(), **detail}
 
 
