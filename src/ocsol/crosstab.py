@@ -3,11 +3,16 @@
 How pixels are counted
 ----------------------
 * **Zones**: the territories' polygons are reprojected to the raster CRS and burnt onto the
-  raster grid window by window (:func:`rasterio.features.rasterize`, ``all_touched=False``):
-  a pixel belongs to the zone that contains its **centre** (the GDAL pixel-centre rule), wholly
-  or not at all. Each pixel is thus counted once; where zones overlap the one listed last
-  wins. A zone's pixel area (``zone_m2`` in :attr:`RasterPieces.covered`) therefore differs
-  from its polygon area by about half a pixel along its boundary.
+  raster grid window by window by the rule of :func:`rasterio.features.rasterize`
+  (``all_touched=False``): a pixel belongs to the zone that contains its **centre** (the GDAL
+  pixel-centre rule), wholly or not at all. Each pixel is thus counted once; where zones
+  overlap the one listed last wins. A zone's pixel area (``zone_m2`` in
+  :attr:`RasterPieces.covered`) therefore differs from its polygon area by about half a pixel
+  along its boundary. A window wholly inside one zone is not burnt. The others are burnt by a
+  compiled copy of GDAL's scanline fill (:func:`ocsol.kernels.burn_zones`, without the GIL,
+  ≈ 10× faster), which also gives each zone's pixels per row (a window uniform in both
+  vintages needs no label image); where a vertex or a boundary crossing lies within rounding
+  of a pixel centre, so that GDAL's own arithmetic decides, the window is burnt by GDAL.
 * **Streaming**: the raster is read in windows aligned on its internal blocks (``block_size``
   pixels a side, :mod:`ocsol.io.raster`), only over the zones' bounds; windows that no zone
   touches are never decoded. Windows are processed by a thread pool (rasterio releases the GIL
