@@ -59,8 +59,20 @@ class Results:
         The territories the tables refer to.
     provenance
         One dict per input file: ``role, path, sha256, modified, size``.
-    qa
-        Notes on what was repaired, ignored or flagged (also in ``tables["qa"]``).
+    config
+        The configuration of the run (its settings go to ``manifest.json``).
+
+    Examples
+    --------
+    The Métropole de Lyon sample: ``results[name]`` is ``results.tables[name]``; what was repaired,
+    ignored or flagged is the table ``qa``.
+
+    >>> from ocsol.sample import sample_config
+    >>> results = compute(sample_config("lyon"))
+    >>> sorted(results.tables)[:4], [p["role"] for p in results.provenance]
+    (['consumption', 'consumption_qa', 'efficiency', 'qa'], ['territories', 'consumption', 'population'])
+    >>> results["zan"].query("level == 'epci'")["allowed_ha"].round(1).tolist()
+    [413.9]
     """
 
     tables: dict[str, pd.DataFrame]

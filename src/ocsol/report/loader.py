@@ -74,6 +74,19 @@ class Indicators:
         ``rule``, ``synthetic``…).
     source
         The folder or configuration the tables come from.
+
+    Examples
+    --------
+    The tables of the Métropole de Lyon sample, read back from an indicators folder:
+
+    >>> import tempfile
+    >>> from ocsol.sample import sample_config
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     ind = load_indicators(compute_indicators(sample_config("lyon"), tmp))
+    >>> type(ind).__name__, ind.meta["title"], len(ind.territories.communes)
+    ('Indicators', 'Métropole de Lyon', 58)
+    >>> bool(ind.tables["zan"].query("level == 'epci'")["target_document"].isna().all())  # empty means none
+    True
     """
 
     tables: dict[str, pd.DataFrame]
