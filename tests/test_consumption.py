@@ -15,10 +15,10 @@ from ocsol.consumption import (
     period_total,
     with_area_pct,
 )
-from ocsol.consumption_tables import compute_consumption_tables
 from ocsol.errors import InvariantError, SchemaError
 from ocsol.io.cerema import read_cerema, read_population
 from ocsol.io.territories import read_territories
+from ocsol.steps import cerema, population
 from ocsol.territories import Territories
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -205,7 +205,7 @@ def test_lyon_config_entry_point():
     s = config.territories
     t = read_territories(config.resolve(s.path), code=s.code, name=s.name, area=s.area,
                          levels=s.levels, level_names=s.names)
-    tables = compute_consumption_tables(config, t)
+    tables = cerema.consumption_tables(config, t, population=population.population_tables(config)).tables
     assert set(tables) == {"consumption", "consumption_qa", "zan", "zan_path", "zan_coherence", "efficiency"}
     zan = tables["zan"].set_index(["level", "code"])
     assert zan.loc[("epci", "200046977"), "allowed_ha"] == pytest.approx(413.8727)
