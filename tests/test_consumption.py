@@ -212,6 +212,25 @@ def test_lyon_config_entry_point():
     assert (tables["zan"]["level"] == "commune").sum() == 58
 
 
+def test_consumption_tables_from_tables_alone(lyon):
+    """Item 3: the consumption/ZAN/efficiency tables are a function of tables and plain options
+    (no configuration, no file read): fed the Lyon tables, they equal what the Cerema step gives."""
+    from ocsol.consumption_tables import compute_consumption_tables
+
+    t, conso, _ = lyon
+    config = load_config(LYON / "ocsol.toml")
+    step = cerema.consumption_tables(config, t, population=population.population_tables(config)).tables
+    pop = read_population(LYON / "population_communes_2009_2023.csv")
+    tables = compute_consumption_tables(conso, t, zan={"reference": (2011, 2020), "period": (2021, 2030)},
+                                        population={"population": pop})
+    assert set(tables) == set(step)
+    for name in ("consumption", "zan", "efficiency"):
+        pd.testing.assert_frame_equal(tables[name], step[name], check_like=True)
+    assert tables["zan"].query("level == 'epci'")["allowed_ha"].iloc[0] == pytest.approx(413.8727)
+    assert "efficiency" not in compute_consumption_tables(conso, t, zan={"reference": (2011, 2020),
+                                                                          "period": (2021, 2030)})
+
+
 def test_read_population_wide_and_long(tmp_path):
     wide = read_population(LYON / "population_communes_2009_2023.csv")
     assert len(wide) == 58 * 15 and wide["code"].str.len().eq(5).all()

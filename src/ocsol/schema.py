@@ -14,8 +14,8 @@ codes, words and counts. ``optional = yes`` marks a column written only by some 
 ``covered_pct``, a ``[cog]`` section's ``correction_status``…). ``empty = none`` marks a text column
 whose empty cell means "no value" (a territory without a target document): read back as null,
 where the other text columns read an empty cell as ``""`` (:func:`read_types`). ``kind`` is
-``output`` (a table ocsol writes) or ``input`` (the tidy table a reader returns: ``cerema``, the
-``[zan]`` and ``[cog]`` tables); :func:`tables` lists one kind.
+``output`` (a table ocsol writes) or ``input`` (the tidy table a reader returns: ``cerema``,
+``population``, the ``[zan]`` and ``[cog]`` tables); :func:`tables` lists one kind.
 
 This module imports only :mod:`ocsol.fr` (bottom level).
 
@@ -182,6 +182,9 @@ ABOUT: dict[str, str] = {
     "cog_changes": "`ocsol.io.cog.read_changes`: `[cog].changes` (INSEE commune changes)",
     "cog_deleguees": "`ocsol.io.cog.read_deleguees`: `[cog].deleguees`, `[zan].guarantee_deleguees`",
     "cog_weights": "`ocsol.io.cog.read_weights`: `[cog].weights`",
+    "population": "`ocsol.io.cerema.read_population`: `[population]` (INSEE, inhabitants per commune and year)",
+    "households": "`ocsol.io.cerema.read_population(what=\"households\")`: `[households]`",
+    "jobs": "`ocsol.io.cerema.read_population(what=\"jobs\")`: `[jobs]`",
 }
 
 

@@ -475,4 +475,5 @@ def read_population(
     out["code"] = out["code"].astype(object)
     out["year"] = out["year"].astype(int)
     out[what] = out[what].astype(float)
+    out = out[schema.columns(what)]  # schema input tables population, households, jobs
     return out.sort_values(["code", "year"], kind="mergesort").reset_index(drop=True)

@@ -64,16 +64,12 @@ def fragmentation(ctx: ReportData) -> None:
     several = shown["barrier"].nunique() > 1
     _view(ctx, "fragmentation", [("vintage", "year")]
           + ([("barrier_fr", "text")] if several else [])
-          + [("meff_km2", "km2"),
-             ("meff_cbc_km2", "km2"),
-             ("seff_per_1000km2", "mesh")], shown)
+          + [("meff_km2", "km2"), ("meff_cbc_km2", "km2"), ("seff_per_1000km2", "mesh")], shown)
     if change is not None and len(change):
         ch = change.sort_values(["barrier", "vintage_from", "vintage_to"], kind="mergesort").copy()
         ch["period"] = [f"{int(a)}–{int(b)}" for a, b in zip(ch["vintage_from"], ch["vintage_to"], strict=True)]
         ch["barrier_fr"] = [fr.text("fragmentation_short", b, default=md(str(b))) for b in ch["barrier"]]
         _view(ctx, "fragmentation_evolution", [("period", "text")]
               + ([("barrier_fr", "text")] if several else [])
-              + [("meff_change_km2", "signed_km2"),
-                 ("meff_cbc_change_km2", "signed_km2"),
-                 ("meff_cbc_change_pct", "signed_pct"),
-                 ("seff_change_per_1000km2", "signed_mesh")], ch)
+              + [("meff_change_km2", "signed_km2"), ("meff_cbc_change_km2", "signed_km2"),
+                 ("meff_cbc_change_pct", "signed_pct"), ("seff_change_per_1000km2", "signed_mesh")], ch)

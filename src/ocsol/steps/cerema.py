@@ -23,7 +23,13 @@ from ..consumption_tables import CogInputs, compute_consumption_tables
 from ..errors import ConfigError
 from ..io.cerema import read_cerema
 from ..io.cog import read_changes, read_deleguees, read_weights
-from ..io.targets import config_date, read_deductions, read_documents, read_mutualisation, read_targets
+from ..io.targets import (
+    config_date,
+    read_deductions,
+    read_documents,
+    read_mutualisation,
+    read_targets,
+)
 from ..step_common import StepOutput, file_provenance, qa_row
 from ..territories import Territories
 from ..zan_rules import commune_guarantees
