@@ -104,7 +104,26 @@ def test_public_function_has_numpydoc_docstring_with_example(name, fn):
     assert not undocumented, f"{name}: parameters not in its Parameters section: {undocumented}"
 
 
-def test_public_classes_have_a_docstring():
-    for name, obj in public().values():
-        if inspect.isclass(obj):
-            assert (obj.__doc__ or "").strip(), f"{name}: no docstring"
+def classes() -> list[tuple[str, object]]:
+    return sorted((n, o) for n, o in public().values() if inspect.isclass(o))
+
+
+@pytest.mark.parametrize("name,cls", classes(), ids=[n for n, _ in classes()])
+def test_public_class_has_a_docstring_with_example(name, cls):
+    """A public class says what it is and shows itself in an example that runs as a doctest
+    (``--doctest-modules`` collects it from the class's docstring)."""
+    doc = inspect.getdoc(cls) or ""
+    assert doc and not SECTION.match(doc), f"{name}: no one-line summary"
+    sec = sections(doc)
+    assert "Examples" in sec and ">>>" in sec["Examples"], f"{name}: no Examples section with a doctest"
+
+
+def test_errors_are_public_once_from_ocsol_errors():
+    """An error class is public from ``ocsol`` (defined in ``ocsol.errors``), never re-exported by
+    another public module: ``from ocsol.errors import OcsolError`` is the one way to import it."""
+    for m in PUBLIC_MODULES:
+        mod = importlib.import_module(m)
+        for name in mod.__all__:
+            obj = getattr(mod, name)
+            if inspect.isclass(obj) and issubclass(obj, Exception) and m != "ocsol":
+                pytest.fail(f"{m}.__all__ re-exports {name}; import it from ocsol.errors")

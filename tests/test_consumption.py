@@ -15,10 +15,10 @@ from ocsol.consumption import (
     period_total,
     with_area_pct,
 )
-from ocsol.consumption_tables import compute_consumption_tables
 from ocsol.errors import InvariantError, SchemaError
 from ocsol.io.cerema import read_cerema, read_population
 from ocsol.io.territories import read_territories
+from ocsol.steps import cerema, population
 from ocsol.territories import Territories
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -205,11 +205,30 @@ def test_lyon_config_entry_point():
     s = config.territories
     t = read_territories(config.resolve(s.path), code=s.code, name=s.name, area=s.area,
                          levels=s.levels, level_names=s.names)
-    tables = compute_consumption_tables(config, t)
+    tables = cerema.consumption_tables(config, t, population=population.population_tables(config)).tables
     assert set(tables) == {"consumption", "consumption_qa", "zan", "zan_path", "zan_coherence", "efficiency"}
     zan = tables["zan"].set_index(["level", "code"])
     assert zan.loc[("epci", "200046977"), "allowed_ha"] == pytest.approx(413.8727)
     assert (tables["zan"]["level"] == "commune").sum() == 58
+
+
+def test_consumption_tables_from_tables_alone(lyon):
+    """Item 3: the consumption/ZAN/efficiency tables are a function of tables and plain options
+    (no configuration, no file read): fed the Lyon tables, they equal what the Cerema step gives."""
+    from ocsol.consumption_tables import compute_consumption_tables
+
+    t, conso, _ = lyon
+    config = load_config(LYON / "ocsol.toml")
+    step = cerema.consumption_tables(config, t, population=population.population_tables(config)).tables
+    pop = read_population(LYON / "population_communes_2009_2023.csv")
+    tables = compute_consumption_tables(conso, t, zan={"reference": (2011, 2020), "period": (2021, 2030)},
+                                        population={"population": pop})
+    assert set(tables) == set(step)
+    for name in ("consumption", "zan", "efficiency"):
+        pd.testing.assert_frame_equal(tables[name], step[name], check_like=True)
+    assert tables["zan"].query("level == 'epci'")["allowed_ha"].iloc[0] == pytest.approx(413.8727)
+    assert "efficiency" not in compute_consumption_tables(conso, t, zan={"reference": (2011, 2020),
+                                                                          "period": (2021, 2030)})
 
 
 def test_read_population_wide_and_long(tmp_path):

@@ -1,9 +1,12 @@
 """The import graph of ``src/ocsol``, read with ``ast`` (imports inside functions included).
 
-Three rules (issue 14, item 4; the layer map is also in ``docs/ARCHITECTURE.md``):
+Four rules (issue 14, items 3 and 4; the layer map is also in ``docs/ARCHITECTURE.md``):
 
 - no import cycle between modules;
 - no module imports a module of a higher layer (:data:`LAYERS`, bottom to top);
+- a module of the ``measures`` layer (tables in, tables out) never reads a file: it imports no
+  reader (``ocsol.io``) and not the configuration (``ocsol.config``): the steps of
+  ``ocsol.steps`` read the inputs and pass tables and plain options;
 - an ocsol import inside a function is allowed only where it saves start-up time, and its
   line (or the comment line just above it) says so with ``start-up``.
 """
@@ -183,6 +186,35 @@ def test_no_module_imports_a_higher_layer():
               for a, b, line, _func in EDGES
               if layer(a) is not None and layer(b) is not None and layer(b) > layer(a)]
     assert not upward, "imports from a higher layer:\n" + "\n".join(upward)
+
+
+#: What a measure may not import: the readers and the configuration (the steps read, measures compute).
+READERS = ("ocsol.io", "ocsol.config")
+
+
+def reads_files(module: str) -> bool:
+    """Whether ``module`` is a reader or the configuration (a module the measures may not import)."""
+    return any(module == r or module.startswith(r + ".") for r in READERS)
+
+
+def test_the_reader_rule_sees_a_measure_importing_a_reader():
+    """The rule itself: a measure importing ``ocsol.io.cerema`` (even in a function) is caught;
+    one importing the schema is not."""
+    node = ast.parse("from .io.cerema import read_cerema").body[0]
+    targets = _targets(node, "ocsol.consumption_tables", False)
+    assert targets == ["ocsol.io.cerema"] and reads_files(targets[0])
+    node = ast.parse("from . import schema").body[0]
+    assert not any(reads_files(t) for t in _targets(node, "ocsol.consumption", False))
+    assert NAMES[layer("ocsol.consumption_tables")] == "measures"
+
+
+def test_measures_import_no_reader():
+    """Item 3: compute modules never read files (function-level imports included)."""
+    measures = NAMES.index("measures")
+    bad = [f"{a}:{line} imports {b}" for a, b, line, _func in EDGES
+           if layer(a) == measures and reads_files(b)]
+    assert not bad, ("measure modules importing a reader or the configuration (move the read into the "
+                     "source's step in ocsol/steps/, and pass tables and plain options):\n" + "\n".join(bad))
 
 
 def test_imports_inside_functions_say_they_save_start_up_time():

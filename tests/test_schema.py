@@ -43,15 +43,30 @@ def test_written_tables_follow_the_schema(name: str, tmp_path: Path) -> None:
     assert checked >= 5
 
 
-def test_report_loader_text_columns_are_declared_text() -> None:
-    """The columns the report loader reads back as text are string (or date) columns of the schema.
+def test_report_loader_text_columns_come_from_the_schema() -> None:
+    """The columns the report loader reads back as text are the string (or date) columns of the
+    tables it reads; ``empty = none`` ones keep an empty cell null (``headline.json`` writes null
+    for a territory without a target document, not "")."""
+    from ocsol.report.loader import NULLABLE_TEXT_COLUMNS, TABLES, TEXT_COLUMNS
 
-    The loader keeps its own shorter list: reading every string column as text would turn empty
-    cells of e.g. ``target_document`` from null into "" in ``headline.json`` (an output change).
-    """
-    from ocsol.report.loader import TEXT_COLUMNS
-
+    declared = {c.name for t in [*TABLES, "provenance"] for c in schema.table(t) if c.type in ("string", "date")}
+    assert TEXT_COLUMNS | NULLABLE_TEXT_COLUMNS == declared
+    assert not TEXT_COLUMNS & NULLABLE_TEXT_COLUMNS
+    assert {"code", "name", "measure"} <= TEXT_COLUMNS
+    assert {"target_document", "codes"} <= NULLABLE_TEXT_COLUMNS
     assert TEXT_COLUMNS <= schema.text_columns()
+
+
+def test_empty_means_none_reads_back_null(tmp_path) -> None:
+    """A nullable text column reads an empty cell as null, a text column as "", and neither
+    turns a code into a number (``codes`` holding one commune code keeps its zero)."""
+    from ocsol.report.loader import _read_csv
+
+    p = tmp_path / "qa.csv"
+    p.write_text("topic,key,item,count,detail,codes,files,params\nocsge,,x,1,,01001,,\n", encoding="utf-8")
+    row = _read_csv(p).iloc[0]
+    assert row["detail"] == "" and row["item"] == "x"
+    assert pd.isna(row["key"]) and row["codes"] == "01001"
 
 
 def test_index_columns_are_open_data_columns_with_catalogue_headers() -> None:

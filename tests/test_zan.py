@@ -249,6 +249,7 @@ def test_communes_touched_by_a_pene_perimeter(tmp_path):
     import geopandas as gpd
     from shapely.geometry import box
 
+    from ocsol.io.vector import read_layer, working_crs
     from ocsol.zan_rules import communes_touched
 
     comm = gpd.GeoDataFrame({"code": ["A", "B", "C"], "name": ["a", "b", "c"], "area_m2": [1e6] * 3},
@@ -257,6 +258,7 @@ def test_communes_touched_by_a_pene_perimeter(tmp_path):
     t = Territories(communes=comm, membership=pd.DataFrame({"code": ["A", "B", "C"]}))
     p = tmp_path / "pene.gpkg"
     gpd.GeoDataFrame({"id": [1]}, geometry=[box(900, 0, 1300, 500)], crs="EPSG:2154").to_file(p)
-    out = communes_touched(p, t)
+    perimeters, _ = read_layer(p, what="PENE perimeter", crs=working_crs("EPSG:2154"))
+    out = communes_touched(perimeters, t)
     assert out["code"].tolist() == ["A", "B"]
     assert out["perimeter_area_ha"].tolist() == pytest.approx([100 * 500 / 1e4, 300 * 500 / 1e4])

@@ -419,6 +419,18 @@ class Config:
         The file it was read from, if any.
     present
         Names of the sections the file has.
+
+    Examples
+    --------
+    The bundled sample of the Métropole de Lyon (Cerema consumption and INSEE population, no OCS GE):
+
+    >>> from ocsol import load_config
+    >>> from ocsol.sample import sample_config
+    >>> config = load_config(sample_config("lyon"))
+    >>> config.zan.period, config.has("consumption"), config.has("ocsge")
+    ([2021, 2030], True, False)
+    >>> config.resolve(config.consumption.path).name
+    'conso_communes_cerema_format.csv'
     """
 
     general: General = section("")

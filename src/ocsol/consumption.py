@@ -27,12 +27,15 @@ import pandas as pd
 
 from . import schema
 from .errors import InvariantError, format_problems
-from .io.cerema import DESTINATIONS, VALUE_COLUMNS
 from .territories import Territories, aggregate
 from .units import M2_PER_HA
 
 log = logging.getLogger(__name__)
 
+#: Value columns of the Cerema table (:func:`ocsol.io.cerema.read_cerema`; schema table ``cerema``):
+#: the total, then one column per destination.
+VALUE_COLUMNS: list[str] = schema.columns("cerema", exclude=("code", "year"))
+DESTINATION_COLUMNS: list[str] = VALUE_COLUMNS[1:]
 HA_COLUMNS: list[str] = [c.replace("_m2", "_ha") for c in VALUE_COLUMNS]
 #: Columns of ``consumption.csv``.
 CONSUMPTION_COLUMNS: list[str] = schema.columns("consumption")
@@ -89,7 +92,7 @@ def consumption_qa(
         if abs(diff) > gross_m2 and abs(diff) > gross_share * abs(expected):
             gross.append(f"{check} {code} {y0}–{y1}: expected {expected:.0f} m², found {found:.0f} m²")
 
-    dest_sum = conso[list(DESTINATIONS.values())].sum(axis=1)
+    dest_sum = conso[DESTINATION_COLUMNS].sum(axis=1)
     diff = dest_sum - conso["total_m2"]
     bad = diff.abs() > tolerance_m2
     for i in bad[bad].index:

@@ -1,98 +1,46 @@
-"""The one entry point the pipeline calls for the Cerema / ZAN / efficiency tables."""
+"""The Cerema / ZAN / efficiency tables, from tables read by the Cerema step (:mod:`ocsol.steps.cerema`).
+
+Nothing here reads a file: the step reads the Cerema consumption, the ``[zan]`` tables, the
+``[cog]`` code links and (through :mod:`ocsol.steps.population`) the INSEE population tables,
+and passes them with plain options to :func:`compute_consumption_tables`.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
-from .cog import (
-    Reconciliation,
-    build_reconciliation,
-    links_from_changes,
-    links_from_deleguees,
-    parent_status,
-)
-from .config import Config
-from .consumption import consumption_by_year, consumption_qa
+from .cog import Reconciliation, build_reconciliation, parent_status
+from .consumption import VALUE_COLUMNS, consumption_by_year, consumption_qa
 from .demography import efficiency
-from .errors import ConfigError
-from .io.cerema import VALUE_COLUMNS, read_cerema, read_population
-from .io.cog import read_changes, read_deleguees, read_weights
-from .io.targets import (
-    config_date,
-    read_deductions,
-    read_documents,
-    read_mutualisation,
-    read_targets,
-)
 from .territories import COMMUNE, Territories
 from .zan import zan_coherence, zan_path, zan_trajectory
-from .zan_rules import commune_guarantees
 
 log = logging.getLogger(__name__)
 
+#: The ``[cog]`` code links (old → new: ``old, new``) and optional split weights, read once per run.
+CogInputs = tuple[pd.DataFrame, pd.DataFrame | None]
+def zan_qa(zan: pd.DataFrame, *, documents_given: bool, targets_given: bool, guarantee_ha: float,
+           deductions: pd.DataFrame | None = None, count_renaturation: bool = False) -> list[dict[str, Any]]:
+    """What the reader of zan.csv must know about the legal choices of this run (qa rows).
 
-def _pair(value: Any, key: str) -> tuple[int, int]:
-    try:
-        a, b = (int(v) for v in value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{key} must be two years [first, last], found {value!r}") from None
-    return a, b
-
-
-def zan_inputs(config: Config, territories: Territories) -> dict[str, Any]:
-    """The keyword arguments of :func:`ocsol.zan.zan_trajectory` from ``[zan]`` (tables read here)."""
-    z = config.zan
-    period = _pair(z.period, "[zan].period")
-    national = z.national_default_pct
-    if z.target_pct is not None:  # former name of the key
-        if float(national) != 50.0 and float(z.target_pct) != float(national):
-            raise ConfigError(f"{config.label}: [zan].target_pct = {z.target_pct} and national_default_pct = "
-                              f"{national} disagree; keep national_default_pct only")
-        national = z.target_pct
-    guarantees = None
-    if z.documents or z.guarantee_deleguees or z.mutualisation:
-        guarantees = commune_guarantees(
-            territories, base_ha=float(z.guarantee_ha or 0.0),
-            documents=read_documents(config.resolve(z.documents)) if z.documents else None,
-            cutoff=config_date(z.guarantee_cutoff, "[zan].guarantee_cutoff"),
-            deleguees=read_deleguees(config.resolve(z.guarantee_deleguees)) if z.guarantee_deleguees else None,
-            per_deleguee_ha=float(z.guarantee_per_deleguee_ha), cap_ha=float(z.guarantee_cap_ha),
-            cap_applies_to=str(z.guarantee_cap_applies_to),
-            nouvelle_since=config_date(z.commune_nouvelle_since, "[zan].commune_nouvelle_since"),
-            mutualisation=read_mutualisation(config.resolve(z.mutualisation)) if z.mutualisation else None,
-        )
-    return {
-        "reference": _pair(z.reference, "[zan].reference"), "period": period,
-        "national_default_pct": float(national),
-        "region_default_pct": None if z.region_default_pct is None else float(z.region_default_pct),
-        "region_level": str(z.region_level), "no_sraddet_regions": [str(c) for c in z.no_sraddet_regions or []],
-        "targets": read_targets(config.resolve(z.targets), period=period) if z.targets else None,
-        "guarantees": guarantees, "guarantee_ha": float(z.guarantee_ha or 0.0),
-        "pool_amount": str(z.pool_amount),
-        "deductions": read_deductions(config.resolve(z.deductions)) if z.deductions else None,
-        "count_renaturation": bool(z.count_renaturation),
-        "min_years": int(z.confidence_min_years), "max_year_share": float(z.confidence_max_year_share),
-        "decades": z.decades or [],
-    }
-
-
-def zan_qa(config: Config, zan: pd.DataFrame, deductions: pd.DataFrame | None = None) -> list[dict[str, Any]]:
-    """What the reader of zan.csv must know about the legal choices of this run (qa rows)."""
-    z = config.zan
+    ``documents_given``/``targets_given``: whether ``[zan]`` names a planning-documents table and a
+    targets table; the other arguments are the ``[zan]`` keys of the same names.
+    """
     rows = []
-    if not z.documents and float(z.guarantee_ha or 0.0):
+    if not documents_given and guarantee_ha:
         rows.append({"key": "guarantee_assumed",
                      "check": "garantie communale: no [zan].documents table, every commune assumed eligible "
                               "(guarantee_reason = assumed)", "count": int((zan["guarantee_reason"] == "assumed").sum()),
                      "detail": "give a planning-documents table to exclude RNU communes"})
-    if not z.targets:
+    if not targets_given:
         rows.append({"key": "no_targets", "check": "no [zan].targets table: every target is a default, no binding status",
                      "count": len(zan), "detail": "indicative readings only (indicative_status)"})
     renat = deductions[deductions["type"] == "renaturation"] if deductions is not None else None
-    if renat is not None and len(renat) and not z.count_renaturation:
+    if renat is not None and len(renat) and not count_renaturation:
         rows.append({"key": "renaturation_not_deducted",
                      "check": "renaturation rows of [zan].deductions not deducted (count_renaturation = false, "
                               "R. 2231-1 1°: the council's option)", "count": len(renat),
@@ -106,20 +54,39 @@ def zan_qa(config: Config, zan: pd.DataFrame, deductions: pd.DataFrame | None = 
 
 
 def compute_consumption_tables(
-    config: Config,
+    conso: pd.DataFrame,
     territories: Territories,
     *,
+    zan: Mapping[str, Any],
+    documents_given: bool = False,
+    cog: CogInputs | None = None,
+    population: Mapping[str, pd.DataFrame | None] | None = None,
+    efficiency_options: Mapping[str, Any] | None = None,
     stock_summary: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Read the Cerema, population, households and jobs files named in the config and compute.
+    """The consumption, ZAN and efficiency tables from the tables the Cerema step read.
 
     Parameters
     ----------
-    config
-        Checked configuration; uses ``[consumption]``, ``[population]``, ``[households]``,
-        ``[jobs]``, ``[zan]`` and ``[efficiency]``.
+    conso
+        The Cerema table (:func:`ocsol.io.cerema.read_cerema`), keyed by the source's commune codes.
     territories
         The territories of the run.
+    zan
+        The keyword arguments of :func:`ocsol.zan.zan_trajectory` (``reference``, ``period``, the
+        targets, guarantees and deductions tables…; :func:`ocsol.steps.cerema.zan_inputs`).
+    documents_given
+        Whether ``[zan]`` names a planning-documents table (else every commune is assumed eligible
+        to the garantie communale, said in the QA).
+    cog
+        The ``[cog]`` code links and weights: the Cerema and population tables are re-keyed to the
+        territories' codes (``cog_qa`` and ``correction_status`` tables).
+    population
+        ``{"population": …, "households": …, "jobs": …}`` as read by
+        :func:`ocsol.io.cerema.read_population` (None when absent): ``efficiency`` needs
+        ``population``.
+    efficiency_options
+        ``periods``, ``sdg_variant``, ``sdg_vintages`` of :func:`ocsol.demography.efficiency`.
     stock_summary
         Optional OCS GE ``stock_summary`` table (``level, code, vintage, artif_ha``): Urb for
         SDG 11.3.1.
@@ -127,73 +94,52 @@ def compute_consumption_tables(
     Returns
     -------
     dict
-        ``{"consumption", "consumption_qa", "zan", "zan_path", "efficiency"}`` — only the
-        tables whose inputs are configured: nothing without ``[consumption]``; ``efficiency``
-        only with ``[population]``. ``zan_path`` is the year-by-year allowed envelope to 2050
-        (:func:`ocsol.zan.zan_path`) for the trajectory chart.
+        ``{"consumption", "consumption_qa", "zan", "zan_path", "zan_coherence"}``, ``efficiency``
+        with a population table, ``cog_qa`` and ``correction_status`` with ``cog``. ``zan_path``
+        is the year-by-year allowed envelope to 2050 (:func:`ocsol.zan.zan_path`) for the
+        trajectory chart.
 
     Raises
     ------
     OcsolError
-        From the readers (bad files) or the computations (reference years not covered…).
+        From the computations (reference years not covered…).
     """
-    if not config.has("consumption"):
-        return {}
-    section = config.consumption
-    conso = read_cerema(config.resolve(section.path), code=section.code or "idcom", sheet=section.sheet)
     cog_out: dict[str, pd.DataFrame] = {}
-    cog_inputs = read_cog_inputs(config) if config.has("cog") else None  # read once, for every source
-    if cog_inputs is not None:
-        conso, cog_out = _reconcile_consumption(cog_inputs, territories, conso)
+    if cog is not None:
+        conso, cog_out = _reconcile_consumption(cog, territories, conso)
     qa = consumption_qa(conso, territories=territories)
     consumption = consumption_by_year(conso, territories)
-    kwargs = zan_inputs(config, territories)
+    kwargs = dict(zan)
     reference, period = kwargs["reference"], kwargs["period"]
-    zan = zan_trajectory(consumption, territories, **kwargs)
-    path = zan_path(zan, decades=config.zan.decades or [])
-    qa = pd.concat([qa, pd.DataFrame(zan_qa(config, zan, kwargs["deductions"]))], ignore_index=True)
-    out = {"consumption": consumption, "consumption_qa": qa, "zan": zan, "zan_path": path,
-           "zan_coherence": zan_coherence(zan, territories)}
-    if config.has("population"):
-        def read(name: str) -> pd.DataFrame | None:
-            if not config.has(name):
-                return None
-            s = {"population": config.population, "households": config.households, "jobs": config.jobs}[name]
-            table = read_population(config.resolve(s.path), code=s.code, sheet=s.sheet, what=name,
-                                    header_row=s.header_row)
-            if cog_inputs is not None:
-                table = reconciliation(cog_inputs, territories, table["code"]).apply(table, values=[name],
-                                                                                    by=["year"])
+    zan_table = zan_trajectory(consumption, territories, **kwargs)
+    path = zan_path(zan_table, decades=kwargs.get("decades") or [])
+    notes = zan_qa(zan_table, documents_given=documents_given, targets_given=kwargs.get("targets") is not None,
+                   guarantee_ha=float(kwargs.get("guarantee_ha") or 0.0), deductions=kwargs.get("deductions"),
+                   count_renaturation=bool(kwargs.get("count_renaturation")))
+    qa = pd.concat([qa, pd.DataFrame(notes)], ignore_index=True)
+    out = {"consumption": consumption, "consumption_qa": qa, "zan": zan_table, "zan_path": path,
+           "zan_coherence": zan_coherence(zan_table, territories)}
+    tables = dict(population or {})
+    if tables.get("population") is not None:
+        def keyed(name: str) -> pd.DataFrame | None:
+            table = tables.get(name)
+            if table is not None and cog is not None:
+                table = reconciliation(cog, territories, table["code"]).apply(table, values=[name], by=["year"])
             return table
 
-        eff = config.efficiency
+        opts = dict(efficiency_options or {})
         out["efficiency"] = efficiency(
-            consumption, read("population"), territories,
-            periods=eff.periods, households=read("households"), jobs=read("jobs"),
-            stock_summary=stock_summary, sdg_variant=eff.sdg_variant or "ln",
-            sdg_vintages=eff.sdg_vintages, reference=reference, period=period,
+            consumption, keyed("population"), territories,
+            periods=opts.get("periods"), households=keyed("households"), jobs=keyed("jobs"),
+            stock_summary=stock_summary, sdg_variant=opts.get("sdg_variant") or "ln",
+            sdg_vintages=opts.get("sdg_vintages"), reference=reference, period=period,
         )
     out.update(cog_out)
     log.info("consumption tables: %s", ", ".join(f"{k} ({len(v)} rows)" for k, v in out.items()))
     return out
 
 
-def read_cog_inputs(config: Config) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """The ``[cog]`` code links (old → new) and optional split weights, read once per run."""
-    sec = config.cog
-    links = []
-    if sec.changes:
-        links.append(links_from_changes(read_changes(config.resolve(sec.changes)), since=sec.since))
-    if sec.deleguees:
-        links.append(links_from_deleguees(read_deleguees(config.resolve(sec.deleguees))))
-    if not links:
-        raise ConfigError(f"{config.label}: [cog] needs changes = \"…csv\" (INSEE commune changes) "
-                          "and/or deleguees = \"…csv\" (communes déléguées)")
-    weights = read_weights(config.resolve(sec.weights)) if sec.weights else None
-    return pd.concat(links, ignore_index=True), weights
-
-
-def reconciliation(cog_inputs: tuple[pd.DataFrame, pd.DataFrame | None], territories: Territories,
+def reconciliation(cog_inputs: CogInputs, territories: Territories,
                    source_codes: Any) -> Reconciliation:
     """The ``[cog]`` reconciliation of a source's codes to the territories' codes."""
     links, weights = cog_inputs
@@ -204,7 +150,7 @@ def reconciliation(cog_inputs: tuple[pd.DataFrame, pd.DataFrame | None], territo
     )
 
 
-def _reconcile_consumption(cog_inputs: tuple[pd.DataFrame, pd.DataFrame | None], territories: Territories,
+def _reconcile_consumption(cog_inputs: CogInputs, territories: Territories,
                            conso: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """Map the Cerema table to the territories' codes; return it with its status and QA tables."""
     rec = reconciliation(cog_inputs, territories, conso["code"])

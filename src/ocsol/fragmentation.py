@@ -34,10 +34,8 @@ from scipy.sparse.csgraph import connected_components
 from shapely import STRtree
 
 from . import change, schema
-from .config import Config
 from .errors import ConfigError
 from .indicators import complete_parents
-from .io.vector import read_layer, working_crs
 from .territories import Territories, aggregate
 from .threshold_tables import _qa, with_status
 from .thresholds import adjacent_pairs
@@ -205,31 +203,30 @@ def fragmentation_change(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=CHANGE_COLUMNS)
 
 
-def configured_fragmentation(config: Config, vintages: dict[int, gpd.GeoDataFrame], classes: pd.DataFrame,
+def configured_fragmentation(vintages: dict[int, gpd.GeoDataFrame], classes: pd.DataFrame,
                              thresholded: dict[int, gpd.GeoDataFrame] | None, zones: change.Zones,
-                             territories: Territories, *,
-                             summary: pd.DataFrame) -> tuple[dict[str, pd.DataFrame], list[dict[str, Any]]]:
-    """The ``[fragmentation]`` step of the pipeline: ``fragmentation`` and ``fragmentation_change`` tables, QA notes."""
-    sec = config.fragmentation
-    choice = sec.barrier
+                             territories: Territories, *, summary: pd.DataFrame, lines: np.ndarray,
+                             barrier: str = "matrix", adjacency: str = "queen", buffer_m: float = 0.5,
+                             label: str = "ocsol.toml") -> tuple[dict[str, pd.DataFrame], list[dict[str, Any]]]:
+    """The ``[fragmentation]`` tables: ``fragmentation`` and ``fragmentation_change``, and QA notes.
+
+    ``lines``: the geometries of the linear barrier layers (read by the OCS GE step); ``barrier``,
+    ``adjacency`` and ``buffer_m`` are the section's keys; ``label`` names the configuration in
+    error messages.
+    """
+    choice = barrier
     barriers = {"matrix": ["matrix"], "thresholds": ["thresholds"], "both": ["matrix", "thresholds"]}.get(choice)
     if barriers is None:
-        raise ConfigError(f"{config.label}: [fragmentation] barrier = {choice!r} is not known; use \"matrix\", "
+        raise ConfigError(f"{label}: [fragmentation] barrier = {choice!r} is not known; use \"matrix\", "
                           "\"thresholds\" (artificial land by the matrix or after the thresholds) or \"both\"")
     for b in barriers:
         if b == "thresholds" and thresholded is None:
-            raise ConfigError(f"{config.label}: [fragmentation] barrier = \"thresholds\" needs an [ocsge.thresholds] "
+            raise ConfigError(f"{label}: [fragmentation] barrier = \"thresholds\" needs an [ocsge.thresholds] "
                               "section (enabled = true)")
-    if sec.adjacency not in ("queen", "rook"):
-        raise ConfigError(f"{config.label}: [fragmentation] adjacency = {sec.adjacency!r}; use \"queen\" or \"rook\"")
+    if adjacency not in ("queen", "rook"):
+        raise ConfigError(f"{label}: [fragmentation] adjacency = {adjacency!r}; use \"queen\" or \"rook\"")
     if not vintages:
-        raise ConfigError(f"{config.label}: [fragmentation] needs full OCS GE vintages ([ocsge.vintages])")
-    lines = []
-    paths = sec.lines if isinstance(sec.lines, list) else [sec.lines]
-    for path in paths:
-        g, _ = read_layer(config.resolve(path), what="linear barrier layer", crs=working_crs(config.crs),
-                          polygons=False)
-        lines.extend(g.geometry.values)
+        raise ConfigError(f"{label}: [fragmentation] needs full OCS GE vintages ([ocsge.vintages])")
     s = summary[(summary["level"] == "commune") & (summary["covered_ha"] > 0)]
     s = s[s["measure"] != "decret_thresholds"]  # the matrix (or custom rule) rows: what each vintage covers
     covered = {int(y): list(g["code"]) for y, g in s.groupby("vintage")}
@@ -239,8 +236,8 @@ def configured_fragmentation(config: Config, vintages: dict[int, gpd.GeoDataFram
             else {y: with_status(v, classes) for y, v in vintages.items()}  # (None refused above)
         parts.append(fragmentation_table(layers, zones, territories, barrier=b,
                                          status="artif_seuil" if b == "thresholds" else "artif",
-                                         lines=np.array(lines, dtype=object), buffer_m=float(sec.buffer_m),
-                                         adjacency=sec.adjacency, communes=covered))
+                                         lines=lines, buffer_m=float(buffer_m),
+                                         adjacency=adjacency, communes=covered))
     table = pd.concat(parts, ignore_index=True)
     # a parent whose communes are not all covered by a vintage gets no row (a partial sum is no figure)
     cover = pd.DataFrame([(c, y) for y, codes in covered.items() for c in codes], columns=["code", "vintage"])

@@ -111,9 +111,130 @@ def _zone_row_counts_loop(zone: np.ndarray, m: int, out: np.ndarray) -> None:  #
             out[cur, r] += run
 
 
+def _burn_zones_loop(xs: np.ndarray, ys: np.ndarray, ring_off: np.ndarray, geom_ring: np.ndarray, cand: np.ndarray,
+                     a: float, c: float, e: float, f: float, eps: float, w: int, out: np.ndarray,
+                     rows: np.ndarray) -> bool:  # pragma: no cover - compiled
+    # GDAL's polygon scanline fill (llrasterize.cpp, pixel-centre rule): for each row y, the
+    # crossings of the line y + 0.5 with every edge of every ring of the geometry (an edge
+    # counts where dy1 <= y + 0.5 < dy2) are rounded as floor(x + 0.5), sorted, and filled in
+    # pairs [x0, x1 - 1]. Geometries are burnt in order, the last one wins. Returns False as
+    # soon as a vertex or a crossing lies within the rounding margin of a pixel centre: there
+    # GDAL's own arithmetic decides, and the caller hands the window to GDAL.
+    # ``rows[label, r]`` gets the pixels of each label in row r; ``out`` (unless it is 0 × 0)
+    # the labels themselves.
+    h = rows.shape[1]
+    m = cand.size
+    has_img = out.shape[0] > 0
+    # pixel coordinates of the candidates' vertices
+    nv = 0
+    for jj in range(m):
+        nv += ring_off[geom_ring[cand[jj] + 1]] - ring_off[geom_ring[cand[jj]]]
+    px = np.empty(nv)
+    py = np.empty(nv)
+    base = np.empty(m + 1, np.int64)
+    base[0] = 0
+    for jj in range(m):
+        g = cand[jj]
+        v0 = ring_off[geom_ring[g]]
+        v1 = ring_off[geom_ring[g + 1]]
+        o = base[jj]
+        for k in range(v0, v1):
+            y = (ys[k] - f) / e
+            px[o + k - v0] = (xs[k] - c) / a
+            py[o + k - v0] = y
+            r = np.floor(y)
+            if r >= 0 and r < h and abs(y - r - 0.5) <= eps:
+                return False
+        base[jj + 1] = o + v1 - v0
+    # crossings per (candidate, row), CSR; two passes over the edges
+    cnt = np.zeros(m * h + 1, np.int64)
+    for step in range(2):
+        if step == 1:
+            for i in range(m * h):
+                cnt[i + 1] += cnt[i]
+            xsec = np.empty(cnt[m * h])
+            fill = cnt[:m * h].copy()
+        for jj in range(m):
+            g = cand[jj]
+            shift = base[jj] - ring_off[geom_ring[g]]
+            for r_ in range(geom_ring[g], geom_ring[g + 1]):
+                for k in range(ring_off[r_] + shift, ring_off[r_ + 1] - 1 + shift):
+                    y1 = py[k]
+                    y2 = py[k + 1]
+                    if y1 == y2:
+                        continue
+                    if y1 < y2:
+                        dx1, dy1, dx2, dy2 = px[k], y1, px[k + 1], y2
+                    else:
+                        dx1, dy1, dx2, dy2 = px[k + 1], y2, px[k], y1
+                    r0 = int(max(np.floor(dy1 - 0.5) + 1, 0.0))
+                    r1 = int(min(np.ceil(dy2 - 0.5) - 1, h - 1.0))
+                    if r1 < r0:
+                        continue
+                    if step == 0:
+                        for r in range(r0, r1 + 1):
+                            cnt[jj * h + r + 1] += 1
+                        continue
+                    margin = eps * (2.0 + 2.0 * abs(dx2 - dx1) / (dy2 - dy1))
+                    for r in range(r0, r1 + 1):
+                        t = (r + 0.5 - dy1) * (dx2 - dx1) / (dy2 - dy1) + dx1 + 0.5
+                        if t >= -1.0 and t <= w + 1.0 and abs(t - np.floor(t + 0.5)) <= margin:
+                            return False
+                        xsec[fill[jj * h + r]] = min(max(np.floor(t), -1.0), w + 1.0)
+                        fill[jj * h + r] += 1
+    # rows: spans in burn order, counted per label (overlapping spans: from the burnt row)
+    span0 = np.empty(cnt[m * h] // 2 + 1, np.int64)
+    span1 = np.empty(cnt[m * h] // 2 + 1, np.int64)
+    spanl = np.empty(cnt[m * h] // 2 + 1, np.int64)
+    rowbuf = np.zeros(w, np.int64)
+    for r in range(h):
+        ns = 0
+        for jj in range(m):
+            lo = cnt[jj * h + r]
+            hi = cnt[jj * h + r + 1]
+            if (hi - lo) % 2:
+                return False  # odd crossings: a degenerate ring; GDAL decides
+            for i in range(lo + 1, hi):  # insertion sort (few crossings per row)
+                v = xsec[i]
+                j = i - 1
+                while j >= lo and xsec[j] > v:
+                    xsec[j + 1] = xsec[j]
+                    j -= 1
+                xsec[j + 1] = v
+            for i in range(lo, hi, 2):
+                s0 = int(max(xsec[i], 0.0))
+                s1 = int(min(xsec[i + 1], float(w)))
+                if s1 > s0:
+                    span0[ns] = s0
+                    span1[ns] = s1
+                    spanl[ns] = jj + 1
+                    ns += 1
+                    if has_img:
+                        out[r, s0:s1] = jj + 1
+        overlap = False
+        for i in range(ns):
+            for j in range(i + 1, ns):
+                if span0[i] < span1[j] and span0[j] < span1[i]:
+                    overlap = True
+        if not overlap:
+            total = 0
+            for i in range(ns):
+                rows[spanl[i], r] += span1[i] - span0[i]
+                total += span1[i] - span0[i]
+            rows[0, r] += w - total
+        else:
+            rowbuf[:] = 0
+            for i in range(ns):
+                rowbuf[span0[i]:span1[i]] = spanl[i]
+            for col in range(w):
+                rows[rowbuf[col], r] += 1
+    return True
+
+
 _pair_bins_nb = _jit(_pair_bins_loop)
 _pair_bins_rows_nb = _jit(_pair_bins_rows_loop)
 _zone_row_counts_nb = _jit(_zone_row_counts_loop)
+_burn_zones_nb = _jit(_burn_zones_loop)
 
 
 def pair_bins(zone: np.ndarray | None, a: np.ndarray, b: np.ndarray, *, v: int, n_zones: int,
@@ -177,6 +298,64 @@ def pair_bins_rows(zone: np.ndarray | None, a: np.ndarray, b: np.ndarray, row_we
                                        v=v, n_zones=n_zones, weights=weights, compiled=compiled)
     assert flat_sums is not None
     return flat_counts, flat_sums
+
+
+class ZoneRings:
+    """Zone polygons as flat vertex arrays for :func:`burn_zones` (raster CRS coordinates).
+
+    ``usable`` is False when some zone is not a (multi)polygon with finite coordinates and
+    rings of four or more vertices: such zones are left to GDAL.
+    """
+
+    def __init__(self, geoms: np.ndarray) -> None:
+        import shapely
+
+        geoms = np.asarray(geoms, dtype=object)
+        kinds = shapely.get_type_id(geoms)
+        parts, part_geom = shapely.get_parts(geoms, return_index=True)
+        rings, ring_part = shapely.get_rings(parts, return_index=True)
+        xy, ring_of = shapely.get_coordinates(rings, return_index=True)
+        n_vert = np.bincount(ring_of, minlength=len(rings))
+        self.xs = np.ascontiguousarray(xy[:, 0])
+        self.ys = np.ascontiguousarray(xy[:, 1])
+        self.ring_off = np.concatenate([[0], np.cumsum(n_vert)]).astype(np.int64)
+        ring_geom = part_geom[ring_part]
+        self.geom_ring = np.concatenate([[0], np.cumsum(np.bincount(ring_geom, minlength=len(geoms)))]).astype(np.int64)
+        self.usable = bool(
+            _burn_zones_nb is not None and np.isin(kinds, (3, 6)).all() and (n_vert >= 4).all()
+            and np.isfinite(xy).all())
+        self.extent = float(np.abs(xy).max()) if len(xy) else 0.0
+
+
+def burn_zones(zones: ZoneRings, cand: np.ndarray, transform: tuple[float, float, float, float, float, float],
+               shape: tuple[int, int], *, image: bool = True) -> tuple[np.ndarray | None, np.ndarray] | None:
+    """Burn zones ``cand`` (labels 1, 2, … in that order, the last wins) onto a ``shape``
+    window by the pixel-centre rule of ``rasterio.features.rasterize(all_touched=False)``,
+    pixel for pixel, without the GIL.
+
+    ``transform`` is the window's affine ``(a, b, c, d, e, f)``. Returns ``(labels, rows)``:
+    the label image (uint8/16/32 by the number of zones; None unless ``image``) and the pixels
+    of each label in each row (``rows[label, row]``, label 0 = outside every zone). Returns
+    None where the result would hang on rounding (a vertex or an edge crossing within a few
+    ulps of a pixel centre), for a rotated grid, or for zones that are not plain
+    (multi)polygons: the caller then burns the window with GDAL.
+    """
+    a, b, c, d, e, f = transform
+    if not zones.usable or b != 0 or d != 0 or a == 0 or e == 0:
+        return None
+    # Rounding of GDAL's geo → pixel transform: a few ulps of the largest pixel coordinate; the
+    # margin is 100 times that.
+    scale = (zones.extent + abs(c)) / abs(a) + (zones.extent + abs(f)) / abs(e)
+    eps = 1e-9 + 1e-13 * scale
+    h, w = shape
+    m = len(cand)
+    dtype = np.uint8 if m < 255 else np.uint16 if m < 65535 else np.uint32
+    out = np.zeros((h, w) if image else (0, 0), dtype=dtype)
+    rows = np.zeros((m + 1, h), dtype=np.int64)
+    if not _burn_zones_nb(zones.xs, zones.ys, zones.ring_off, zones.geom_ring, np.asarray(cand, dtype=np.int64),
+                          a, c, e, f, eps, w, out, rows):
+        return None
+    return (out if image else None), rows
 
 
 def is_uniform(x: np.ndarray) -> bool:

@@ -1,9 +1,9 @@
 """One way through: configuration → every indicator table → files.
 
-:func:`compute` reads the inputs named in a :class:`~ocsol.config.Config` and composes the steps
-of :mod:`ocsol.steps` (territories, OCS GE, raster, Cerema consumption, ZAN after 2031) into a
-:class:`Results`; :func:`write_results` writes them atomically. The CLI, the notebooks and scripts
-all call these two functions.
+:func:`compute` composes the steps of :mod:`ocsol.steps`, which read the inputs named in a
+:class:`~ocsol.config.Config` (territories, OCS GE, raster, INSEE population, Cerema consumption,
+ZAN after 2031), into a :class:`Results`; :func:`write_results` writes them atomically. The CLI,
+the notebooks and scripts all call these two functions.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from .io.styles import change_layer_qml
 from .io.write import check_out_dir, manifest_files, publish_files, write_gpkg
 from .step_common import qa_row as _qa
 from .step_common import stack
-from .steps import cerema, ocsge, raster, zan
+from .steps import cerema, ocsge, population, raster, zan
 from .steps.ocsge import _rule_ref as _rule_ref  # (ocsol thresholds compare)
 from .steps.ocsge import ocsge_departement as ocsge_departement  # (Dask tasks, docs)
 from .steps.ocsge import run_departements as run_departements
@@ -59,8 +59,20 @@ class Results:
         The territories the tables refer to.
     provenance
         One dict per input file: ``role, path, sha256, modified, size``.
-    qa
-        Notes on what was repaired, ignored or flagged (also in ``tables["qa"]``).
+    config
+        The configuration of the run (its settings go to ``manifest.json``).
+
+    Examples
+    --------
+    The Métropole de Lyon sample: ``results[name]`` is ``results.tables[name]``; what was repaired,
+    ignored or flagged is the table ``qa``.
+
+    >>> from ocsol.sample import sample_config
+    >>> results = compute(sample_config("lyon"))
+    >>> sorted(results.tables)[:4], [p["role"] for p in results.provenance]
+    (['consumption', 'consumption_qa', 'efficiency', 'qa'], ['territories', 'consumption', 'population'])
+    >>> results["zan"].query("level == 'epci'")["allowed_ha"].round(1).tolist()
+    [413.9]
     """
 
     tables: dict[str, pd.DataFrame]
@@ -115,7 +127,10 @@ def compute(
         steps.append(raster.raster_tables(config, territories, progress=progress))
         tables.update({name: stack(tables.get(name), df) for name, df in steps[-1].tables.items()})
     if any(config.has(s) for s in ("consumption", "population")):
-        steps.append(cerema.consumption_tables(config, territories, stock_summary=tables.get("stock_summary")))
+        # the INSEE tables serve the efficiency of the Cerema consumption: the Cerema step computes it
+        # (and lists their files after its own, the order of provenance.csv)
+        steps.append(cerema.consumption_tables(config, territories, population=population.population_tables(config),
+                                               stock_summary=tables.get("stock_summary")))
         tables["territories"] = cerema.with_correction_status(tables["territories"], steps[-1].tables)
         tables.update(steps[-1].tables)
     zan_2031 = zan.zan_2031_table(config, territories, tables.get("flows"))

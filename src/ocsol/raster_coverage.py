@@ -15,7 +15,6 @@ is below ``[raster].min_coverage`` gets its figures left **empty** (NaN) with th
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -39,20 +38,20 @@ FIGURES = {
 }
 
 
-def outside_extent_m2(territories: Territories, raster_path: str | os.PathLike[str]) -> pd.Series:
-    """Area (m², working CRS) of each commune lying outside the raster's footprint, by code."""
+def outside_extent_m2(territories: Territories, bounds: tuple[float, float, float, float], crs: Any) -> pd.Series:
+    """Area (m², working CRS) of each commune lying outside the raster's footprint, by code.
+
+    ``bounds``: the raster's extent ``(xmin, ymin, xmax, ymax)`` in its own ``crs`` (anything
+    :meth:`geopandas.GeoSeries.to_crs` takes), as the raster step reads them
+    (:func:`ocsol.steps.raster.raster_footprint`).
+    """
     import geopandas as gpd
     import shapely
 
-    from .io.raster import open_raster  # start-up: rasterio (≈ 0.5 s), for rasters only
-
-    info = open_raster(raster_path)
-    t = info.transform
-    x0, x1 = sorted((t.c, t.c + t.a * info.width))
-    y0, y1 = sorted((t.f, t.f + t.e * info.height))
+    x0, y0, x1, y1 = bounds
     box = shapely.segmentize(shapely.box(x0, y0, x1, y1), max(x1 - x0, y1 - y0) / 256)
     communes = territories.communes
-    footprint = gpd.GeoSeries([box], crs=info.crs.to_wkt()).to_crs(communes.crs).iloc[0]
+    footprint = gpd.GeoSeries([box], crs=crs).to_crs(communes.crs).iloc[0]
     geoms = np.asarray(communes.geometry.values)
     total = shapely.area(geoms)
     inside = shapely.area(shapely.intersection(geoms, footprint))

@@ -1,7 +1,7 @@
 """One schema of the output tables: every table's columns, types, units and French labels.
 
-The declaration is data, ``ocsol/data/tables.csv`` (``table, column, type, unit, optional``), one
-row per column in the order the column is written; French labels come from the ``ocsol.fr``
+The declaration is data, ``ocsol/data/tables.csv`` (``table, column, type, unit, optional, empty,
+kind``), one row per column in the order the column is written; French labels come from the ``ocsol.fr``
 catalogue (group ``column``, keyed by column; open-data descriptions in group ``column_help``).
 Everything else reads it: the compute modules take their column lists from :func:`columns`, the
 report loader its text columns from :func:`text_columns`, the open-data Table Schema from
@@ -11,7 +11,11 @@ report loader its text columns from :func:`text_columns`, the open-data Table Sc
 ``type`` is a Table Schema type (``string``, ``number``, ``integer``, ``year``, ``boolean``,
 ``date``). ``unit`` is the unit of a figure (``ha``, ``m²``, ``%``, ``km²``, ``ha/an``…), empty for
 codes, words and counts. ``optional = yes`` marks a column written only by some runs (a raster's
-``covered_pct``, a ``[cog]`` section's ``correction_status``…).
+``covered_pct``, a ``[cog]`` section's ``correction_status``…). ``empty = none`` marks a text column
+whose empty cell means "no value" (a territory without a target document): read back as null,
+where the other text columns read an empty cell as ``""`` (:func:`read_types`). ``kind`` is
+``output`` (a table ocsol writes) or ``input`` (the tidy table a reader returns: ``cerema``,
+``population``, the ``[zan]`` and ``[cog]`` tables); :func:`tables` lists one kind.
 
 This module imports only :mod:`ocsol.fr` (bottom level).
 
@@ -32,6 +36,7 @@ from importlib import resources
 from . import fr
 
 TYPES = ("string", "number", "integer", "year", "boolean", "date")
+KINDS = ("output", "input")
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,11 @@ class Column:
     type: str
     unit: str
     optional: bool
+    #: ``empty = none``: an empty cell means "no value" (read back as null, e.g. a territory without a
+    #: target document); otherwise an empty text cell is the empty string.
+    empty_none: bool = False
+    #: ``output`` (a table ocsol writes) or ``input`` (the tidy table a reader returns).
+    kind: str = "output"
 
 
 @lru_cache(maxsize=1)
@@ -57,13 +67,19 @@ def _rows() -> tuple[Column, ...]:
         if (r["table"], r["column"]) in seen:
             raise ValueError(f"ocsol/data/tables.csv: line {i}: {r['table']}.{r['column']} is declared twice")
         seen.add((r["table"], r["column"]))
-        out.append(Column(r["table"], r["column"], r["type"], r["unit"], r["optional"].strip().lower() == "yes"))
+        if r["empty"] not in ("", "none"):
+            raise ValueError(f"ocsol/data/tables.csv: line {i}: empty {r['empty']!r} is not \"none\" or empty")
+        if r["kind"] not in KINDS:
+            raise ValueError(f"ocsol/data/tables.csv: line {i}: kind {r['kind']!r} is not one of {', '.join(KINDS)}")
+        out.append(Column(r["table"], r["column"], r["type"], r["unit"], r["optional"].strip().lower() == "yes",
+                          r["empty"] == "none", r["kind"]))
     return tuple(out)
 
 
-def tables() -> list[str]:
-    """The declared tables, in declaration order."""
-    return list(dict.fromkeys(c.table for c in _rows()))
+def tables(kind: str = "output") -> list[str]:
+    """The declared tables of one kind (``output``: written by ocsol; ``input``: returned by a
+    reader), in declaration order."""
+    return list(dict.fromkeys(c.table for c in _rows() if c.kind == kind))
 
 
 def table(name: str) -> list[Column]:
@@ -92,10 +108,32 @@ def unit(name: str, column: str) -> str:
     return next(c.unit for c in table(name) if c.name == column)
 
 
+def read_types(names: list[str]) -> dict[str, str]:
+    """How a reader of the output tables ``names`` reads each text column back: ``"text"`` (an
+    empty cell is ``""``) or ``"none"`` (an empty cell is null; ``empty = none``), by column name.
+
+    Raises
+    ------
+    ValueError
+        When one column name is declared both ways in these tables (a reader by name could not
+        read both right).
+    """
+    out: dict[str, str] = {}
+    for name in names:
+        for c in table(name):
+            if c.type not in ("string", "date"):
+                continue
+            kind = "none" if c.empty_none else "text"
+            if out.setdefault(c.name, kind) != kind:
+                raise ValueError(f"ocsol/data/tables.csv: column {c.name!r} is text in one table and "
+                                 f"'empty = none' in another ({name}); declare it the same way")
+    return out
+
+
 def text_columns() -> set[str]:
     """Every column declared ``string`` or ``date`` in some table: read back as text, never as
     numbers (codes such as ``01001`` keep their zero)."""
-    return {c.name for c in _rows() if c.type in ("string", "date")}
+    return {c.name for c in _rows() if c.type in ("string", "date") and c.kind == "output"}
 
 
 def label(column: str) -> str:
@@ -134,6 +172,19 @@ ABOUT: dict[str, str] = {
     "provenance": "input files with sha256 and dates",
     "rule": "the rule table(s) used",
     "indicateurs_territoires": "open data of a batch (`opendata/`): one row per territory, its headline figures",
+    # input tables: what a reader returns (``kind = input``)
+    "cerema": "`ocsol.io.cerema.read_cerema`: Cerema consumption per commune and year (m²)",
+    "zan_targets": "`ocsol.io.targets.read_targets`: `[zan].targets`",
+    "zan_documents": "`ocsol.io.targets.read_documents`: `[zan].documents` (garantie communale)",
+    "zan_mutualisation": "`ocsol.io.targets.read_mutualisation`: `[zan].mutualisation`",
+    "zan_deductions": "`ocsol.io.targets.read_deductions`: `[zan].deductions`",
+    "zan_net_targets": "`ocsol.io.targets.net_targets_from_config`: `[[zan.net_targets]]`",
+    "cog_changes": "`ocsol.io.cog.read_changes`: `[cog].changes` (INSEE commune changes)",
+    "cog_deleguees": "`ocsol.io.cog.read_deleguees`: `[cog].deleguees`, `[zan].guarantee_deleguees`",
+    "cog_weights": "`ocsol.io.cog.read_weights`: `[cog].weights`",
+    "population": "`ocsol.io.cerema.read_population`: `[population]` (INSEE, inhabitants per commune and year)",
+    "households": "`ocsol.io.cerema.read_population(what=\"households\")`: `[households]`",
+    "jobs": "`ocsol.io.cerema.read_population(what=\"jobs\")`: `[jobs]`",
 }
 
 
@@ -148,15 +199,20 @@ def reference_markdown() -> str:
     """
     lines = ["<!-- tables: generated by ocsol.schema.reference_markdown() from ocsol/data/tables.csv; "
              "a test keeps it equal -->"]
-    for name in tables():
-        cols = table(name)
-        lines.append(f"- `{name}.csv`: {ABOUT.get(name, '')}")
-        lines.append("")
-        lines.append("  | column | type | unit | French label |")
-        lines.append("  |---|---|---|---|")
-        for c in cols:
-            opt = " (optional)" if c.optional else ""
-            lines.append(f"  | `{c.name}`{opt} | {c.type} | {c.unit} | {label(c.name)} |")
-        lines.append("")
+    for kind in KINDS:
+        if kind == "input":
+            lines += ["Input tables (`kind = input`): the tidy tables the readers return, which the steps pass "
+                      "to the measures.", ""]
+        for name in tables(kind):
+            cols = table(name)
+            lines.append(f"- `{name}{'.csv' if kind == 'output' else ''}`: {ABOUT.get(name, '')}")
+            lines.append("")
+            lines.append("  | column | type | unit | French label |")
+            lines.append("  |---|---|---|---|")
+            for c in cols:
+                notes = [n for n, on in (("optional", c.optional), ("empty = none", c.empty_none)) if on]
+                opt = f" ({', '.join(notes)})" if notes else ""
+                lines.append(f"  | `{c.name}`{opt} | {c.type} | {c.unit} | {label(c.name)} |")
+            lines.append("")
     lines.append("<!-- /tables -->")
     return "\n".join(lines) + "\n"

@@ -42,6 +42,19 @@ class Territories:
         Where the communes came from (for messages and provenance).
     notes
         Remarks for ``qa.csv`` found while reading them.
+
+    Examples
+    --------
+    The 58 communes of the Métropole de Lyon sample:
+
+    >>> from ocsol import load_config
+    >>> from ocsol.sample import sample_config
+    >>> from ocsol.steps.territories import load_territories
+    >>> territories = load_territories(load_config(sample_config("lyon")))
+    >>> territories.levels, len(territories.communes), territories.find("69123")
+    (('epci', 'dep'), 58, ('commune', '69123'))
+    >>> territories.name_of("epci", "200046977"), len(territories.members("epci", "200046977"))
+    ('Métropole de Lyon', 58)
     """
 
     communes: pd.DataFrame

@@ -24,9 +24,7 @@ import pandas as pd
 import shapely
 
 from . import change, indicators
-from .config import Config
 from .errors import ConfigError
-from .io.vector import read_layer, working_crs
 from .territories import Territories
 from .thresholds import ThresholdSettings, apply_thresholds
 
@@ -140,27 +138,24 @@ def threshold_qa(layers: dict[int, gpd.GeoDataFrame]) -> list[dict[str, Any]]:
 
 
 def configured_thresholds(
-    config: Config, by_dep: list[dict[int, gpd.GeoDataFrame]], classes: pd.DataFrame, zones: change.Zones,
-    territories: Territories, *, rule_name: str, diff_pairs: set[tuple[int, int]],
+    by_dep: list[dict[int, gpd.GeoDataFrame]], classes: pd.DataFrame, zones: change.Zones,
+    territories: Territories, *, settings: ThresholdSettings, edge: shapely.Geometry | None = None,
+    rule_name: str, diff_pairs: set[tuple[int, int]], label: str = "ocsol.toml",
 ) -> tuple[dict[str, pd.DataFrame], list[dict[str, Any]], dict[int, gpd.GeoDataFrame]]:
-    """The ``[ocsge.thresholds]`` step of the pipeline: ``(tables, qa notes, thresholded layers)``.
+    """The ``[ocsge.thresholds]`` tables: ``(tables, qa notes, thresholded layers)``.
 
     ``by_dep``: the vintages of each département (``[ocsge] departements``), or one dict for all
     files. Each département is thresholded on its own (IGN delivers and thresholds OCS GE per
     département; a patch ends at its edge), then the thresholded layers are put together.
+    ``settings`` and the data ``edge`` (the union of the edge layer, read by the OCS GE step) come
+    from ``[ocsge.thresholds]``; ``label`` names the configuration in error messages.
     """
     if rule_name != "decret-2023":
-        raise ConfigError(f"{config.label}: [ocsge.thresholds] applies the décret's thresholds to its matrix; it "
+        raise ConfigError(f"{label}: [ocsge.thresholds] applies the décret's thresholds to its matrix; it "
                           f"needs ocsge.rule = \"decret-2023\" (found {rule_name!r}); remove one of the two")
     if not by_dep or not by_dep[0]:
-        raise ConfigError(f"{config.label}: [ocsge.thresholds] needs full OCS GE vintages ([ocsge.vintages]); "
+        raise ConfigError(f"{label}: [ocsge.thresholds] needs full OCS GE vintages ([ocsge.vintages]); "
                           "change layers alone cannot be thresholded")
-    sec = config.thresholds
-    settings = ThresholdSettings.from_config(sec.as_dict())
-    edge = None
-    if sec.edge:
-        g, _ = read_layer(config.resolve(sec.edge), what="data edge layer", crs=working_crs(config.crs))
-        edge = g.geometry.union_all()
     layers = _merge_layers([threshold_layers(v, classes, settings=settings, edge=edge) for v in by_dep])
     notes = threshold_qa(layers)
     notes += [_qa(f"pair {a}-{b} from a change layer: no decret_thresholds flows "

@@ -218,7 +218,8 @@ class PatchGraph:
         return np.isin(self.cs, list(settings.built_cs)) & (self.area >= settings.built_m2)
 
 
-def adjacent_pairs(geoms: np.ndarray, *, adjacency: str = "queen", snap_m: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+def adjacent_pairs(geoms: np.ndarray, *, adjacency: str = "queen", snap_m: float = 0.0,
+                   chunk: int = 65536) -> tuple[np.ndarray, np.ndarray]:
     """Pairs ``(i, j)``, ``i < j``, of adjacent polygons, from one spatial-index query.
 
     ``queen``: the polygons intersect (touching at a point counts, as ``ST_Intersects``);
@@ -234,14 +235,24 @@ def adjacent_pairs(geoms: np.ndarray, *, adjacency: str = "queen", snap_m: float
     geoms = np.asarray(geoms, dtype=object)
     if snap_m > 0:
         geoms = shapely.set_precision(geoms, snap_m)
-    a, b = STRtree(geoms).query(geoms)  # bounding boxes; each pair tested once, not twice
-    keep = a < b
-    a, b = a[keep], b[keep]
-    hit = shapely.intersects(geoms[a], geoms[b])
-    a, b = a[hit], b[hit]
-    if adjacency == "rook" and len(a):
-        line = shapely.relate_pattern(geoms[a], geoms[b], "****1****")
-        a, b = a[line], b[line]
+    tree = STRtree(geoms)
+    found_a, found_b = [], []
+    # by chunks of query polygons: the candidate pairs (bounding boxes) of the whole layer, and
+    # their geometry arrays, are never held at once (≈ 0.4 GB at 1 M polygons); same pairs
+    for start in range(0, len(geoms), chunk):
+        a, b = tree.query(geoms[start:start + chunk])  # bounding boxes; each pair tested once, not twice
+        a += start
+        keep = a < b
+        a, b = a[keep], b[keep]
+        hit = shapely.intersects(geoms[a], geoms[b])
+        a, b = a[hit], b[hit]
+        if adjacency == "rook" and len(a):
+            line = shapely.relate_pattern(geoms[a], geoms[b], "****1****")
+            a, b = a[line], b[line]
+        found_a.append(a)
+        found_b.append(b)
+    a = np.concatenate(found_a) if found_a else np.zeros(0, dtype=np.int64)
+    b = np.concatenate(found_b) if found_b else np.zeros(0, dtype=np.int64)
     order = np.lexsort((b, a))
     return a[order].astype(np.int64), b[order].astype(np.int64)
 

@@ -19,17 +19,16 @@ with its legal source and lists the parameters kept open where DOMAIN.md says UN
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from .errors import ConfigError, SchemaError
-from .io.vector import read_layer, working_crs
 from .territories import COMMUNE, Territories, aggregate
 
 log = logging.getLogger(__name__)
@@ -353,9 +352,7 @@ def deductions_by_year(
     return out[cols]
 
 
-def communes_touched(
-    path: str | os.PathLike[str], territories: Territories, *, crs: str = "EPSG:2154", layer: str | None = None
-) -> pd.DataFrame:
+def communes_touched(perimeters: gpd.GeoDataFrame, territories: Territories) -> pd.DataFrame:
     """Communes a PENE perimeter layer touches (to fill the deductions ledger; not its hectares).
 
     The Cerema file is communal: it cannot tell which hectares of a commune a project consumed,
@@ -364,12 +361,12 @@ def communes_touched(
 
     Parameters
     ----------
-    path
-        A polygon layer of PENE perimeters (e.g. Cerema Cartagène « PENE_contour »).
+    perimeters
+        Polygons of PENE perimeters (e.g. Cerema Cartagène « PENE_contour »), in the territories'
+        CRS: read them with ``ocsol.io.vector.read_layer(path, what="PENE perimeter",
+        crs=working_crs("EPSG:2154"))``.
     territories
         With commune geometry.
-    crs, layer
-        Working CRS and layer name.
 
     Returns
     -------
@@ -383,9 +380,8 @@ def communes_touched(
     """
     if not territories.has_geometry:
         raise SchemaError("communes_touched: the territories have no geometry; use a commune polygon layer")
-    per, _ = read_layer(path, what="PENE perimeter", crs=working_crs(crs), layer=layer)
     com = territories.communes[["code", "name", "geometry"]]
-    pieces = com.overlay(per[["geometry"]], how="intersection", keep_geom_type=True)
+    pieces = com.overlay(perimeters[["geometry"]], how="intersection", keep_geom_type=True)
     pieces["perimeter_area_ha"] = pieces.geometry.area / 1e4
     out = pieces.groupby(["code", "name"], as_index=False)["perimeter_area_ha"].sum()
     return out[out["perimeter_area_ha"] > 0].sort_values("code").reset_index(drop=True)

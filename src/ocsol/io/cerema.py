@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from .. import schema
 from ..errors import InputFileError, SchemaError, format_problems
 from .common import (
     VECTOR_SUFFIXES,
@@ -50,8 +51,8 @@ DESTINATIONS: dict[str, str] = {
     "fer": "ferroviaire_m2",
     "inc": "inconnu_m2",
 }
-#: Value columns of :func:`read_cerema`, in order.
-VALUE_COLUMNS: list[str] = ["total_m2", *DESTINATIONS.values()]
+#: Value columns of :func:`read_cerema`, in order (schema table ``cerema``, ``ocsol/data/tables.csv``).
+VALUE_COLUMNS: list[str] = schema.columns("cerema", exclude=("code", "year"))
 #: Cerema's ``inc`` destination may carry −1/−2 m² rounding residues (DOMAIN §3.1).
 INC_RESIDUE_M2 = 2.0
 
@@ -474,4 +475,5 @@ def read_population(
     out["code"] = out["code"].astype(object)
     out["year"] = out["year"].astype(int)
     out[what] = out[what].astype(float)
+    out = out[schema.columns(what)]  # schema input tables population, households, jobs
     return out.sort_values(["code", "year"], kind="mergesort").reset_index(drop=True)

@@ -11,9 +11,17 @@ import os
 
 import pandas as pd
 
+from .. import schema
 from ..errors import SchemaError, format_problems
 from .common import as_code, find_column, parse_numbers, read_table
 from .targets import parse_date
+
+#: Columns of :func:`read_changes`, :func:`read_deleguees` (``type`` and ``creation_date`` when the
+#: file has them) and :func:`read_weights`: schema input tables ``cog_changes``, ``cog_deleguees``,
+#: ``cog_weights`` (``ocsol/data/tables.csv``).
+CHANGE_COLUMNS = schema.columns("cog_changes")
+DELEGUEE_COLUMNS = schema.columns("cog_deleguees", optional=True)
+WEIGHT_COLUMNS = schema.columns("cog_weights")
 
 
 def read_changes(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -50,7 +58,7 @@ def read_changes(path: str | os.PathLike[str]) -> pd.DataFrame:
     if bad.any():
         lines = ", ".join(str(i + 2) for i in bad[bad].index[:5])
         raise SchemaError(f"{src}: empty COM_AV or COM_AP on line(s) {lines}; fix or remove those rows")
-    return res[["mod", "date_eff", "typecom_av", "com_av", "typecom_ap", "com_ap"]]
+    return res[CHANGE_COLUMNS]
 
 
 def read_deleguees(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -79,7 +87,7 @@ def read_deleguees(path: str | os.PathLike[str]) -> pd.DataFrame:
     if bad.any():
         lines = ", ".join(str(i + 2) for i in bad[bad].index[:5])
         raise SchemaError(f"{src}: empty code in column {old!r} or {new!r} on line(s) {lines}; fill or remove them")
-    return out
+    return out[[c for c in DELEGUEE_COLUMNS if c in out.columns]]
 
 
 def read_weights(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -97,4 +105,5 @@ def read_weights(path: str | os.PathLike[str]) -> pd.DataFrame:
     if problems:
         raise SchemaError(f"{src}: " + format_problems(problems) + "; fix the weights")
     return pd.DataFrame({"old_code": as_code(df[old], width=5, column=old, source=src),
-                         "new_code": as_code(df[new], width=5, column=new, source=src), "weight": w})
+                         "new_code": as_code(df[new], width=5, column=new, source=src), "weight": w},
+                        columns=WEIGHT_COLUMNS)

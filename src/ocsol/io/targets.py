@@ -15,21 +15,23 @@ from typing import Any
 
 import pandas as pd
 
+from .. import schema
 from ..errors import ConfigError, SchemaError, format_problems
 from ..territories import COMMUNE
 from .common import as_code, find_column, parse_numbers, read_table
 
-#: Columns of :func:`read_targets`.
-TARGET_COLUMNS = ["level", "code", "period_start", "period_end", "target_pct", "envelope_ha", "document",
-                  "document_name", "doc_status", "date", "source", "note"]
+#: Columns of :func:`read_targets` (schema input table ``zan_targets``, ``ocsol/data/tables.csv``).
+TARGET_COLUMNS = schema.columns("zan_targets")
 #: Planning documents that may carry a target (R. 101-1 III C. urb.; CC = carte communale).
 TARGET_DOCUMENTS = ("SRADDET", "SDRIF", "PADDUC", "SAR", "SCoT", "PLUi", "PLU", "CC")
 DOC_STATUSES = ("opposable", "arrete", "projet")
 #: Planning documents of a commune for the garantie communale (``RNU``: none).
 DOCUMENT_TYPES = ("PLU", "PLUi", "CC", "PSMV", "RNU")
 DEDUCTION_TYPES = ("pene", "pv", "renaturation", "other")
-DOCUMENT_COLUMNS = ["code", "type", "prescription_date", "arret_date", "approval_date"]
-DEDUCTION_COLUMNS = ["code", "year", "type", "area_ha", "reference", "source"]
+#: Columns of :func:`read_documents` and :func:`read_deductions` (schema input tables).
+DOCUMENT_COLUMNS = schema.columns("zan_documents")
+DEDUCTION_COLUMNS = schema.columns("zan_deductions")
+MUTUALISATION_COLUMNS = schema.columns("zan_mutualisation")
 
 
 def parse_number(raw: pd.Series, *, source: str = "targets") -> pd.Series:
@@ -239,7 +241,7 @@ def read_mutualisation(path: str | os.PathLike[str], *, sheet: str | int | None 
     c = find_column(cols, ["commune", "code", "insee_com"], given=None, source=src, what="commune",
                     config_key="zan.mutualisation")
     e = find_column(cols, ["epci", "siren"], given=None, source=src, what="epci", config_key="zan.mutualisation")
-    out = pd.DataFrame({"commune": as_code(df[c], width=5), "epci": as_code(df[e])})
+    out = pd.DataFrame({"commune": as_code(df[c], width=5), "epci": as_code(df[e])}, columns=MUTUALISATION_COLUMNS)
     bad = out.isna().any(axis=1)
     problems = [f"line {i + 2}: empty commune or epci" for i in bad[bad].index]
     dup = out[out["commune"].duplicated() & out["commune"].notna()]
@@ -301,8 +303,7 @@ def read_deductions(path: str | os.PathLike[str], *, sheet: str | int | None = N
 NET_TARGET_KEYS = {"level": True, "code": True, "period": True, "envelope_ha": None, "reduction_pct": None,
                    "reference": None, "document": None, "document_name": None, "doc_status": None,
                    "source": None}
-NET_TARGET_COLUMNS = ["level", "code", "period_start", "period_end", "envelope_ha", "reduction_pct",
-                      "reference_from", "reference_to", "document", "document_name", "doc_status", "source"]
+NET_TARGET_COLUMNS = schema.columns("zan_net_targets")
 
 
 def net_targets_from_config(entries: Sequence[Mapping[str, Any]] | None) -> pd.DataFrame:

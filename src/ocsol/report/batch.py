@@ -27,7 +27,7 @@ from typing import Any
 
 from .._version import __version__
 from ..cluster import run_tasks
-from ..errors import OcsolError, TerritoryNotFoundError, close_matches
+from ..errors import TerritoryNotFoundError, close_matches
 from ..io.write import write_text
 from ..territories import COMMUNE
 from .export import (
@@ -52,7 +52,26 @@ STAMP = ".ocsol-stamp.json"
 
 @dataclass
 class BatchResult:
-    """What a batch produced."""
+    """What a batch produced: one :class:`ReportResult` per territory (``done``, ``skipped``,
+    ``failed``), the index page, the open-data files, the time taken and the processes used.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from ocsol.report import compute_indicators
+    >>> from ocsol.sample import sample_config
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     folder = compute_indicators(sample_config("lyon"), Path(tmp) / "indicators")
+    ...     batch = batch_reports([("epci", "200046977")], indicators=folder, out=Path(tmp) / "reports",
+    ...                           jobs=1, progress=False)
+    ...     again = batch_reports([("epci", "200046977")], indicators=folder, out=Path(tmp) / "reports",
+    ...                           jobs=1, progress=False)
+    >>> type(batch).__name__, len(batch.done), len(batch.failed), batch.index.name
+    ('BatchResult', 1, 0, 'index.html')
+    >>> len(again.done), len(again.skipped)  # nothing changed: the report is kept
+    (0, 1)
+    """
 
     results: list[ReportResult] = field(default_factory=list)
     index: Path | None = None
@@ -484,4 +503,4 @@ def _read_json(path: Path) -> dict[str, Any]:
         return {}
 
 
-__all__ = ["BatchResult", "batch_reports", "select_territories", "inputs_fingerprint", "OcsolError"]
+__all__ = ["BatchResult", "batch_reports", "select_territories", "inputs_fingerprint"]

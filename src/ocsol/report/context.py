@@ -50,7 +50,18 @@ def level_label(level: str) -> str:
 class ReportContext(ReportData):
     """Everything one territory's report shows, prepared and labelled in French (the notebook's
     object): the data and renderings of :class:`~ocsol.report.data.ReportData`, plus the display
-    in a notebook and the files written beside the report (:meth:`save`)."""
+    in a notebook and the files written beside the report (:meth:`save`).
+
+    Examples
+    --------
+    The context of the Métropole de Lyon's report (bundled sample): its ZAN facts table, as shown.
+
+    >>> from ocsol.report import build_context
+    >>> ctx = build_context("200046977")
+    >>> type(ctx).__name__, ctx.level, ctx.code
+    ('ReportContext', 'epci', '200046977')
+    >>> ctx.views["zan"].iloc[1].tolist()
+    ['Objectif de réduction (%)', '50,0']"""
 
     def page_html(self) -> str:
         """Print styles (the territory name and page numbers in the footer, the synthetic banner in

@@ -62,18 +62,14 @@ def fragmentation(ctx: ReportData) -> None:
     ctx.texts[SECTION] = "\n\n".join(lines)
     shown = table.assign(barrier_fr=[fr.text("fragmentation_short", b, default=md(str(b))) for b in table["barrier"]])
     several = shown["barrier"].nunique() > 1
-    _view(ctx, "fragmentation", [("vintage", "Millésime", "year")]
-          + ([("barrier_fr", "Barrières", "text")] if several else [])
-          + [("meff_km2", "Taille effective de maille, découpée par les limites (km²)", "km2"),
-             ("meff_cbc_km2", "Taille effective de maille, méthode CBC (km²)", "km2"),
-             ("seff_per_1000km2", "Mailles pour 1 000 km²", "mesh")], shown)
+    _view(ctx, "fragmentation", [("vintage", "year")]
+          + ([("barrier_fr", "text")] if several else [])
+          + [("meff_km2", "km2"), ("meff_cbc_km2", "km2"), ("seff_per_1000km2", "mesh")], shown)
     if change is not None and len(change):
         ch = change.sort_values(["barrier", "vintage_from", "vintage_to"], kind="mergesort").copy()
         ch["period"] = [f"{int(a)}–{int(b)}" for a, b in zip(ch["vintage_from"], ch["vintage_to"], strict=True)]
         ch["barrier_fr"] = [fr.text("fragmentation_short", b, default=md(str(b))) for b in ch["barrier"]]
-        _view(ctx, "fragmentation_evolution", [("period", "Période", "text")]
-              + ([("barrier_fr", "Barrières", "text")] if several else [])
-              + [("meff_change_km2", "Évolution, découpée par les limites (km²)", "signed_km2"),
-                 ("meff_cbc_change_km2", "Évolution, méthode CBC (km²)", "signed_km2"),
-                 ("meff_cbc_change_pct", "Évolution, méthode CBC (%)", "signed_pct"),
-                 ("seff_change_per_1000km2", "Évolution des mailles pour 1 000 km²", "signed_mesh")], ch)
+        _view(ctx, "fragmentation_evolution", [("period", "text")]
+              + ([("barrier_fr", "text")] if several else [])
+              + [("meff_change_km2", "signed_km2"), ("meff_cbc_change_km2", "signed_km2"),
+                 ("meff_cbc_change_pct", "signed_pct"), ("seff_change_per_1000km2", "signed_mesh")], ch)

@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from .. import pipeline
+from .. import pipeline, schema
 from ..config import load_config
 from ..errors import InputFileError
 from ..indicators import headline_measure
@@ -36,9 +36,12 @@ log = logging.getLogger(__name__)
 
 TABLES = ["territories", "stock_summary", "stock", "flows", "transitions", "land_account", "consumption",
           "zan", "zan_path", "zan_2031", "efficiency", "rule", "qa", "fragmentation", "fragmentation_change"]
-TEXT_COLUMNS = {"level", "code", "name", "cs", "us", "cs_from", "us_from", "cs_to", "us_to", "class",
-                "target_source", "status", "note", "cs_label", "us_label", "source", "role", "path", "sha256",
-                "modified", "topic", "item", "detail", "rule", "measure"}
+#: How the text columns of these tables (and ``provenance.csv``) are read back, from the schema
+#: (``ocsol/data/tables.csv``): as text, an empty cell being ``""``; or, ``empty = none``, as text
+#: with an empty cell null (a territory without a target document stays null in ``headline.json``).
+READ_TYPES = schema.read_types([*TABLES, "provenance"])
+TEXT_COLUMNS = {c for c, kind in READ_TYPES.items() if kind == "text"}
+NULLABLE_TEXT_COLUMNS = {c for c, kind in READ_TYPES.items() if kind == "none"}
 #: Summary tables keep **every** measure of a territory: a report shows its measures side by side
 #: (the headline figures are still picked by :mod:`ocsol.report.headline`, the legal measure first).
 ALL_MEASURES = {"stock_summary", "flows"}
@@ -71,6 +74,19 @@ class Indicators:
         ``rule``, ``synthetic``…).
     source
         The folder or configuration the tables come from.
+
+    Examples
+    --------
+    The tables of the Métropole de Lyon sample, read back from an indicators folder:
+
+    >>> import tempfile
+    >>> from ocsol.sample import sample_config
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     ind = load_indicators(compute_indicators(sample_config("lyon"), tmp))
+    >>> type(ind).__name__, ind.meta["title"], len(ind.territories.communes)
+    ('Indicators', 'Métropole de Lyon', 58)
+    >>> bool(ind.tables["zan"].query("level == 'epci'")["target_document"].isna().all())  # empty means none
+    True
     """
 
     tables: dict[str, pd.DataFrame]
@@ -201,10 +217,11 @@ def load_indicators(folder: str | os.PathLike[str]) -> Indicators:
 
 def _read_csv(path: Path) -> pd.DataFrame:
     head = pd.read_csv(path, nrows=0).columns
-    dtype = {c: "str" for c in head if c in TEXT_COLUMNS}
+    dtype = {c: "str" for c in head if c in READ_TYPES}
     df = pd.read_csv(path, dtype=dtype, keep_default_na=True)
     for c in dtype:
-        df[c] = df[c].fillna("")
+        if c in TEXT_COLUMNS:
+            df[c] = df[c].fillna("")
     return df
 
 

@@ -64,11 +64,9 @@ def members(ctx: ReportData, ind: Indicators) -> None:
     m = m.sort_values("name", kind="mergesort")
     m = m.dropna(axis=1, how="all")  # no consumption data: no empty columns of n.d.
 
-    add_view(ctx, "membres", [("code", "Code INSEE", "text"), ("name", "Commune", "text"),
-                              ("area_ha", "Surface (ha)", "ha"), ("reference_ha", "Référence (ha)", "ha"),
-                              ("allowed_ha", "Enveloppe (ha)", "ha"), ("guarantee_ha", "Garantie (ha)", "ha"),
-                              ("consumed_since_ha", "Consommé (ha)", "ha"), ("used_pct", "Enveloppe utilisée (%)", "pct"),
-                              ("status_fr", "Situation (objectif opposable)", "text")], m)
+    add_view(ctx, "membres", [("code", "text"), ("name", "text"), ("area_ha", "ha"), ("reference_ha", "ha"),
+                              ("allowed_ha", "ha"), ("guarantee_ha", "ha"), ("consumed_since_ha", "ha"),
+                              ("used_pct", "pct"), ("status_fr", "text")], m)
     ctx.figures["membres"] = m.drop(columns=[c for c in ("status_fr",) if c in m]).reset_index(drop=True)
     lines = [f"{ff.fmt(len(m), 'int')} communes membres dans les données."]
     z = ctx.tables.get("zan")
@@ -188,17 +186,14 @@ def comparison(ctx: ReportData, ind: Indicators) -> None:
     if max(counts.values(), default=0) < MIN_MEDIAN:
         sentence += " " + fr.text("compare", "no_median", n=max(counts.values(), default=0))
     ctx.texts["comparaison"] = sentence
-    add_view(ctx, "comparaison", [("name", "Territoire", "text"), ("distance_km", "Distance (km)", "int"),
-                                  ("area_ha", "Surface (ha)", "ha"), ("reference_ha", "Conso. référence (ha)", "ha"),
-                                  ("reference_pct", "Conso. référence (% surface)", "pct_area"),
-                                  ("consumed_since_ha", "Conso. depuis début de période (ha)", "ha"),
-                                  ("used_pct", "Enveloppe consommée (%)", "pct"),
-                                  ("artif_pct", "Artificialisé (%)", "pct"),
-                                  ("m2_per_new_inhabitant", "m² par nouvel habitant", "m2")], df)
-    value, label = ("reference_pct", "Consommation de référence (% de la surface)")
+    add_view(ctx, "comparaison", [("name", "text"), ("distance_km", "int"), ("area_ha", "ha"),
+                                  ("reference_ha", "ha"), ("reference_pct", "pct_area"),
+                                  ("consumed_since_ha", "ha"), ("used_pct", "pct"), ("artif_pct", "pct"),
+                                  ("m2_per_new_inhabitant", "m2")], df)
+    value = "reference_pct"
     if "reference_pct" not in df or df["reference_pct"].isna().all():
-        value, label = ("artif_pct", "Part artificialisée (%)")
+        value = "artif_pct"
     if value in df and df[value].notna().any():
         fig = df[["role", "code", "name", value]].rename(columns={value: "value"})
-        fig.attrs["label"] = label
+        fig.attrs["label"] = fr.text("compare", f"chart.{value}")
         ctx.figures["comparaison"] = fig

@@ -88,9 +88,8 @@ def methodology(ctx: ReportData, ind: Indicators) -> None:
         prov["file"] = [Path(str(p)).name for p in prov["path"]]
         prov = prov[[_role_relevant(ctx, str(r)) for r in prov["role"]]]
         prov["role_fr"] = [_role_fr(str(r)) for r in prov["role"]]
-        add_view(ctx, "provenance", [("role_fr", "Rôle", "text"), ("file", "Fichier", "text"),
-                                  ("sha256", "SHA-256", "text"), ("modified", "Modifié le", "text"),
-                                  ("size", "Taille (octets)", "int")], prov)
+        add_view(ctx, "provenance", [("role_fr", "text"), ("file", "text"), ("sha256", "text"),
+                                     ("modified", "text"), ("size", "int")], prov)
     rule = ind.table("rule")
     measures = getattr(ctx, "measures", [])
     if len(rule) and "cs" in rule.columns and any(m in ("decret_matrix", "custom_rule") for m in measures):
@@ -98,14 +97,12 @@ def methodology(ctx: ReportData, ind: Indicators) -> None:
         r = rule[rule["rule"].astype(str).isin(applied)] if "rule" in rule.columns and applied else rule
         r = r.assign(rule_file=[Path(str(x)).name for x in r.get("rule", pd.Series([""] * len(r)))],
                      artif_fr=r["artif"], imper_fr=r["imper"])
-        add_view(ctx, "regles", [("rule_file", "Règle", "text"), ("cs", "Couverture (motif)", "text"),
-                              ("us", "Usage (motif)", "text"), ("artif_fr", "Artificialisé", "bool"),
-                              ("imper_fr", "Imperméabilisé", "bool"), ("category", "Catégorie", "text"),
-                              ("note", "Note", "text")], r)
+        add_view(ctx, "regles", [("rule_file", "text"), ("cs", "text"), ("us", "text"), ("artif_fr", "bool"),
+                                 ("imper_fr", "bool"), ("category", "text"), ("note", "text")], r)
     qa = qa_rows(ctx, ind.table("qa"), member_codes)
     if len(qa):
-        add_view(ctx, "controles", [("topic_fr", "Thème", "text"), ("item_fr", "Contrôle", "text"),
-                                 ("count", "Nombre", "text"), ("where", "Fichiers ou communes", "text")], qa)
+        add_view(ctx, "controles", [("topic_fr", "text"), ("item_fr", "text"), ("count", "text"),
+                                    ("where", "text")], qa)
     lines = [f"Rapport produit le {ctx.generated} avec **ocsol {ctx.version}** à partir de "
              f"« {md(Path(ind.source).name or ind.source)} »."]
     if ctx.tables.get("consumption") is not None and len(ctx.tables["consumption"]):

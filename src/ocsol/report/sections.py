@@ -342,21 +342,23 @@ def zan(ctx: ReportData) -> None:
         "décennie légale). Projection : rythme observé × nombre d'années de la période.*")
     verdict_text = {"binding": fr.text("binding_status", str(r.get("status")), default=""),
                     "indicative": sentence.split("— ")[-1].strip("*. "), "none": "pas d'appréciation"}[ctx.verdict]
-    facts = [
-        (f"Consommation de référence {_ref_label(r)} (ha)", r["reference_ha"], "ha"),
-        ("Objectif de réduction (%)", r["target_pct"], "pct"),
-        ("Source de l'objectif", _target_source(r).replace("\\", ""), "text"),
-        (f"Enveloppe {per} (ha)", r["allowed_ha"], "ha"),
-        (f"Consommé depuis {int(r['period_start'])} (ha)", r["consumed_since_ha"], "ha"),
-        ("Années observées", n_obs, "int"),
-        ("Rythme annuel (ha/an)", r["annual_pace_ha"], "ha"),
-        (f"Projection {per} (ha)", r["projected_ha"], "ha"),
-        ("Part de l'enveloppe consommée (%)", r["used_pct"], "pct"),
-        ("Part de l'enveloppe projetée (%)", r["projected_pct"], "pct"),
-        ("Appréciation", verdict_text.replace("**", ""), "text"),
+    facts = [  # (catalogue key of the row label, value, number kind)
+        ("reference_ha", r["reference_ha"], "ha"),
+        ("target_pct", r["target_pct"], "pct"),
+        ("target_source", _target_source(r).replace("\\", ""), "text"),
+        ("allowed_ha", r["allowed_ha"], "ha"),
+        ("consumed_since_ha", r["consumed_since_ha"], "ha"),
+        ("years_observed", n_obs, "int"),
+        ("annual_pace_ha", r["annual_pace_ha"], "ha"),
+        ("projected_ha", r["projected_ha"], "ha"),
+        ("used_pct", r["used_pct"], "pct"),
+        ("projected_pct", r["projected_pct"], "pct"),
+        ("verdict", verdict_text.replace("**", ""), "text"),
     ]
-    ctx.views["zan"] = pd.DataFrame({"Indicateur": [f[0] for f in facts],
-                                     "Valeur": [ff.fmt(v, k) for _, v, k in facts]})
+    words = {"reference": _ref_label(r), "period": per, "start": str(int(r["period_start"]))}
+    ctx.views["zan"] = pd.DataFrame({fr.text("view_column", "zan.fact"): [fr.text("zan_fact", k, **words)
+                                                                          for k, _, _ in facts],
+                                     fr.text("view_column", "zan.value"): [ff.fmt(v, k) for _, v, k in facts]})
     ctx.kinds["zan"] = {}
     ctx.figures["trajectoire"] = _trajectory(ctx, r)
     after = _after_period(ctx, r)

@@ -23,7 +23,7 @@ def add_view(ctx: ReportData, name: str, columns: Sequence[tuple[str, ...]], df:
     A column's French header is the ``ocsol.fr`` catalogue's text ``view_column`` keyed
     ``<view>.<column>`` when the view words it its own way, else keyed ``<column>``; ``params``
     fill its placeholders (``{period}``). A (source column, header, kind) triple brings its own
-    header (computed from another list, or not yet in the catalogue: members, methodology).
+    header, computed from another list (every literal header is in the catalogue).
     """
 
     def header(src: str) -> str:

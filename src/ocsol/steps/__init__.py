@@ -6,9 +6,12 @@ provenance and QA rows, and the change polygons of the OCS GE step).
 - :mod:`.ocsge`: OCS GE vintages and change layers (per département), with the décret's
   thresholds and the fragmentation they allow, and IGN's products (:mod:`.ign_artif`);
 - :mod:`.raster`: classified rasters (``raster_proxy``);
-- :mod:`.cerema`: Cerema consumption, the ZAN trajectory, population and efficiency;
+- :mod:`.population`: INSEE population, households and jobs (read for the efficiency);
+- :mod:`.cerema`: Cerema consumption, the ZAN trajectory and the efficiency (from the population
+  step's tables, which :func:`ocsol.compute` passes to it);
 - :mod:`.zan`: the net artificialisation trajectory after 2031.
 
-The steps read the files (``ocsol.io``); the engines (:mod:`ocsol.change`, :mod:`ocsol.crosstab`)
-and the measures they call take arrays, frames and plain options.
+The steps read every file (``ocsol.io``); the engines (:mod:`ocsol.change`, :mod:`ocsol.crosstab`)
+and the measures they call take arrays, frames and plain options, never the configuration, and
+never import a reader (``tests/test_imports.py``).
 """

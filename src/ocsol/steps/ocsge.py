@@ -28,6 +28,7 @@ from ..departements import OcsgeInputs, OcsgePieces, merge_pieces, plan_ocsge
 from ..departements import parse_year as _year
 from ..errors import ConfigError, CoverageError, InvariantError
 from ..io.ocsge import OcsgeStream, read_ocsge, read_ocsge_diff
+from ..io.vector import read_layer, working_crs
 from ..step_common import (
     StepOutput,
     classify_layer,
@@ -257,17 +258,22 @@ def _ocsge_tables(config: Config, territories: Territories,
         diff_pairs = {(_year(e.from_, config), _year(e.to, config)) for e in sec.diff}
     if want_thresholds:
         from ..threshold_tables import configured_thresholds  # start-up: scipy.sparse (≈ 0.5 s)
+        from ..thresholds import ThresholdSettings  # start-up: scipy.sparse (≈ 0.5 s)
 
-        extra, notes, thresholded = configured_thresholds(config, by_dep, base_classes, zones, territories,
-                                                          rule_name=base_rule_name, diff_pairs=diff_pairs)
+        extra, notes, thresholded = configured_thresholds(
+            by_dep, base_classes, zones, territories, settings=ThresholdSettings.from_config(config.thresholds.as_dict()),
+            edge=_edge(config), rule_name=base_rule_name, diff_pairs=diff_pairs, label=config.label)
         for name, df in extra.items():
             tables[name] = pd.concat([tables[name], df], ignore_index=True)
         qa += notes
     if config.has("fragmentation"):
         from ..fragmentation import configured_fragmentation  # start-up: scipy.sparse (≈ 0.5 s)
 
-        frag, notes = configured_fragmentation(config, vintages, base_classes, thresholded, zones, territories,
-                                               summary=tables["stock_summary"])
+        frag_sec = config.fragmentation
+        frag, notes = configured_fragmentation(
+            vintages, base_classes, thresholded, zones, territories, summary=tables["stock_summary"],
+            lines=_barrier_lines(config), barrier=frag_sec.barrier, adjacency=frag_sec.adjacency,
+            buffer_m=float(frag_sec.buffer_m), label=config.label)
         tables.update(frag)
         qa += notes
     tables["rule"] = pd.concat(rule_tables, ignore_index=True)
@@ -300,6 +306,25 @@ def _ocsge_tables(config: Config, territories: Territories,
         qa.append(qa_row("ocsge", f"code outside the OCS GE nomenclature, classified by the rule table ({r.field})",
                       "", code, key="ocsge.outside_nomenclature", field=str(r.field), code=code))
     return tables, changes, provenance, qa
+
+
+def _edge(config: Config) -> shapely.Geometry | None:
+    """``[ocsge.thresholds] edge``: the union of the data edge layer, or None (the vintages' union)."""
+    if not config.thresholds.edge:
+        return None
+    g, _ = read_layer(config.resolve(config.thresholds.edge), what="data edge layer", crs=working_crs(config.crs))
+    return g.geometry.union_all()
+
+
+def _barrier_lines(config: Config) -> np.ndarray:
+    """``[fragmentation] lines``: the geometries of every linear barrier layer, one array."""
+    sec = config.fragmentation
+    lines: list[Any] = []
+    for path in sec.lines if isinstance(sec.lines, list) else [sec.lines]:
+        g, _ = read_layer(config.resolve(path), what="linear barrier layer", crs=working_crs(config.crs),
+                          polygons=False)
+        lines.extend(g.geometry.values)
+    return np.array(lines, dtype=object)
 
 
 def _flag_pair(pieces: pd.DataFrame, classes: pd.DataFrame) -> pd.DataFrame:

@@ -8,6 +8,7 @@ emptied (:mod:`ocsol.raster_coverage`) and the QA rows of what was left out.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -78,6 +79,17 @@ def raster_pieces(config: Config, territories: Territories, *, progress: bool = 
     )
 
 
+def raster_footprint(path: str | os.PathLike[str]) -> tuple[tuple[float, float, float, float], str]:
+    """The extent ``(xmin, ymin, xmax, ymax)`` of a raster and its CRS (WKT), from its header."""
+    from ..io.raster import open_raster  # start-up: rasterio (≈ 0.5 s), for rasters only
+
+    info = open_raster(path)
+    t = info.transform
+    x0, x1 = sorted((t.c, t.c + t.a * info.width))
+    y0, y1 = sorted((t.f, t.f + t.e * info.height))
+    return (x0, y0, x1, y1), info.crs.to_wkt()
+
+
 def raster_tables(config: Config, territories: Territories, *, progress: bool = False) -> StepOutput:
     """The ``[raster]`` step: indicator tables (measure ``raster_proxy``), provenance and QA rows."""
     tables: dict[str, pd.DataFrame] = {}
@@ -89,8 +101,9 @@ def raster_tables(config: Config, territories: Territories, *, progress: bool = 
                                 pieces_from="raster", measure="raster_proxy")
 
     vint = {int(y): config.resolve(p) for y, p in config.raster.vintages.items()}
+    bounds, crs = raster_footprint(vint[min(vint)])
     shares = raster_coverage.coverage_shares(
-        rp.covered, territories, raster_coverage.outside_extent_m2(territories, vint[min(vint)]), sorted(vint))
+        rp.covered, territories, raster_coverage.outside_extent_m2(territories, bounds, crs), sorted(vint))
     covered_tables, cov_qa = raster_coverage.apply_min_coverage(
         t.as_dict(), shares, territories, min_coverage=float(config.raster.min_coverage))
     qa += [qa_row(**r) for r in cov_qa]
