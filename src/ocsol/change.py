@@ -82,6 +82,15 @@ class Zones:
         return shapely.get_num_coordinates(self.pieces)
 
     @functools.cached_property
+    def piece_rings(self) -> Any:
+        """The pieces as flat coordinate arrays (:class:`ocsol.kernels.Rings`) for the area
+        kernel, or None without numba."""
+        # start-up: numba (≈ 0.5 s), compiled on first use
+        from .kernels import HAS_NUMBA, polygon_rings
+
+        return polygon_rings(self.pieces) if HAS_NUMBA else None
+
+    @functools.cached_property
     def tiling(self) -> tuple[np.ndarray, STRtree]:
         """Where the pieces provably tile the plane, for :func:`_split_near`'s subtraction.
 
@@ -239,7 +248,7 @@ def split_by_commune(geoms: np.ndarray, zones: Zones, *, areas: np.ndarray | Non
     c_pt, c_piece = c_local[held], c_piece[held]
     near_idx = np.flatnonzero(near)
     if len(near_idx):
-        zones.tiling  # built once, before the threads share it
+        zones.tiling, zones.piece_rings  # built once, before the threads share them
     chunks = [c for c in np.array_split(near_idx, n_threads(threads, len(near_idx))) if len(c)]
     results = thread_map(lambda idx: _split_near(geoms, idx, areas, zones), chunks)
     poly = np.concatenate([clear[c_pt], *(r[0] for r in results)])
@@ -254,11 +263,46 @@ def split_by_commune(geoms: np.ndarray, zones: Zones, *, areas: np.ndarray | Non
 
 def _split_near(geoms: np.ndarray, idx: np.ndarray, areas: np.ndarray,
                 zones: Zones) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Parts of the polygons ``idx`` near an edge: (polygon, piece, area, cut)."""
+    """Parts of the polygons ``idx`` near an edge: (polygon, piece, area, cut).
+
+    Each polygon is tested against the pieces its box meets by :func:`ocsol.kernels.clip_area`
+    (the area of the intersection from the edges of both, no geometry built). A polygon for
+    which the kernel leaves any piece undecided (a vertex on a piece's edge, edges along a
+    border, a part smaller than 1e-9 of the polygon: possibly a mere touch) goes wholly the GEOS
+    way (:func:`_split_geos`), so its parts never mix the two.
+    """
+    sub = geoms[idx]
+    poly_local, piece_idx = zones.piece_tree.query(sub)
+    rings = zones.piece_rings
+    if rings is None or len(poly_local) == 0:
+        return _split_geos(geoms, idx, poly_local, piece_idx, areas, zones)
+    # start-up: numba (≈ 0.5 s), compiled on first use
+    from .kernels import CLIP_CROSSING, CLIP_INSIDE, CLIP_UNDECIDED, clip_area, polygon_rings
+
+    k_area, state = clip_area(polygon_rings(sub), poly_local, rings, piece_idx)
+    own = areas[idx[poly_local]]
+    odd = (state == CLIP_CROSSING) & ((k_area < 1e-9 * own) | (k_area > own * (1 + 1e-9)))
+    state[odd] = CLIP_UNDECIDED
+    geos = np.zeros(len(idx), dtype=bool)
+    geos[poly_local[state == CLIP_UNDECIDED]] = True
+    g = geos[poly_local]
+    out = _split_geos(geoms, idx, poly_local[g], piece_idx[g], areas, zones)
+    mine = ~g & ((state == CLIP_INSIDE) | (state == CLIP_CROSSING))
+    cross = state[mine] == CLIP_CROSSING
+    poly = idx[poly_local[mine]]
+    area = np.where(cross, k_area[mine], areas[poly])
+    return (np.concatenate([poly, out[0]]), np.concatenate([piece_idx[mine], out[1]]),
+            np.concatenate([area, out[2]]), np.concatenate([cross, out[3]]))
+
+
+def _split_geos(geoms: np.ndarray, idx: np.ndarray, poly_local: np.ndarray, piece_idx: np.ndarray,
+                areas: np.ndarray, zones: Zones) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_split_near` by GEOS for the (polygon ``idx[poly_local]``, piece) box pairs given:
+    exact predicates, then intersections (one part per polygon by subtraction where the pieces
+    provably tile, :func:`_derivable`)."""
     sub = geoms[idx]
     pieces = zones.thread_pieces()
-    # boxes first, then the predicates on the prepared pieces (cheaper than preparing each polygon)
-    poly_local, piece_idx = zones.piece_tree.query(sub)
+    # the predicates on the prepared pieces (cheaper than preparing each polygon)
     inside = shapely.contains_properly(pieces[piece_idx], sub[poly_local])
     hit = inside.copy()
     hit[~inside] = shapely.intersects(pieces[piece_idx[~inside]], sub[poly_local[~inside]])
