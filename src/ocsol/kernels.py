@@ -313,7 +313,7 @@ def vertex_hash(geoms: np.ndarray) -> np.ndarray:
     of its rings, or the order of its rings and parts (a sum of hashed vertices, the closing
     vertex of each ring left out). Polygons equal vertex for vertex hash equal; different
     polygons almost surely do not — callers confirm candidate pairs exactly.
-    :func:`wkb_scan` gives the same numbers from WKB without decoding it.
+    :func:`wkb_scan` gives the same numbers from WKB without decoding it (the tests check both).
 
     Parameters
     ----------
@@ -335,21 +335,34 @@ def vertex_hash(geoms: np.ndarray) -> np.ndarray:
     >>> bool(h[0] == h[1]), bool(h[0] == h[2])
     (True, False)
     """
-    import shapely
-
     geoms = np.asarray(geoms, dtype=object)
     out = np.zeros(len(geoms), dtype=np.uint64)
     if len(geoms) == 0:
         return out
-    # through little-endian 2D WKB and the scan kernel: writing WKB costs a fraction of
-    # extracting the coordinates and ring offsets (to_ragged_array), and the numbers are the same
-    data, offsets = wkb_buffers(shapely.to_wkb(geoms, output_dimension=2, byte_order=1))
-    h, _, kind = wkb_scan(data, offsets)
-    out[:] = h
-    other = np.flatnonzero(kind < 0)  # missing, or not read by the kernel: coordinates
+    # from the flat coordinates (about a third of the cost of writing WKB for wkb_scan)
+    rings = polygon_rings(geoms)
+    out[:] = _ring_hashes(rings, len(geoms))
+    other = np.flatnonzero(~rings.ok)  # missing, empty or not polygonal: the general path
     if len(other):
         out[other] = _vertex_hash_coords(geoms[other])
     return out
+
+
+def _ring_hashes(rings: Rings, n: int) -> np.ndarray:
+    """:func:`vertex_hash` of the ``n`` geometries of ``rings`` (0 for those without rings)."""
+    sums = np.zeros(n, dtype=np.uint64)
+    if len(rings.ring_off) < 2:
+        return sums
+    xbits = np.ascontiguousarray(rings.xy[:, 0]).view(np.uint64)
+    ybits = np.ascontiguousarray(rings.xy[:, 1]).view(np.uint64)
+    xbits = np.where(xbits == _NEG_ZERO, np.uint64(0), xbits)  # -0.0 and 0.0 are the same coordinate
+    ybits = np.where(ybits == _NEG_ZERO, np.uint64(0), ybits)
+    geom_of_ring = np.repeat(np.arange(n), np.diff(rings.geom_ring))
+    if _ring_sums_nb is not None:
+        _ring_sums_nb(xbits, ybits, rings.ring_off, geom_of_ring, sums)
+    else:  # pragma: no cover - without numba: the same loop in Python
+        _ring_sums_loop(xbits, ybits, rings.ring_off, geom_of_ring, sums)
+    return sums
 
 
 def wkb_buffers(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -670,70 +683,12 @@ class Rings:
     ok: np.ndarray
 
 
-def _wkb_rings_loop(data: np.ndarray, offsets: np.ndarray, geom_ring: np.ndarray, ok: np.ndarray,
-                    ring_off: np.ndarray, shell: np.ndarray, xy_bytes: np.ndarray,
-                    fill: bool) -> tuple[int, int]:  # pragma: no cover - compiled
-    # Reads little-endian 2D WKB Polygons and MultiPolygons: counts rings and vertices (fill
-    # False), or writes their offsets, shell flags and coordinate bytes (fill True). Returns
-    # (rings, vertices). A geometry of another kind is marked not ok and has no rings.
-    n_r = 0
-    n_v = 0
-    for i in range(offsets.size - 1):
-        p, end = offsets[i], offsets[i + 1]
-        good = end - p >= 9 and data[p] == 1
-        kind = _u32(data, p + 1) if good else np.uint32(0)
-        n_poly = 1
-        q = p + 5
-        if kind == 6:
-            n_poly = _u32(data, p + 5)
-            q = p + 9
-        elif kind != 3:
-            good = False
-        r0, v0 = n_r, n_v
-        for _ in range(n_poly if good else 0):
-            if kind == 6:
-                if q + 5 > end or data[q] != 1 or _u32(data, q + 1) != 3:
-                    good = False
-                    break
-                q += 5
-            if q + 4 > end:
-                good = False
-                break
-            rings = _u32(data, q)
-            q += 4
-            for k in range(rings):
-                if q + 4 > end:
-                    good = False
-                    break
-                n_pts = np.int64(_u32(data, q))
-                q += 4
-                if q + 16 * n_pts > end:
-                    good = False
-                    break
-                if fill:
-                    shell[n_r] = k == 0
-                    ring_off[n_r + 1] = n_v + n_pts
-                    for b in range(16 * n_pts):
-                        xy_bytes[16 * n_v + b] = data[q + b]
-                n_r += 1
-                n_v += n_pts
-                q += 16 * n_pts
-            if not good:
-                break
-        if not good or q != end:  # not read here: no rings for it
-            n_r, n_v = r0, v0
-            good = False
-        if fill:
-            ok[i] = good
-            geom_ring[i + 1] = n_r
-    return n_r, n_v
-
-
-_wkb_rings_nb = _jit(_wkb_rings_loop)
-
-
 def polygon_rings(geoms: np.ndarray) -> Rings:
-    """The :class:`Rings` of Polygons and MultiPolygons, read from their 2D WKB (Z is dropped).
+    """The :class:`Rings` of Polygons and MultiPolygons (2D: Z is dropped), from their coordinates.
+
+    Most polygons have one ring, whose vertices are all its coordinates: only those with holes
+    or several parts are taken apart (``get_rings``), so the cost is about one
+    ``get_coordinates``. A missing geometry or one of another kind has no rings (``ok`` False).
 
     >>> import shapely
     >>> ring = [(0, 0), (2, 0), (2, 1), (0, 1)]  # counter-clockwise, the hole too
@@ -744,22 +699,43 @@ def polygon_rings(geoms: np.ndarray) -> Rings:
     import shapely
 
     geoms = np.asarray(geoms, dtype=object)
-    data, offsets = wkb_buffers(shapely.to_wkb(geoms, output_dimension=2, byte_order=1))
     n = len(geoms)
+    kind = shapely.get_type_id(geoms)
+    ok = (kind == 3) | (kind == 6)
+    n_coords = np.where(ok, shapely.get_num_coordinates(geoms), 0)
+    ok &= n_coords > 0
+    holes = np.zeros(n, dtype=np.int64)
+    single = np.flatnonzero(ok & (kind == 3))
+    holes[single] = shapely.get_num_interior_rings(geoms[single])
+    simple = ok & (kind == 3) & (holes == 0)  # one ring: its vertices are the polygon's
+    multi = np.flatnonzero(ok & ~simple)
+    rings_of = simple.astype(np.int64)
+    ring_len_multi = np.zeros(0, dtype=np.int64)
+    shell_multi = np.zeros(0, dtype=bool)
+    ring_geom = np.zeros(0, dtype=np.int64)
+    if len(multi):
+        parts, part_of = shapely.get_parts(geoms[multi], return_index=True)
+        rings, ring_part = shapely.get_rings(parts, return_index=True)
+        ring_len_multi = shapely.get_num_coordinates(rings).astype(np.int64)
+        shell_multi = np.r_[True, ring_part[1:] != ring_part[:-1]]
+        ring_geom = multi[part_of[ring_part]]
+        rings_of[multi] = np.bincount(part_of[ring_part], minlength=len(multi))
     geom_ring = np.zeros(n + 1, dtype=np.int64)
-    ok = np.zeros(n, dtype=bool)
-    empty_i = np.zeros(0, dtype=np.int64)
-    if _wkb_rings_nb is None:  # pragma: no cover - without numba: no rings, every pair undecided
-        return Rings(np.zeros((0, 2)), np.zeros(1, dtype=np.int64), geom_ring, np.zeros(0), ok)
-    n_r, n_v = _wkb_rings_nb(data, offsets, geom_ring, ok, empty_i, np.zeros(0, dtype=bool),
-                             np.zeros(0, dtype=np.uint8), False)
-    ring_off = np.zeros(n_r + 1, dtype=np.int64)
-    shell = np.zeros(n_r, dtype=bool)
-    xy_bytes = np.zeros(16 * n_v, dtype=np.uint8)
-    _wkb_rings_nb(data, offsets, geom_ring, ok, ring_off, shell, xy_bytes, True)
-    xy = xy_bytes.view(np.float64).reshape(-1, 2)
-    sign = np.ones(n_r, dtype=np.float64)
-    if n_r:
+    np.cumsum(rings_of, out=geom_ring[1:])
+    ring_len = np.zeros(int(geom_ring[-1]), dtype=np.int64)
+    shell = np.zeros(int(geom_ring[-1]), dtype=bool)
+    ring_len[geom_ring[:-1][simple]] = n_coords[simple]
+    shell[geom_ring[:-1][simple]] = True
+    if len(multi):  # rings come geometry by geometry: the k-th ring of g is at geom_ring[g] + k
+        first = np.r_[0, np.flatnonzero(ring_geom[1:] != ring_geom[:-1]) + 1]
+        rank = np.arange(len(ring_geom)) - np.repeat(first, np.diff(np.r_[first, len(ring_geom)]))
+        ring_len[geom_ring[ring_geom] + rank] = ring_len_multi
+        shell[geom_ring[ring_geom] + rank] = shell_multi
+    ring_off = np.zeros(len(ring_len) + 1, dtype=np.int64)
+    np.cumsum(ring_len, out=ring_off[1:])
+    xy = np.ascontiguousarray(shapely.get_coordinates(geoms[ok]), dtype=np.float64)
+    sign = np.ones(len(ring_len), dtype=np.float64)
+    if _ring_signs_nb is not None and len(ring_len):
         _ring_signs_nb(xy, ring_off, shell, sign)
     return Rings(xy, ring_off, geom_ring, sign, ok)
 
