@@ -65,12 +65,16 @@ def test_parts_by_subtraction_equal_geos_intersections(monkeypatch, kernel):
     zones = change.Zones.from_communes(communes)
     if not kernel:  # every polygon the GEOS way (the area kernel would answer most of them)
         zones.__dict__["piece_rings"] = None
-    derived = []
+    derived, to_geos = [], []
     real = change._derivable
     monkeypatch.setattr(change, "_derivable", lambda *a: derived.append(r := real(*a)) or r)
+    real_geos = change._split_geos
+    monkeypatch.setattr(change, "_split_geos", lambda *a: to_geos.append(len(a[2])) or real_geos(*a))
     parts = change.split_by_commune(geoms, zones, threads=2)
     # the subtraction did run (with the kernel: only for polygons it leaves to GEOS)
     assert sum(len(d) for d in derived) > (0 if kernel else 50)
+    if kernel:  # the degenerate pairs (snapped polygons) went to GEOS, the others did not
+        assert 0 < sum(to_geos) < 0.5 * len(geoms)
     clean, _ = zones.tiling
     assert not clean[np.isin(zones.owner, [8, 11])].any()  # the overlapping pair is not trusted
     # reference: every polygon against every commune, by GEOS

@@ -268,10 +268,10 @@ def _split_near(geoms: np.ndarray, idx: np.ndarray, areas: np.ndarray,
     Each polygon is tested against the pieces its box meets by :func:`ocsol.kernels.clip_area`
     (the area of the intersection from the edges of both, no geometry built). A pair the kernel
     leaves undecided (a vertex on a piece's edge, edges along a border, a part smaller than 1e-9
-    of the polygon: possibly a mere touch) is, when it is the polygon's only one and the pieces
-    provably tile the polygon's box (:func:`_tiled`), the polygon's area less its other parts;
-    otherwise the polygon goes wholly the GEOS way (:func:`_split_geos`), so that its parts
-    never mix the two.
+    of the polygon: possibly a mere touch) sends its polygon wholly the GEOS way
+    (:func:`_split_geos`), so that a polygon's parts never mix the two. (Deriving a lone
+    undecided part by subtraction was tried: in a tiling, a degenerate contact with one piece is
+    one with its neighbour too, so it almost never applied.)
     """
     sub = geoms[idx]
     poly_local, piece_idx = zones.piece_tree.query(sub)
@@ -285,18 +285,6 @@ def _split_near(geoms: np.ndarray, idx: np.ndarray, areas: np.ndarray,
     own = areas[idx[poly_local]]
     odd = (state == CLIP_CROSSING) & ((k_area < 1e-9 * own) | (k_area > own * (1 + 1e-9)))
     state[odd] = CLIP_UNDECIDED
-    undecided = state == CLIP_UNDECIDED
-    n_undecided = np.bincount(poly_local[undecided], minlength=len(idx))
-    one = np.flatnonzero(undecided & (n_undecided[poly_local] == 1))
-    if len(one):
-        # the only undecided part of a polygon whose box the pieces tile: its area less the others
-        ok = _tiled(sub, poly_local[one], poly_local, piece_idx, zones)
-        one = one[ok]
-        known = np.where(state == CLIP_INSIDE, own, np.where(state == CLIP_CROSSING, k_area, 0.0))
-        rest = own[one] - np.bincount(poly_local, weights=known, minlength=len(idx))[poly_local[one]]
-        fine = rest >= 1e-9 * own[one]  # else maybe a mere touch (GEOS: area 0): GEOS
-        k_area[one[fine]] = rest[fine]
-        state[one[fine]] = CLIP_CROSSING
     geos = np.zeros(len(idx), dtype=bool)
     geos[poly_local[state == CLIP_UNDECIDED]] = True
     g = geos[poly_local]
@@ -307,30 +295,6 @@ def _split_near(geoms: np.ndarray, idx: np.ndarray, areas: np.ndarray,
     area = np.where(cross, k_area[mine], areas[poly])
     return (np.concatenate([poly, out[0]]), np.concatenate([piece_idx[mine], out[1]]),
             np.concatenate([area, out[2]]), np.concatenate([cross, out[3]]))
-
-
-def _tiled(sub: np.ndarray, polys: np.ndarray, poly_local: np.ndarray, piece_idx: np.ndarray,
-           zones: Zones) -> np.ndarray:
-    """Whether the pieces tile the bounding box of each polygon ``sub[polys]``: its box meets no
-    loose boundary segment and only clean pieces (:attr:`Zones.tiling`), so it lies wholly
-    inside the pieces or wholly outside; a corner of the box in a piece tells which. Then the
-    polygon's area is exactly the sum of its parts over the pieces its box meets."""
-    clean, loose_tree = zones.tiling
-    dirty = np.bincount(poly_local, weights=~clean[piece_idx], minlength=len(sub)) > 0
-    ok = ~dirty[polys]
-    hit, _ = loose_tree.query(sub[polys])  # box against segment boxes: exact
-    ok[hit] = False
-    check = np.flatnonzero(ok)
-    if len(check):
-        b = shapely.bounds(sub[polys[check]])
-        corner = shapely.points(b[:, 0], b[:, 1])
-        pos = np.full(len(sub), -1)
-        pos[polys[check]] = np.arange(len(check))
-        which = pos[poly_local] >= 0
-        at = pos[poly_local[which]]
-        inside = shapely.intersects(zones.thread_pieces()[piece_idx[which]], corner[at])
-        ok[check] = np.bincount(at, weights=inside, minlength=len(check)) > 0
-    return ok
 
 
 def _split_geos(geoms: np.ndarray, idx: np.ndarray, poly_local: np.ndarray, piece_idx: np.ndarray,
