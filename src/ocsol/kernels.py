@@ -203,7 +203,7 @@ def zone_row_counts(zone: np.ndarray, n_zones: int) -> np.ndarray:
 
 
 # -- vector: order-free hash of a polygon's vertices ---------------------------------------------
-def _mix(x, y):  # pragma: no cover - compiled
+def _mix(x: np.uint64, y: np.uint64) -> np.uint64:  # pragma: no cover - compiled
     z = x * np.uint64(0x9E3779B97F4A7C15) + y
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
@@ -213,7 +213,8 @@ def _mix(x, y):  # pragma: no cover - compiled
 _NEG_ZERO = np.uint64(0x8000000000000000)
 
 
-def _ring_sums_loop(xbits, ybits, ring_offsets, geom_of_ring, out):  # pragma: no cover - compiled
+def _ring_sums_loop(xbits: np.ndarray, ybits: np.ndarray, ring_offsets: np.ndarray, geom_of_ring: np.ndarray,
+                    out: np.ndarray) -> None:  # pragma: no cover - compiled
     for r in range(ring_offsets.size - 1):
         acc = np.uint64(0)
         for k in range(ring_offsets[r], ring_offsets[r + 1] - 1):  # the closing vertex left out
@@ -221,19 +222,21 @@ def _ring_sums_loop(xbits, ybits, ring_offsets, geom_of_ring, out):  # pragma: n
         out[geom_of_ring[r]] += acc
 
 
-def _u32(d, p):  # pragma: no cover - compiled; little-endian uint32 at byte p
+def _u32(d: np.ndarray, p: int) -> np.uint32:  # pragma: no cover - compiled; little-endian uint32 at byte p
     return np.uint32(d[p]) | (np.uint32(d[p + 1]) << np.uint32(8)) | (np.uint32(d[p + 2]) << np.uint32(16)) \
         | (np.uint32(d[p + 3]) << np.uint32(24))
 
 
-def _u64(d, p):  # pragma: no cover - compiled; little-endian 64 bits at byte p (-0.0 read as 0.0)
+def _u64(d: np.ndarray, p: int) -> np.uint64:  # pragma: no cover - compiled; little-endian 64 bits at byte p
+    # (-0.0 read as 0.0)
     v = np.uint64(0)
     for b in range(8):
         v |= np.uint64(d[p + b]) << np.uint64(8 * b)
     return np.uint64(0) if v == _NEG_ZERO else v
 
 
-def _wkb_polygon(d, p, end):  # pragma: no cover - compiled; (hash, vertices, next byte, ok)
+def _wkb_polygon(d: np.ndarray, p: int, end: int) -> tuple[np.uint64, int, int, bool]:  # pragma: no cover
+    # compiled; (hash, vertices, next byte, ok)
     if p + 4 > end:
         return np.uint64(0), 0, p, False
     n_rings = _u32(d, p)
@@ -243,7 +246,7 @@ def _wkb_polygon(d, p, end):  # pragma: no cover - compiled; (hash, vertices, ne
     for _ in range(n_rings):
         if p + 4 > end:
             return acc, n, p, False
-        n_pts = np.int64(_u32(d, p))
+        n_pts = int(_u32(d, p))
         p += 4
         if p + 16 * n_pts > end:
             return acc, n, p, False
@@ -254,7 +257,8 @@ def _wkb_polygon(d, p, end):  # pragma: no cover - compiled; (hash, vertices, ne
     return acc, n, p, True
 
 
-def _wkb_scan_loop(data, offsets, out_hash, out_n, out_kind):  # pragma: no cover - compiled
+def _wkb_scan_loop(data: np.ndarray, offsets: np.ndarray, out_hash: np.ndarray, out_n: np.ndarray,
+                   out_kind: np.ndarray) -> None:  # pragma: no cover - compiled
     for i in range(offsets.size - 1):
         p, end = offsets[i], offsets[i + 1]
         out_kind[i] = -1  # not read here (big-endian, Z/M, another type): shapely decodes it
@@ -286,7 +290,8 @@ def _wkb_scan_loop(data, offsets, out_hash, out_n, out_kind):  # pragma: no cove
                 out_kind[i] = 6 if n > 0 else 0
 
 
-def _wkb_equal_loop(d1, o1, i1, d2, o2, i2, out):  # pragma: no cover - compiled
+def _wkb_equal_loop(d1: np.ndarray, o1: np.ndarray, i1: np.ndarray, d2: np.ndarray, o2: np.ndarray, i2: np.ndarray,
+                    out: np.ndarray) -> None:  # pragma: no cover - compiled
     for k in range(i1.size):
         a, b = o1[i1[k]], o2[i2[k]]
         n = o1[i1[k] + 1] - a
