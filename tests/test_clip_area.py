@@ -115,6 +115,30 @@ def test_special_pairs_are_answered_right(case):
     assert abs(area[0] - ref) <= 1e-9 * a.area
 
 
+def _zigzag(amplitude: float) -> tuple[shapely.Geometry, shapely.Geometry]:
+    """A piece with a 2 km edge, and a polygon whose side runs along that edge, crossing it
+    back and forth ``amplitude`` metres away (as a polygon cut along a border by another tool)."""
+    c, d = np.array([X0, Y0]), np.array([X0 + 2000.0, Y0 + 500.0])
+    piece = shapely.Polygon([c, d, d + [-500, 2000], c + [-500, 2000]])
+    along = (d - c) / np.linalg.norm(d - c)
+    normal = np.array([-along[1], along[0]])  # into the piece
+    t = np.linspace(900, 1000, 12)
+    side = c + t[:, None] * along + (amplitude * (-1.0) ** np.arange(12))[:, None] * normal
+    poly = shapely.Polygon(np.r_[side, [side[-1] + 60 * normal, side[0] + 60 * normal]])
+    return poly, piece
+
+
+@pytest.mark.parametrize("amplitude", [1e-7, 1e-6, 1e-4])
+def test_polygon_zigzagging_along_a_long_edge(amplitude):
+    # The crossing points are badly conditioned along the long edge: each is computed once and
+    # shared by both edges, so the pieces of boundary close up and the area stays exact.
+    poly, piece = _zigzag(amplitude)
+    assert poly.is_valid
+    area, state = _clip(np.array([poly], dtype=object), np.array([piece], dtype=object))
+    assert state[0] == kernels.CLIP_CROSSING
+    assert abs(area[0] - shapely.intersection(poly, piece).area) <= 1e-9 * poly.area
+
+
 def test_results_do_not_depend_on_the_split_of_pairs():
     a, b = _pairs(np.random.default_rng(3), 400)
     whole, _ = _clip(a, b)

@@ -506,38 +506,38 @@ def _inside(px: float, py: float, xy: np.ndarray, ring_off: np.ndarray, r0: int,
     return inside, True
 
 
-def _sort(v: np.ndarray, n: int) -> None:  # pragma: no cover - compiled; insertion sort of v[:n]
+def _sort(key: np.ndarray, px: np.ndarray, py: np.ndarray, n: int) -> None:  # pragma: no cover - compiled
+    # insertion sort of the first n crossings by key, their points along
     for i in range(1, n):
-        x = v[i]
+        k, x, y = key[i], px[i], py[i]
         j = i - 1
-        while j >= 0 and v[j] > x:
-            v[j + 1] = v[j]
+        while j >= 0 and key[j] > k:
+            key[j + 1], px[j + 1], py[j + 1] = key[j], px[j], py[j]
             j -= 1
-        v[j + 1] = x
+        key[j + 1], px[j + 1], py[j + 1] = k, x, y
 
 
-def _edge_integral(ax: float, ay: float, bx: float, by: float, ts: np.ndarray, nt: int,
+def _edge_integral(ax: float, ay: float, bx: float, by: float, px: np.ndarray, py: np.ndarray, n: int,
                    inside: bool) -> tuple[float, bool]:  # pragma: no cover - compiled
-    # ∫ x dy over the pieces of a→b inside the other polygon; ts[:nt] (sorted) are where it
-    # crosses the other boundary, ``inside`` the state at a. Returns (integral, state at b).
+    # ∫ x dy over the pieces of a→b inside the other polygon; px, py[:n] are the points where it
+    # crosses the other boundary, in order from a; ``inside`` is the state at a. Returns
+    # (integral, state at b).
     total = 0.0
-    t0 = 0.0
-    for q in range(nt + 1):
-        t1 = ts[q] if q < nt else 1.0
+    x0, y0 = ax, ay
+    for q in range(n + 1):
+        x1, y1 = (px[q], py[q]) if q < n else (bx, by)
         if inside:
-            x0, y0 = ax + t0 * (bx - ax), ay + t0 * (by - ay)
-            x1, y1 = ax + t1 * (bx - ax), ay + t1 * (by - ay)
             total += 0.5 * (x0 + x1) * (y1 - y0)
-        if q < nt:
+        if q < n:
             inside = not inside
-        t0 = t1
+        x0, y0 = x1, y1
     return total, inside
 
 
 def _clip_area_pair(axy: np.ndarray, aring: np.ndarray, asign: np.ndarray, ar0: int, ar1: int,
                     bxy: np.ndarray, bring: np.ndarray, bsign: np.ndarray, br0: int, br1: int,
-                    cand: np.ndarray, ts: np.ndarray, cj: np.ndarray,
-                    cu: np.ndarray) -> tuple[float, int]:  # pragma: no cover - compiled
+                    cand: np.ndarray, key: np.ndarray, kx: np.ndarray, ky: np.ndarray, cj: np.ndarray,
+                    cx_: np.ndarray, cy_: np.ndarray) -> tuple[float, int]:  # pragma: no cover - compiled
     # (area, state) of A (rings ar0..ar1) ∩ B (rings br0..br1); see clip_area
     v0, v1 = aring[ar0], aring[ar1]
     if v1 <= v0:
@@ -563,7 +563,9 @@ def _clip_area_pair(axy: np.ndarray, aring: np.ndarray, asign: np.ndarray, ar0: 
         if not ok:
             return 0.0, CLIP_UNDECIDED
         return 0.0, (CLIP_INSIDE if inside else CLIP_DISJOINT)
-    # integrals in coordinates relative to A's box corner (differences of nearby doubles: exact)
+    # Integrals in coordinates relative to A's box corner (differences of nearby doubles: exact).
+    # Each crossing point is computed once and used as an end of both edges' pieces, so the
+    # pieces close up into rings whatever the rounding of the point (a gap would not cancel).
     ox, oy = xmin, ymin
     total = 0.0
     n_cross = 0
@@ -597,19 +599,21 @@ def _clip_area_pair(axy: np.ndarray, aring: np.ndarray, asign: np.ndarray, ar0: 
                     return 0.0, CLIP_UNDECIDED  # touching, collinear, or too close to tell
                 if n_cross == cj.size:
                     return 0.0, CLIP_UNDECIDED  # more crossings than the scratch holds: GEOS
-                ts[nt] = o3 / (o3 - o4)  # a proper crossing, at a + t (b - a) = c + u (d - c)
+                t = o3 / (o3 - o4)  # a proper crossing, at a + t (b - a)
+                x = (ax - ox) + t * (bx - ax)
+                y = (ay - oy) + t * (by - ay)
+                key[nt], kx[nt], ky[nt] = t, x, y
                 nt += 1
-                cj[n_cross] = i
-                cu[n_cross] = o1 / (o1 - o2)
+                cj[n_cross], cx_[n_cross], cy_[n_cross] = i, x, y
                 n_cross += 1
-            _sort(ts, nt)
+            _sort(key, kx, ky, nt)
             if nt:
                 a_in = a_out = True
             elif inside:
                 a_in = True
             else:
                 a_out = True
-            part, inside = _edge_integral(ax - ox, ay - oy, bx - ox, by - oy, ts, nt, inside)
+            part, inside = _edge_integral(ax - ox, ay - oy, bx - ox, by - oy, kx, ky, nt, inside)
             ring_total += part
         total += asign[r] * ring_total
     b_in = False  # some of B's boundary inside A
@@ -618,16 +622,18 @@ def _clip_area_pair(axy: np.ndarray, aring: np.ndarray, asign: np.ndarray, ar0: 
         inside, ok = _inside(bxy[k, 0], bxy[k, 1], axy, aring, ar0, ar1)
         if not ok:
             return 0.0, CLIP_UNDECIDED
+        cx, cy = bxy[k, 0] - ox, bxy[k, 1] - oy
+        dx, dy = bxy[k + 1, 0] - ox, bxy[k + 1, 1] - oy
         nu = 0
         for m in range(n_cross):
-            if cj[m] == i:
-                ts[nu] = cu[m]
+            if cj[m] == i:  # ordered along c→d by the projection of the shared point
+                key[nu] = (cx_[m] - cx) * (dx - cx) + (cy_[m] - cy) * (dy - cy)
+                kx[nu], ky[nu] = cx_[m], cy_[m]
                 nu += 1
-        _sort(ts, nu)
+        _sort(key, kx, ky, nu)
         if nu or inside:
             b_in = True
-        part, _ = _edge_integral(bxy[k, 0] - ox, bxy[k, 1] - oy, bxy[k + 1, 0] - ox, bxy[k + 1, 1] - oy,
-                                 ts, nu, inside)
+        part, _ = _edge_integral(cx, cy, dx, dy, kx, ky, nu, inside)
         total += bsign[r] * part
     if not b_in and not a_out:
         return 0.0, CLIP_INSIDE
@@ -644,13 +650,16 @@ def _clip_area_loop(axy: np.ndarray, aring: np.ndarray, ageom: np.ndarray, asign
     for r in range(bring.size - 1):
         max_b += bring[r + 1] - bring[r]
     cand = np.empty((max_b, 2), dtype=np.int64)
-    ts = np.empty(max_b + 4096, dtype=np.float64)
-    cj = np.empty(4096, dtype=np.int64)
-    cu = np.empty(4096, dtype=np.float64)
+    key = np.empty(max_b + 4096, dtype=np.float64)  # crossings of one edge
+    kx = np.empty(max_b + 4096, dtype=np.float64)
+    ky = np.empty(max_b + 4096, dtype=np.float64)
+    cj = np.empty(4096, dtype=np.int64)  # every crossing of a pair: B's edge, point
+    cx_ = np.empty(4096, dtype=np.float64)
+    cy_ = np.empty(4096, dtype=np.float64)
     for k in range(ia.size):
         a, b = ia[k], ib[k]
         area[k], state[k] = _clip_area_pair(axy, aring, asign, ageom[a], ageom[a + 1], bxy, bring, bsign,
-                                            bgeom[b], bgeom[b + 1], cand, ts, cj, cu)
+                                            bgeom[b], bgeom[b + 1], cand, key, kx, ky, cj, cx_, cy_)
 
 
 def _ring_signs_loop(xy: np.ndarray, ring_off: np.ndarray, shell: np.ndarray,
