@@ -224,6 +224,18 @@ def _ring_sums_loop(xbits: np.ndarray, ybits: np.ndarray, ring_offsets: np.ndarr
         out[geom_of_ring[r]] += acc
 
 
+def _geom_sums_loop(bits: np.ndarray, ring_off: np.ndarray, geom_ring: np.ndarray,
+                    out: np.ndarray) -> None:  # pragma: no cover - compiled
+    # _ring_sums_loop over the (x, y) bits of :class:`Rings`, -0.0 read as 0.0
+    for g in range(geom_ring.size - 1):
+        acc = np.uint64(0)
+        for r in range(geom_ring[g], geom_ring[g + 1]):
+            for k in range(ring_off[r], ring_off[r + 1] - 1):  # the closing vertex left out
+                x, y = bits[k, 0], bits[k, 1]
+                acc += _mix(np.uint64(0) if x == _NEG_ZERO else x, np.uint64(0) if y == _NEG_ZERO else y)
+        out[g] = acc
+
+
 def _u32(d: np.ndarray, p: int) -> np.uint32:  # pragma: no cover - compiled; little-endian uint32 at byte p
     return np.uint32(d[p]) | (np.uint32(d[p + 1]) << np.uint32(8)) | (np.uint32(d[p + 2]) << np.uint32(16)) \
         | (np.uint32(d[p + 3]) << np.uint32(24))
@@ -311,6 +323,7 @@ if HAS_NUMBA:
     _u64 = numba.njit(nogil=True, cache=True, inline="always")(_u64)
     _wkb_polygon = numba.njit(nogil=True, cache=True)(_wkb_polygon)
 _ring_sums_nb = _jit(_ring_sums_loop)
+_geom_sums_nb = _jit(_geom_sums_loop)
 _wkb_scan_nb = _jit(_wkb_scan_loop)
 _wkb_equal_nb = _jit(_wkb_equal_loop)
 
@@ -347,7 +360,7 @@ def vertex_hash(geoms: np.ndarray) -> np.ndarray:
     if len(geoms) == 0:
         return out
     # from the flat coordinates (about a third of the cost of writing WKB for wkb_scan)
-    rings = polygon_rings(geoms)
+    rings = polygon_rings(geoms, signs=False)
     out[:] = _ring_hashes(rings, len(geoms))
     other = np.flatnonzero(~rings.ok)  # missing, empty or not polygonal: the general path
     if len(other):
@@ -360,15 +373,11 @@ def _ring_hashes(rings: Rings, n: int) -> np.ndarray:
     sums = np.zeros(n, dtype=np.uint64)
     if len(rings.ring_off) < 2:
         return sums
-    xbits = np.ascontiguousarray(rings.xy[:, 0]).view(np.uint64)
-    ybits = np.ascontiguousarray(rings.xy[:, 1]).view(np.uint64)
-    xbits = np.where(xbits == _NEG_ZERO, np.uint64(0), xbits)  # -0.0 and 0.0 are the same coordinate
-    ybits = np.where(ybits == _NEG_ZERO, np.uint64(0), ybits)
-    geom_of_ring = np.repeat(np.arange(n), np.diff(rings.geom_ring))
-    if _ring_sums_nb is not None:
-        _ring_sums_nb(xbits, ybits, rings.ring_off, geom_of_ring, sums)
+    bits = rings.xy.view(np.uint64)  # (x, y) bits, no copy
+    if _geom_sums_nb is not None:
+        _geom_sums_nb(bits, rings.ring_off, rings.geom_ring, sums)
     else:  # pragma: no cover - without numba: the same loop in Python
-        _ring_sums_loop(xbits, ybits, rings.ring_off, geom_of_ring, sums)
+        _geom_sums_loop(bits, rings.ring_off, rings.geom_ring, sums)
     return sums
 
 
@@ -700,12 +709,13 @@ class Rings:
     ok: np.ndarray
 
 
-def polygon_rings(geoms: np.ndarray) -> Rings:
+def polygon_rings(geoms: np.ndarray, *, signs: bool = True) -> Rings:
     """The :class:`Rings` of Polygons and MultiPolygons (2D: Z is dropped), from their coordinates.
 
     Most polygons have one ring, whose vertices are all its coordinates: only those with holes
     or several parts are taken apart (``get_rings``), so the cost is about one
     ``get_coordinates``. A missing geometry or one of another kind has no rings (``ok`` False).
+    ``signs=False`` leaves every ``sign`` at 1 (for callers that only read the vertices).
 
     >>> import shapely
     >>> ring = [(0, 0), (2, 0), (2, 1), (0, 1)]  # counter-clockwise, the hole too
@@ -752,7 +762,7 @@ def polygon_rings(geoms: np.ndarray) -> Rings:
     np.cumsum(ring_len, out=ring_off[1:])
     xy = np.ascontiguousarray(shapely.get_coordinates(geoms[ok]), dtype=np.float64)
     sign = np.ones(len(ring_len), dtype=np.float64)
-    if _ring_signs_nb is not None and len(ring_len):
+    if signs and _ring_signs_nb is not None and len(ring_len):
         _ring_signs_nb(xy, ring_off, shell, sign)
     return Rings(xy, ring_off, geom_ring, sign, ok)
 
