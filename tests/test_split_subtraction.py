@@ -89,3 +89,21 @@ def test_parts_by_subtraction_equal_geos_intersections(monkeypatch, kernel):
     assert set(ours) == set(ref_key.tolist())
     got = np.array([ours[k] for k in ref_key])
     np.testing.assert_allclose(got, ref[keep], rtol=1e-9, atol=0)
+
+
+def test_parts_do_not_depend_on_the_split_among_threads():
+    # split_by_commune hands each thread a slice of the polygons near an edge: the parts of a
+    # slice must not depend on the others (sums then run in polygon order, whatever the threads)
+    zones = change.Zones.from_communes(_communes())
+    geoms = _polygons(np.random.default_rng(5))
+    areas = shapely.area(geoms)
+    idx = np.arange(len(geoms))
+    _ = zones.tiling, zones.piece_rings  # built before use, as split_by_commune does
+
+    def parts(chunks: list[np.ndarray]) -> tuple[bytes, ...]:
+        out = [change._split_near(geoms, c, areas, zones) for c in chunks]
+        poly, piece, area, cut = (np.concatenate([o[k] for o in out]) for k in range(4))
+        order = np.lexsort((piece, poly))
+        return poly[order].tobytes(), piece[order].tobytes(), area[order].tobytes(), cut[order].tobytes()
+
+    assert parts([idx]) == parts(np.array_split(idx, 3))

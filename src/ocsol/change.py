@@ -248,7 +248,7 @@ def split_by_commune(geoms: np.ndarray, zones: Zones, *, areas: np.ndarray | Non
     c_pt, c_piece = c_local[held], c_piece[held]
     near_idx = np.flatnonzero(near)
     if len(near_idx):
-        zones.tiling, zones.piece_rings  # built once, before the threads share them
+        _ = zones.tiling, zones.piece_rings  # built once, before the threads share them
     chunks = [c for c in np.array_split(near_idx, n_threads(threads, len(near_idx))) if len(c)]
     results = thread_map(lambda idx: _split_near(geoms, idx, areas, zones), chunks)
     poly = np.concatenate([clear[c_pt], *(r[0] for r in results)])
