@@ -29,6 +29,7 @@ import shapely
 from shapely import STRtree
 
 from .cluster import n_threads, thread_map
+from .io.batches import VintageBatch, WkbColumn, layer_batches
 from .io.vector import repair_array
 
 log = logging.getLogger(__name__)
@@ -491,60 +492,6 @@ class PairResult:
     repaired: dict[str, int] | None = None
 
 
-@dataclass
-class VintageBatch:
-    """Consecutive polygons of a vintage: their codes and either their geometries or their WKB.
-
-    ``wkb`` is an Arrow binary array (little-endian 2D WKB is hashed and compared without
-    decoding); ``geoms`` are shapely geometries already in the working CRS and repaired.
-    """
-
-    cs: np.ndarray
-    us: np.ndarray
-    geoms: np.ndarray | None = None
-    wkb: object | None = None  # pyarrow.BinaryArray
-    scan: tuple | None = None  # kernels.wkb_scan of the WKB, when the reader has it
-    needs_repair: bool = False  # geometries not yet checked with is_valid (reprojected by the reader)
-
-
-#: Polygons per batch when a layer is streamed (``[ocsge] batch_rows``); the tables do not depend on it.
-BATCH_ROWS = 100_000
-
-
-def layer_batches(layer: gpd.GeoDataFrame, size: int | None = None):
-    """A layer read in memory (``cs, us, geometry``) as :class:`VintageBatch` es of ``size`` rows."""
-    geoms = np.asarray(layer.geometry.values)
-    cs, us = layer["cs"].to_numpy(), layer["us"].to_numpy()
-    step = max(1, size or BATCH_ROWS)
-    for lo in range(0, len(geoms), step):
-        yield VintageBatch(cs[lo:lo + step], us[lo:lo + step], geoms=geoms[lo:lo + step])
-
-
-class _Wkb:
-    """The WKB of one batch as NumPy views of its Arrow buffers (nothing copied)."""
-
-    def __init__(self, arr) -> None:
-        import pyarrow as pa
-
-        if isinstance(arr, pa.ChunkedArray):
-            arr = arr.combine_chunks()
-        if isinstance(arr.type, pa.ExtensionType):
-            arr = arr.storage
-        self.arr = arr
-        bufs = arr.buffers()
-        dtype = np.int64 if pa.types.is_large_binary(arr.type) else np.int32
-        self.offsets = np.frombuffer(bufs[1], dtype=dtype)[arr.offset:arr.offset + len(arr) + 1].astype(np.int64)
-        self.data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
-        self.missing = np.asarray(arr.is_null().to_numpy(zero_copy_only=False), dtype=bool) if arr.null_count else None
-
-    def decode(self, idx: np.ndarray | None = None) -> np.ndarray:
-        """Geometries of rows ``idx`` (every row when None)."""
-        if idx is None:
-            return shapely.from_wkb(self.arr.to_numpy(zero_copy_only=False))
-        d, o = self.data, self.offsets
-        return shapely.from_wkb(np.array([d[o[i]:o[i + 1]].tobytes() for i in idx], dtype=object))
-
-
 class _Pairing:
     """The engine of :func:`compare_vintages`, fed batch by batch.
 
@@ -564,7 +511,7 @@ class _Pairing:
         self.class_ids: dict[tuple[str, str], int] = {}
         self.side = {s: {"n": 0, "keys": [], "cls": [], "area": [], "bad": []} for s in ("from", "to")}
         self.parts1: list[Parts] = []
-        self.wkb1: list[tuple[int, _Wkb | None, np.ndarray | None]] = []  # (first gid, WKB, geometries)
+        self.wkb1: list[tuple[int, WkbColumn | None, np.ndarray | None]] = []  # (first gid, WKB, geometries)
         self.match2: list[np.ndarray] = []
         self.parts2_new: list[Parts] = []
         self.u2_gid: list[np.ndarray] = []
@@ -581,15 +528,14 @@ class _Pairing:
         ids = np.array([self.class_ids.setdefault(p, len(self.class_ids)) for p in pairs], dtype=np.int32)
         return ids[codes]
 
-    def _hash(self, batch: VintageBatch) -> tuple[np.ndarray, _Wkb | None, np.ndarray]:
+    def _hash(self, batch: VintageBatch) -> tuple[np.ndarray, WkbColumn | None, np.ndarray]:
         """(key, WKB, bad) of a batch: the key hashes the geometry as read (before repair)."""
         # start-up: numba (≈ 0.5 s), compiled on first use
         from .kernels import vertex_hash, wkb_scan
 
         if batch.wkb is not None:
-            w = _Wkb(batch.wkb)
-            h, n, kind = batch.scan if batch.scan is not None else wkb_scan(w.data, w.offsets)
-            h, n = h.copy(), n.copy()
+            w = WkbColumn(batch.wkb)
+            h, n, kind = wkb_scan(w.data, w.offsets)
             other = np.flatnonzero(kind < 0)  # not read by the kernel (another byte order or dimension)
             if len(other):
                 g = w.decode(other)
@@ -602,7 +548,7 @@ class _Pairing:
         g = np.asarray(batch.geoms, dtype=object)
         return _key(vertex_hash(g), shapely.get_num_coordinates(g).astype(np.int64)), None, bad
 
-    def _decode(self, w: _Wkb | None, batch: VintageBatch, bad: np.ndarray, idx: np.ndarray
+    def _decode(self, w: WkbColumn | None, batch: VintageBatch, bad: np.ndarray, idx: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray]:
         """Geometries ``idx`` of a batch, repaired; and which were invalid."""
         if w is None:
@@ -663,7 +609,7 @@ class _Pairing:
             out[sel] = g
         return out
 
-    def _exact(self, j: np.ndarray, gid1: np.ndarray, w: _Wkb | None, batch: VintageBatch) -> np.ndarray:
+    def _exact(self, j: np.ndarray, gid1: np.ndarray, w: WkbColumn | None, batch: VintageBatch) -> np.ndarray:
         """Candidate pairs (row ``j`` of this batch, old polygon ``gid1``) confirmed exactly."""
         # start-up: numba (≈ 0.5 s), compiled on first use
         from .kernels import wkb_equal
