@@ -20,7 +20,7 @@ import functools
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -31,6 +31,9 @@ from shapely import STRtree
 from .cluster import n_threads, thread_map
 from .io.batches import VintageBatch, WkbColumn, layer_batches
 from .io.vector import repair_array
+
+if TYPE_CHECKING:
+    from .kernels import Rings
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +86,7 @@ class Zones:
         return shapely.get_num_coordinates(self.pieces)
 
     @functools.cached_property
-    def piece_rings(self) -> Any:
+    def piece_rings(self) -> Rings | None:
         """The pieces as flat coordinate arrays (:class:`ocsol.kernels.Rings`) for the area
         kernel, or None without numba."""
         # start-up: numba (≈ 0.5 s), compiled on first use
