@@ -238,31 +238,38 @@ def split_by_commune(geoms: np.ndarray, zones: Zones, *, areas: np.ndarray | Non
     if len(geoms) == 0:
         empty = np.array([], dtype=np.int64)
         return Parts(empty, empty, np.array([], dtype=float), np.array([], dtype=bool), empty)
-    bounds = shapely.bounds(geoms)
-    # polygons whose box meets an edge chunk's box: the only ones that may cross a boundary
-    _, hit_idx = STRtree(geoms).query(zones.edges if zones.edges is not None else edge_chunks(zones.pieces))
-    near = np.zeros(len(geoms), dtype=bool)
-    near[hit_idx] = True
-    clear = np.flatnonzero(~near)
-    # the pieces whose box meets the polygon's box, then the one holding its box centre
-    c_local, c_piece = zones.piece_tree.query(geoms[clear])
-    cx = (bounds[clear[c_local], 0] + bounds[clear[c_local], 2]) / 2
-    cy = (bounds[clear[c_local], 1] + bounds[clear[c_local], 3]) / 2
-    held = shapely.contains_xy(zones.pieces[c_piece], cx, cy)
-    c_pt, c_piece = c_local[held], c_piece[held]
-    near_idx = np.flatnonzero(near)
-    if len(near_idx):
-        _ = zones.tiling, zones.piece_rings  # built once, before the threads share them
-    chunks = [c for c in np.array_split(near_idx, n_threads(threads, len(near_idx))) if len(c)]
-    results = thread_map(lambda idx: _split_near(geoms, idx, areas, zones), chunks)
-    poly = np.concatenate([clear[c_pt], *(r[0] for r in results)])
-    piece = np.concatenate([c_piece, *(r[1] for r in results)])
-    area = np.concatenate([areas[clear[c_pt]], *(r[2] for r in results)])
-    cut = np.concatenate([np.zeros(len(c_pt), dtype=bool), *(r[3] for r in results)])
+    _ = zones.tiling, zones.piece_rings  # built once, before the threads share them
+    # contiguous slices of polygons on threads: every step releases the GIL (shapely, numba),
+    # and the parts of a polygon do not depend on the slice it is in
+    chunks = [c for c in np.array_split(np.arange(len(geoms)), n_threads(threads, len(geoms), min_per_thread=5000))
+              if len(c)]
+    results = thread_map(lambda idx: _split_slice(geoms, idx, areas, zones), chunks)
+    poly, piece, area, cut = (np.concatenate([r[k] for r in results]) for k in range(4))
     keep = area > 0
     order = np.lexsort((piece[keep], poly[keep]))  # polygon order: sums independent of the batching
     poly, piece, area, cut = poly[keep][order], piece[keep][order], area[keep][order], cut[keep][order]
     return Parts(poly=poly, commune=zones.owner[piece], area=area, cut=cut, piece=piece)
+
+
+def _split_slice(geoms: np.ndarray, idx: np.ndarray, areas: np.ndarray,
+                 zones: Zones) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`split_by_commune` of the polygons ``idx``: (polygon, piece, area, cut), unsorted."""
+    sub = geoms[idx]
+    bounds = shapely.bounds(sub)
+    # polygons whose box meets an edge chunk's box: the only ones that may cross a boundary
+    _, hit_idx = STRtree(sub).query(zones.edges if zones.edges is not None else edge_chunks(zones.pieces))
+    near = np.zeros(len(sub), dtype=bool)
+    near[hit_idx] = True
+    clear = np.flatnonzero(~near)
+    # the pieces whose box meets the polygon's box, then the one holding its box centre
+    c_local, c_piece = zones.piece_tree.query(sub[clear])
+    cx = (bounds[clear[c_local], 0] + bounds[clear[c_local], 2]) / 2
+    cy = (bounds[clear[c_local], 1] + bounds[clear[c_local], 3]) / 2
+    held = shapely.contains_xy(zones.thread_pieces()[c_piece], cx, cy)
+    c_pt, c_piece = idx[clear[c_local[held]]], c_piece[held]
+    near_poly, near_piece, near_area, near_cut = _split_near(geoms, idx[near], areas, zones)
+    return (np.concatenate([c_pt, near_poly]), np.concatenate([c_piece, near_piece]),
+            np.concatenate([areas[c_pt], near_area]), np.concatenate([np.zeros(len(c_pt), dtype=bool), near_cut]))
 
 
 def _split_near(geoms: np.ndarray, idx: np.ndarray, areas: np.ndarray,
