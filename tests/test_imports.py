@@ -29,9 +29,8 @@ LAYERS: dict[str, list[str]] = {
              "ocsol.sample", "ocsol.synthetic", "ocsol.cluster", "ocsol.schema"],
     # reading and writing files, the configuration and the plan of input files, territories
     "io": ["ocsol.io", "ocsol.config", "ocsol.departements", "ocsol.territories", "ocsol.legends"],
-    # engines: arrays and frames in, pieces out (and the OCS GE readers, whose stream yields their batches)
-    "engines": ["ocsol.kernels", "ocsol.change", "ocsol.io.ocsge", "ocsol.io.ocsge_artif", "ocsol.crosstab",
-                "ocsol.thresholds"],
+    # engines: arrays and frames in, pieces out
+    "engines": ["ocsol.kernels", "ocsol.change", "ocsol.crosstab", "ocsol.thresholds"],
     # measures: tidy tables in, tidy tables out
     "measures": ["ocsol.indicators", "ocsol.consumption", "ocsol.demography", "ocsol.zan_rules", "ocsol.zan",
                  "ocsol.zan_2031", "ocsol.compare", "ocsol.cog", "ocsol.consumption_tables",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pytest
 import shapely
 
 from ocsol import change
@@ -57,15 +58,23 @@ def _polygons(rng: np.random.Generator) -> np.ndarray:
     return g[shapely.is_valid(g) & ~shapely.is_empty(g)]
 
 
-def test_parts_by_subtraction_equal_geos_intersections(monkeypatch):
+@pytest.mark.parametrize("kernel", [False, True], ids=["geos", "area-kernel"])
+def test_parts_by_subtraction_equal_geos_intersections(monkeypatch, kernel):
     communes = _communes()
     geoms = _polygons(np.random.default_rng(13))
     zones = change.Zones.from_communes(communes)
-    derived = []
+    if not kernel:  # every polygon the GEOS way (the area kernel would answer most of them)
+        zones.__dict__["piece_rings"] = None
+    derived, to_geos = [], []
     real = change._derivable
     monkeypatch.setattr(change, "_derivable", lambda *a: derived.append(r := real(*a)) or r)
+    real_geos = change._split_geos
+    monkeypatch.setattr(change, "_split_geos", lambda *a: to_geos.append(len(a[2])) or real_geos(*a))
     parts = change.split_by_commune(geoms, zones, threads=2)
-    assert sum(len(d) for d in derived) > 50  # the subtraction did run
+    # the subtraction did run (with the kernel: only for polygons it leaves to GEOS)
+    assert sum(len(d) for d in derived) > (0 if kernel else 50)
+    if kernel:  # the degenerate pairs (snapped polygons) went to GEOS, the others did not
+        assert 0 < sum(to_geos) < 0.5 * len(geoms)
     clean, _ = zones.tiling
     assert not clean[np.isin(zones.owner, [8, 11])].any()  # the overlapping pair is not trusted
     # reference: every polygon against every commune, by GEOS
@@ -80,3 +89,21 @@ def test_parts_by_subtraction_equal_geos_intersections(monkeypatch):
     assert set(ours) == set(ref_key.tolist())
     got = np.array([ours[k] for k in ref_key])
     np.testing.assert_allclose(got, ref[keep], rtol=1e-9, atol=0)
+
+
+def test_parts_do_not_depend_on_the_split_among_threads():
+    # split_by_commune hands each thread a slice of the polygons near an edge: the parts of a
+    # slice must not depend on the others (sums then run in polygon order, whatever the threads)
+    zones = change.Zones.from_communes(_communes())
+    geoms = _polygons(np.random.default_rng(5))
+    areas = shapely.area(geoms)
+    idx = np.arange(len(geoms))
+    _ = zones.tiling, zones.piece_rings  # built before use, as split_by_commune does
+
+    def parts(chunks: list[np.ndarray]) -> tuple[bytes, ...]:
+        out = [change._split_near(geoms, c, areas, zones) for c in chunks]
+        poly, piece, area, cut = (np.concatenate([o[k] for o in out]) for k in range(4))
+        order = np.lexsort((piece, poly))
+        return poly[order].tobytes(), piece[order].tobytes(), area[order].tobytes(), cut[order].tobytes()
+
+    assert parts([idx]) == parts(np.array_split(idx, 3))

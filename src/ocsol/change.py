@@ -20,7 +20,7 @@ import functools
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -29,7 +29,11 @@ import shapely
 from shapely import STRtree
 
 from .cluster import n_threads, thread_map
+from .io.batches import VintageBatch, WkbColumn, layer_batches
 from .io.vector import repair_array
+
+if TYPE_CHECKING:
+    from .kernels import Rings
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +84,15 @@ class Zones:
     @functools.cached_property
     def piece_vertices(self) -> np.ndarray:
         return shapely.get_num_coordinates(self.pieces)
+
+    @functools.cached_property
+    def piece_rings(self) -> Rings | None:
+        """The pieces as flat coordinate arrays (:class:`ocsol.kernels.Rings`) for the area
+        kernel, or None without numba."""
+        # start-up: numba (≈ 0.5 s), compiled on first use
+        from .kernels import HAS_NUMBA, polygon_rings
+
+        return polygon_rings(self.pieces) if HAS_NUMBA else None
 
     @functools.cached_property
     def tiling(self) -> tuple[np.ndarray, STRtree]:
@@ -225,40 +238,84 @@ def split_by_commune(geoms: np.ndarray, zones: Zones, *, areas: np.ndarray | Non
     if len(geoms) == 0:
         empty = np.array([], dtype=np.int64)
         return Parts(empty, empty, np.array([], dtype=float), np.array([], dtype=bool), empty)
-    bounds = shapely.bounds(geoms)
-    # polygons whose box meets an edge chunk's box: the only ones that may cross a boundary
-    _, hit_idx = STRtree(geoms).query(zones.edges if zones.edges is not None else edge_chunks(zones.pieces))
-    near = np.zeros(len(geoms), dtype=bool)
-    near[hit_idx] = True
-    clear = np.flatnonzero(~near)
-    # the pieces whose box meets the polygon's box, then the one holding its box centre
-    c_local, c_piece = zones.piece_tree.query(geoms[clear])
-    cx = (bounds[clear[c_local], 0] + bounds[clear[c_local], 2]) / 2
-    cy = (bounds[clear[c_local], 1] + bounds[clear[c_local], 3]) / 2
-    held = shapely.contains_xy(zones.pieces[c_piece], cx, cy)
-    c_pt, c_piece = c_local[held], c_piece[held]
-    near_idx = np.flatnonzero(near)
-    if len(near_idx):
-        zones.tiling  # built once, before the threads share it
-    chunks = [c for c in np.array_split(near_idx, n_threads(threads, len(near_idx))) if len(c)]
-    results = thread_map(lambda idx: _split_near(geoms, idx, areas, zones), chunks)
-    poly = np.concatenate([clear[c_pt], *(r[0] for r in results)])
-    piece = np.concatenate([c_piece, *(r[1] for r in results)])
-    area = np.concatenate([areas[clear[c_pt]], *(r[2] for r in results)])
-    cut = np.concatenate([np.zeros(len(c_pt), dtype=bool), *(r[3] for r in results)])
+    _ = zones.tiling, zones.piece_rings  # built once, before the threads share them
+    # contiguous slices of polygons on threads: every step releases the GIL (shapely, numba),
+    # and the parts of a polygon do not depend on the slice it is in
+    chunks = [c for c in np.array_split(np.arange(len(geoms)), n_threads(threads, len(geoms), min_per_thread=5000))
+              if len(c)]
+    results = thread_map(lambda idx: _split_slice(geoms, idx, areas, zones), chunks)
+    poly, piece, area, cut = (np.concatenate([r[k] for r in results]) for k in range(4))
     keep = area > 0
     order = np.lexsort((piece[keep], poly[keep]))  # polygon order: sums independent of the batching
     poly, piece, area, cut = poly[keep][order], piece[keep][order], area[keep][order], cut[keep][order]
     return Parts(poly=poly, commune=zones.owner[piece], area=area, cut=cut, piece=piece)
 
 
+def _split_slice(geoms: np.ndarray, idx: np.ndarray, areas: np.ndarray,
+                 zones: Zones) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`split_by_commune` of the polygons ``idx``: (polygon, piece, area, cut), unsorted."""
+    sub = geoms[idx]
+    bounds = shapely.bounds(sub)
+    # polygons whose box meets an edge chunk's box: the only ones that may cross a boundary
+    _, hit_idx = STRtree(sub).query(zones.edges if zones.edges is not None else edge_chunks(zones.pieces))
+    near = np.zeros(len(sub), dtype=bool)
+    near[hit_idx] = True
+    clear = np.flatnonzero(~near)
+    # the pieces whose box meets the polygon's box, then the one holding its box centre
+    c_local, c_piece = zones.piece_tree.query(sub[clear])
+    cx = (bounds[clear[c_local], 0] + bounds[clear[c_local], 2]) / 2
+    cy = (bounds[clear[c_local], 1] + bounds[clear[c_local], 3]) / 2
+    held = shapely.contains_xy(zones.thread_pieces()[c_piece], cx, cy)
+    c_pt, c_piece = idx[clear[c_local[held]]], c_piece[held]
+    near_poly, near_piece, near_area, near_cut = _split_near(geoms, idx[near], areas, zones)
+    return (np.concatenate([c_pt, near_poly]), np.concatenate([c_piece, near_piece]),
+            np.concatenate([areas[c_pt], near_area]), np.concatenate([np.zeros(len(c_pt), dtype=bool), near_cut]))
+
+
 def _split_near(geoms: np.ndarray, idx: np.ndarray, areas: np.ndarray,
                 zones: Zones) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Parts of the polygons ``idx`` near an edge: (polygon, piece, area, cut)."""
+    """Parts of the polygons ``idx`` near an edge: (polygon, piece, area, cut).
+
+    Each polygon is tested against the pieces its box meets by :func:`ocsol.kernels.clip_area`
+    (the area of the intersection from the edges of both, no geometry built). A pair the kernel
+    leaves undecided (a vertex on a piece's edge, edges along a border, a part smaller than 1e-9
+    of the polygon: possibly a mere touch) sends its polygon wholly the GEOS way
+    (:func:`_split_geos`), so that a polygon's parts never mix the two. (Deriving a lone
+    undecided part by subtraction was tried: in a tiling, a degenerate contact with one piece is
+    one with its neighbour too, so it almost never applied.)
+    """
+    sub = geoms[idx]
+    poly_local, piece_idx = zones.piece_tree.query(sub)
+    rings = zones.piece_rings
+    if rings is None or len(poly_local) == 0:
+        return _split_geos(geoms, idx, poly_local, piece_idx, areas, zones)
+    # start-up: numba (≈ 0.5 s), compiled on first use
+    from .kernels import CLIP_CROSSING, CLIP_INSIDE, CLIP_UNDECIDED, clip_area, polygon_rings
+
+    k_area, state = clip_area(polygon_rings(sub), poly_local, rings, piece_idx)
+    own = areas[idx[poly_local]]
+    odd = (state == CLIP_CROSSING) & ((k_area < 1e-9 * own) | (k_area > own * (1 + 1e-9)))
+    state[odd] = CLIP_UNDECIDED
+    geos = np.zeros(len(idx), dtype=bool)
+    geos[poly_local[state == CLIP_UNDECIDED]] = True
+    g = geos[poly_local]
+    out = _split_geos(geoms, idx, poly_local[g], piece_idx[g], areas, zones)
+    mine = ~g & ((state == CLIP_INSIDE) | (state == CLIP_CROSSING))
+    cross = state[mine] == CLIP_CROSSING
+    poly = idx[poly_local[mine]]
+    area = np.where(cross, k_area[mine], areas[poly])
+    return (np.concatenate([poly, out[0]]), np.concatenate([piece_idx[mine], out[1]]),
+            np.concatenate([area, out[2]]), np.concatenate([cross, out[3]]))
+
+
+def _split_geos(geoms: np.ndarray, idx: np.ndarray, poly_local: np.ndarray, piece_idx: np.ndarray,
+                areas: np.ndarray, zones: Zones) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_split_near` by GEOS for the (polygon ``idx[poly_local]``, piece) box pairs given:
+    exact predicates, then intersections (one part per polygon by subtraction where the pieces
+    provably tile, :func:`_derivable`)."""
     sub = geoms[idx]
     pieces = zones.thread_pieces()
-    # boxes first, then the predicates on the prepared pieces (cheaper than preparing each polygon)
-    poly_local, piece_idx = zones.piece_tree.query(sub)
+    # the predicates on the prepared pieces (cheaper than preparing each polygon)
     inside = shapely.contains_properly(pieces[piece_idx], sub[poly_local])
     hit = inside.copy()
     hit[~inside] = shapely.intersects(pieces[piece_idx[~inside]], sub[poly_local[~inside]])
@@ -445,60 +502,6 @@ class PairResult:
     repaired: dict[str, int] | None = None
 
 
-@dataclass
-class VintageBatch:
-    """Consecutive polygons of a vintage: their codes and either their geometries or their WKB.
-
-    ``wkb`` is an Arrow binary array (little-endian 2D WKB is hashed and compared without
-    decoding); ``geoms`` are shapely geometries already in the working CRS and repaired.
-    """
-
-    cs: np.ndarray
-    us: np.ndarray
-    geoms: np.ndarray | None = None
-    wkb: object | None = None  # pyarrow.BinaryArray
-    scan: tuple | None = None  # kernels.wkb_scan of the WKB, when the reader has it
-    needs_repair: bool = False  # geometries not yet checked with is_valid (reprojected by the reader)
-
-
-#: Polygons per batch when a layer is streamed (``[ocsge] batch_rows``); the tables do not depend on it.
-BATCH_ROWS = 100_000
-
-
-def layer_batches(layer: gpd.GeoDataFrame, size: int | None = None):
-    """A layer read in memory (``cs, us, geometry``) as :class:`VintageBatch` es of ``size`` rows."""
-    geoms = np.asarray(layer.geometry.values)
-    cs, us = layer["cs"].to_numpy(), layer["us"].to_numpy()
-    step = max(1, size or BATCH_ROWS)
-    for lo in range(0, len(geoms), step):
-        yield VintageBatch(cs[lo:lo + step], us[lo:lo + step], geoms=geoms[lo:lo + step])
-
-
-class _Wkb:
-    """The WKB of one batch as NumPy views of its Arrow buffers (nothing copied)."""
-
-    def __init__(self, arr) -> None:
-        import pyarrow as pa
-
-        if isinstance(arr, pa.ChunkedArray):
-            arr = arr.combine_chunks()
-        if isinstance(arr.type, pa.ExtensionType):
-            arr = arr.storage
-        self.arr = arr
-        bufs = arr.buffers()
-        dtype = np.int64 if pa.types.is_large_binary(arr.type) else np.int32
-        self.offsets = np.frombuffer(bufs[1], dtype=dtype)[arr.offset:arr.offset + len(arr) + 1].astype(np.int64)
-        self.data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
-        self.missing = np.asarray(arr.is_null().to_numpy(zero_copy_only=False), dtype=bool) if arr.null_count else None
-
-    def decode(self, idx: np.ndarray | None = None) -> np.ndarray:
-        """Geometries of rows ``idx`` (every row when None)."""
-        if idx is None:
-            return shapely.from_wkb(self.arr.to_numpy(zero_copy_only=False))
-        d, o = self.data, self.offsets
-        return shapely.from_wkb(np.array([d[o[i]:o[i + 1]].tobytes() for i in idx], dtype=object))
-
-
 class _Pairing:
     """The engine of :func:`compare_vintages`, fed batch by batch.
 
@@ -518,7 +521,7 @@ class _Pairing:
         self.class_ids: dict[tuple[str, str], int] = {}
         self.side = {s: {"n": 0, "keys": [], "cls": [], "area": [], "bad": []} for s in ("from", "to")}
         self.parts1: list[Parts] = []
-        self.wkb1: list[tuple[int, _Wkb | None, np.ndarray | None]] = []  # (first gid, WKB, geometries)
+        self.wkb1: list[tuple[int, WkbColumn | None, np.ndarray | None]] = []  # (first gid, WKB, geometries)
         self.match2: list[np.ndarray] = []
         self.parts2_new: list[Parts] = []
         self.u2_gid: list[np.ndarray] = []
@@ -535,15 +538,14 @@ class _Pairing:
         ids = np.array([self.class_ids.setdefault(p, len(self.class_ids)) for p in pairs], dtype=np.int32)
         return ids[codes]
 
-    def _hash(self, batch: VintageBatch) -> tuple[np.ndarray, _Wkb | None, np.ndarray]:
+    def _hash(self, batch: VintageBatch) -> tuple[np.ndarray, WkbColumn | None, np.ndarray]:
         """(key, WKB, bad) of a batch: the key hashes the geometry as read (before repair)."""
         # start-up: numba (≈ 0.5 s), compiled on first use
         from .kernels import vertex_hash, wkb_scan
 
         if batch.wkb is not None:
-            w = _Wkb(batch.wkb)
-            h, n, kind = batch.scan if batch.scan is not None else wkb_scan(w.data, w.offsets)
-            h, n = h.copy(), n.copy()
+            w = WkbColumn(batch.wkb)
+            h, n, kind = wkb_scan(w.data, w.offsets)
             other = np.flatnonzero(kind < 0)  # not read by the kernel (another byte order or dimension)
             if len(other):
                 g = w.decode(other)
@@ -556,7 +558,7 @@ class _Pairing:
         g = np.asarray(batch.geoms, dtype=object)
         return _key(vertex_hash(g), shapely.get_num_coordinates(g).astype(np.int64)), None, bad
 
-    def _decode(self, w: _Wkb | None, batch: VintageBatch, bad: np.ndarray, idx: np.ndarray
+    def _decode(self, w: WkbColumn | None, batch: VintageBatch, bad: np.ndarray, idx: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray]:
         """Geometries ``idx`` of a batch, repaired; and which were invalid."""
         if w is None:
@@ -617,7 +619,7 @@ class _Pairing:
             out[sel] = g
         return out
 
-    def _exact(self, j: np.ndarray, gid1: np.ndarray, w: _Wkb | None, batch: VintageBatch) -> np.ndarray:
+    def _exact(self, j: np.ndarray, gid1: np.ndarray, w: WkbColumn | None, batch: VintageBatch) -> np.ndarray:
         """Candidate pairs (row ``j`` of this batch, old polygon ``gid1``) confirmed exactly."""
         # start-up: numba (≈ 0.5 s), compiled on first use
         from .kernels import wkb_equal

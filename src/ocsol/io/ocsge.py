@@ -10,14 +10,14 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..change import VintageBatch, _Wkb
 from ..errors import CRSError, InputFileError, SchemaError
+from .batches import VintageBatch, WkbColumn
 from .common import VECTOR_SUFFIXES, check_file, find_column
 from .vector import field_names, has_fields, pick_layer, read_layer, recognise_crs, working_crs
 
@@ -216,7 +216,7 @@ _TYPE_NAMES = {0: "Point", 1: "LineString", 2: "LinearRing", 4: "MultiPoint", 5:
 class OcsgeStream:
     """One OCS GE vintage read batch by batch (Arrow), never held whole.
 
-    Iterating yields :class:`ocsol.change.VintageBatch` es of ``batch_size`` polygons in file
+    Iterating yields :class:`ocsol.io.batches.VintageBatch` es of ``batch_size`` polygons in file
     order, holding the two code fields (normalised like :func:`read_ocsge`) and the WKB as read
     (decoded and repaired by the engine only where needed); a layer in another CRS than the
     working one is decoded and reprojected here. Each pass opens the file again. The checks of
@@ -299,27 +299,23 @@ class OcsgeStream:
             for batch in reader:
                 yield batch.column(self.cs), batch.column(self.us), batch.column(geom)
 
-    def __iter__(self):
-        import numpy as np
+    def __iter__(self) -> Iterator[VintageBatch]:
         import shapely
-
-        from ..kernels import wkb_scan  # start-up: numba (≈ 0.5 s), compiled on first use
 
         n = missing = empty = 0
         others: dict[str, int] = {}
         failed = False
         try:
             for cs, us, geom in self._arrow():
-                w = _Wkb(geom)
-                scan = wkb_scan(w.data, w.offsets)
-                kind = scan[2]
-                bad_missing = w.missing if w.missing is not None else np.zeros(len(kind), bool)
-                odd = np.flatnonzero((kind < 0) & ~bad_missing)
+                w = WkbColumn(geom)
+                # a header that says "non-empty 2D polygon" is enough here; the others are decoded
+                null = w.missing if w.missing is not None else np.zeros(len(w), bool)
+                odd = np.flatnonzero(~w.polygon_header() & ~null)
                 g_odd = w.decode(odd) if len(odd) else np.zeros(0, dtype=object)
                 types = shapely.get_type_id(g_odd)
-                n += len(kind)
-                missing += int(bad_missing.sum()) + int(shapely.is_missing(g_odd).sum())
-                empty += int((kind == 0).sum()) + int((shapely.is_empty(g_odd) & ~shapely.is_missing(g_odd)).sum())
+                n += len(w)
+                missing += int(null.sum()) + int(shapely.is_missing(g_odd).sum())
+                empty += int((shapely.is_empty(g_odd) & ~shapely.is_missing(g_odd)).sum())
                 for t in np.unique(types[(types != 3) & (types != 6) & (types >= 0)]):
                     name = _TYPE_NAMES.get(int(t), str(t))
                     others[name] = others.get(name, 0) + int((types == t).sum())
@@ -328,10 +324,10 @@ class OcsgeStream:
                     continue
                 codes = [_arrow_codes(c) for c in (cs, us)]
                 if self.reproject:
-                    g = gpd.GeoSeries(w.decode(np.arange(len(kind))), crs=self.src_crs).to_crs(self.crs).values
+                    g = gpd.GeoSeries(w.decode(np.arange(len(w))), crs=self.src_crs).to_crs(self.crs).values
                     yield VintageBatch(codes[0], codes[1], geoms=np.asarray(g), needs_repair=True)
                 else:
-                    yield VintageBatch(codes[0], codes[1], wkb=w.arr, scan=scan)
+                    yield VintageBatch(codes[0], codes[1], wkb=w.arr)
         except (SchemaError, InputFileError):
             raise
         except Exception as exc:  # noqa: BLE001 - pyogrio/GDAL/Arrow raise many types for corrupt files
