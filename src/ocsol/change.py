@@ -20,8 +20,8 @@ import contextlib
 import functools
 import gc
 import itertools
-import os
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
