@@ -4,6 +4,7 @@ Prints figures; not a test. Usage::
 
     python benchmarks/bench_dask.py [--deps 18 28 36 41] [--n 100000] [--runs 3]
     python benchmarks/bench_dask.py --n 250000 --runs 2     # département size
+    python benchmarks/bench_dask.py --n 250000 --data ../main/benchmarks/out   # inputs cached elsewhere
 
 1. Generates (once, cached in ``benchmarks/out/dask_*``) one synthetic OCS GE pair per
    département (:func:`ocsol.synthetic.generate_ocsge`, ``--n`` polygons per vintage, 3 %
@@ -41,12 +42,12 @@ def _vmhwm_gb() -> float:
     return float("nan")
 
 
-def prepare(deps: list[str], n: int) -> Path:
+def prepare(deps: list[str], n: int, data: Path = HERE / "out") -> Path:
     import geopandas as gpd
     import pandas as pd
     from bench_ocsge import communes_of
 
-    folder = HERE / "out" / f"dask_{'-'.join(deps)}_n{n}"
+    folder = data / f"dask_{'-'.join(deps)}_n{n}"
     cfg = folder / "ocsol.toml"
     if cfg.exists():
         return cfg
@@ -115,6 +116,8 @@ def main() -> None:
     ap.add_argument("--deps", nargs="+", default=["18", "28", "36", "41"], help="CVL départements (k ≥ 4)")
     ap.add_argument("--n", type=int, default=100_000, help="polygons per vintage and département")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--data", type=Path, default=HERE / "out",
+                    help="folder of the cached inputs (e.g. another worktree's benchmarks/out); read only when cached")
     ap.add_argument("--case", type=int, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--config", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--generate", help=argparse.SUPPRESS)
@@ -128,7 +131,7 @@ def main() -> None:
         out = HERE / "out" / f"dask_tables_w{args.case}"
         print(json.dumps(case(args.config, args.case, out)))
         return
-    cfg = prepare(args.deps, args.n)
+    cfg = prepare(args.deps, args.n, args.data)
     print(f"ocsol on Dask — {len(args.deps)} SYNTHETIC départements {args.deps}, {args.n:,} polygons per vintage "
           f"each, GeoParquet; {os.cpu_count()} CPUs; load average before {os.getloadavg()[0]:.1f}", flush=True)
     results = {}
@@ -153,6 +156,7 @@ def main() -> None:
     print(f"speed-up 2 workers vs 1: ×{results[1]['median_s'] / results[2]['median_s']:.2f}; "
           f"2 workers vs one process: ×{results[0]['median_s'] / results[2]['median_s']:.2f}; "
           f"tables byte-identical across the three: {same}")
+    (HERE / "out").mkdir(exist_ok=True)
     (HERE / "out" / "bench_dask.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
 
 

@@ -17,12 +17,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-pytestmark = pytest.mark.slow  # real pipeline runs and report rendering
-
 from ocsol import fr
 from ocsol.report import compute_indicators
 from ocsol.report.export import HTML_NAME, ReportRunner
 from ocsol.synthetic_inputs import write_synthetic_inputs
+
+pytestmark = pytest.mark.slow  # real pipeline runs and report rendering
 
 HEADING = "Fragmentation des espaces non artificialisés (indicateur hors obligation légale)"
 LABEL = "indicateur hors obligation légale"

@@ -16,11 +16,16 @@ tables of ``docs/ARCHITECTURE.md``. Three ideas keep it exact and fast:
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
+import itertools
 import logging
+import os
 import threading
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import geopandas as gpd
 import numpy as np
@@ -36,6 +41,9 @@ if TYPE_CHECKING:
     from .kernels import Rings
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 STOCK_COLUMNS = ["code", "vintage", "cs", "us", "area_m2"]
 TRANSITION_COLUMNS = ["code", "vintage_from", "vintage_to", "cs_from", "us_from", "cs_to", "us_to", "area_m2"]
@@ -83,7 +91,8 @@ class Zones:
 
     @functools.cached_property
     def piece_vertices(self) -> np.ndarray:
-        return shapely.get_num_coordinates(self.pieces)
+        counts: np.ndarray = shapely.get_num_coordinates(self.pieces)
+        return counts
 
     @functools.cached_property
     def piece_rings(self) -> Rings | None:
@@ -369,7 +378,7 @@ def _derivable(geoms: np.ndarray, poly_idx: np.ndarray, piece_idx: np.ndarray, c
     hit, _ = loose_tree.query(geoms[p[cand]])  # box against segment boxes: exact
     ok = np.ones(int(cand.sum()), dtype=bool)
     ok[hit] = False
-    out = cross[cand][ok]
+    out: np.ndarray = cross[cand][ok]
     return out[np.argsort(poly_idx[out], kind="stable")]
 
 
@@ -502,6 +511,42 @@ class PairResult:
     repaired: dict[str, int] | None = None
 
 
+@dataclass
+class _Side:
+    """What one vintage's stream keeps per polygon, batch by batch (in file order)."""
+
+    n: int = 0
+    keys: list[np.ndarray] = field(default_factory=list)  # vertex hash ^ vertex count (uint64)
+    cls: list[np.ndarray] = field(default_factory=list)  # class id (int32)
+    area: list[np.ndarray] = field(default_factory=list)  # area of the repaired polygon (m²)
+    bad: list[np.ndarray] = field(default_factory=list)  # invalid as read (repaired)
+
+
+@dataclass
+class _FromBatch:
+    """An old-vintage batch prepared on a reader thread: decoded, repaired, hashed."""
+
+    batch: VintageBatch
+    key: np.ndarray
+    wkb: WkbColumn | None
+    geoms: np.ndarray
+    bad: np.ndarray
+    area: np.ndarray
+
+
+@dataclass
+class _ToBatch:
+    """A new-vintage batch prepared on a reader thread: paired, and the unpaired rows decoded."""
+
+    batch: VintageBatch
+    key: np.ndarray
+    match: np.ndarray  # gid of the old twin, or -1
+    new: np.ndarray  # rows without a twin
+    geoms: np.ndarray  # their geometries, repaired
+    bad: np.ndarray  # which of them were invalid
+    area: np.ndarray  # their areas
+
+
 class _Pairing:
     """The engine of :func:`compare_vintages`, fed batch by batch.
 
@@ -519,7 +564,7 @@ class _Pairing:
         self.zones = zones
         self.threads = threads
         self.class_ids: dict[tuple[str, str], int] = {}
-        self.side = {s: {"n": 0, "keys": [], "cls": [], "area": [], "bad": []} for s in ("from", "to")}
+        self.side = {"from": _Side(), "to": _Side()}
         self.parts1: list[Parts] = []
         self.wkb1: list[tuple[int, WkbColumn | None, np.ndarray | None]] = []  # (first gid, WKB, geometries)
         self.match2: list[np.ndarray] = []
@@ -536,7 +581,7 @@ class _Pairing:
         pairs = zip(np.asarray(uc, dtype=object)[first // max(len(uu), 1)],
                     np.asarray(uu, dtype=object)[first % max(len(uu), 1)], strict=True)
         ids = np.array([self.class_ids.setdefault(p, len(self.class_ids)) for p in pairs], dtype=np.int32)
-        return ids[codes]
+        return np.asarray(ids[codes])
 
     def _hash(self, batch: VintageBatch) -> tuple[np.ndarray, WkbColumn | None, np.ndarray]:
         """(key, WKB, bad) of a batch: the key hashes the geometry as read (before repair)."""
@@ -551,14 +596,14 @@ class _Pairing:
                 g = w.decode(other)
                 h[other], n[other] = vertex_hash(g), shapely.get_num_coordinates(g)
             return _key(h, n), w, np.zeros(0, bool)
-        bad = np.zeros(len(batch.geoms), dtype=bool)
-        if batch.needs_repair:
-            batch.geoms, bad = repair_array(np.asarray(batch.geoms, dtype=object))
-            batch.needs_repair = False
         g = np.asarray(batch.geoms, dtype=object)
+        bad = np.zeros(len(g), dtype=bool)
+        if batch.needs_repair:
+            g, bad = repair_array(g)
+            batch.geoms, batch.needs_repair = g, False
         return _key(vertex_hash(g), shapely.get_num_coordinates(g).astype(np.int64)), None, bad
 
-    def _decode(self, w: WkbColumn | None, batch: VintageBatch, bad: np.ndarray, idx: np.ndarray
+    def _decode(self, w: WkbColumn | None, batch: VintageBatch, bad: np.ndarray, idx: np.ndarray | None
                 ) -> tuple[np.ndarray, np.ndarray]:
         """Geometries ``idx`` of a batch, repaired; and which were invalid."""
         if w is None:
@@ -566,36 +611,36 @@ class _Pairing:
                 (np.asarray(batch.geoms, dtype=object)[idx], bad[idx])
         return repair_array(w.decode(idx))
 
-    def _store(self, side: str, key, cls, area, bad) -> None:
+    def _store(self, side: str, key: np.ndarray, cls: np.ndarray, area: np.ndarray, bad: np.ndarray) -> None:
         s = self.side[side]
-        s["keys"].append(key)
-        s["cls"].append(cls)
-        s["area"].append(area)
-        s["bad"].append(bad)
-        s["n"] += len(key)
+        s.keys.append(key)
+        s.cls.append(cls)
+        s.area.append(area)
+        s.bad.append(bad)
+        s.n += len(key)
 
     # -- the two streams -------------------------------------------------------------------
-    def prepare_from(self, batch: VintageBatch) -> tuple:
-        """The work on an old-vintage batch that needs nothing else (runs one batch ahead on a thread)."""
+    def prepare_from(self, batch: VintageBatch) -> _FromBatch:
+        """The work on an old-vintage batch that needs nothing else (runs ahead on a reader thread)."""
         key, w, bad = self._hash(batch)
         g, bad = self._decode(w, batch, bad, None)
-        return batch, key, w, g, bad, shapely.area(g)
+        return _FromBatch(batch, key, w, g, bad, np.asarray(shapely.area(g)))
 
-    def add_from(self, prepared: tuple | VintageBatch) -> None:
-        batch, key, w, g, bad, area = prepared if isinstance(prepared, tuple) else self.prepare_from(prepared)
-        gid0 = self.side["from"]["n"]
-        parts = split_by_commune(g, self.zones, areas=area, threads=self.threads)
+    def add_from(self, prepared: _FromBatch | VintageBatch) -> None:
+        b = prepared if isinstance(prepared, _FromBatch) else self.prepare_from(prepared)
+        gid0 = self.side["from"].n
+        parts = split_by_commune(b.geoms, self.zones, areas=b.area, threads=self.threads)
         parts.poly = parts.poly + gid0
         self.parts1.append(parts)
-        self.wkb1.append((gid0, w, g if w is None else None))
-        self._store("from", key, self._classes(batch.cs, batch.us), area, bad)
+        self.wkb1.append((gid0, b.wkb, b.geoms if b.wkb is None else None))
+        self._store("from", b.key, self._classes(b.batch.cs, b.batch.us), b.area, b.bad)
 
     def start_to(self) -> None:
         s = self.side["from"]
-        keys = np.concatenate(s["keys"]) if s["keys"] else np.zeros(0, np.uint64)
-        self.area1 = np.concatenate(s["area"]) if s["area"] else np.zeros(0)
-        self.bad1 = np.concatenate(s["bad"]) if s["bad"] else np.zeros(0, bool)
-        self.cls1 = np.concatenate(s["cls"]) if s["cls"] else np.zeros(0, np.int32)
+        keys = np.concatenate(s.keys) if s.keys else np.zeros(0, np.uint64)
+        self.area1: np.ndarray = np.concatenate(s.area) if s.area else np.zeros(0)
+        self.bad1: np.ndarray = np.concatenate(s.bad) if s.bad else np.zeros(0, bool)
+        self.cls1: np.ndarray = np.concatenate(s.cls) if s.cls else np.zeros(0, np.int32)
         unique = ~pd.Series(keys).duplicated(keep=False).to_numpy()
         self.lookup = pd.Series(np.flatnonzero(unique), index=keys[unique])  # key -> gid of a unique old polygon
         self.starts1 = np.array([x[0] for x in self.wkb1], dtype=np.int64)
@@ -609,13 +654,14 @@ class _Pairing:
             sel = np.flatnonzero(which == b)
             gid0, w, geoms = self.wkb1[b]
             if w is None:
+                assert geoms is not None  # a batch handed over decoded keeps its geometries
                 out[sel] = geoms[gids[sel] - gid0]
                 continue
             g = w.decode(gids[sel] - gid0)
             if not raw:
                 bad = self.bad1[gids[sel]]
                 if bad.any():
-                            g[bad] = repair_array(g[bad])[0]
+                    g[bad] = repair_array(g[bad])[0]
             out[sel] = g
         return out
 
@@ -643,8 +689,8 @@ class _Pairing:
             ok[rest] = same
         return ok
 
-    def prepare_to(self, batch: VintageBatch) -> tuple:
-        """Pair a new-vintage batch with the old vintage and decode the rest (runs one batch ahead)."""
+    def prepare_to(self, batch: VintageBatch) -> _ToBatch:
+        """Pair a new-vintage batch with the old vintage and decode the rest (runs ahead on a reader thread)."""
         key, w, bad_in = self._hash(batch)
         match = np.full(len(key), -1, dtype=np.int64)
         if len(self.lookup):
@@ -655,12 +701,12 @@ class _Pairing:
                 match[has[ok]] = cand[has[ok]].astype(np.int64)
         new = np.flatnonzero(match < 0)
         g, bad_new = self._decode(w, batch, bad_in, new)
-        return batch, key, match, new, g, bad_new, shapely.area(g)
+        return _ToBatch(batch, key, match, new, g, bad_new, np.asarray(shapely.area(g)))
 
-    def add_to(self, prepared: tuple | VintageBatch) -> None:
-        batch, key, match, new, g, bad_new, area_new = (prepared if isinstance(prepared, tuple)
-                                                         else self.prepare_to(prepared))
-        gid0 = self.side["to"]["n"]
+    def add_to(self, prepared: _ToBatch | VintageBatch) -> None:
+        b = prepared if isinstance(prepared, _ToBatch) else self.prepare_to(prepared)
+        batch, key, match, new, g, bad_new, area_new = b.batch, b.key, b.match, b.new, b.geoms, b.bad, b.area
+        gid0 = self.side["to"].n
         area = np.empty(len(key))
         area[new] = area_new
         twin = match >= 0
@@ -677,11 +723,11 @@ class _Pairing:
         self._store("to", key, self._classes(batch.cs, batch.us), area, bad)
 
     # -- the tables ------------------------------------------------------------------------
-    def finish(self, *, vintage_from: int, vintage_to: int, keep_changes: bool, crs) -> PairResult:
+    def finish(self, *, vintage_from: int, vintage_to: int, keep_changes: bool, crs: Any) -> PairResult:
         zones = self.zones
         s2 = self.side["to"]
-        keys2 = np.concatenate(s2["keys"]) if s2["keys"] else np.zeros(0, np.uint64)
-        cls2 = np.concatenate(s2["cls"]) if s2["cls"] else np.zeros(0, np.int32)
+        keys2 = np.concatenate(s2.keys) if s2.keys else np.zeros(0, np.uint64)
+        cls2 = np.concatenate(s2.cls) if s2.cls else np.zeros(0, np.int32)
         twin2 = np.concatenate(self.match2) if self.match2 else np.zeros(0, np.int64)
         n1 = len(self.area1)
         # a geometry repeated within the new vintage pairs with nothing (like one repeated in the old)
@@ -741,7 +787,7 @@ class _Pairing:
             changes = _change_polygons(self._geom1(idx1), idx1, match1[idx1], inter_geoms, inter_from, inter_to,
                                        self.cls1, cls2, cs_of, us_of, zones, vintage_from, vintage_to, crs)
         summaries = {side: self._summary(side, classes) for side in ("from", "to")}
-        repaired = {"from": int(self.bad1.sum()), "to": int(np.concatenate(s2["bad"]).sum()) if s2["bad"] else 0}
+        repaired = {"from": int(self.bad1.sum()), "to": int(np.concatenate(s2.bad).sum()) if s2.bad else 0}
         log.info("vintages %s→%s: %d identical polygons paired, %d overlaid", vintage_from, vintage_to,
                  int((match1 >= 0).sum()), len(u1))
         return PairResult(stock1, stock2, transitions, changes, int((match1 >= 0).sum()), len(u1),
@@ -749,9 +795,9 @@ class _Pairing:
 
     def _summary(self, side: str, classes: pd.DataFrame) -> pd.DataFrame:
         s = self.side[side]
-        if not s["cls"]:
+        if not s.cls:
             return pd.DataFrame({"cs": [], "us": [], "n": [], "area_m2": []})
-        cls, area = np.concatenate(s["cls"]), np.concatenate(s["area"])
+        cls, area = np.concatenate(s.cls), np.concatenate(s.area)
         n = np.bincount(cls, minlength=len(classes))
         a = np.bincount(cls, weights=area, minlength=len(classes))
         keep = n > 0
@@ -759,7 +805,7 @@ class _Pairing:
                              "n": n[keep], "area_m2": a[keep]})
 
 
-def stock_vintage(layer: gpd.GeoDataFrame | object, communes: gpd.GeoDataFrame | Zones, *, vintage: int,
+def stock_vintage(layer: gpd.GeoDataFrame | Iterable[VintageBatch], communes: gpd.GeoDataFrame | Zones, *, vintage: int,
                   threads: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """:func:`stock_pieces` of a layer in memory or a stream of :class:`VintageBatch` es.
 
@@ -767,12 +813,14 @@ def stock_vintage(layer: gpd.GeoDataFrame | object, communes: gpd.GeoDataFrame |
     number of geometries repaired while streaming.
     """
     zones = communes if isinstance(communes, Zones) else Zones.from_communes(communes)
-    if isinstance(layer, gpd.GeoDataFrame):
-        layer = layer_batches(layer)
+    batches = layer_batches(layer) if isinstance(layer, gpd.GeoDataFrame) else layer
     engine = _Pairing(zones, threads)
-    for prepared in _ahead(layer, engine.prepare_from):
-        engine.add_from(prepared)
-    engine.start_to()
+    with _no_gc():
+        for prepared in _ahead(batches, engine.prepare_from):
+            engine.add_from(prepared)
+            del prepared
+            _release_memory()
+        engine.start_to()
     p1 = _concat_parts(engine.parts1)
     classes = pd.DataFrame(list(engine.class_ids), columns=["cs", "us"], dtype=object)
     stock = _stock_table_ids(p1.commune, engine.cls1[p1.poly], p1.area, classes, zones, vintage)
@@ -780,9 +828,11 @@ def stock_vintage(layer: gpd.GeoDataFrame | object, communes: gpd.GeoDataFrame |
 
 
 def _release_memory() -> None:
-    """Give the memory freed by a batch back to the system (glibc keeps freed blocks of every
-    thread's arena otherwise, and the resident set grows with the number of batches)."""
-    global _TRIM
+    """Give the memory freed by batches back to the system once the resident set has grown by
+    :data:`TRIM_STEP` bytes since the last time (glibc keeps freed blocks of every thread's arena
+    otherwise, and the resident set grows with the number of batches). Trimming after every
+    batch would make the next one fault its pages in again (about a tenth of the CPU time)."""
+    global _TRIM, _TRIMMED_AT
     if _TRIM is None:
         import ctypes
         import ctypes.util
@@ -791,39 +841,91 @@ def _release_memory() -> None:
             _TRIM = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
         except (OSError, AttributeError):  # not glibc
             _TRIM = False
-    if _TRIM:
+    if not callable(_TRIM):
+        return
+    rss = _rss_bytes()
+    if rss is None or rss - _TRIMMED_AT >= TRIM_STEP:
         _TRIM(0)
+        _TRIMMED_AT = _rss_bytes() or 0
 
 
-_TRIM = None
+def _rss_bytes() -> int | None:
+    """This process's resident set (Linux), or None."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
-def _ahead(items, fn):
-    """``fn(item)`` for each item, in order, computed one item ahead on a second thread (reading,
-    WKB decoding and validity checks release the GIL, so they overlap the caller's work)."""
-    from concurrent.futures import ThreadPoolExecutor
+#: Growth of the resident set (bytes) after which the freed memory is given back (:func:`_release_memory`).
+TRIM_STEP = 128 << 20
+_TRIM: Callable[[int], int] | bool | None = None
+_TRIMMED_AT = 0
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Python's cyclic garbage collector paused: a stream creates millions of geometry objects,
+    none in a reference cycle, and each collection would walk them all (≈ 8 % of the CPU time)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _ahead(items: Iterable[T], fn: Callable[[T], R], *, workers: int = 2) -> Iterator[R]:
+    """``fn(item)`` for each item, in order, computed ahead on ``workers`` threads.
+
+    The items are drawn one at a time (a stream reads its file in order), then ``fn`` runs on
+    up to ``workers`` items at once: reading, WKB decoding and validity checks release the GIL,
+    so they overlap each other and the caller's work. At most ``workers`` results wait beside
+    the one the caller holds, so memory stays that of a few batches.
+    """
+    from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
     it = iter(items)
-    end = object()
+    lock = threading.Lock()
+    counter = itertools.count()
 
-    def step():
-        for item in it:
-            return fn(item)
-        return end
+    def step() -> tuple[int, R | None, bool]:
+        with lock:  # draw the next item and its rank together
+            item, k = next(it, _END), next(counter)
+        if item is _END:
+            return k, None, False
+        return k, fn(cast(T, item)), True
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ocsol-read") as pool:
-        future = pool.submit(step)
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="ocsol-read") as pool:
+        running: set[Future[tuple[int, R | None, bool]]] = {pool.submit(step) for _ in range(max(1, workers))}
+        ready: dict[int, tuple[R | None, bool]] = {}
+        want = 0
         while True:
-            result = future.result()
-            if result is end:
+            while want not in ready:
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                for f in done:
+                    k, result, more = f.result()
+                    ready[k] = (result, more)
+                    if more:
+                        running.add(pool.submit(step))
+                del done, f, result  # hold no batch the caller has released
+            box, more = ready.pop(want)
+            if not more:
                 return
-            future = pool.submit(step)
-            yield result
+            want += 1
+            held = [cast(R, box)]
+            del box
+            yield held.pop()
+
+
+_END = object()
 
 
 def _key(h: np.ndarray, n: np.ndarray) -> np.ndarray:
     """Vertex hash combined with the vertex count."""
-    return h ^ (n.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+    return np.asarray(h ^ (n.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)))
 
 
 def _concat_parts(parts: list[Parts]) -> Parts:
@@ -833,14 +935,14 @@ def _concat_parts(parts: list[Parts]) -> Parts:
     return Parts(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("poly", "commune", "area", "cut", "piece")))
 
 
-def _stock_table_ids(commune, cls, area, classes: pd.DataFrame, zones: Zones, vintage: int) -> pd.DataFrame:
+def _stock_table_ids(commune: np.ndarray, cls: np.ndarray, area: np.ndarray, classes: pd.DataFrame, zones: Zones, vintage: int) -> pd.DataFrame:
     c, k, a = _sum_by(commune, cls, area, max(len(classes), 1))
     out = pd.DataFrame({"code": zones.codes[c], "vintage": int(vintage), "cs": classes["cs"].to_numpy()[k],
                         "us": classes["us"].to_numpy()[k], "area_m2": a})
     return out.sort_values(["code", "cs", "us"], kind="mergesort").reset_index(drop=True)
 
 
-def _transition_table_ids(comm, kf, kt, area, classes: pd.DataFrame, zones: Zones, vf: int, vt: int) -> pd.DataFrame:
+def _transition_table_ids(comm: np.ndarray, kf: np.ndarray, kt: np.ndarray, area: np.ndarray, classes: pd.DataFrame, zones: Zones, vf: int, vt: int) -> pd.DataFrame:
     """:func:`_transition_table` from class ids: sums per (commune, class from, class to) in the
     order of the parts (integer keys, no grouping on strings)."""
     n = max(len(classes), 1)
@@ -857,14 +959,14 @@ def _transition_table_ids(comm, kf, kt, area, classes: pd.DataFrame, zones: Zone
 
 
 def compare_vintages(
-    layer_from: gpd.GeoDataFrame | object,
-    layer_to: gpd.GeoDataFrame | object,
+    layer_from: gpd.GeoDataFrame | Iterable[VintageBatch],
+    layer_to: gpd.GeoDataFrame | Iterable[VintageBatch],
     communes: gpd.GeoDataFrame | Zones,
     *,
     vintage_from: int,
     vintage_to: int,
     keep_changes: bool = True,
-    crs=None,
+    crs: Any = None,
     batch_size: int | None = None,
     threads: int | None = None,
 ) -> PairResult:
@@ -916,20 +1018,20 @@ def compare_vintages(
     zones = communes if isinstance(communes, Zones) else Zones.from_communes(communes)
     if isinstance(layer_from, gpd.GeoDataFrame):
         crs = layer_from.crs if crs is None else crs
-        layer_from = layer_batches(layer_from, batch_size)
-    if isinstance(layer_to, gpd.GeoDataFrame):
-        layer_to = layer_batches(layer_to, batch_size)
+    old = layer_batches(layer_from, batch_size) if isinstance(layer_from, gpd.GeoDataFrame) else layer_from
+    new = layer_batches(layer_to, batch_size) if isinstance(layer_to, gpd.GeoDataFrame) else layer_to
     engine = _Pairing(zones, threads)
-    for prepared in _ahead(layer_from, engine.prepare_from):  # reading and decoding overlap the cutting
-        engine.add_from(prepared)
-        del prepared
-        _release_memory()
-    engine.start_to()
-    for prepared in _ahead(layer_to, engine.prepare_to):
-        engine.add_to(prepared)
-        del prepared
-        _release_memory()
-    return engine.finish(vintage_from=vintage_from, vintage_to=vintage_to, keep_changes=keep_changes, crs=crs)
+    with _no_gc():
+        for prepared in _ahead(old, engine.prepare_from):  # reading and decoding overlap the cutting
+            engine.add_from(prepared)
+            del prepared
+            _release_memory()
+        engine.start_to()
+        for paired in _ahead(new, engine.prepare_to):
+            engine.add_to(paired)
+            del paired
+            _release_memory()
+        return engine.finish(vintage_from=vintage_from, vintage_to=vintage_to, keep_changes=keep_changes, crs=crs)
 
 
 def transition_pieces(
@@ -1091,8 +1193,10 @@ def _empty_changes(crs: Any) -> gpd.GeoDataFrame:
     )
 
 
-def _change_polygons(g1, idx1, idx2, inter_geoms, inter_from, inter_to, cls1, cls2, cs_of, us_of, zones, vf, vt,
-                    crs) -> gpd.GeoDataFrame:
+def _change_polygons(g1: np.ndarray, idx1: np.ndarray, idx2: np.ndarray, inter_geoms: np.ndarray,
+                     inter_from: np.ndarray, inter_to: np.ndarray, cls1: np.ndarray, cls2: np.ndarray,
+                     cs_of: np.ndarray, us_of: np.ndarray, zones: Zones, vf: int, vt: int,
+                     crs: Any) -> gpd.GeoDataFrame:
     """Polygons whose class changed, cut by commune: identical geometries reclassified (``g1``,
     old ``idx1`` → new ``idx2``), then the pieces of the overlay whose class changed."""
     src_geoms, src_from, src_to = [g1], [idx1], [idx2]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
@@ -25,10 +26,13 @@ except ImportError:  # pragma: no cover - numba is a dependency; wheels may lag 
     HAS_NUMBA = False
 
 
-def _jit(fn: Callable[..., None]) -> Callable[..., None] | None:
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _jit(fn: _F) -> _F | None:
     if not HAS_NUMBA:  # pragma: no cover
         return None
-    return numba.njit(nogil=True, cache=True, boundscheck=False)(fn)
+    return cast("_F", numba.njit(nogil=True, cache=True, boundscheck=False)(fn))
 
 
 # -- raster: (zone, value_from, value_to) bins --------------------------------------------------
@@ -355,6 +359,7 @@ def burn_zones(zones: ZoneRings, cand: np.ndarray, transform: tuple[float, float
     dtype = np.uint8 if m < 255 else np.uint16 if m < 65535 else np.uint32
     out = np.zeros((h, w) if image else (0, 0), dtype=dtype)
     rows = np.zeros((m + 1, h), dtype=np.int64)
+    assert _burn_zones_nb is not None  # checked by the caller (``burn_zones`` takes GDAL without numba)
     if not _burn_zones_nb(zones.xs, zones.ys, zones.ring_off, zones.geom_ring, np.asarray(cand, dtype=np.int64),
                           a, c, e, f, eps, w, out, rows):
         return None

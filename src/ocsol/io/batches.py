@@ -83,21 +83,25 @@ class WkbColumn:
         The other rows (missing, empty, another type, byte order or dimension) need
         :meth:`decode` to be told apart; a truncated value is found by the engine's decoding.
         """
-        o, d = self.offsets, self.data
-        start, size = o[:-1], np.diff(o)
+        start, size = self.offsets[:-1], np.diff(self.offsets)
+        d = self.data
+        if len(d) < 4:
+            return np.zeros(len(start), dtype=bool)
+        # every 4-byte window of the buffer as a little-endian uint32 (an unaligned view, no copy)
+        words = np.ndarray(shape=(len(d) - 3,), dtype="<u4", buffer=d, strides=(1,))
 
-        def byte(k: int) -> np.ndarray:
-            return d[np.minimum(start + k, max(len(d) - 1, 0))].astype(np.uint32) if len(d) else \
-                np.zeros(len(start), np.uint32)
+        def word(at: np.ndarray, k: int) -> np.ndarray:
+            return np.asarray(words[np.minimum(at + k, len(words) - 1)])
 
-        def u32(k: int) -> np.ndarray:
-            return byte(k) | (byte(k + 1) << 8) | (byte(k + 2) << 16) | (byte(k + 3) << 24)
-
-        little = byte(0) == 1
-        kind = u32(1)
-        polygon = little & (kind == 3) & (size >= 13) & (u32(5) > 0) & (u32(9) > 0)
-        multi = (little & (kind == 6) & (size >= 22) & (u32(5) > 0) & (byte(9) == 1) & (u32(10) == 3)
-                 & (u32(14) > 0) & (u32(18) > 0))
+        little = d[np.minimum(start, len(d) - 1)] == 1
+        kind = word(start, 1)
+        polygon = little & (kind == 3) & (size >= 13) & (word(start, 5) > 0) & (word(start, 9) > 0)
+        multi = little & (kind == 6) & (size >= 22)
+        if multi.any():  # parts, then the first part's header, ring count and first ring's points
+            m = np.flatnonzero(multi)
+            at = start[m]
+            multi[m] = ((word(at, 5) > 0) & (d[at + 9] == 1) & (word(at, 10) == 3) & (word(at, 14) > 0)
+                        & (word(at, 18) > 0))
         out = polygon | multi
         if self.missing is not None:
             out &= ~self.missing

@@ -11,6 +11,7 @@ import logging
 import os
 import re
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -192,7 +193,7 @@ def _codes(values: pd.Series, path: object, field: str) -> pd.Series:
     return s.astype(object)
 
 
-def _arrow_codes(values) -> np.ndarray:
+def _arrow_codes(values: Any) -> np.ndarray:
     """Codes of an Arrow column like :func:`_codes` (stripped strings, "" when empty), normalised
     once per distinct value: an object array sharing one ``str`` per code."""
     import pyarrow as pa
@@ -206,7 +207,7 @@ def _arrow_codes(values) -> np.ndarray:
     words = [("" if v is None else str(v).strip()) for v in enc.dictionary.to_pylist()]
     lookup = np.array([*words, ""], dtype=object)  # the last one for missing values
     idx = enc.indices.fill_null(len(words)).to_numpy(zero_copy_only=False)
-    return lookup[idx]
+    return np.asarray(lookup[idx])
 
 
 _TYPE_NAMES = {0: "Point", 1: "LineString", 2: "LinearRing", 4: "MultiPoint", 5: "MultiLineString",
@@ -282,8 +283,8 @@ class OcsgeStream:
         bounds = info.get("total_bounds")
         return info.get("crs"), "", (tuple(bounds) if bounds is not None else None)
 
-    def _arrow(self):
-        """Arrow record batches: the code fields and the WKB."""
+    def _arrow(self) -> Iterator[tuple[Any, Any, Any]]:
+        """Arrow record batches: the code fields and the WKB (Arrow arrays)."""
         if self.parquet:
             import pyarrow.parquet as pq
 
