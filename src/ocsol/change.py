@@ -226,7 +226,8 @@ class Parts:
     poly: np.ndarray
     commune: np.ndarray
     area: np.ndarray
-    cut: np.ndarray  # True where the polygon crosses a piece boundary (the part is an intersection)
+    cut: np.ndarray  # True where the polygon crosses a piece boundary (the part is an intersection);
+    # False: the polygon lies in the piece (in its interior, or touching its boundary from inside)
     piece: np.ndarray  # index of the commune piece holding the part
 
 
@@ -288,9 +289,10 @@ def _split_near(geoms: np.ndarray, idx: np.ndarray, areas: np.ndarray, zones: Zo
     """Parts of the polygons ``idx`` near an edge: (polygon, piece, area, cut).
 
     Each polygon is tested against the pieces its box meets by :func:`ocsol.kernels.clip_area`
-    (the area of the intersection from the edges of both, no geometry built). A pair the kernel
-    leaves undecided (a vertex on a piece's edge, edges along a border, a part smaller than 1e-9
-    of the polygon: possibly a mere touch) sends its polygon wholly the GEOS way
+    (the area of the intersection from the edges of both, no geometry built; vertices and edges
+    in common with the piece are handled: ``touching``). A pair the kernel leaves undecided (a
+    vertex on a piece's edge, edges partly along a border, a part smaller than 1e-9 of the
+    polygon: possibly a mere touch) sends its polygon wholly the GEOS way
     (:func:`_split_geos`), so that a polygon's parts never mix the two. (Deriving a lone
     undecided part by subtraction was tried: in a tiling, a degenerate contact with one piece is
     one with its neighbour too, so it almost never applied.)
@@ -304,9 +306,9 @@ def _split_near(geoms: np.ndarray, idx: np.ndarray, areas: np.ndarray, zones: Zo
     from .kernels import CLIP_CROSSING, CLIP_INSIDE, CLIP_UNDECIDED, clip_area, polygon_rings
 
     if own_rings is None:
-        k_area, state = clip_area(polygon_rings(sub), poly_local, pieces, piece_idx)
+        k_area, state = clip_area(polygon_rings(sub), poly_local, pieces, piece_idx, touching=True)
     else:  # the caller's rings of all of geoms: no coordinates read again
-        k_area, state = clip_area(own_rings, idx[poly_local], pieces, piece_idx)
+        k_area, state = clip_area(own_rings, idx[poly_local], pieces, piece_idx, touching=True)
     own = areas[idx[poly_local]]
     odd = (state == CLIP_CROSSING) & ((k_area < 1e-9 * own) | (k_area > own * (1 + 1e-9)))
     state[odd] = CLIP_UNDECIDED
@@ -391,7 +393,7 @@ def _lone_piece(parts: Parts, n: int) -> np.ndarray:
     """For each of ``n`` polygons, the commune piece holding it wholly, or -1.
 
     That is the piece of its only part when that part is not cut (the polygon lies in the
-    piece's interior: placed by one point, or found inside by the kernel or GEOS). Anything
+    piece: placed by one point, or found inside by the kernel or GEOS). Anything
     inside such a polygon lies in that piece alone, so its area needs no cutting."""
     count = np.bincount(parts.poly, minlength=n)
     lone = (count[parts.poly] == 1) & ~parts.cut

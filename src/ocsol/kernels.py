@@ -807,14 +807,17 @@ def _clip_area_pair(axy: np.ndarray, aring: np.ndarray, asign: np.ndarray, ar0: 
                         same = 1 if s_ab > 0.0 else -1
                         a_shared = b_shared = True
                         continue
-                    if ca or cb or da or db:  # one common end: they meet there only, unless collinear
+                    if ca or cb or da or db:  # one common end p: they meet there only, unless they
+                        # leave p in the same direction (a collinear overlap)
+                        px, py = (ax, ay) if ca or da else (bx, by)
+                        qx, qy = (bx, by) if ca or da else (ax, ay)  # A's other end
                         if ca or cb:
                             cand[i, 2] |= 1
-                            o = _orient(ax, ay, bx, by, dx, dy)
+                            rx, ry = dx, dy  # B's other end
                         else:
                             cand[i, 2] |= 2
-                            o = _orient(ax, ay, bx, by, cx, cy)
-                        if o == 0.0:
+                            rx, ry = cx, cy
+                        if _orient(ax, ay, bx, by, rx, ry) == 0.0 and (qx - px) * (rx - px) + (qy - py) * (ry - py) >= 0.0:
                             return 0.0, CLIP_UNDECIDED  # collinear overlap (or too close to tell)
                         a_shared |= ca or da
                         b_shared |= cb or db
