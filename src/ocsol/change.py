@@ -11,7 +11,8 @@ tables of ``docs/ARCHITECTURE.md``. Three ideas keep it exact and fast:
 3. **Two vintages share most polygons**: a polygon whose geometry is identical in both vintages
    (same area, length, bounds and vertex count, then ``equals_exact``) is a transition on its
    own and reuses its twin's commune parts; only the remaining polygons are cut by the
-   communes and overlaid (``intersection``) with each other.
+   communes and overlaid with each other: by the area kernel where only the area of old ∩ new
+   is used and one of the two lies in one commune piece, else by GEOS ``intersection``.
 """
 
 from __future__ import annotations
@@ -409,8 +410,9 @@ def _overlap_areas(g1: np.ndarray, i: np.ndarray, g2: np.ndarray, j: np.ndarray,
 
     Same contract as for the commune pieces (:func:`_split_near`): a pair the kernel leaves
     undecided, or whose area is below 1e-9 of the smaller polygon (possibly a mere touch, which
-    GEOS gives as 0) or above it, is not decided. A polygon inside the other's interior has its
-    own area. Each pair is computed on its own: the result does not depend on the threads."""
+    GEOS gives as 0) or above it, is not decided. The old polygon inside the new one (their
+    boundaries may touch) has its own area. Vertices and edges common to both are handled
+    (``touching``). Each pair is computed on its own: the result does not depend on the threads."""
     area = np.zeros(len(i), dtype=float)
     ok = np.zeros(len(i), dtype=bool)
     if len(i) == 0:
@@ -434,7 +436,7 @@ def _overlap_areas(g1: np.ndarray, i: np.ndarray, g2: np.ndarray, j: np.ndarray,
     state = np.concatenate([r[1] for r in results])
     small = np.minimum(area1, area2)
     cross = (state == CLIP_CROSSING) & (k_area >= 1e-9 * small) & (k_area <= small * (1 + 1e-9))
-    inside = state == CLIP_INSIDE  # the old polygon in the new one's interior
+    inside = state == CLIP_INSIDE  # the old polygon in the new one
     area[cross] = k_area[cross]
     area[inside] = area1[inside]
     ok = cross | inside | (state == CLIP_DISJOINT)
