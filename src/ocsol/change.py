@@ -11,7 +11,8 @@ tables of ``docs/ARCHITECTURE.md``. Three ideas keep it exact and fast:
 3. **Two vintages share most polygons**: a polygon whose geometry is identical in both vintages
    (same area, length, bounds and vertex count, then ``equals_exact``) is a transition on its
    own and reuses its twin's commune parts; only the remaining polygons are cut by the
-   communes and overlaid (``intersection``) with each other.
+   communes and overlaid with each other: by the area kernel where only the area of old ∩ new
+   is used and one of the two lies in one commune piece, else by GEOS ``intersection``.
 """
 
 from __future__ import annotations
@@ -226,12 +227,13 @@ class Parts:
     poly: np.ndarray
     commune: np.ndarray
     area: np.ndarray
-    cut: np.ndarray  # True where the polygon crosses a piece boundary (the part is an intersection)
+    cut: np.ndarray  # True where the polygon crosses a piece boundary (the part is an intersection);
+    # False: the polygon lies in the piece (in its interior, or touching its boundary from inside)
     piece: np.ndarray  # index of the commune piece holding the part
 
 
 def split_by_commune(geoms: np.ndarray, zones: Zones, *, areas: np.ndarray | None = None,
-                     threads: int | None = None) -> Parts:
+                     threads: int | None = None, rings: Rings | None = None) -> Parts:
     """Split polygons by the communes: the area of every (polygon, commune) part.
 
     A polygon whose bounding box meets no commune edge lies inside one commune piece (or
@@ -240,6 +242,8 @@ def split_by_commune(geoms: np.ndarray, zones: Zones, *, areas: np.ndarray | Non
     area; across an edge, the area of the intersection. Parts of area 0 (polygons only touching
     a commune) are dropped; area outside every commune is not counted. Runs on ``threads``
     threads (default: one per CPU; shapely releases the GIL); parts come in polygon order.
+    ``rings`` are the :func:`ocsol.kernels.polygon_rings` of ``geoms`` when the caller already
+    has them (else they are read for the polygons near an edge only).
     """
     geoms = np.asarray(geoms, dtype=object)
     if areas is None:
@@ -252,7 +256,7 @@ def split_by_commune(geoms: np.ndarray, zones: Zones, *, areas: np.ndarray | Non
     # and the parts of a polygon do not depend on the slice it is in
     chunks = [c for c in np.array_split(np.arange(len(geoms)), n_threads(threads, len(geoms), min_per_thread=5000))
               if len(c)]
-    results = thread_map(lambda idx: _split_slice(geoms, idx, areas, zones), chunks)
+    results = thread_map(lambda idx: _split_slice(geoms, idx, areas, zones, rings), chunks)
     poly, piece, area, cut = (np.concatenate([r[k] for r in results]) for k in range(4))
     keep = area > 0
     order = np.lexsort((piece[keep], poly[keep]))  # polygon order: sums independent of the batching
@@ -260,8 +264,8 @@ def split_by_commune(geoms: np.ndarray, zones: Zones, *, areas: np.ndarray | Non
     return Parts(poly=poly, commune=zones.owner[piece], area=area, cut=cut, piece=piece)
 
 
-def _split_slice(geoms: np.ndarray, idx: np.ndarray, areas: np.ndarray,
-                 zones: Zones) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _split_slice(geoms: np.ndarray, idx: np.ndarray, areas: np.ndarray, zones: Zones,
+                 rings: Rings | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`split_by_commune` of the polygons ``idx``: (polygon, piece, area, cut), unsorted."""
     sub = geoms[idx]
     bounds = shapely.bounds(sub)
@@ -276,32 +280,36 @@ def _split_slice(geoms: np.ndarray, idx: np.ndarray, areas: np.ndarray,
     cy = (bounds[clear[c_local], 1] + bounds[clear[c_local], 3]) / 2
     held = shapely.contains_xy(zones.thread_pieces()[c_piece], cx, cy)
     c_pt, c_piece = idx[clear[c_local[held]]], c_piece[held]
-    near_poly, near_piece, near_area, near_cut = _split_near(geoms, idx[near], areas, zones)
+    near_poly, near_piece, near_area, near_cut = _split_near(geoms, idx[near], areas, zones, rings)
     return (np.concatenate([c_pt, near_poly]), np.concatenate([c_piece, near_piece]),
             np.concatenate([areas[c_pt], near_area]), np.concatenate([np.zeros(len(c_pt), dtype=bool), near_cut]))
 
 
-def _split_near(geoms: np.ndarray, idx: np.ndarray, areas: np.ndarray,
-                zones: Zones) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _split_near(geoms: np.ndarray, idx: np.ndarray, areas: np.ndarray, zones: Zones,
+                rings: Rings | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Parts of the polygons ``idx`` near an edge: (polygon, piece, area, cut).
 
     Each polygon is tested against the pieces its box meets by :func:`ocsol.kernels.clip_area`
-    (the area of the intersection from the edges of both, no geometry built). A pair the kernel
-    leaves undecided (a vertex on a piece's edge, edges along a border, a part smaller than 1e-9
-    of the polygon: possibly a mere touch) sends its polygon wholly the GEOS way
+    (the area of the intersection from the edges of both, no geometry built; vertices and edges
+    in common with the piece are handled: ``touching``). A pair the kernel leaves undecided (a
+    vertex on a piece's edge, edges partly along a border, a part smaller than 1e-9 of the
+    polygon: possibly a mere touch) sends its polygon wholly the GEOS way
     (:func:`_split_geos`), so that a polygon's parts never mix the two. (Deriving a lone
     undecided part by subtraction was tried: in a tiling, a degenerate contact with one piece is
     one with its neighbour too, so it almost never applied.)
     """
     sub = geoms[idx]
     poly_local, piece_idx = zones.piece_tree.query(sub)
-    rings = zones.piece_rings
-    if rings is None or len(poly_local) == 0:
+    own_rings, pieces = rings, zones.piece_rings
+    if pieces is None or len(poly_local) == 0:
         return _split_geos(geoms, idx, poly_local, piece_idx, areas, zones)
     # start-up: numba (≈ 0.5 s), compiled on first use
     from .kernels import CLIP_CROSSING, CLIP_INSIDE, CLIP_UNDECIDED, clip_area, polygon_rings
 
-    k_area, state = clip_area(polygon_rings(sub), poly_local, rings, piece_idx)
+    if own_rings is None:
+        k_area, state = clip_area(polygon_rings(sub), poly_local, pieces, piece_idx, touching=True)
+    else:  # the caller's rings of all of geoms: no coordinates read again
+        k_area, state = clip_area(own_rings, idx[poly_local], pieces, piece_idx, touching=True)
     own = areas[idx[poly_local]]
     odd = (state == CLIP_CROSSING) & ((k_area < 1e-9 * own) | (k_area > own * (1 + 1e-9)))
     state[odd] = CLIP_UNDECIDED
@@ -380,6 +388,59 @@ def _derivable(geoms: np.ndarray, poly_idx: np.ndarray, piece_idx: np.ndarray, c
     ok[hit] = False
     out: np.ndarray = cross[cand][ok]
     return out[np.argsort(poly_idx[out], kind="stable")]
+
+
+def _lone_piece(parts: Parts, n: int) -> np.ndarray:
+    """For each of ``n`` polygons, the commune piece holding it wholly, or -1.
+
+    That is the piece of its only part when that part is not cut (the polygon lies in the
+    piece: placed by one point, or found inside by the kernel or GEOS). Anything
+    inside such a polygon lies in that piece alone, so its area needs no cutting."""
+    count = np.bincount(parts.poly, minlength=n)
+    lone = (count[parts.poly] == 1) & ~parts.cut
+    out = np.full(n, -1, dtype=np.int64)
+    out[parts.poly[lone]] = parts.piece[lone]
+    return out
+
+
+def _overlap_areas(g1: np.ndarray, i: np.ndarray, g2: np.ndarray, j: np.ndarray, area1: np.ndarray,
+                   area2: np.ndarray, threads: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Area of ``g1[i[k]] ∩ g2[j[k]]`` by :func:`ocsol.kernels.clip_area`, and whether it is
+    decided (else the caller asks GEOS). ``area1``, ``area2``: the two polygons' own areas.
+
+    Same contract as for the commune pieces (:func:`_split_near`): a pair the kernel leaves
+    undecided, or whose area is below 1e-9 of the smaller polygon (possibly a mere touch, which
+    GEOS gives as 0) or above it, is not decided. The old polygon inside the new one (their
+    boundaries may touch) has its own area. Vertices and edges common to both are handled
+    (``touching``). Each pair is computed on its own: the result does not depend on the threads."""
+    area = np.zeros(len(i), dtype=float)
+    ok = np.zeros(len(i), dtype=bool)
+    if len(i) == 0:
+        return area, ok
+    # start-up: numba (≈ 0.5 s), compiled on first use
+    from .kernels import (
+        CLIP_CROSSING,
+        CLIP_DISJOINT,
+        CLIP_INSIDE,
+        HAS_NUMBA,
+        clip_area,
+        polygon_rings,
+    )
+
+    if not HAS_NUMBA:  # pragma: no cover - without numba GEOS does all
+        return area, ok
+    r1, r2 = polygon_rings(g1), polygon_rings(g2)
+    chunks = [c for c in np.array_split(np.arange(len(i)), n_threads(threads, len(i), min_per_thread=2000)) if len(c)]
+    results = thread_map(lambda c: clip_area(r1, i[c], r2, j[c], touching=True), chunks)
+    k_area = np.concatenate([r[0] for r in results])
+    state = np.concatenate([r[1] for r in results])
+    small = np.minimum(area1, area2)
+    cross = (state == CLIP_CROSSING) & (k_area >= 1e-9 * small) & (k_area <= small * (1 + 1e-9))
+    inside = state == CLIP_INSIDE  # the old polygon in the new one
+    area[cross] = k_area[cross]
+    area[inside] = area1[inside]
+    ok = cross | inside | (state == CLIP_DISJOINT)
+    return area, ok
 
 
 def _class_ids(cs: np.ndarray, us: np.ndarray) -> tuple[np.ndarray, pd.DataFrame]:
@@ -532,6 +593,7 @@ class _FromBatch:
     geoms: np.ndarray
     bad: np.ndarray
     area: np.ndarray
+    rings: Rings | None = None  # polygon_rings of geoms (batches of geometries), for the cutting
 
 
 @dataclass
@@ -583,10 +645,15 @@ class _Pairing:
         ids = np.array([self.class_ids.setdefault(p, len(self.class_ids)) for p in pairs], dtype=np.int32)
         return np.asarray(ids[codes])
 
-    def _hash(self, batch: VintageBatch) -> tuple[np.ndarray, WkbColumn | None, np.ndarray]:
-        """(key, WKB, bad) of a batch: the key hashes the geometry as read (before repair)."""
+    def _hash(self, batch: VintageBatch, *, signs: bool = False
+              ) -> tuple[np.ndarray, WkbColumn | None, np.ndarray, Rings | None]:
+        """(key, WKB, bad, rings) of a batch: the key hashes the geometry as read (before repair).
+
+        A batch of geometries (not WKB) is hashed from its :func:`ocsol.kernels.polygon_rings`,
+        which are returned too (with the area signs if ``signs``), so that the cutting reads
+        no coordinates again; a WKB batch is hashed from its bytes (rings None)."""
         # start-up: numba (≈ 0.5 s), compiled on first use
-        from .kernels import vertex_hash, wkb_scan
+        from .kernels import polygon_rings, vertex_hash, wkb_scan
 
         if batch.wkb is not None:
             w = WkbColumn(batch.wkb)
@@ -595,13 +662,17 @@ class _Pairing:
             if len(other):
                 g = w.decode(other)
                 h[other], n[other] = vertex_hash(g), shapely.get_num_coordinates(g)
-            return _key(h, n), w, np.zeros(0, bool)
+            return _key(h, n), w, np.zeros(0, bool), None
         g = np.asarray(batch.geoms, dtype=object)
         bad = np.zeros(len(g), dtype=bool)
         if batch.needs_repair:
             g, bad = repair_array(g)
             batch.geoms, batch.needs_repair = g, False
-        return _key(vertex_hash(g), shapely.get_num_coordinates(g).astype(np.int64)), None, bad
+        rings = polygon_rings(g, signs=signs)
+        n_coords = rings.ring_off[rings.geom_ring[1:]] - rings.ring_off[rings.geom_ring[:-1]]  # (closing ones too)
+        other = np.flatnonzero(~rings.ok)
+        n_coords[other] = shapely.get_num_coordinates(g[other])
+        return _key(vertex_hash(g, rings=rings), n_coords), None, bad, rings
 
     def _decode(self, w: WkbColumn | None, batch: VintageBatch, bad: np.ndarray, idx: np.ndarray | None
                 ) -> tuple[np.ndarray, np.ndarray]:
@@ -622,14 +693,22 @@ class _Pairing:
     # -- the two streams -------------------------------------------------------------------
     def prepare_from(self, batch: VintageBatch) -> _FromBatch:
         """The work on an old-vintage batch that needs nothing else (runs ahead on a reader thread)."""
-        key, w, bad = self._hash(batch)
+        key, w, bad, rings = self._hash(batch, signs=True)
         g, bad = self._decode(w, batch, bad, None)
-        return _FromBatch(batch, key, w, g, bad, np.asarray(shapely.area(g)))
+        if rings is None:
+            area = np.asarray(shapely.area(g))
+        else:  # from the coordinates already read (the same numbers as GEOS)
+            # start-up: numba (≈ 0.5 s), compiled on first use
+            from .kernels import simple_areas
+
+            area, done = simple_areas(rings)
+            area[~done] = shapely.area(g[~done])
+        return _FromBatch(batch, key, w, g, bad, area, rings)
 
     def add_from(self, prepared: _FromBatch | VintageBatch) -> None:
         b = prepared if isinstance(prepared, _FromBatch) else self.prepare_from(prepared)
         gid0 = self.side["from"].n
-        parts = split_by_commune(b.geoms, self.zones, areas=b.area, threads=self.threads)
+        parts = split_by_commune(b.geoms, self.zones, areas=b.area, threads=self.threads, rings=b.rings)
         parts.poly = parts.poly + gid0
         self.parts1.append(parts)
         self.wkb1.append((gid0, b.wkb, b.geoms if b.wkb is None else None))
@@ -691,7 +770,7 @@ class _Pairing:
 
     def prepare_to(self, batch: VintageBatch) -> _ToBatch:
         """Pair a new-vintage batch with the old vintage and decode the rest (runs ahead on a reader thread)."""
-        key, w, bad_in = self._hash(batch)
+        key, w, bad_in, _ = self._hash(batch)  # (only a few rows are cut: their rings are read then)
         match = np.full(len(key), -1, dtype=np.int64)
         if len(self.lookup):
             cand = self.lookup.reindex(key).to_numpy(dtype=float, na_value=np.nan)
@@ -764,6 +843,26 @@ class _Pairing:
             i, j = STRtree(g2u).query(g1u, predicate="intersects")
             order = np.lexsort((u2[j], u1[i]))
             i, j = i[order], j[order]
+            # where only the area of old ∩ new is used and one of the two lies wholly inside one
+            # commune piece, the kernel gives it and that piece places it; the rest take GEOS
+            area2 = np.concatenate(s2.area) if s2.area else np.zeros(0)
+            home1, home2 = _lone_piece(p1, n1), _lone_piece(p2n, len(cls2))
+            home2[again] = home1[twin2[again]]  # (cut as their old twin)
+            home = np.where(home1[u1[i]] >= 0, home1[u1[i]], home2[u2[j]])
+            quick = np.flatnonzero((home >= 0) & ~(keep_changes & (self.cls1[u1[i]] != cls2[u2[j]])))
+            q_area, q_ok = _overlap_areas(g1u, i[quick], g2u, j[quick], self.area1[u1[i[quick]]],
+                                          area2[u2[j[quick]]], self.threads)
+            q, q_area = quick[q_ok], q_area[q_ok]
+            kept = q_area > 0  # (0: the two only touch)
+            t_comm.append(zones.owner[home[q[kept]]])
+            t_from.append(u1[i[q[kept]]])
+            t_to.append(u2[j[q[kept]]])
+            t_area.append(q_area[kept])
+            slow = np.ones(len(i), dtype=bool)
+            slow[q] = False
+            log.debug("old × new: %d pairs, %d by area alone, %d by GEOS (%d undecided)", len(i), len(q),
+                      int(slow.sum()), len(quick) - len(q))
+            i, j = i[slow], j[slow]
             inter = _polygonal(np.concatenate(thread_map(
                 lambda c: shapely.intersection(g1u[i[c]], g2u[j[c]]),
                 [c for c in np.array_split(np.arange(len(i)), n_threads(self.threads, len(i))) if len(c)])

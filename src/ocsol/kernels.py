@@ -512,7 +512,7 @@ _wkb_scan_nb = _jit(_wkb_scan_loop)
 _wkb_equal_nb = _jit(_wkb_equal_loop)
 
 
-def vertex_hash(geoms: np.ndarray) -> np.ndarray:
+def vertex_hash(geoms: np.ndarray, *, rings: Rings | None = None) -> np.ndarray:
     """A hash of each polygon's vertex set: the same whatever the start vertex or orientation
     of its rings, or the order of its rings and parts (a sum of hashed vertices, the closing
     vertex of each ring left out). Polygons equal vertex for vertex hash equal; different
@@ -524,6 +524,9 @@ def vertex_hash(geoms: np.ndarray) -> np.ndarray:
     geoms
         Polygons and MultiPolygons (shapely 2 array) with closed rings; missing or empty
         geometries hash to 0.
+    rings
+        :func:`polygon_rings` of ``geoms`` when the caller already has them (they are then
+        not read again: one ``get_coordinates`` serves the hash and :func:`clip_area`).
 
     Returns
     -------
@@ -544,7 +547,8 @@ def vertex_hash(geoms: np.ndarray) -> np.ndarray:
     if len(geoms) == 0:
         return out
     # from the flat coordinates (about a third of the cost of writing WKB for wkb_scan)
-    rings = polygon_rings(geoms, signs=False)
+    if rings is None:
+        rings = polygon_rings(geoms, signs=False)
     out[:] = _ring_hashes(rings, len(geoms))
     other = np.flatnonzero(~rings.ok)  # missing, empty or not polygonal: the general path
     if len(other):
@@ -642,6 +646,43 @@ def wkb_equal(d1: np.ndarray, o1: np.ndarray, i1: np.ndarray, d2: np.ndarray, o2
     return out
 
 
+# -- vector: areas of simple polygons from their rings (as GEOS computes them) -------------------
+def _simple_areas_loop(xy: np.ndarray, ring_off: np.ndarray, geom_ring: np.ndarray, out: np.ndarray,
+                       done: np.ndarray) -> None:  # pragma: no cover - compiled
+    # GEOS's Area::ofRing (shoelace from the first vertex's x, the same operations in the same
+    # order) for the geometries made of one ring
+    for g in range(geom_ring.size - 1):
+        if geom_ring[g + 1] - geom_ring[g] != 1:
+            continue
+        lo, hi = ring_off[geom_ring[g]], ring_off[geom_ring[g] + 1]
+        s = 0.0
+        if hi - lo >= 3:
+            x0 = xy[lo, 0]
+            for i in range(lo + 1, hi - 1):
+                s += (xy[i, 0] - x0) * (xy[i - 1, 1] - xy[i + 1, 1])
+        out[g] = 0.0 + abs(s / 2.0)
+        done[g] = True
+
+
+_simple_areas_nb = _jit(_simple_areas_loop)
+
+
+def simple_areas(rings: Rings) -> tuple[np.ndarray, np.ndarray]:
+    """``shapely.area`` of the geometries of ``rings`` made of one ring (a polygon without
+    holes), from the flat coordinates already read: the same numbers, bit for bit (GEOS's
+    formula, operation for operation; ``tests/test_overlap_touching.py`` checks it).
+
+    Returns ``(area, done)``: ``done`` is False for the other geometries (holes, several parts,
+    not polygonal), whose area is left at 0 for the caller to ask GEOS, and for all without numba.
+    """
+    n = len(rings.geom_ring) - 1
+    area = np.zeros(n, dtype=np.float64)
+    done = np.zeros(n, dtype=bool)
+    if _simple_areas_nb is not None and n:
+        _simple_areas_nb(rings.xy, rings.ring_off, rings.geom_ring, area, done)
+    return area, done
+
+
 # -- vector: area of the intersection of two polygons, without building it ----------------------
 #
 # Green's theorem: the area of a region is the integral of x dy along its boundary, shells turned
@@ -693,6 +734,8 @@ def _inside(px: float, py: float, xy: np.ndarray, ring_off: np.ndarray, r0: int,
     for r in range(r0, r1):
         for e in range(ring_off[r], ring_off[r + 1] - 1):
             cy, dy = xy[e, 1], xy[e + 1, 1]
+            if cy == py and dy == py and min(xy[e, 0], xy[e + 1, 0]) <= px <= max(xy[e, 0], xy[e + 1, 0]):
+                return False, False  # on a horizontal edge
             if (cy > py) != (dy > py):  # half-open: a vertex on the ray counts once (exact test)
                 o = _orient(xy[e, 0], cy, xy[e + 1, 0], dy, px, py)
                 if o == 0.0:
@@ -733,8 +776,9 @@ def _edge_integral(ax: float, ay: float, bx: float, by: float, px: np.ndarray, p
 def _clip_area_pair(axy: np.ndarray, aring: np.ndarray, asign: np.ndarray, ar0: int, ar1: int,
                     bxy: np.ndarray, bring: np.ndarray, bsign: np.ndarray, br0: int, br1: int,
                     cand: np.ndarray, key: np.ndarray, kx: np.ndarray, ky: np.ndarray, cj: np.ndarray,
-                    cx_: np.ndarray, cy_: np.ndarray) -> tuple[float, int]:  # pragma: no cover - compiled
-    # (area, state) of A (rings ar0..ar1) ∩ B (rings br0..br1); see clip_area
+                    cx_: np.ndarray, cy_: np.ndarray, touch: bool) -> tuple[float, int]:  # pragma: no cover
+    # (area, state) of A (rings ar0..ar1) ∩ B (rings br0..br1); see clip_area. With ``touch``
+    # (see clip_area_touching), edges meeting at a common vertex or identical are handled too.
     v0, v1 = aring[ar0], aring[ar1]
     if v1 <= v0:
         return 0.0, CLIP_UNDECIDED
@@ -753,6 +797,7 @@ def _clip_area_pair(axy: np.ndarray, aring: np.ndarray, asign: np.ndarray, ar0: 
                 continue
             cand[nc, 0] = e
             cand[nc, 1] = r
+            cand[nc, 2] = 0  # bits: 1 c is a vertex of A, 2 d is, 4 the edge is one of A's
             nc += 1
     if nc == 0:  # B's boundary is away from A: A is wholly inside B or wholly outside
         inside, ok = _inside(axy[v0, 0], axy[v0, 1], bxy, bring, br0, br1)
@@ -767,10 +812,12 @@ def _clip_area_pair(axy: np.ndarray, aring: np.ndarray, asign: np.ndarray, ar0: 
     n_cross = 0
     a_in = False  # some of A's boundary inside B
     a_out = False  # some of A's boundary outside B
+    inside = False
     for r in range(ar0, ar1):
-        inside, ok = _inside(axy[aring[r], 0], axy[aring[r], 1], bxy, bring, br0, br1)
-        if not ok:
-            return 0.0, CLIP_UNDECIDED
+        if not touch:
+            inside, ok = _inside(axy[aring[r], 0], axy[aring[r], 1], bxy, bring, br0, br1)
+            if not ok:
+                return 0.0, CLIP_UNDECIDED
         ring_total = 0.0
         for e in range(aring[r], aring[r + 1] - 1):
             ax, ay, bx, by = axy[e, 0], axy[e, 1], axy[e + 1, 0], axy[e + 1, 1]
@@ -778,11 +825,40 @@ def _clip_area_pair(axy: np.ndarray, aring: np.ndarray, asign: np.ndarray, ar0: 
                 continue
             exmin, exmax, eymin, eymax = min(ax, bx), max(ax, bx), min(ay, by), max(ay, by)
             nt = 0
+            a_shared = False  # a is a vertex of B
+            b_shared = False
+            same = 0  # the edge is one of B's: +1 with B's interior on the same side, -1 opposite
             for i in range(nc):
                 k = cand[i, 0]
                 cx, cy, dx, dy = bxy[k, 0], bxy[k, 1], bxy[k + 1, 0], bxy[k + 1, 1]
                 if max(cx, dx) < exmin or min(cx, dx) > exmax or max(cy, dy) < eymin or min(cy, dy) > eymax:
                     continue
+                if touch:  # contacts at common vertices: exact equality of coordinates
+                    ca = cx == ax and cy == ay
+                    cb = cx == bx and cy == by
+                    da = dx == ax and dy == ay
+                    db = dx == bx and dy == by
+                    if (ca and db) or (cb and da):  # the same edge
+                        cand[i, 2] |= 7
+                        s_ab = asign[r] * bsign[cand[i, 1]] * (1.0 if ca else -1.0)
+                        same = 1 if s_ab > 0.0 else -1
+                        a_shared = b_shared = True
+                        continue
+                    if ca or cb or da or db:  # one common end p: they meet there only, unless they
+                        # leave p in the same direction (a collinear overlap)
+                        px, py = (ax, ay) if ca or da else (bx, by)
+                        qx, qy = (bx, by) if ca or da else (ax, ay)  # A's other end
+                        if ca or cb:
+                            cand[i, 2] |= 1
+                            rx, ry = dx, dy  # B's other end
+                        else:
+                            cand[i, 2] |= 2
+                            rx, ry = cx, cy
+                        if _orient(ax, ay, bx, by, rx, ry) == 0.0 and (qx - px) * (rx - px) + (qy - py) * (ry - py) >= 0.0:
+                            return 0.0, CLIP_UNDECIDED  # collinear overlap (or too close to tell)
+                        a_shared |= ca or da
+                        b_shared |= cb or db
+                        continue
                 o1 = _orient(ax, ay, bx, by, cx, cy)
                 o2 = _orient(ax, ay, bx, by, dx, dy)
                 if (o1 > 0.0 and o2 > 0.0) or (o1 < 0.0 and o2 < 0.0):
@@ -803,6 +879,18 @@ def _clip_area_pair(axy: np.ndarray, aring: np.ndarray, asign: np.ndarray, ar0: 
                 cj[n_cross], cx_[n_cross], cy_[n_cross] = i, x, y
                 n_cross += 1
             _sort(key, kx, ky, nt)
+            if touch:
+                if same != 0:  # an edge of both: once, where both interiors are on one side
+                    if same > 0:
+                        a_in = True
+                        ring_total += 0.5 * ((ax - ox) + (bx - ox)) * (by - ay)
+                    else:
+                        a_out = True
+                    continue
+                # the state at a, from a point of the edge that is not a vertex of B
+                inside, ok = _end_state(ax, ay, bx, by, a_shared, b_shared, nt, bxy, bring, br0, br1)
+                if not ok:
+                    return 0.0, CLIP_UNDECIDED
             if nt:
                 a_in = a_out = True
             elif inside:
@@ -815,9 +903,8 @@ def _clip_area_pair(axy: np.ndarray, aring: np.ndarray, asign: np.ndarray, ar0: 
     b_in = False  # some of B's boundary inside A
     for i in range(nc):
         k, r = cand[i, 0], cand[i, 1]
-        inside, ok = _inside(bxy[k, 0], bxy[k, 1], axy, aring, ar0, ar1)
-        if not ok:
-            return 0.0, CLIP_UNDECIDED
+        if cand[i, 2] & 4:
+            continue  # an edge of both: counted with A's
         cx, cy = bxy[k, 0] - ox, bxy[k, 1] - oy
         dx, dy = bxy[k + 1, 0] - ox, bxy[k + 1, 1] - oy
         nu = 0
@@ -827,6 +914,13 @@ def _clip_area_pair(axy: np.ndarray, aring: np.ndarray, asign: np.ndarray, ar0: 
                 kx[nu], ky[nu] = cx_[m], cy_[m]
                 nu += 1
         _sort(key, kx, ky, nu)
+        if touch:
+            inside, ok = _end_state(bxy[k, 0], bxy[k, 1], bxy[k + 1, 0], bxy[k + 1, 1], (cand[i, 2] & 1) != 0,
+                                    (cand[i, 2] & 2) != 0, nu, axy, aring, ar0, ar1)
+        else:
+            inside, ok = _inside(bxy[k, 0], bxy[k, 1], axy, aring, ar0, ar1)
+        if not ok:
+            return 0.0, CLIP_UNDECIDED
         if nu or inside:
             b_in = True
         part, _ = _edge_integral(cx, cy, dx, dy, kx, ky, nu, inside)
@@ -838,14 +932,32 @@ def _clip_area_pair(axy: np.ndarray, aring: np.ndarray, asign: np.ndarray, ar0: 
     return total, CLIP_CROSSING
 
 
+def _end_state(ax: float, ay: float, bx: float, by: float, a_shared: bool, b_shared: bool, n: int,
+               xy: np.ndarray, ring_off: np.ndarray, r0: int, r1: int) -> tuple[bool, bool]:  # pragma: no cover
+    # (inside at a, decided) for the edge a→b crossing the other boundary n times: from a, else
+    # from b (the state flips at each crossing), else from the middle of an edge without
+    # crossings; never from a vertex of the other polygon (it lies on that boundary)
+    if not a_shared:
+        inside, ok = _inside(ax, ay, xy, ring_off, r0, r1)
+        if ok:
+            return inside, True
+    if not b_shared:
+        inside, ok = _inside(bx, by, xy, ring_off, r0, r1)
+        if ok:
+            return inside != (n % 2 == 1), True
+    if n == 0:
+        return _inside(0.5 * (ax + bx), 0.5 * (ay + by), xy, ring_off, r0, r1)
+    return False, False
+
+
 def _clip_area_loop(axy: np.ndarray, aring: np.ndarray, ageom: np.ndarray, asign: np.ndarray,
                     bxy: np.ndarray, bring: np.ndarray, bgeom: np.ndarray, bsign: np.ndarray,
                     ia: np.ndarray, ib: np.ndarray, area: np.ndarray,
-                    state: np.ndarray) -> None:  # pragma: no cover - compiled
+                    state: np.ndarray, touch: bool) -> None:  # pragma: no cover - compiled
     max_b = 1
     for r in range(bring.size - 1):
         max_b += bring[r + 1] - bring[r]
-    cand = np.empty((max_b, 2), dtype=np.int64)
+    cand = np.empty((max_b, 3), dtype=np.int64)
     key = np.empty(max_b + 4096, dtype=np.float64)  # crossings of one edge
     kx = np.empty(max_b + 4096, dtype=np.float64)
     ky = np.empty(max_b + 4096, dtype=np.float64)
@@ -855,7 +967,10 @@ def _clip_area_loop(axy: np.ndarray, aring: np.ndarray, ageom: np.ndarray, asign
     for k in range(ia.size):
         a, b = ia[k], ib[k]
         area[k], state[k] = _clip_area_pair(axy, aring, asign, ageom[a], ageom[a + 1], bxy, bring, bsign,
-                                            bgeom[b], bgeom[b + 1], cand, key, kx, ky, cj, cx_, cy_)
+                                            bgeom[b], bgeom[b + 1], cand, key, kx, ky, cj, cx_, cy_, False)
+        if touch and state[k] == CLIP_UNDECIDED:  # again, with contacts at common vertices
+            area[k], state[k] = _clip_area_pair(axy, aring, asign, ageom[a], ageom[a + 1], bxy, bring, bsign,
+                                                bgeom[b], bgeom[b + 1], cand, key, kx, ky, cj, cx_, cy_, True)
 
 
 def _ring_signs_loop(xy: np.ndarray, ring_off: np.ndarray, shell: np.ndarray,
@@ -873,6 +988,7 @@ if HAS_NUMBA:
     _inside = numba.njit(nogil=True, cache=True)(_inside)
     _sort = numba.njit(nogil=True, cache=True)(_sort)
     _edge_integral = numba.njit(nogil=True, cache=True)(_edge_integral)
+    _end_state = numba.njit(nogil=True, cache=True)(_end_state)
     _clip_area_pair = numba.njit(nogil=True, cache=True, boundscheck=False)(_clip_area_pair)
 _clip_area_nb = _jit(_clip_area_loop)
 _ring_signs_nb = _jit(_ring_signs_loop)
@@ -951,7 +1067,8 @@ def polygon_rings(geoms: np.ndarray, *, signs: bool = True) -> Rings:
     return Rings(xy, ring_off, geom_ring, sign, ok)
 
 
-def clip_area(a: Rings, ia: np.ndarray, b: Rings, ib: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def clip_area(a: Rings, ia: np.ndarray, b: Rings, ib: np.ndarray, *,
+              touching: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Area of ``A[ia[k]] ∩ B[ib[k]]`` for each k, from the edges of both polygons (Green's theorem).
 
     What it computes: the sum of ``∫ x dy`` over the parts of A's edges inside B and the parts
@@ -970,6 +1087,14 @@ def clip_area(a: Rings, ia: np.ndarray, b: Rings, ib: np.ndarray) -> tuple[np.nd
     a determinant too close to 0 to tell its sign, a geometry that is not polygonal, or more
     than 4096 crossings: ``state`` is then :data:`CLIP_UNDECIDED` and the caller asks GEOS.
 
+    ``touching=True`` (for two vintages of a land cover, whose polygons share vertices and
+    edges): a pair left undecided is computed again, accepting edges that meet only at a
+    common vertex (equal coordinates; their other ends not collinear, a certain sign) and
+    identical edges (counted once, where both interiors lie on the same side, else not at all).
+    Each edge's state is then read from a point of it that is not a vertex of the other polygon.
+    A vertex on the other's edge (not a vertex of it) and partly overlapping collinear edges
+    still fall back. :data:`CLIP_INSIDE` then means A lies in B (their boundaries may touch).
+
     Returns
     -------
     (area, state)
@@ -985,6 +1110,7 @@ def clip_area(a: Rings, ia: np.ndarray, b: Rings, ib: np.ndarray) -> tuple[np.nd
     state = np.zeros(len(ia), dtype=np.int8)
     if _clip_area_nb is None or len(ia) == 0:  # pragma: no cover - without numba GEOS does all
         return area, state
-    _clip_area_nb(a.xy, a.ring_off, a.geom_ring, a.sign, b.xy, b.ring_off, b.geom_ring, b.sign, ia, ib, area, state)
+    _clip_area_nb(a.xy, a.ring_off, a.geom_ring, a.sign, b.xy, b.ring_off, b.geom_ring, b.sign, ia, ib, area, state,
+                  touching)
     state[~(a.ok[ia] & b.ok[ib])] = CLIP_UNDECIDED
     return area, state
