@@ -73,12 +73,12 @@ class WkbColumn:
         """Geometries of rows ``idx`` (every row when None).
 
         Little-endian 2D (Multi)Polygons are read straight from the Arrow buffers into flat
-        coordinates (:func:`ocsol.kernels.wkb_polygons`, no ``bytes`` object per row); the
+        coordinates (:func:`ocsol.io.wkb.wkb_polygons`, no ``bytes`` object per row); the
         other rows (a missing value, another type, byte order or dimension, a malformed value)
         go through ``shapely.from_wkb``, which decodes or rejects them as it always did.
         """
         # start-up: numba (≈ 0.5 s), compiled on first use
-        from ..kernels import wkb_polygons
+        from .wkb import wkb_polygons
 
         rows = np.arange(len(self), dtype=np.int64) if idx is None else np.asarray(idx, dtype=np.int64)
         if self.missing is not None:
