@@ -370,15 +370,13 @@ def main() -> None:
         return statistics.median(xs)
 
     for label, n in (("big", args.n), ("side", args.n_overlay)):
-        if not n:  # --n 0: the side-by-side case only
+        if not n or (args.cli_only and label == "side"):  # --n 0: the side-by-side case only
             continue
         folder, facts = prepare(n, args.dep, gpkg=not args.no_gpkg and label == "big", data=args.data)
         report[label] = {"facts": facts}
         print(f"\n== {n:,} polygons per vintage: {facts['polygons']} polygons, {facts['n_communes']} communes, "
               f"{facts['area_km2']:.0f} km², {facts['vertices_mean']:.1f} vertices/polygon, "
               f"{100 * facts['changed_share']:.1f} % of polygons changed", flush=True)
-        if args.cli_only and label == "side":
-            continue
         r, b0 = alternate(folder, args.runs, base) if not args.cli_only else ({}, {})
         report[label].update(ocsol=r, baseline=b0)
         for name, x in (("ocsol   ", r), ("baseline", b0)) if r else ():
