@@ -988,4 +988,3 @@ def clip_area(a: Rings, ia: np.ndarray, b: Rings, ib: np.ndarray) -> tuple[np.nd
     _clip_area_nb(a.xy, a.ring_off, a.geom_ring, a.sign, b.xy, b.ring_off, b.geom_ring, b.sign, ia, ib, area, state)
     state[~(a.ok[ia] & b.ok[ib])] = CLIP_UNDECIDED
     return area, state
-

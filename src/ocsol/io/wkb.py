@@ -22,8 +22,10 @@ import numpy as np
 
 try:
     import numba
+
+    HAS_NUMBA = True
 except ImportError:  # pragma: no cover - numba is a dependency; wheels may lag a new Python
-    numba = None
+    HAS_NUMBA = False
 
 
 def _u32(d: np.ndarray, p: int) -> int:  # pragma: no cover - compiled; little-endian uint32 at byte p
@@ -119,7 +121,7 @@ def _wkb_fill_loop(data: np.ndarray, offsets: np.ndarray, rows: np.ndarray, xy: 
 
 _wkb_count_nb: Any = None
 _wkb_fill_nb: Any = None
-if numba is not None:
+if HAS_NUMBA:
     _u32 = numba.njit(nogil=True, cache=True, inline="always")(_u32)
     _wkb_rings_count = numba.njit(nogil=True, cache=True)(_wkb_rings_count)
     _wkb_count_nb = numba.njit(nogil=True, cache=True, boundscheck=False)(_wkb_count_loop)
