@@ -342,6 +342,7 @@ def main() -> None:
     ap.add_argument("--cli-runs", type=int, default=3, help="runs of `ocsol indicators` per input format and engine")
     ap.add_argument("--dep", default="41", help="CVL département code")
     ap.add_argument("--no-gpkg", action="store_true", help="skip the end-to-end run from GeoPackages")
+    ap.add_argument("--cli-only", action="store_true", help="the whole-process runs only (no engine case, 1 M pair)")
     ap.add_argument("--data", type=Path, default=OUT, help="folder of the cached inputs (e.g. another worktree's)")
     ap.add_argument("--baseline-src", type=Path, help=f"the baseline's src/ (default: {BASELINE_COMMIT}, "
                     "archived once)")
@@ -369,22 +370,23 @@ def main() -> None:
         return statistics.median(xs)
 
     for label, n in (("big", args.n), ("side", args.n_overlay)):
-        if not n:  # --n 0: the side-by-side case only
+        if not n or (args.cli_only and label == "side"):  # --n 0: the side-by-side case only
             continue
         folder, facts = prepare(n, args.dep, gpkg=not args.no_gpkg and label == "big", data=args.data)
         report[label] = {"facts": facts}
         print(f"\n== {n:,} polygons per vintage: {facts['polygons']} polygons, {facts['n_communes']} communes, "
               f"{facts['area_km2']:.0f} km², {facts['vertices_mean']:.1f} vertices/polygon, "
               f"{100 * facts['changed_share']:.1f} % of polygons changed", flush=True)
-        r, b0 = alternate(folder, args.runs, base)
+        r, b0 = alternate(folder, args.runs, base) if not args.cli_only else ({}, {})
         report[label].update(ocsol=r, baseline=b0)
-        for name, x in (("ocsol   ", r), ("baseline", b0)):
+        for name, x in (("ocsol   ", r), ("baseline", b0)) if r else ():
             print(f"   {name} engine in memory (stock+flows+transitions+land account, every level): "
                   f"median {x['median_s']:.2f} s of {[round(t, 2) for t in x['times_s']]} "
                   f"CPU {x.get('cpu_s', float('nan')):.1f} s (zones {x['zones_s']:.2f}, overlay {x['overlay_s']:.2f}, tables {x['tables_s']:.2f}); "
                   f"peak {x['peak_gb']:.2f} GB (input {x['input_gb']:.2f}); {x['matched']:,} paired, "
                   f"{x['overlaid']:,} overlaid; {load()}", flush=True)
-        print(f"   engine ratio baseline / ocsol: ×{b0['median_s'] / r['median_s']:.2f}", flush=True)
+        if r:
+            print(f"   engine ratio baseline / ocsol: ×{b0['median_s'] / r['median_s']:.2f}", flush=True)
         if label == "big" and not args.no_gpkg:
             for fmt, cfg in (("GeoPackage", folder / "ocsol.toml"), ("GeoParquet", parquet_config(folder))):
                 runs = {"ocsol": [], "baseline": []}
@@ -411,7 +413,7 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "bench_ocsge.json").write_text(json.dumps(report, indent=1, default=float))
     big = report.get("big", {})
-    if big:
+    if big.get("ocsol"):
         print(f"\ntarget: engine 1 M in memory ≤ 6 s → {big['ocsol']['median_s']:.1f} s")
     if "overlay" in report.get("side", {}):
         print(f"target: ≥ 40× geopandas.overlay at {args.n_overlay:,} → "

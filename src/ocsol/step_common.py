@@ -56,10 +56,8 @@ def file_provenance(role: str, path: str | os.PathLike[str]) -> list[dict]:
         files += [p.with_suffix(s) for s in (".dbf", ".shx", ".prj") if p.with_suffix(s).exists()]
     out = []
     for f in files:
-        h = hashlib.sha256()
-        with open(f, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
+        with open(f, "rb") as fh:  # read into one reused buffer (no new bytes object a chunk)
+            h = hashlib.file_digest(fh, "sha256")
         st = f.stat()
         out.append({
             "role": role, "path": str(f), "sha256": h.hexdigest(), "size": st.st_size,
