@@ -38,7 +38,7 @@ from .errors import ConfigError
 from .indicators import complete_parents
 from .territories import Territories, aggregate
 from .threshold_tables import _qa, with_status
-from .thresholds import adjacent_pairs, bounds_and_areas, decode, geometry_values, is_wkb
+from .thresholds import adjacent_pairs, decode, geometry_values, is_wkb
 
 log = logging.getLogger(__name__)
 
@@ -79,21 +79,24 @@ def cut_by_lines(geoms: np.ndarray, lines: np.ndarray, *, buffer_m: float = 0.5)
     return parts[keep], src[keep]
 
 
-def _split_by_commune(geoms: np.ndarray, zones: change.Zones, area: np.ndarray) -> change.Parts:
-    """:func:`ocsol.change.split_by_commune` of shapely or WKB polygons, :data:`ocsol.thresholds.CHUNK` at a time.
+def _scan(geoms: np.ndarray, zones: change.Zones) -> tuple[np.ndarray, np.ndarray, change.Parts]:
+    """Bounds, areas and :func:`ocsol.change.split_by_commune` of shapely or WKB polygons, in one pass.
 
-    The parts of a polygon do not depend on the others and come in polygon order, so the
-    chunks' parts, concatenated, are those of one call.
+    The polygons are decoded :data:`ocsol.thresholds.CHUNK` at a time. The parts of a polygon do
+    not depend on the others and come in polygon order, so the chunks' parts, concatenated,
+    are those of one call.
     """
     step = thresholds.CHUNK
-    if not is_wkb(geoms) or len(geoms) <= step:
-        return change.split_by_commune(decode(geoms), zones, areas=area)
-    done = []
-    for k in range(0, len(geoms), step):
-        p = change.split_by_commune(decode(geoms, slice(k, k + step)), zones, areas=area[k:k + step])
+    bounds, area, done = np.empty((len(geoms), 4)), np.empty(len(geoms)), []
+    for k in range(0, max(len(geoms), 1), step):
+        g = decode(geoms, slice(k, k + step))
+        bounds[k:k + len(g)] = shapely.bounds(g)
+        area[k:k + len(g)] = shapely.area(g)
+        p = change.split_by_commune(g, zones, areas=area[k:k + len(g)])
         done.append(change.Parts(poly=p.poly + k, commune=p.commune, area=p.area, cut=p.cut, piece=p.piece))
-    return change.Parts(*(np.concatenate([getattr(p, f) for p in done]) for f in ("poly", "commune", "area", "cut",
-                                                                                  "piece")))
+    parts = change.Parts(*(np.concatenate([getattr(p, f) for p in done])
+                           for f in ("poly", "commune", "area", "cut", "piece")))
+    return bounds, area, parts
 
 
 def _components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -134,22 +137,23 @@ def effective_mesh(
         ``level, code, meff_km2, meff_cbc_km2, seff_per_1000km2``.
     """
     geoms = np.asarray(open_land, dtype=object)
-    bounds, area = bounds_and_areas(geoms)
+    # boxes, areas and the parts of the polygons inside each commune piece, in one decoding pass
+    bounds, area, parts = _scan(geoms, zones)
     # CBC: patches of the whole layer, their complete areas
     pi, pj = adjacent_pairs(geoms, adjacency=adjacency, bounds=bounds)
-    del bounds
     patch = _components(len(geoms), pi, pj)
     del pi, pj
     complete = np.bincount(patch, weights=area)
-    # parts of the polygons inside each commune piece (clipped where they cross a boundary)
-    parts = _split_by_commune(geoms, zones, area)
-    pgeoms = geoms[parts.poly]  # the same objects (geometries or WKB), clipped ones replaced below
+    # the parts' geometries: the same objects (geometries or WKB), those crossing a boundary clipped
+    pgeoms, pbounds = geoms[parts.poly], bounds[parts.poly]
+    del bounds
     if parts.cut.any():
         cut = np.flatnonzero(parts.cut)
         step = thresholds.CHUNK
         for k in range(0, len(cut), step):
             c = cut[k:k + step]
             clipped = change._polygonal(shapely.intersection(decode(pgeoms, c), zones.pieces[parts.piece[c]]))
+            pbounds[c] = shapely.bounds(clipped)
             pgeoms[c] = shapely.to_wkb(clipped) if is_wkb(geoms) else clipped
     commune = zones.codes[parts.commune]
     units = territories.units().set_index(["level", "code"])["area_m2"]
@@ -165,7 +169,7 @@ def effective_mesh(
     cbc_all = aggregate(cbc, territories, values=["cbc_x_area", "area_m2"])
     cbc_all["meff_cbc_km2"] = cbc_all["cbc_x_area"] / cbc_all["area_m2"] / M2_PER_KM2
     # CUT per level: the unit boundary cuts, so parts connect only within one unit
-    qi, qj = adjacent_pairs(pgeoms, adjacency=adjacency) if len(pgeoms) else (np.array([], int), np.array([], int))
+    qi, qj = adjacent_pairs(pgeoms, adjacency=adjacency, bounds=pbounds) if len(pgeoms) else (np.array([], int), np.array([], int))
     rows = []
     memb = territories.membership.set_index("code")
     for level in territories.all_levels:
