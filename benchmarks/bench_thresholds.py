@@ -59,7 +59,8 @@ def case_wkb(folder: Path, cache: Path, year: int) -> dict:
     import shapely
 
     layer = pd.read_pickle(folder / f"ocsge_{year}.pkl")
-    out = pd.DataFrame({"cs": layer["code_cs"].to_numpy(), "us": layer["code_us"].to_numpy(),
+    # codes as categories: loaded, each code is one string object, as from a dictionary-encoded column
+    out = pd.DataFrame({"cs": layer["code_cs"].astype("category"), "us": layer["code_us"].astype("category"),
                         "geometry": shapely.to_wkb(np.asarray(layer.geometry.values, dtype=object))})
     path = _wkb_path(cache, folder, year)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -83,14 +84,12 @@ def _classified(folder: Path, years: tuple[int, ...] = (V1, V2), *, wkb: Path | 
     for year in years:
         if wkb is not None:
             v = pd.read_pickle(_wkb_path(wkb, folder, year))
+            v["cs"], v["us"] = v["cs"].astype(object), v["us"].astype(object)  # shared string objects
         else:
             layer = pd.read_pickle(folder / f"ocsge_{year}.pkl")  # as bench_ocsge.load, one vintage
             v = gpd.GeoDataFrame({"cs": layer["code_cs"].to_numpy(), "us": layer["code_us"].to_numpy()},
                                  geometry=layer.geometry.values, crs=layer.crs)
             del layer
-        for col in ("cs", "us"):  # one string object per code, as a reader's dictionary-encoded column gives
-            codes, uniques = pd.factorize(v[col])
-            v[col] = np.asarray(uniques, dtype=object)[codes]
         cl = nomenclature.classify(v[["cs", "us"]].drop_duplicates(), rule)
         v["artif"] = v[["cs", "us"]].merge(cl, on=["cs", "us"], how="left")["artif"].to_numpy(dtype=bool)
         out[year] = v
