@@ -33,12 +33,12 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from shapely import STRtree
 
-from . import change, schema
+from . import change, schema, thresholds
 from .errors import ConfigError
 from .indicators import complete_parents
 from .territories import Territories, aggregate
 from .threshold_tables import _qa, with_status
-from .thresholds import adjacent_pairs
+from .thresholds import adjacent_pairs, decode, geometry_values, is_wkb
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,11 @@ def cut_by_lines(geoms: np.ndarray, lines: np.ndarray, *, buffer_m: float = 0.5)
     geoms = np.asarray(geoms, dtype=object)
     if len(lines) == 0 or len(geoms) == 0:
         return geoms, np.arange(len(geoms))
+    if is_wkb(geoms):  # by chunks of polygons (a polygon's parts do not depend on the others): WKB parts
+        done = [cut_by_lines(decode(geoms, slice(k, k + thresholds.CHUNK)), lines, buffer_m=buffer_m)
+                for k in range(0, len(geoms), thresholds.CHUNK)]
+        return (np.concatenate([shapely.to_wkb(p) for p, _ in done]),
+                np.concatenate([src + k * thresholds.CHUNK for k, (_, src) in enumerate(done)]))
     bufs = shapely.buffer(np.asarray(lines, dtype=object), buffer_m, cap_style="flat")
     poly_i, buf_j = STRtree(bufs).query(geoms, predicate="intersects")
     out = geoms.copy()
@@ -72,6 +77,26 @@ def cut_by_lines(geoms: np.ndarray, lines: np.ndarray, *, buffer_m: float = 0.5)
     parts, src = shapely.get_parts(out, return_index=True)
     keep = shapely.area(parts) > 0
     return parts[keep], src[keep]
+
+
+def _scan(geoms: np.ndarray, zones: change.Zones) -> tuple[np.ndarray, np.ndarray, change.Parts]:
+    """Bounds, areas and :func:`ocsol.change.split_by_commune` of shapely or WKB polygons, in one pass.
+
+    The polygons are decoded :data:`ocsol.thresholds.CHUNK` at a time. The parts of a polygon do
+    not depend on the others and come in polygon order, so the chunks' parts, concatenated,
+    are those of one call.
+    """
+    step = thresholds.CHUNK
+    bounds, area, done = np.empty((len(geoms), 4)), np.empty(len(geoms)), []
+    for k in range(0, max(len(geoms), 1), step):
+        g = decode(geoms, slice(k, k + step))
+        bounds[k:k + len(g)] = shapely.bounds(g)
+        area[k:k + len(g)] = shapely.area(g)
+        p = change.split_by_commune(g, zones, areas=area[k:k + len(g)])
+        done.append(change.Parts(poly=p.poly + k, commune=p.commune, area=p.area, cut=p.cut, piece=p.piece))
+    parts = change.Parts(*(np.concatenate([getattr(p, f) for p in done])
+                           for f in ("poly", "commune", "area", "cut", "piece")))
+    return bounds, area, parts
 
 
 def _components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -93,7 +118,9 @@ def effective_mesh(
     ----------
     open_land
         Polygons of non-artificial land, linear barriers already cut out (:func:`cut_by_lines`).
-        They may extend beyond the territories: CBC patches keep their complete area.
+        They may extend beyond the territories: CBC patches keep their complete area. Shapely
+        geometries or WKB; WKB is only decoded by chunks (:data:`ocsol.thresholds.CHUNK`), so
+        that the memory does not grow with the decoded layer.
     zones
         The communes (:class:`ocsol.change.Zones`).
     territories
@@ -110,17 +137,24 @@ def effective_mesh(
         ``level, code, meff_km2, meff_cbc_km2, seff_per_1000km2``.
     """
     geoms = np.asarray(open_land, dtype=object)
-    area = shapely.area(geoms)
+    # boxes, areas and the parts of the polygons inside each commune piece, in one decoding pass
+    bounds, area, parts = _scan(geoms, zones)
     # CBC: patches of the whole layer, their complete areas
-    pi, pj = adjacent_pairs(geoms, adjacency=adjacency)
+    pi, pj = adjacent_pairs(geoms, adjacency=adjacency, bounds=bounds)
     patch = _components(len(geoms), pi, pj)
+    del pi, pj
     complete = np.bincount(patch, weights=area)
-    # parts of the polygons inside each commune piece (clipped where they cross a boundary)
-    parts = change.split_by_commune(geoms, zones, areas=area)
-    pgeoms = geoms[parts.poly].copy()
+    # the parts' geometries: the same objects (geometries or WKB), those crossing a boundary clipped
+    pgeoms, pbounds = geoms[parts.poly], bounds[parts.poly]
+    del bounds
     if parts.cut.any():
         cut = np.flatnonzero(parts.cut)
-        pgeoms[cut] = change._polygonal(shapely.intersection(pgeoms[cut], zones.pieces[parts.piece[cut]]))
+        step = thresholds.CHUNK
+        for k in range(0, len(cut), step):
+            c = cut[k:k + step]
+            clipped = change._polygonal(shapely.intersection(decode(pgeoms, c), zones.pieces[parts.piece[c]]))
+            pbounds[c] = shapely.bounds(clipped)
+            pgeoms[c] = shapely.to_wkb(clipped) if is_wkb(geoms) else clipped
     commune = zones.codes[parts.commune]
     units = territories.units().set_index(["level", "code"])["area_m2"]
     # CBC per commune: Σ part × complete area of its patch; parents by area weighting (additive)
@@ -135,7 +169,7 @@ def effective_mesh(
     cbc_all = aggregate(cbc, territories, values=["cbc_x_area", "area_m2"])
     cbc_all["meff_cbc_km2"] = cbc_all["cbc_x_area"] / cbc_all["area_m2"] / M2_PER_KM2
     # CUT per level: the unit boundary cuts, so parts connect only within one unit
-    qi, qj = adjacent_pairs(pgeoms, adjacency=adjacency) if len(pgeoms) else (np.array([], int), np.array([], int))
+    qi, qj = adjacent_pairs(pgeoms, adjacency=adjacency, bounds=pbounds) if len(pgeoms) else (np.array([], int), np.array([], int))
     rows = []
     memb = territories.membership.set_index("code")
     for level in territories.all_levels:
@@ -178,7 +212,7 @@ def fragmentation_table(
     lines = np.asarray(lines if lines is not None else [], dtype=object)
     parts = []
     for year, layer in sorted(layers.items()):
-        open_land = np.asarray(layer.geometry.values[~layer[status].to_numpy(dtype=bool)], dtype=object)
+        open_land = geometry_values(layer)[~layer[status].to_numpy(dtype=bool)]
         open_land, _ = cut_by_lines(open_land, lines, buffer_m=buffer_m)
         t = effective_mesh(open_land, zones, territories, adjacency=adjacency,
                            communes=None if communes is None else communes.get(year))

@@ -41,6 +41,7 @@ from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
@@ -188,6 +189,10 @@ class PatchGraph:
         Couverture code of each polygon.
     i, j
         Adjacent polygon pairs (``i < j``) under :attr:`adjacency`.
+    geoms
+        The polygons, shapely geometries or WKB (only decoded by chunks, on demand).
+    bounds
+        Their bounding boxes (``n × 4``).
     on_edge
         Whether each polygon touches the outer boundary of the data (computed on demand).
     excluded
@@ -202,6 +207,7 @@ class PatchGraph:
     adjacency: str
     edge: shapely.Geometry | None = None
     excluded: np.ndarray | None = None
+    bounds: np.ndarray | None = None
     _on_edge: np.ndarray | None = None
 
     @property
@@ -211,19 +217,96 @@ class PatchGraph:
     @property
     def on_edge(self) -> np.ndarray:
         if self._on_edge is None:
-            self._on_edge = touches_edge(self.geoms, edge=self.edge)
+            self._on_edge = touches_edge(self.geoms, edge=self.edge, area=self.area, bounds=self.bounds)
         return self._on_edge
 
     def built(self, settings: ThresholdSettings) -> np.ndarray:
         return np.isin(self.cs, list(settings.built_cs)) & (self.area >= settings.built_m2)
 
 
+#: Polygons decoded at once by the chunked passes (adjacency, bounds, edge tests): the memory of
+#: a pass is that of about 1.5 times this many decoded polygons (a spatial chunk and the
+#: neighbours whose boxes meet its extent), whatever the size of the layer; ≈ 45 MB at 40
+#: vertices per polygon.
+CHUNK = 16384
+
+
+def is_wkb(geoms: np.ndarray) -> bool:
+    """Whether ``geoms`` holds WKB (``bytes``) rather than shapely geometries."""
+    return bool(len(geoms)) and isinstance(next((g for g in geoms if g is not None), None), bytes | bytearray)
+
+
+def decode(geoms: np.ndarray, idx: np.ndarray | slice | None = None) -> np.ndarray:
+    """Shapely geometries of ``geoms[idx]``: decoded from WKB, or the geometries themselves."""
+    sub = np.asarray(geoms if idx is None else geoms[idx], dtype=object)
+    return cast(np.ndarray, shapely.from_wkb(sub)) if is_wkb(sub) else sub
+
+
+def geometry_values(layer: Any) -> np.ndarray:
+    """The geometries of a layer: a GeoDataFrame's shapely objects, or a frame's ``geometry`` column of WKB."""
+    if isinstance(layer, gpd.GeoDataFrame):
+        return np.asarray(layer.geometry.values, dtype=object)
+    if "geometry" not in layer.columns:
+        raise SchemaError(f"thresholds: the layer has no geometry (found {list(layer.columns)}); give a "
+                          "GeoDataFrame or a 'geometry' column of WKB")
+    values = layer["geometry"].to_numpy(dtype=object)
+    if len(values) and not is_wkb(values):
+        raise SchemaError("thresholds: the 'geometry' column of a plain frame must hold WKB bytes "
+                          f"(found {type(values[0]).__name__}); give a GeoDataFrame or WKB")
+    return cast(np.ndarray, values)
+
+
+def wkb_type(wkb: np.ndarray) -> np.ndarray:
+    """The WKB geometry type of each geometry (3 Polygon, 6 MultiPolygon, …; missing: 0), read from its header.
+
+    >>> wkb_type(shapely.to_wkb(np.array([shapely.box(0, 0, 1, 1), shapely.MultiPoint([(0, 1)]), None]))).tolist()
+    [3, 4, 0]
+    """
+    # the type is the uint32 after the byte-order byte; its dimension flags (ISO: + 1000s, EWKB: high bits) dropped
+    return np.fromiter(((int.from_bytes(b[1:5], "little" if b[0] else "big") & 0xFFFF) % 1000
+                        if b is not None else 0 for b in wkb), dtype=np.int64, count=len(wkb))
+
+
+def bounds_and_areas(geoms: np.ndarray, *, chunk: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Bounding boxes (``n × 4``, NaN for empty or missing) and areas (m²), decoding ``chunk`` at a time."""
+    chunk = chunk or CHUNK
+    bounds = np.empty((len(geoms), 4))
+    area = np.empty(len(geoms))
+    for start in range(0, len(geoms), chunk):
+        g = decode(geoms, slice(start, start + chunk))
+        bounds[start:start + len(g)] = shapely.bounds(g)
+        area[start:start + len(g)] = shapely.area(g)
+    return bounds, area
+
+
+def _hilbert(bounds: np.ndarray) -> np.ndarray:
+    """``GeoSeries.hilbert_distance()`` of geometries with these (finite) bounds, without the geometries."""
+    from geopandas.tools.hilbert_curve import _continuous_to_discrete_coords, _encode
+
+    x, y = _continuous_to_discrete_coords(bounds, 16, None)
+    return cast(np.ndarray, _encode(16, x, y))
+
+
+def spatial_chunks(bounds: np.ndarray, chunk: int) -> list[np.ndarray]:
+    """Polygons with a box, in Hilbert order of their box centres, cut in runs of ``chunk`` (each run sorted)."""
+    ok = np.flatnonzero(~np.isnan(bounds[:, 0]))
+    if len(ok) <= chunk:
+        return [ok] if len(ok) else []
+    order = ok[np.argsort(_hilbert(bounds[ok]), kind="stable")]
+    return [np.sort(order[k:k + chunk]) for k in range(0, len(order), chunk)]
+
+
 def adjacent_pairs(geoms: np.ndarray, *, adjacency: str = "queen", snap_m: float = 0.0,
-                   chunk: int = 65536) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs ``(i, j)``, ``i < j``, of adjacent polygons, from one spatial-index query.
+                   chunk: int | None = None, bounds: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs ``(i, j)``, ``i < j``, of adjacent polygons (shapely geometries or WKB).
 
     ``queen``: the polygons intersect (touching at a point counts, as ``ST_Intersects``);
     ``rook``: their boundaries share a line (``ST_Relate(a, b, '****1****')``).
+
+    Memory: polygons are decoded by spatial chunks (Hilbert order of their boxes): the chunk
+    and every polygon whose box meets the chunk's extent (its possible neighbours, in other
+    chunks or not), so that a layer held as WKB is never decoded whole. A pair is found from its
+    lower index, once; the pairs are those of one query of the whole layer.
 
     >>> import shapely
     >>> g = np.array([shapely.box(0, 0, 1, 1), shapely.box(1, 1, 2, 2), shapely.box(1, 0, 2, 1)])
@@ -233,42 +316,58 @@ def adjacent_pairs(geoms: np.ndarray, *, adjacency: str = "queen", snap_m: float
     [[0, 1], [2, 2]]
     """
     geoms = np.asarray(geoms, dtype=object)
-    if snap_m > 0:
-        geoms = shapely.set_precision(geoms, snap_m)
-    tree = STRtree(geoms)
+    chunk = chunk or CHUNK
+    if bounds is None:
+        bounds = bounds_and_areas(geoms, chunk=chunk)[0]
     found_a, found_b = [], []
-    # by chunks of query polygons: the candidate pairs (bounding boxes) of the whole layer, and
-    # their geometry arrays, are never held at once (≈ 0.4 GB at 1 M polygons); same pairs
-    for start in range(0, len(geoms), chunk):
-        a, b = tree.query(geoms[start:start + chunk])  # bounding boxes; each pair tested once, not twice
-        a += start
-        keep = a < b
-        a, b = a[keep], b[keep]
-        hit = shapely.intersects(geoms[a], geoms[b])
-        a, b = a[hit], b[hit]
-        if adjacency == "rook" and len(a):
-            line = shapely.relate_pattern(geoms[a], geoms[b], "****1****")
-            a, b = a[line], b[line]
-        found_a.append(a)
-        found_b.append(b)
+    for ids in spatial_chunks(bounds, chunk):
+        # the possible neighbours: boxes meeting the chunk's extent (widened by the snapping grid,
+        # which may move a vertex by half a cell)
+        x0, y0 = bounds[ids, 0].min() - snap_m, bounds[ids, 1].min() - snap_m
+        x1, y1 = bounds[ids, 2].max() + snap_m, bounds[ids, 3].max() + snap_m
+        near = np.flatnonzero((bounds[:, 0] <= x1) & (bounds[:, 2] >= x0) & (bounds[:, 1] <= y1)
+                              & (bounds[:, 3] >= y0))
+        g = decode(geoms, near)
+        if snap_m > 0:
+            g = shapely.set_precision(g, snap_m)
+        query = np.searchsorted(near, ids)  # the chunk's positions among its neighbourhood
+        qa, tb = STRtree(g).query(g[query])  # bounding boxes
+        la, lb = query[qa], tb
+        keep = near[la] < near[lb]
+        la, lb = la[keep], lb[keep]
+        hit = shapely.intersects(g[la], g[lb])
+        la, lb = la[hit], lb[hit]
+        if adjacency == "rook" and len(la):
+            line = shapely.relate_pattern(g[la], g[lb], "****1****")
+            la, lb = la[line], lb[line]
+        small = np.int32 if len(geoms) < 2**31 else np.int64  # half the memory of the pairs while found
+        found_a.append(near[la].astype(small))
+        found_b.append(near[lb].astype(small))
+        del g
     a = np.concatenate(found_a) if found_a else np.zeros(0, dtype=np.int64)
+    del found_a
     b = np.concatenate(found_b) if found_b else np.zeros(0, dtype=np.int64)
+    del found_b
     order = np.lexsort((b, a))
     return a[order].astype(np.int64), b[order].astype(np.int64)
 
 
-def touches_edge(geoms: np.ndarray, *, edge: shapely.Geometry | None = None, chunk: int = 64) -> np.ndarray:
-    """Whether each polygon touches the outer boundary of the data.
+def touches_edge(geoms: np.ndarray, *, edge: shapely.Geometry | None = None, chunk: int = 64,
+                 area: np.ndarray | None = None, bounds: np.ndarray | None = None) -> np.ndarray:
+    """Whether each polygon (shapely or WKB) touches the outer boundary of the data.
 
     ``edge`` is the area the data cover (the département polygon); by default the union of the
-    polygons (a coverage union, checked against the summed areas).
+    polygons (a coverage union, checked against the summed areas ``area``). The polygons are
+    decoded :data:`CHUNK` at a time.
     """
     geoms = np.asarray(geoms, dtype=object)
     if edge is None:
-        edge = _coverage_union(geoms)
-        total = float(shapely.area(geoms).sum())
+        if area is None or bounds is None:
+            bounds, area = bounds_and_areas(geoms)
+        edge = _coverage_union(geoms, bounds)
+        total = float(area.sum())
         if abs(edge.area - total) > 1e-6 * max(total, 1.0) + 1.0:  # not a clean coverage: slower exact union
-            edge = shapely.union_all(geoms)
+            edge = shapely.union_all(decode(geoms))
     lines = []
     for line in shapely.get_parts(shapely.boundary(edge)):
         xy = shapely.get_coordinates(line)
@@ -276,44 +375,51 @@ def touches_edge(geoms: np.ndarray, *, edge: shapely.Geometry | None = None, chu
             lines.append(shapely.linestrings(xy[k:k + chunk + 1]))
     out = np.zeros(len(geoms), dtype=bool)
     if lines:
-        _, hit = STRtree(geoms).query(np.array(lines, dtype=object), predicate="intersects")
-        out[hit] = True
+        line_arr = np.array(lines, dtype=object)
+        for start in range(0, len(geoms), CHUNK):
+            _, hit = STRtree(decode(geoms, slice(start, start + CHUNK))).query(line_arr, predicate="intersects")
+            out[start + hit] = True
     return out
 
 
-def _coverage_union(geoms: np.ndarray, *, chunk: int = 8192) -> shapely.Geometry:
+def _coverage_union(geoms: np.ndarray, bounds: np.ndarray | None = None, *, chunk: int = 8192) -> shapely.Geometry:
     """``shapely.coverage_union_all(geoms)``, by spatial chunks (Hilbert order) then of the chunks' unions.
 
     The same point set (a union of unions of a coverage is its union) at a fraction of the
     time and memory: on 200 000 polygons, 3.8 s instead of 16.8 s. Below ``chunk`` polygons
     it is one call. The caller checks the area either way (a coverage that is not clean falls
-    back to an exact union).
+    back to an exact union). Only one chunk is decoded at a time (``geoms`` may be WKB).
     """
     if len(geoms) <= chunk:
-        return shapely.coverage_union_all(geoms)
+        return shapely.coverage_union_all(decode(geoms))
+    if bounds is None:
+        bounds = bounds_and_areas(geoms)[0]
     key = np.zeros(len(geoms), dtype=np.int64)
-    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))  # no place on the curve: any chunk
-    key[ok] = gpd.GeoSeries(geoms[ok]).hilbert_distance().to_numpy()
+    ok = ~np.isnan(bounds[:, 0])  # empty or missing: no place on the curve, any chunk
+    key[ok] = _hilbert(bounds[ok])
     order = np.argsort(key, kind="stable")
-    parts = [shapely.coverage_union_all(geoms[c]) for c in np.array_split(order, -(-len(geoms) // chunk))]
+    parts = [shapely.coverage_union_all(decode(geoms, c)) for c in np.array_split(order, -(-len(geoms) // chunk))]
     return shapely.coverage_union_all(shapely.get_parts(np.array(parts, dtype=object)))
 
 
-def patch_graph(layer: gpd.GeoDataFrame, *, adjacency: str = "queen", snap_m: float = 0.0,
+def patch_graph(layer: pd.DataFrame, *, adjacency: str = "queen", snap_m: float = 0.0,
                 edge: shapely.Geometry | None = None, settings: ThresholdSettings | None = None) -> PatchGraph:
     """Build the :class:`PatchGraph` of a layer of single polygons (``cs``[, ``us``], geometry).
 
-    ``settings`` gives the polygons taken out of the connectivity (``exclude_from_connectivity``).
+    The layer is a GeoDataFrame or a frame whose ``geometry`` column holds WKB (decoded by
+    chunks only: :data:`CHUNK`). ``settings`` gives the polygons taken out of the connectivity
+    (``exclude_from_connectivity``).
     """
-    geoms = np.asarray(layer.geometry.values, dtype=object)
-    i, j = adjacent_pairs(geoms, adjacency=adjacency, snap_m=snap_m)
+    geoms = geometry_values(layer)
+    bounds, area = bounds_and_areas(geoms)
+    i, j = adjacent_pairs(geoms, adjacency=adjacency, snap_m=snap_m, bounds=bounds)
     cs = layer["cs"].to_numpy(dtype=object)
     excluded = None
     if settings is not None and settings.exclude_from_connectivity:
         us = layer["us"].astype(str).to_numpy(dtype=object) if "us" in layer.columns else None
         excluded = settings.excluded(cs, us)
-    return PatchGraph(geoms=geoms, area=shapely.area(geoms), cs=cs, i=i, j=j, adjacency=adjacency, edge=edge,
-                      excluded=excluded if excluded is not None and excluded.any() else None)
+    return PatchGraph(geoms=geoms, area=area, cs=cs, i=i, j=j, adjacency=adjacency, edge=edge,
+                      excluded=excluded if excluded is not None and excluded.any() else None, bounds=bounds)
 
 
 def patches(graph: PatchGraph, status: np.ndarray) -> tuple[int, np.ndarray]:
@@ -425,16 +531,38 @@ def _digest(status: np.ndarray) -> bytes:
     return hashlib.blake2b(np.packbits(status).tobytes(), digest_size=16).digest()
 
 
-def single_polygons(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Multipolygons exploded into their parts (each part is judged on its own); index kept."""
-    kinds = shapely.get_type_id(np.asarray(layer.geometry.values))
+def single_polygons(layer: pd.DataFrame) -> pd.DataFrame:
+    """Multipolygons exploded into their parts (each part is judged on its own); index kept.
+
+    A frame of WKB (:func:`geometry_values`) is exploded by chunks: its parts come as WKB, in the
+    order of :meth:`geopandas.GeoDataFrame.explode`.
+    """
+    if isinstance(layer, gpd.GeoDataFrame):
+        kinds = shapely.get_type_id(np.asarray(layer.geometry.values))
+        if not (kinds == 6).any():
+            return layer
+        return layer.explode(index_parts=False)
+    geoms = geometry_values(layer)
+    kinds = wkb_type(geoms)  # 6: MultiPolygon
     if not (kinds == 6).any():
         return layer
-    return layer.explode(index_parts=False)
+    rows, values = [], []
+    for start in range(0, len(geoms), CHUNK):
+        stop = min(start + CHUNK, len(geoms))
+        if not (kinds[start:stop] == 6).any():
+            rows.append(np.arange(start, stop))
+            values.append(geoms[start:stop])
+            continue
+        parts = gpd.GeoSeries(decode(geoms, slice(start, stop))).explode(index_parts=False)
+        rows.append(start + parts.index.to_numpy(dtype=np.int64))
+        values.append(shapely.to_wkb(parts.values))
+    out = layer.iloc[np.concatenate(rows)].copy()
+    out["geometry"] = np.concatenate(values)
+    return out
 
 
 def apply_thresholds(
-    layer: gpd.GeoDataFrame,
+    layer: pd.DataFrame,
     *,
     settings: ThresholdSettings | None = None,
     edge: shapely.Geometry | None = None,
@@ -447,7 +575,9 @@ def apply_thresholds(
     layer
         One millésime of a whole département (never cut by commune: patches cross them), with
         ``cs`` and the matrix status in column ``artif`` (bool). Multipolygons are exploded:
-        each part is judged on its own and keeps its row's index and attributes.
+        each part is judged on its own and keeps its row's index and attributes. A GeoDataFrame,
+        or a frame whose ``geometry`` column holds WKB: then the geometries are only decoded by
+        chunks (:data:`CHUNK`) and the memory does not grow with the decoded layer.
     settings
         The choices (default: :class:`ThresholdSettings`, MonDiagArtif's 2024 reference).
     edge
@@ -459,7 +589,7 @@ def apply_thresholds(
     Returns
     -------
     GeoDataFrame
-        The (exploded) layer with ``artif_seuil`` (final status) and ``crit_seuil`` (final ≠
+        The (exploded) layer, of the type given, with ``artif_seuil`` (final status) and ``crit_seuil`` (final ≠
         matrix). ``attrs["thresholds"]`` holds the settings and run diagnostics.
 
     Raises
