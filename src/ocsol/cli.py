@@ -192,6 +192,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _configure_logging(args)
+    if args.command in ("indicators", "demo", "thresholds"):
+        # start-up: imported here, the other commands start without pyarrow and shapely
+        from .io.ocsge import use_jemalloc_pool
+
+        use_jemalloc_pool()  # process-wide, hence here and not in the library
     try:
         return COMMANDS[args.command](args)
     except OcsolError as exc:

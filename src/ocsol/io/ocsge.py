@@ -210,19 +210,25 @@ def _arrow_codes(values: Any) -> np.ndarray:
     return np.asarray(lookup[idx])
 
 
-def _arrow_pool() -> None:
-    """Make jemalloc Arrow's memory pool when the wheel has it (once per process).
+def use_jemalloc_pool() -> None:
+    """Make jemalloc Arrow's memory pool for this process, when the wheel has it.
 
-    The Parquet reader fills a fresh buffer of ≈ 65 MB per batch of WKB; Arrow's default pool
+    Called by the command line only (``ocsol indicators``, ``demo``, ``thresholds``): the
+    pool is process-wide, so a script or notebook that imports ocsol keeps the pool it chose.
+    An explicit ``ARROW_DEFAULT_MEMORY_POOL`` is always respected.
+
+    Why: the Parquet reader fills a fresh buffer of ≈ 65 MB per batch of WKB; Arrow's default pool
     (mimalloc) gives freed pages back to the system at once, so every batch faulted its pages in
     again and the kernel zeroed them (≈ 1 s of system time per 1 M vintage, `perf`: ``clear_page``
     under ``memcpy``). jemalloc keeps them for the next batch: the same bytes are read, the
     tables are unchanged.
     """
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        return  # chosen on purpose
     import pyarrow as pa
 
     if pa.default_memory_pool().backend_name != "mimalloc":
-        return  # jemalloc already, or the system allocator chosen on purpose (ARROW_DEFAULT_MEMORY_POOL)
+        return
     try:
         pa.set_memory_pool(pa.jemalloc_memory_pool())
     except (NotImplementedError, pa.ArrowNotImplementedError):  # a build without jemalloc
@@ -307,7 +313,6 @@ class OcsgeStream:
         if self.parquet:
             import pyarrow.parquet as pq
 
-            _arrow_pool()
             pf = pq.ParquetFile(self.path, pre_buffer=False, buffer_size=1 << 20)  # streamed, not held
             for batch in pf.iter_batches(batch_size=self.batch_size, columns=[self.cs, self.us, self.geometry]):
                 yield batch.column(self.cs), batch.column(self.us), batch.column(self.geometry)
