@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 pa = pytest.importorskip("pyarrow")
+pytestmark = pytest.mark.slow  # fresh interpreters
+
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 

@@ -16,6 +16,8 @@ import shapely
 
 from ocsol import kernels
 
+pytestmark = pytest.mark.slow  # compiled kernel against GEOS on 3 000 generated pairs
+
 X0, Y0 = 651_000.0, 6_862_000.0  # Lambert 93: large coordinates, where rounding shows
 
 

@@ -176,6 +176,7 @@ def test_reruns_are_byte_identical_geopackages_included(paper, tmp_path):
     assert a.keys() == b.keys() and [k for k in a if a[k] != b[k]] == []
 
 
+@pytest.mark.slow  # workbooks written at two clock times
 def test_xlsx_bytes_do_not_depend_on_the_time_of_writing(tmp_path):
     df = pd.DataFrame({"name": ["Lyon", "=1"], "area_ha": [1.5, float("nan")]})
     write_xlsx({"t": df}, tmp_path / "a.xlsx")

@@ -19,6 +19,8 @@ import shapely
 
 from ocsol import change, kernels
 
+pytestmark = pytest.mark.slow  # compiled kernel and engine against GEOS on generated vintages
+
 X0, Y0 = 651_000.0, 6_862_000.0  # Lambert 93: large coordinates, where rounding shows
 
 

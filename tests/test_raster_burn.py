@@ -23,7 +23,10 @@ from ocsol.crosstab import crosstab_rasters
 
 from .test_raster import X0, Y0, legend, pair  # noqa: F401  (legend is a fixture)
 
-pytestmark = pytest.mark.skipif(not kernels.HAS_NUMBA, reason="numba missing: GDAL burns every window")
+pytestmark = [
+    pytest.mark.slow,  # compiled kernel against rasterio on 400 generated windows
+    pytest.mark.skipif(not kernels.HAS_NUMBA, reason="numba missing: GDAL burns every window"),
+]
 
 
 def _zones(rng: np.random.Generator) -> np.ndarray:

@@ -77,6 +77,7 @@ def _run(config: Path, out: Path) -> dict[str, bytes]:
     return files
 
 
+@pytest.mark.slow  # whole pipeline run twice, every table written
 def test_small_batches_write_the_same_bytes(inputs, tmp_path):
     runs = {name: _run(inputs / f"{name}.toml", tmp_path / name)
             for name in ("gpkg_7", "gpkg_100000", "parquet_7", "parquet_100000")}

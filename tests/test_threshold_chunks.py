@@ -10,6 +10,8 @@ from shapely import box
 
 from ocsol.thresholds import adjacent_pairs
 
+pytestmark = pytest.mark.slow  # generated layers cut into many chunks
+
 
 @pytest.mark.parametrize("adjacency", ["queen", "rook"])
 def test_chunked_adjacency_is_the_brute_force_graph(adjacency: str) -> None:

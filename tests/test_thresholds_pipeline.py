@@ -251,6 +251,7 @@ def test_cli_compare_refuses_out_over_inputs(tmp_path, capsys):
     assert "holds the input" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # pipeline with thresholds and fragmentation
 def test_partial_parent_gets_no_threshold_or_mesh_figure_and_qa_names_it(tmp_path):
     """A département with a commune outside the OCS GE: no decret_thresholds and no fragmentation row
     for it (a partial sum is not a figure), and qa.csv names it for both."""
