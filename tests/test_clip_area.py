@@ -146,3 +146,15 @@ def test_results_do_not_depend_on_the_split_of_pairs():
     whole, _ = _clip(a, b)
     halves = np.concatenate([_clip(a[:150], b[:150])[0], _clip(a[150:], b[150:])[0]])
     assert whole.tobytes() == halves.tobytes()
+
+
+def test_unsigned_rings_are_refused() -> None:
+    # Rings read for the hash carry no signs: the hole would count as a shell (46 m² would read 54).
+    square = shapely.Polygon([(0, 0), (10, 0), (10, 10), (0, 10)], [[(6, 2), (8, 2), (8, 4), (6, 4)]])
+    right = shapely.box(5, -1, 11, 11)
+    b = kernels.polygon_rings(np.array([right]))
+    unsigned = kernels.polygon_rings(np.array([square]), signs=False)
+    with pytest.raises(ValueError, match="ring signs"):
+        kernels.clip_area(unsigned, np.array([0]), b, np.array([0]))
+    area, _ = kernels.clip_area(kernels.polygon_rings(np.array([square])), np.array([0]), b, np.array([0]))
+    assert area[0] == pytest.approx(shapely.intersection(square, right).area) == 46.0

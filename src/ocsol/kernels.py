@@ -1000,13 +1000,15 @@ class Rings:
     ``geom_ring[g + 1]``, the vertices of ring ``r`` (closing vertex included) ``xy[ring_off[r]]``
     to ``xy[ring_off[r + 1] - 1]``, and ``sign[r]`` turns the ring's ``∫ x dy`` into area (+ for
     shells, − for holes, whatever the ring's orientation). ``ok[g]`` is False for a geometry that
-    is not made of polygons (it has no rings here)."""
+    is not made of polygons (it has no rings here). ``signed`` is False when the signs were not
+    computed (``polygon_rings(..., signs=False)``): such rings hold vertices, not areas."""
 
     xy: np.ndarray
     ring_off: np.ndarray
     geom_ring: np.ndarray
     sign: np.ndarray
     ok: np.ndarray
+    signed: bool = True
 
 
 def polygon_rings(geoms: np.ndarray, *, signs: bool = True) -> Rings:
@@ -1064,7 +1066,7 @@ def polygon_rings(geoms: np.ndarray, *, signs: bool = True) -> Rings:
     sign = np.ones(len(ring_len), dtype=np.float64)
     if signs and _ring_signs_nb is not None and len(ring_len):
         _ring_signs_nb(xy, ring_off, shell, sign)
-    return Rings(xy, ring_off, geom_ring, sign, ok)
+    return Rings(xy, ring_off, geom_ring, sign, ok, signed=signs)
 
 
 def clip_area(a: Rings, ia: np.ndarray, b: Rings, ib: np.ndarray, *,
@@ -1108,6 +1110,8 @@ def clip_area(a: Rings, ia: np.ndarray, b: Rings, ib: np.ndarray, *,
     ib = np.asarray(ib, dtype=np.int64)
     area = np.zeros(len(ia), dtype=np.float64)
     state = np.zeros(len(ia), dtype=np.int8)
+    if not (a.signed and b.signed):  # a hole counted as a shell would be a wrong area, not an error
+        raise ValueError("clip_area needs ring signs: build the rings with polygon_rings(..., signs=True)")
     if _clip_area_nb is None or len(ia) == 0:  # pragma: no cover - without numba GEOS does all
         return area, state
     _clip_area_nb(a.xy, a.ring_off, a.geom_ring, a.sign, b.xy, b.ring_off, b.geom_ring, b.sign, ia, ib, area, state,
