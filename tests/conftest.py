@@ -20,7 +20,6 @@ SLOW_DOCTESTS = {
     "ocsol.report.safe",
     "ocsol.kernels.vertex_hash",
     "ocsol.report.batch.batch_reports",
-    "ocsol.report.batch.BatchResult",
     "ocsol.report.batch.select_territories",
     "ocsol.report.batch.inputs_fingerprint",
     "ocsol.report.context.ReportContext",

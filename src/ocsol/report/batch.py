@@ -57,20 +57,16 @@ class BatchResult:
 
     Examples
     --------
-    >>> import tempfile
+    :func:`batch_reports` returns one (its example runs the sample); the lists sort the results:
+
     >>> from pathlib import Path
-    >>> from ocsol.report import compute_indicators
-    >>> from ocsol.sample import sample_config
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     folder = compute_indicators(sample_config("lyon"), Path(tmp) / "indicators")
-    ...     batch = batch_reports([("epci", "200046977")], indicators=folder, out=Path(tmp) / "reports",
-    ...                           jobs=1, progress=False)
-    ...     again = batch_reports([("epci", "200046977")], indicators=folder, out=Path(tmp) / "reports",
-    ...                           jobs=1, progress=False)
-    >>> type(batch).__name__, len(batch.done), len(batch.failed), batch.index.name
-    ('BatchResult', 1, 0, 'index.html')
-    >>> len(again.done), len(again.skipped)  # nothing changed: the report is kept
-    (0, 1)
+    >>> from ocsol.report.export import ReportResult
+    >>> r = [ReportResult("epci", "200046977", Path("epci-200046977"), ok=True),
+    ...      ReportResult("commune", "69123", Path("commune-69123"), ok=True, skipped=True),
+    ...      ReportResult("commune", "69999", Path("commune-69999"), ok=False, error="code absent")]
+    >>> b = BatchResult(results=r)
+    >>> [x.code for x in b.done], [x.code for x in b.skipped], [x.code for x in b.failed]
+    (['200046977'], ['69123'], ['69999'])
     """
 
     results: list[ReportResult] = field(default_factory=list)
@@ -331,10 +327,14 @@ def batch_reports(
     ...                           jobs=1, progress=False)
     ...     written = sorted(p.name for p in (Path(tmp) / "reports").iterdir())
     ...     report = sorted(p.name for p in (Path(tmp) / "reports" / "epci-200046977").iterdir())
+    ...     again = batch_reports([("epci", "200046977")], indicators=folder, out=Path(tmp) / "reports",
+    ...                           jobs=1, progress=False)
     >>> len(batch.done), len(batch.failed), written
     (1, 0, ['epci-200046977', 'index.html', 'opendata'])
     >>> report
     ['.ocsol-stamp.json', 'donnees', 'headline.json', 'manifest.json', 'rapport.docx', 'rapport.html', 'rapport.ipynb', 'tableaux.xlsx']
+    >>> len(again.done), len(again.skipped)  # nothing changed: the report is kept
+    (0, 1)
     """
     from tqdm.auto import tqdm
 
