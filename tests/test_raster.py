@@ -251,16 +251,22 @@ def test_windows_and_threads_match_a_naive_crosstab(tmp_path: Path, legend: pd.D
     pd.testing.assert_frame_equal(small.transitions, big.transitions)
     pd.testing.assert_frame_equal(small.stock, big.stock)
     assert small.meta["windows"] > 1
-    # naive reference: burn all zones at once, pandas.crosstab of valid pixels
+    ref, _ = naive_transitions(zones, a, b)
+    got = small.transitions.set_index(["code", "cs_from", "cs_to"])["area_m2"]
+    pd.testing.assert_series_equal(got.sort_index(), ref, check_names=False)
+
+
+def naive_transitions(zones, a, b):
+    """Naive reference on the 10 m test grid: burn all zones at once (rasterio), count the valid
+    pixels per (zone code, class from, class to) in m²; also the zone label image."""
     from rasterio.features import rasterize
 
     z = rasterize(((g, i + 1) for i, g in enumerate(zones.geometry)), out_shape=a.shape,
                   transform=from_origin(X0, Y0, 10, 10))
     ok = (z > 0) & (a > 0) & (b > 0)
-    ref = pd.DataFrame({"code": np.array(["P", "Q", "R"])[z[ok] - 1], "cs_from": a[ok].astype(str),
+    ref = pd.DataFrame({"code": np.asarray(zones["code"])[z[ok] - 1], "cs_from": a[ok].astype(str),
                         "cs_to": b[ok].astype(str)}).value_counts().mul(100.0)
-    got = small.transitions.set_index(["code", "cs_from", "cs_to"])["area_m2"]
-    pd.testing.assert_series_equal(got.sort_index(), ref.sort_index().astype(float), check_names=False)
+    return ref.sort_index().astype(float), z
 
 
 # ----------------------------------------------------------------------------- sample and config
