@@ -319,15 +319,11 @@ class ZoneRings:
 
         geoms = np.asarray(geoms, dtype=object)
         kinds = shapely.get_type_id(geoms)
-        parts, part_geom = shapely.get_parts(geoms, return_index=True)
-        rings, ring_part = shapely.get_rings(parts, return_index=True)
-        xy, ring_of = shapely.get_coordinates(rings, return_index=True)
-        n_vert = np.bincount(ring_of, minlength=len(rings))
+        rings = polygon_rings(geoms, signs=False)  # the layout the area kernels read
+        xy, n_vert = rings.xy, np.diff(rings.ring_off)
         self.xs = np.ascontiguousarray(xy[:, 0])
         self.ys = np.ascontiguousarray(xy[:, 1])
-        self.ring_off = np.concatenate([[0], np.cumsum(n_vert)]).astype(np.int64)
-        ring_geom = part_geom[ring_part]
-        self.geom_ring = np.concatenate([[0], np.cumsum(np.bincount(ring_geom, minlength=len(geoms)))]).astype(np.int64)
+        self.ring_off, self.geom_ring = rings.ring_off, rings.geom_ring
         self.usable = bool(
             _burn_zones_nb is not None and np.isin(kinds, (3, 6)).all() and (n_vert >= 4).all()
             and np.isfinite(xy).all())
